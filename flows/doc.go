@@ -1,0 +1,28 @@
+// Package flows compiles a Topology into the desired state of every host:
+// the integration bridge Loom owns, its ports and tunnels, and its OpenFlow
+// tables. It is a pure function: no I/O, no clock, no logging; the same
+// topology gives byte-identical output.
+//
+// The pipeline (tables are declared once, in pipeline.go):
+//
+//	 packet in
+//	     |
+//	 [0] classify ------ VIF: reg6 = port key, metadata = switch id
+//	     |               tunnel + key: reg5[0] = 1, metadata = switch id
+//	     |               anything else: drop
+//	[10] port_security - VIF: only its own MAC and IPv4 (IP and ARP sender)
+//	     |               tunnel traffic: trusted (checked at its ingress host)
+//	[40] l2_lookup ----- known local MAC -> reg7 = port key
+//	     |               known remote MAC (VIF traffic only) -> reg7 = port key
+//	     |               broadcast/multicast -> one copy per local port and,
+//	     |               from a VIF only, one per remote host of the switch
+//	[60] output -------- reg7 -> output port, or tun_id + tunnel port
+//
+// Registers: metadata carries the logical switch id, reg6 the ingress
+// logical port key (0 from a tunnel), reg7 the egress key, reg5 bit 0 is
+// set for packets that came from a tunnel (split horizon: they never go
+// back into one). Every table drops what it does not match.
+//
+// Every flow's cookie names the topology object and the rule that made it
+// (see cookie.go): a flow dumped from a switch is explained by Explain.
+package flows
