@@ -1,0 +1,144 @@
+package ovsdb
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/go-logr/zapr"
+	"github.com/ovn-org/libovsdb/client"
+	"github.com/ovn-org/libovsdb/model"
+	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
+
+	"github.com/loom-sdn/loom/ovsdb/vswitchd"
+)
+
+// Ownership marker that Loom puts in the external_ids of every row it
+// creates, and looks for before it updates or deletes one.
+const (
+	OwnerKey   = "loom-owner"
+	OwnerValue = "loom"
+)
+
+// DefaultDialTimeout bounds Dial when its context has no deadline.
+const DefaultDialTimeout = 10 * time.Second
+
+// Sentinel errors, for callers to test with errors.Is.
+var (
+	// ErrForeignBridge: a bridge of the requested name exists and is not
+	// marked as Loom's. Loom refuses to take it over.
+	ErrForeignBridge = errors.New("bridge exists and is not owned by loom")
+	// ErrForeignPort: a port or interface of a name the spec wants exists
+	// and is not Loom's, or belongs to another bridge.
+	ErrForeignPort = errors.New("port exists and is not loom's to change")
+	// ErrInvalidSpec: the BridgeSpec cannot be applied as written.
+	ErrInvalidSpec = errors.New("invalid bridge spec")
+	// ErrStale: the database changed between Plan and Apply; nothing was
+	// written. Plan again.
+	ErrStale = errors.New("database changed since the plan was made")
+	// ErrNotInitialized: the database has no Open_vSwitch row
+	// (`ovs-vsctl init` was never run).
+	ErrNotInitialized = errors.New("database has no Open_vSwitch row")
+)
+
+// Client is a connection to one host's Open_vSwitch database with a cache of
+// the tables Loom reads. It is safe for concurrent use.
+type Client struct {
+	addr string
+	log  *zap.Logger
+	ovs  client.Client
+}
+
+// Dial connects to the OVSDB server at addr ("unix:PATH" or "tcp:IP:PORT",
+// as in ovsdb(7)), and waits until the cache holds the Open_vSwitch, Bridge,
+// Port, Interface and Controller tables. The context bounds the whole dial;
+// without a deadline, DefaultDialTimeout applies. log may be nil.
+func Dial(ctx context.Context, addr string, log *zap.Logger) (*Client, error) {
+	if log == nil {
+		log = zap.NewNop()
+	}
+	if !strings.HasPrefix(addr, "unix:") && !strings.HasPrefix(addr, "tcp:") {
+		return nil, fmt.Errorf("ovsdb %s: dial: address must be unix:PATH or tcp:IP:PORT", addr)
+	}
+	if _, ok := ctx.Deadline(); !ok {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, DefaultDialTimeout)
+		defer cancel()
+	}
+
+	dbModel, err := clientModel()
+	if err != nil {
+		return nil, fmt.Errorf("ovsdb %s: dial: %w", addr, err)
+	}
+	lr := zapr.NewLogger(libovsdbLogger(log))
+	ovs, err := client.NewOVSDBClient(dbModel,
+		client.WithEndpoint(addr),
+		client.WithLogger(&lr),
+	)
+	if err != nil {
+		return nil, fmt.Errorf("ovsdb %s: dial: %w", addr, err)
+	}
+	if err := ovs.Connect(ctx); err != nil {
+		return nil, fmt.Errorf("ovsdb %s: dial: %w", addr, err)
+	}
+	if _, err := ovs.Monitor(ctx, newMonitor(ovs)); err != nil {
+		ovs.Close()
+		return nil, fmt.Errorf("ovsdb %s: dial: monitor: %w", addr, err)
+	}
+	log.Debug("ovsdb connected", zap.String("addr", addr))
+	return &Client{addr: addr, log: log, ovs: ovs}, nil
+}
+
+// Close ends the connection. The Client cannot be used afterwards.
+func (c *Client) Close() {
+	c.ovs.Close()
+}
+
+// Addr is the address the client dialled.
+func (c *Client) Addr() string { return c.addr }
+
+// clientModel is the part of the Open_vSwitch schema the package uses.
+func clientModel() (model.ClientDBModel, error) {
+	return model.NewClientDBModel("Open_vSwitch", map[string]model.Model{
+		vswitchd.OpenvSwitchTable: &vswitchd.OpenvSwitch{},
+		vswitchd.BridgeTable:      &vswitchd.Bridge{},
+		vswitchd.PortTable:        &vswitchd.Port{},
+		vswitchd.InterfaceTable:   &vswitchd.Interface{},
+		vswitchd.ControllerTable:  &vswitchd.Controller{},
+	})
+}
+
+// newMonitor asks for the columns the package reads, and no others: the
+// statistics and status columns change every few seconds on a busy switch.
+// Only monitored columns are filled in cached rows.
+func newMonitor(ovs client.Client) *client.Monitor {
+	root := &vswitchd.OpenvSwitch{}
+	br := &vswitchd.Bridge{}
+	port := &vswitchd.Port{}
+	iface := &vswitchd.Interface{}
+	ctl := &vswitchd.Controller{}
+	return ovs.NewMonitor(
+		client.WithTable(root, &root.Bridges, &root.NextCfg, &root.CurCfg, &root.OVSVersion),
+		client.WithTable(br, &br.Name, &br.DatapathType, &br.FailMode,
+			&br.Protocols, &br.Controller, &br.Ports, &br.ExternalIDs),
+		client.WithTable(port, &port.Name, &port.Interfaces, &port.ExternalIDs),
+		client.WithTable(iface, &iface.Name, &iface.Type, &iface.Options,
+			&iface.OfportRequest, &iface.Ofport, &iface.Error, &iface.ExternalIDs),
+		client.WithTable(ctl, &ctl.Target, &ctl.ExternalIDs),
+	)
+}
+
+// libovsdbLogger is log, named, and no chattier than Info: libovsdb logs
+// every cache row at high verbosity (zapr maps logr's V(n) to zap level -n).
+func libovsdbLogger(log *zap.Logger) *zap.Logger {
+	l := log.Named("libovsdb")
+	// IncreaseLevel complains when asked to enable a level the core does
+	// not: only raise, never lower.
+	if l.Core().Enabled(zapcore.InfoLevel) {
+		l = l.WithOptions(zap.IncreaseLevel(zapcore.InfoLevel))
+	}
+	return l
+}
