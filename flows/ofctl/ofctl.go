@@ -1,0 +1,272 @@
+package ofctl
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/digitalocean/go-openvswitch/ovs"
+
+	"github.com/loom-sdn/loom/flows"
+)
+
+// Client talks OpenFlow 1.3 to one bridge's listener.
+type Client struct {
+	target string // tcp:ADDR:PORT
+}
+
+// New returns a client of the listener at target ("tcp:ADDR:PORT").
+func New(target string) *Client { return &Client{target: target} }
+
+// Group is a flow group: the flows of one cookie in one table.
+type Group struct {
+	Table  int
+	Cookie uint64
+}
+
+// Plan is what it takes to bring a switch's flows to the desired state.
+type Plan struct {
+	// Missing and Extra are the flows (in OVS's normalised syntax) that the
+	// switch lacks and that it has but should not.
+	Missing, Extra []string
+	// Groups are the flow groups to replace, sorted.
+	Groups []Group
+	// Deletes and Adds are the flow mods of the bundle that applies it.
+	Deletes []*ovs.MatchFlow
+	Adds    []*ovs.Flow
+}
+
+// Empty tells whether the switch already holds the desired flows.
+func (p *Plan) Empty() bool { return len(p.Groups) == 0 }
+
+// FlowMods is the size of the bundle.
+func (p *Plan) FlowMods() int { return len(p.Deletes) + len(p.Adds) }
+
+func run(ctx context.Context, stdin io.Reader, args ...string) ([]byte, error) {
+	cmd := exec.CommandContext(ctx, "ovs-ofctl", args...)
+	cmd.Stdin = stdin
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	err := cmd.Run()
+	if err != nil {
+		msg := strings.TrimPrefix(strings.TrimSpace(errb.String()), "ovs-ofctl: ")
+		var ee *exec.ExitError
+		if errors.As(err, &ee) && ctx.Err() == nil {
+			return out.Bytes(), &ExitError{Code: ee.ExitCode(), Msg: msg}
+		}
+		return out.Bytes(), fmt.Errorf("ovs-ofctl %s: %w", args[0], err)
+	}
+	return out.Bytes(), nil
+}
+
+// ExitError is ovs-ofctl's failure, with what it said.
+type ExitError struct {
+	Code int
+	Msg  string
+}
+
+func (e *ExitError) Error() string {
+	if e.Msg == "" {
+		return fmt.Sprintf("ovs-ofctl: exit status %d", e.Code)
+	}
+	return "ovs-ofctl: " + e.Msg
+}
+
+// Dump returns the flows in Loom's cookie space, in OVS's syntax, one per
+// line. Other flows on the bridge are never read.
+func (c *Client) Dump(ctx context.Context) ([]byte, error) {
+	cookie := fmt.Sprintf("cookie=%#x/%#x", flows.CookieSpace, flows.CookieMask)
+	out, err := run(ctx, nil, "-O", "OpenFlow13", "dump-flows", c.target, cookie, "--no-stats")
+	if err != nil {
+		return nil, fmt.Errorf("dump flows of %s: %w", c.target, err)
+	}
+	return out, nil
+}
+
+// WaitReady waits until the listener answers, for a bridge just created.
+func (c *Client) WaitReady(ctx context.Context) error {
+	for {
+		_, err := run(ctx, nil, "-O", "OpenFlow13", "--timeout=2", "show", c.target)
+		if err == nil {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("openflow listener %s: %w (last error: %v)", c.target, ctx.Err(), err)
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}
+
+var (
+	tableRE  = regexp.MustCompile(`(?:^|[ ,])table=(\d+)`)
+	cookieRE = regexp.MustCompile(`(?:^|[ ,])cookie=(0x[0-9a-f]+)`)
+)
+
+// Diff compares desired with observed flows, both in ovs-ofctl syntax, with
+// OVS's own parser (offline: no switch is contacted). It returns the flows
+// of desired that observed lacks and those of observed that desired lacks.
+func Diff(ctx context.Context, desired, observed []byte) (missing, extra []string, err error) {
+	dir, err := os.MkdirTemp("", "loom-ofctl")
+	if err != nil {
+		return nil, nil, err
+	}
+	defer os.RemoveAll(dir)
+	a, b := filepath.Join(dir, "desired"), filepath.Join(dir, "observed")
+	if err := os.WriteFile(a, desired, 0o600); err != nil {
+		return nil, nil, err
+	}
+	if err := os.WriteFile(b, observed, 0o600); err != nil {
+		return nil, nil, err
+	}
+	out, err := run(ctx, nil, "-O", "OpenFlow13", "diff-flows", a, b)
+	// diff-flows exits 2 when the sets differ, with nothing on stderr;
+	// anything else (e.g. a flow OVS cannot parse) is an error.
+	var ee *ExitError
+	if err != nil && !(errors.As(err, &ee) && ee.Code == 2) {
+		return nil, nil, fmt.Errorf("diff flows: %w", err)
+	}
+	for _, line := range strings.Split(string(out), "\n") {
+		switch {
+		case strings.HasPrefix(line, "-"):
+			missing = append(missing, line[1:])
+		case strings.HasPrefix(line, "+"):
+			extra = append(extra, line[1:])
+		}
+	}
+	return missing, extra, nil
+}
+
+func groupOf(line string) (Group, error) {
+	var g Group
+	if m := tableRE.FindStringSubmatch(line); m != nil {
+		g.Table, _ = strconv.Atoi(m[1])
+	}
+	m := cookieRE.FindStringSubmatch(line)
+	if m == nil {
+		return g, fmt.Errorf("no cookie in flow %q", line)
+	}
+	c, err := strconv.ParseUint(m[1], 0, 64)
+	g.Cookie = c
+	return g, err
+}
+
+// PlanFlows computes the plan that turns the observed flows (a Dump) into
+// the host's desired flows. It contacts no switch.
+func PlanFlows(ctx context.Context, hs *flows.HostState, observed []byte) (*Plan, error) {
+	desired, err := hs.FlowText()
+	if err != nil {
+		return nil, err
+	}
+	missing, extra, err := Diff(ctx, desired, observed)
+	if err != nil {
+		return nil, err
+	}
+	p := &Plan{Missing: missing, Extra: extra}
+	// A group with a stale flow on the switch is deleted whole and re-added;
+	// a group that only lacks flows is added (an add of a flow the switch
+	// already holds identically replaces it with itself).
+	dirty := map[Group]bool{} // value: the group has stale flows
+	for i, l := range append(append([]string(nil), missing...), extra...) {
+		g, err := groupOf(l)
+		if err != nil {
+			return nil, err
+		}
+		if g.Cookie&flows.CookieMask != flows.CookieSpace {
+			return nil, fmt.Errorf("flow outside Loom's cookie space in the comparison: %q", l)
+		}
+		dirty[g] = dirty[g] || i >= len(missing)
+	}
+	for g := range dirty {
+		p.Groups = append(p.Groups, g)
+	}
+	sort.Slice(p.Groups, func(i, j int) bool {
+		a, b := p.Groups[i], p.Groups[j]
+		return a.Table < b.Table || a.Table == b.Table && a.Cookie < b.Cookie
+	})
+	for _, g := range p.Groups {
+		if dirty[g] {
+			p.Deletes = append(p.Deletes, &ovs.MatchFlow{Table: g.Table, Cookie: g.Cookie, CookieMask: ^uint64(0)})
+		}
+	}
+	for _, f := range hs.Flows {
+		if _, ok := dirty[Group{f.Table, f.Cookie}]; ok {
+			of := f.Flow
+			p.Adds = append(p.Adds, &of)
+		}
+	}
+	return p, nil
+}
+
+// Apply sends the plan to the switch as one OpenFlow bundle: the deletes of
+// every dirty group, then its desired flows. OVS applies all or nothing.
+func (c *Client) Apply(ctx context.Context, p *Plan) error {
+	if p.Empty() {
+		return nil
+	}
+	pipe := func(stdin io.Reader, cmd string, args ...string) ([]byte, error) {
+		if cmd != "ovs-ofctl" {
+			return nil, fmt.Errorf("unexpected command %q", cmd)
+		}
+		return run(ctx, stdin, args...)
+	}
+	client := ovs.New(ovs.Protocols([]string{ovs.ProtocolOpenFlow13}), ovs.Pipe(pipe))
+	err := client.OpenFlow.AddFlowBundle(c.target, func(tx *ovs.FlowTransaction) error {
+		tx.Delete(p.Deletes...)
+		tx.Add(p.Adds...)
+		return tx.Commit()
+	})
+	if err != nil {
+		return fmt.Errorf("flow bundle to %s (%d flow mods): %w", c.target, p.FlowMods(), err)
+	}
+	return nil
+}
+
+// Sync brings the switch's flows to the host's desired state and checks the
+// result: it dumps, plans, applies the plan as one bundle, and dumps again.
+// It returns the plan it applied (empty when the switch was already right).
+func (c *Client) Sync(ctx context.Context, hs *flows.HostState) (*Plan, error) {
+	observed, err := c.Dump(ctx)
+	if err != nil {
+		return nil, err
+	}
+	p, err := PlanFlows(ctx, hs, observed)
+	if err != nil || p.Empty() {
+		return p, err
+	}
+	if err := c.Apply(ctx, p); err != nil {
+		return p, err
+	}
+	observed, err = c.Dump(ctx)
+	if err != nil {
+		return p, fmt.Errorf("verify: %w", err)
+	}
+	after, err := PlanFlows(ctx, hs, observed)
+	if err != nil {
+		return p, fmt.Errorf("verify: %w", err)
+	}
+	if !after.Empty() {
+		return p, fmt.Errorf("verify: the switch still differs after the bundle: %d flows missing, %d extra (first: %s)",
+			len(after.Missing), len(after.Extra), first(after.Missing, after.Extra))
+	}
+	return p, nil
+}
+
+func first(lists ...[]string) string {
+	for _, l := range lists {
+		if len(l) > 0 {
+			return l[0]
+		}
+	}
+	return ""
+}

@@ -1,0 +1,137 @@
+package ofctl
+
+import (
+	"context"
+	"os"
+	"os/exec"
+	"strings"
+	"testing"
+
+	"github.com/loom-sdn/loom/flows"
+	"github.com/loom-sdn/loom/topology"
+)
+
+// needOfctl: PlanFlows compares with OVS's own parser, offline.
+func needOfctl(t *testing.T) {
+	t.Helper()
+	if _, err := exec.LookPath("ovs-ofctl"); err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("ovs-ofctl missing in CI")
+		}
+		t.Skip("ovs-ofctl not installed (make deps)")
+	}
+}
+
+func compileH1(t *testing.T) *flows.HostState {
+	t.Helper()
+	topo, err := topology.Load("../testdata/three-ports/topology.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	hs, err := flows.CompileHost(topo, "h1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return hs
+}
+
+func TestPlanEqualIsEmpty(t *testing.T) {
+	needOfctl(t)
+	hs := compileH1(t)
+	text, _ := hs.FlowText()
+	p, err := PlanFlows(context.Background(), hs, text)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !p.Empty() || p.FlowMods() != 0 {
+		t.Fatalf("plan of a switch that holds the desired flows: %+v", p)
+	}
+}
+
+// OVS's parser normalises both sides: the same flow written the way
+// ovs-ofctl dump-flows prints it (different field order, reg values in
+// hex, load:1 as load:0x1) compares equal.
+func TestPlanNormalises(t *testing.T) {
+	needOfctl(t)
+	hs := compileH1(t)
+	observed := `
+ cookie=0x4c4d000200000000, table=10, priority=100,reg5=0x1/0x1 actions=goto_table:40
+`
+	var one []*flows.Flow
+	for _, f := range hs.Flows {
+		if f.Origin.Rule == flows.RuleTunnelTrusted {
+			one = append(one, f)
+		}
+	}
+	hs.Flows = one
+	p, err := PlanFlows(context.Background(), hs, []byte(observed))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !p.Empty() {
+		t.Fatalf("equal flows in another spelling differ: missing %v extra %v", p.Missing, p.Extra)
+	}
+}
+
+func TestPlanChanges(t *testing.T) {
+	needOfctl(t)
+	hs := compileH1(t)
+	text, _ := hs.FlowText()
+	lines := strings.Split(strings.TrimSpace(string(text)), "\n")
+
+	// The switch lacks the first flow, holds a changed copy of the second
+	// and a stale Loom flow of an object that no longer exists.
+	changed := strings.Replace(lines[1], "goto_table:10", "goto_table:40", 1)
+	stale := "cookie=0x4c4d030700000007,table=40,priority=100,metadata=0x1,dl_dst=02:00:00:00:00:07,actions=drop"
+	observed := strings.Join(append([]string{changed, stale}, lines[2:]...), "\n")
+
+	p, err := PlanFlows(context.Background(), hs, []byte(observed))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(p.Missing) != 2 || len(p.Extra) != 2 {
+		t.Errorf("missing %d %v, extra %d %v; want 2 and 2", len(p.Missing), p.Missing, len(p.Extra), p.Extra)
+	}
+	want := map[Group]bool{
+		{0, hs.Flows[0].Cookie}:  true,
+		{0, hs.Flows[1].Cookie}:  true,
+		{40, 0x4c4d030700000007}: true,
+	}
+	if len(p.Groups) != len(want) {
+		t.Fatalf("groups %v, want %v", p.Groups, want)
+	}
+	for _, g := range p.Groups {
+		if !want[g] {
+			t.Errorf("unexpected group %+v", g)
+		}
+	}
+	// Deletes only for groups with stale flows; adds for every flow of the
+	// dirty groups that are desired.
+	if len(p.Deletes) != 2 || len(p.Adds) != 2 {
+		t.Errorf("bundle: %d deletes, %d adds; want 2 and 2", len(p.Deletes), len(p.Adds))
+	}
+	for _, d := range p.Deletes {
+		b, _ := d.MarshalText()
+		if !strings.Contains(string(b), "/0xffffffffffffffff") {
+			t.Errorf("delete is not by exact cookie: %s", b)
+		}
+	}
+}
+
+func TestPlanRefusesForeignCookies(t *testing.T) {
+	needOfctl(t)
+	hs := compileH1(t)
+	text, _ := hs.FlowText()
+	observed := string(text) + "cookie=0x99,table=0,priority=5,in_port=1,actions=drop\n"
+	if _, err := PlanFlows(context.Background(), hs, []byte(observed)); err == nil {
+		t.Fatal("a foreign flow in the observed set was accepted into a plan")
+	}
+}
+
+func TestDiffReportsParseErrors(t *testing.T) {
+	needOfctl(t)
+	_, _, err := Diff(context.Background(), []byte("table=0,priority=1,frobnicate=1,actions=drop\n"), nil)
+	if err == nil || !strings.Contains(err.Error(), "frobnicate") {
+		t.Fatalf("want OVS's parse error, got %v", err)
+	}
+}
