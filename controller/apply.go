@@ -1,0 +1,186 @@
+package controller
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"sync"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/loom-sdn/loom/flows"
+	"github.com/loom-sdn/loom/flows/ofctl"
+	"github.com/loom-sdn/loom/ovsdb"
+	"github.com/loom-sdn/loom/topology"
+)
+
+// Options tune a run over the hosts.
+type Options struct {
+	// HostTimeout bounds the work on one host (connect, plan, apply, verify).
+	HostTimeout time.Duration
+	// Parallel is how many hosts are worked on at once.
+	Parallel int
+	// DryRun plans without changing anything.
+	DryRun bool
+}
+
+// HostResult is what a run did, or would do, on one host.
+type HostResult struct {
+	Host string
+	// OVSDB lists the changes to the host's OVSDB, human readable.
+	OVSDB []string
+	// Foreign lists ports on Loom's bridge that Loom does not own.
+	Foreign []string
+	// Flows is the flow plan (nil if the run stopped before it).
+	Flows *ofctl.Plan
+	// FlowsUnknown is set in a dry run for a bridge that does not exist
+	// yet: every desired flow will be added.
+	DesiredFlows int
+	Duration     time.Duration
+	Err          error
+}
+
+// Changed tells whether the run changed (or would change) the host.
+func (r *HostResult) Changed() bool {
+	return len(r.OVSDB) > 0 || (r.Flows != nil && !r.Flows.Empty())
+}
+
+// Engine applies compiled host states.
+type Engine struct {
+	Log  *zap.Logger
+	Opts Options
+}
+
+// Apply compiles the topology and brings every host to it (or, in a dry
+// run, plans). Results are sorted by host name; the error is non-nil only
+// when the topology cannot be compiled. Per-host failures are in the
+// results.
+func (e *Engine) Apply(ctx context.Context, t *topology.Topology) ([]HostResult, error) {
+	states, err := flows.Compile(t)
+	if err != nil {
+		return nil, fmt.Errorf("compile: %w", err)
+	}
+	par := e.Opts.Parallel
+	if par < 1 {
+		par = 8
+	}
+	results := make([]HostResult, len(states))
+	sem := make(chan struct{}, par)
+	var wg sync.WaitGroup
+	for i, hs := range states {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			start := time.Now()
+			r := e.host(ctx, hs)
+			r.Duration = time.Since(start)
+			e.logResult(&r)
+			results[i] = r
+		}()
+	}
+	wg.Wait()
+	sort.Slice(results, func(i, j int) bool { return results[i].Host < results[j].Host })
+	return results, nil
+}
+
+func (e *Engine) logResult(r *HostResult) {
+	fields := []zap.Field{
+		zap.String("host", r.Host),
+		zap.Int("ovsdb_changes", len(r.OVSDB)),
+		zap.Duration("duration", r.Duration),
+		zap.Bool("dry_run", e.Opts.DryRun),
+	}
+	if r.Flows != nil {
+		fields = append(fields, zap.Int("flow_groups", len(r.Flows.Groups)), zap.Int("flow_mods", r.Flows.FlowMods()))
+	}
+	if r.Err != nil {
+		e.Log.Warn("host failed", append(fields, zap.Error(r.Err))...)
+		return
+	}
+	e.Log.Info("host reconciled", fields...)
+}
+
+// BridgeSpec is the OVSDB part of a host's desired state.
+func BridgeSpec(hs *flows.HostState) ovsdb.BridgeSpec {
+	spec := ovsdb.BridgeSpec{
+		Name:             hs.Bridge,
+		DatapathType:     hs.DatapathType,
+		ControllerTarget: hs.ControllerTarget,
+	}
+	for _, p := range hs.Ports {
+		spec.Ports = append(spec.Ports, ovsdb.PortSpec{
+			Name: p.Name, Type: p.Type, Options: p.Options,
+			OfportRequest: p.Ofport, ExternalIDs: p.ExternalIDs,
+		})
+	}
+	return spec
+}
+
+func (e *Engine) host(ctx context.Context, hs *flows.HostState) (r HostResult) {
+	r.Host = hs.Host
+	r.DesiredFlows = len(hs.Flows)
+	timeout := e.Opts.HostTimeout
+	if timeout <= 0 {
+		timeout = 30 * time.Second
+	}
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+
+	db, err := ovsdb.Dial(ctx, hs.OVSDB, e.Log.With(zap.String("host", hs.Host)))
+	if err != nil {
+		r.Err = err
+		return r
+	}
+	defer db.Close()
+	spec := BridgeSpec(hs)
+	plan, err := db.Plan(ctx, spec)
+	if err != nil {
+		r.Err = err
+		return r
+	}
+	r.OVSDB, r.Foreign = plan.Changes, plan.Foreign
+	of := ofctl.New(hs.OpenFlow)
+
+	if e.Opts.DryRun {
+		observed, err := of.Dump(ctx)
+		if err != nil {
+			if !plan.CreatesBridge {
+				r.Err = err
+				return r
+			}
+			observed = nil // a bridge still to be made holds no flows
+		}
+		r.Flows, r.Err = ofctl.PlanFlows(ctx, hs, observed)
+		return r
+	}
+
+	if err := db.Apply(ctx, plan); err != nil {
+		r.Err = err
+		return r
+	}
+	want := map[string]int{}
+	for _, p := range spec.Ports {
+		want[p.Name] = p.OfportRequest
+	}
+	if err := db.WaitOfports(ctx, spec.Name, want); err != nil {
+		r.Err = err
+		return r
+	}
+	if after, err := db.Plan(ctx, spec); err != nil || !after.Empty() {
+		r.Err = errors.Join(errors.New("verify ovsdb: the host still differs after the transaction"), err)
+		if after != nil {
+			r.Err = fmt.Errorf("%w: %v", r.Err, after.Changes)
+		}
+		return r
+	}
+	if err := of.WaitReady(ctx); err != nil {
+		r.Err = err
+		return r
+	}
+	r.Flows, r.Err = of.Sync(ctx, hs)
+	return r
+}

@@ -1,0 +1,10 @@
+// Package controller brings hosts to the state the compiler wants. For each
+// host it observes (the OVSDB rows Loom owns and the flows in Loom's cookie
+// space), plans the difference, applies it (one OVSDB transaction, then one
+// OpenFlow bundle) and verifies that nothing differs afterwards.
+//
+// Hosts are independent: they are worked on concurrently (bounded), and a
+// host that fails is reported without holding back or undoing the others.
+// All I/O of Loom happens here and in the leaf packages it calls (ovsdb,
+// flows/ofctl); topology and flows stay pure.
+package controller
