@@ -1,0 +1,52 @@
+# Loom's tasks. `make help` lists them. CI runs .ci/run, which runs `make test`.
+
+GO          ?= go
+STATICCHECK ?= honnef.co/go/tools/cmd/staticcheck@v0.8.2
+BIN         := bin
+LAB         := deploy/lab/lab.sh
+PKGS        := ./...
+
+.PHONY: help deps build test unit e2e lint generate verify demo lab-up lab-down clean
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
+
+deps: ## install the Debian packages Loom's lab and tests need (root; only what is missing)
+	@deploy/deps.sh
+
+build: ## build loomctl and loomd into bin/
+	$(GO) build -o $(BIN)/ ./cmd/loomctl ./cmd/loomd
+
+test: deps ## unit and end-to-end tests on real OVS (root); what CI runs
+	$(GO) test -race -count=1 -timeout 30m $(PKGS)
+
+unit: ## unit tests only (no root, no OVS)
+	$(GO) test -race -count=1 $$($(GO) list ./... | grep -v /e2e)
+
+e2e: deps ## end-to-end tests only (root, OVS)
+	$(GO) test -count=1 -v -timeout 30m ./e2e/
+
+lint: ## gofmt check, go vet, staticcheck
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
+	$(GO) vet $(PKGS)
+	$(GO) run $(STATICCHECK) $(PKGS)
+
+generate: ## regenerate the OVSDB models from ovsdb/vswitch.ovsschema
+	$(GO) generate ./ovsdb/...
+
+verify: generate ## generate and go mod tidy leave no diff
+	$(GO) mod tidy
+	@git diff --exit-code -- go.mod go.sum ovsdb/ || { echo "generate or tidy changed files: commit them"; exit 1; }
+	@test -z "$$(git status --porcelain -- ovsdb/ go.mod go.sum)" || { git status --porcelain -- ovsdb/ go.mod go.sum; echo "untracked generated files"; exit 1; }
+
+demo: deps build ## a 2-host lab, deploy/examples/two-hosts.yaml applied, a ping across hosts
+	@deploy/demo.sh
+
+lab-up: ## a lab of 2 simulated hosts (N=3 for three)
+	$(LAB) up $(or $(N),2)
+
+lab-down: ## remove the lab
+	$(LAB) down
+
+clean: ## remove build output
+	rm -rf $(BIN)

@@ -1,0 +1,152 @@
+package e2e
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// repoRoot is the repository's top folder, from this file's place.
+func repoRoot() string {
+	_, file, _, _ := runtime.Caller(0)
+	return filepath.Dir(filepath.Dir(file))
+}
+
+// requireLab skips (or, in CI, fails) when the lab cannot run here.
+func requireLab(t *testing.T) {
+	t.Helper()
+	var missing []string
+	if os.Geteuid() != 0 {
+		missing = append(missing, "root")
+	}
+	for _, tool := range []string{"ovsdb-server", "ovs-vswitchd", "ovs-vsctl", "ovs-ofctl", "ip", "ethtool", "ping"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			missing = append(missing, tool)
+		}
+	}
+	if len(missing) == 0 {
+		return
+	}
+	msg := fmt.Sprintf("end-to-end tests need %s (make deps installs the packages)", strings.Join(missing, ", "))
+	if os.Getenv("CI") == "true" {
+		t.Fatal(msg)
+	}
+	t.Skip(msg)
+}
+
+var (
+	buildOnce sync.Once
+	loomctl   string
+	buildErr  error
+)
+
+// loomctlBinary builds cmd/loomctl once per test run.
+func loomctlBinary(t *testing.T) string {
+	t.Helper()
+	buildOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "loom-e2e-bin")
+		if err != nil {
+			buildErr = err
+			return
+		}
+		loomctl = filepath.Join(dir, "loomctl")
+		cmd := exec.Command("go", "build", "-o", loomctl, "./cmd/loomctl")
+		cmd.Dir = repoRoot()
+		if out, err := cmd.CombinedOutput(); err != nil {
+			buildErr = fmt.Errorf("go build loomctl: %v\n%s", err, out)
+		}
+	})
+	if buildErr != nil {
+		t.Fatal(buildErr)
+	}
+	return loomctl
+}
+
+// Lab is a lab of simulated hosts made by deploy/lab/lab.sh.
+type Lab struct {
+	t      *testing.T
+	Prefix string
+}
+
+// NewLab brings up a lab of n hosts with the given prefix and tears it
+// down when the test ends.
+func NewLab(t *testing.T, prefix string, n int) *Lab {
+	t.Helper()
+	requireLab(t)
+	l := &Lab{t: t, Prefix: prefix}
+	t.Cleanup(func() {
+		if out, err := l.script("down"); err != nil {
+			t.Errorf("lab down: %v\n%s", err, out)
+		}
+	})
+	start := time.Now()
+	if out, err := l.script("up", fmt.Sprint(n)); err != nil {
+		t.Fatalf("lab up %d: %v\n%s", n, err, out)
+	}
+	t.Logf("lab %s up with %d hosts in %v", prefix, n, time.Since(start).Round(time.Millisecond))
+	return l
+}
+
+func (l *Lab) script(args ...string) (string, error) {
+	cmd := exec.Command(filepath.Join(repoRoot(), "deploy/lab/lab.sh"), args...)
+	cmd.Env = append(os.Environ(), "LOOM_LAB_PREFIX="+l.Prefix)
+	out, err := cmd.CombinedOutput()
+	return string(out), err
+}
+
+// Workload adds a workload namespace on host with interface lm-NAME.
+func (l *Lab) Workload(host, name, mac, cidr string) {
+	l.t.Helper()
+	if out, err := l.script("workload", "add", host, name, mac, cidr); err != nil {
+		l.t.Fatalf("workload add %s %s: %v\n%s", host, name, err, out)
+	}
+}
+
+// Exec runs a command in a lab namespace (h1, ctl, h1-web1, ...) and
+// returns its combined output and error.
+func (l *Lab) Exec(ns string, args ...string) (string, error) {
+	return l.script(append([]string{"exec", ns}, args...)...)
+}
+
+// MustExec is Exec that fails the test on error.
+func (l *Lab) MustExec(ns string, args ...string) string {
+	l.t.Helper()
+	out, err := l.Exec(ns, args...)
+	if err != nil {
+		l.t.Fatalf("%s: %s: %v\n%s", ns, strings.Join(args, " "), err, out)
+	}
+	return out
+}
+
+// Loomctl runs loomctl in the lab's controller namespace, as an operator
+// on the management node would.
+func (l *Lab) Loomctl(args ...string) (string, error) {
+	bin := loomctlBinary(l.t)
+	cmd := exec.Command("ip", append([]string{"netns", "exec", l.Prefix + "ctl", bin}, args...)...)
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	err := cmd.Run()
+	return out.String(), err
+}
+
+// Ping sends pings from workload namespace ns to ip until one is answered
+// or tries run out. The first packet to a new tunnel endpoint may be lost
+// while OVS resolves its neighbour, so one lost ping proves nothing.
+func (l *Lab) Ping(ns, ip string, tries int) error {
+	var out string
+	var err error
+	for i := 0; i < tries; i++ {
+		out, err = l.Exec(ns, "ping", "-c", "1", "-W", "1", ip)
+		if err == nil {
+			return nil
+		}
+	}
+	return fmt.Errorf("ping %s -> %s: %v\n%s", ns, ip, err, out)
+}
