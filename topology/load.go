@@ -74,10 +74,29 @@ func LoadBytes(files map[string][]byte) (*Topology, error) {
 	for _, n := range names {
 		d.file(n, files[n])
 	}
-	if err := d.errs.Err(); err != nil {
-		return nil, err
+	if d.unreadable {
+		// A file that is not YAML contributes nothing: checking references
+		// against the rest would only add noise.
+		return nil, d.errs.Err()
 	}
+	// Check the meaning even when some fields were wrong, so that every
+	// problem is reported at once; a field whose value was already
+	// rejected is not reported again.
+	decoded := len(d.errs)
 	t := d.validate()
+	if decoded > 0 {
+		bad := map[Pos]bool{}
+		for _, e := range d.errs[:decoded] {
+			bad[e.Pos] = true
+		}
+		kept := d.errs[:decoded]
+		for _, e := range d.errs[decoded:] {
+			if !bad[e.Pos] {
+				kept = append(kept, e)
+			}
+		}
+		d.errs = kept
+	}
 	if err := d.errs.Err(); err != nil {
 		return nil, err
 	}
@@ -105,10 +124,11 @@ type rawPort struct {
 }
 
 type decoder struct {
-	errs     ErrorList
-	hosts    []*rawHost
-	switches []*rawSwitch
-	ports    []*rawPort
+	errs       ErrorList
+	unreadable bool // a file was not YAML or had tabs
+	hosts      []*rawHost
+	switches   []*rawSwitch
+	ports      []*rawPort
 }
 
 var yamlLine = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
@@ -120,6 +140,7 @@ func (d *decoder) file(name string, src []byte) {
 				d.errs.add(Pos{name, i + 1, c + 1}, "indent with spaces", "tab character: YAML forbids tabs")
 			}
 		}
+		d.unreadable = true
 		return
 	}
 	var doc yaml.Node
@@ -131,6 +152,7 @@ func (d *decoder) file(name string, src []byte) {
 			msg = m[2]
 		}
 		d.errs.add(p, "", "%s", strings.TrimPrefix(msg, "yaml: "))
+		d.unreadable = true
 		return
 	}
 	if len(doc.Content) == 0 {

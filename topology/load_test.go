@@ -93,6 +93,7 @@ func TestLoadErrors(t *testing.T) {
 		want []string // every line of the error, in order
 	}{
 		{"unknown field with hint", strings.Replace(good, "tunnelIP: 198.19.0.11", "tunelIP: 198.19.0.11", 1), []string{
+			`t.yaml:3:5: host "h1": missing field "tunnelIP"`,
 			`t.yaml:5:5: unknown host field "tunelIP" (did you mean "tunnelIP"?)`,
 		}},
 		{"tab", strings.Replace(good, "    tunnelKey: 100", "\ttunnelKey: 100", 1), []string{
@@ -101,8 +102,10 @@ func TestLoadErrors(t *testing.T) {
 		{"duplicate key", strings.Replace(good, "    tunnelKey: 100", "    tunnelKey: 100\n    tunnelKey: 101", 1), []string{
 			`t.yaml:15:5: switch key "tunnelKey" repeated (first at line 14)`,
 		}},
-		{"wrong type", strings.Replace(good, "tunnelKey: 100", "tunnelKey: blue", 1), []string{
+		{"wrong type, reported once, with the other errors", strings.NewReplacer(
+			"tunnelKey: 100", "tunnelKey: blue", "host: h2", "host: h3").Replace(good), []string{
 			`t.yaml:14:16: expected an integer, not "blue"`,
+			`t.yaml:24:11: port "db1": no host named "h3" (did you mean "h1"?)`,
 		}},
 		{"unknown refs and bad values", strings.NewReplacer(
 			"switch: blue\n    host: h1", "switch: bleu\n    host: h9",

@@ -1,5 +1,3 @@
-// Command loomctl is the command line of Loom: it validates and compiles
-// topologies, and applies them to hosts, with or without a running loomd.
 package main
 
 import (

@@ -1,0 +1,8 @@
+// Command loomctl is Loom's command line. It validates and compiles
+// topologies offline, and plans and applies them on hosts by itself, with
+// no daemon: apply connects to every host, changes what differs, verifies,
+// and exits 1 if the topology is invalid or any host failed.
+//
+// Each verb is a file of its own (validate.go, compile.go, apply.go for
+// apply and plan); main.go only wires them.
+package main

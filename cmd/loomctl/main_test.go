@@ -1,0 +1,83 @@
+package main
+
+import (
+	"bytes"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// run runs loomctl in process and returns stdout, stderr and the exit code.
+func run(t *testing.T, args ...string) (string, string, int) {
+	t.Helper()
+	cmd := newRootCmd()
+	var out, errb bytes.Buffer
+	cmd.SetOut(&out)
+	cmd.SetErr(&errb)
+	cmd.SetArgs(args)
+	err := cmd.Execute()
+	code := 0
+	var ee exitError
+	switch {
+	case errors.As(err, &ee):
+		code = ee.code
+	case err != nil:
+		errb.WriteString(err.Error())
+		code = 1
+	}
+	return out.String(), errb.String(), code
+}
+
+func TestValidateGood(t *testing.T) {
+	out, errs, code := run(t, "validate", "-f", "../../deploy/examples/two-hosts.yaml")
+	if code != 0 || out != "valid: 2 hosts, 1 switches, 2 ports\n" {
+		t.Fatalf("exit %d, out %q, err %q", code, out, errs)
+	}
+}
+
+func TestValidateReportsEveryError(t *testing.T) {
+	src, err := os.ReadFile("../../deploy/examples/two-hosts.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	bad := strings.NewReplacer("tunnelKey: 100", "tunnelkey: 100", "host: h2", "host: h3").Replace(string(src))
+	f := filepath.Join(t.TempDir(), "bad.yaml")
+	if err := os.WriteFile(f, []byte(bad), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, errs, code := run(t, "validate", "-f", f)
+	if code != 1 {
+		t.Fatalf("exit %d, want 1", code)
+	}
+	want := f + `:17:5: switch "blue": missing field "tunnelKey"` + "\n" +
+		f + `:18:5: unknown switch field "tunnelkey" (did you mean "tunnelKey"?)` + "\n" +
+		f + `:29:11: port "db1": no host named "h3" (did you mean "h1"?)` + "\n" +
+		"3 errors: the topology is invalid, nothing was applied\n"
+	if errs != want {
+		t.Errorf("stderr:\n%s\nwant:\n%s", errs, want)
+	}
+	// apply refuses before touching any host (the hosts of this file do
+	// not exist here: reaching for them would fail differently).
+	_, errs, code = run(t, "apply", "-f", f)
+	if code != 1 || !strings.Contains(errs, "nothing was applied") {
+		t.Errorf("apply of an invalid topology: exit %d, stderr %q", code, errs)
+	}
+}
+
+func TestCompileOneHost(t *testing.T) {
+	out, errs, code := run(t, "compile", "-f", "../../deploy/examples/two-hosts.yaml", "--host", "h2")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+	if !strings.HasPrefix(out, "# host h2: bridge br-int") || strings.Contains(out, "# host h1") {
+		t.Errorf("compile --host h2 printed:\n%s", out)
+	}
+	if !strings.Contains(out, "# port db1 (") {
+		t.Errorf("flows are not explained by their objects:\n%s", out)
+	}
+	if _, _, code := run(t, "compile", "-f", "../../deploy/examples/two-hosts.yaml", "--host", "nope"); code != 1 {
+		t.Errorf("compile of an unknown host: exit %d", code)
+	}
+}
