@@ -43,20 +43,28 @@ func requireLab(t *testing.T) {
 
 var (
 	buildOnce sync.Once
+	binDir    string
 	loomctl   string
 	buildErr  error
 )
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if binDir != "" {
+		os.RemoveAll(binDir)
+	}
+	os.Exit(code)
+}
 
 // loomctlBinary builds cmd/loomctl once per test run.
 func loomctlBinary(t *testing.T) string {
 	t.Helper()
 	buildOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "loom-e2e-bin")
-		if err != nil {
-			buildErr = err
+		binDir, buildErr = os.MkdirTemp("", "loom-e2e-bin")
+		if buildErr != nil {
 			return
 		}
-		loomctl = filepath.Join(dir, "loomctl")
+		loomctl = filepath.Join(binDir, "loomctl")
 		cmd := exec.Command("go", "build", "-o", loomctl, "./cmd/loomctl")
 		cmd.Dir = repoRoot()
 		if out, err := cmd.CombinedOutput(); err != nil {

@@ -98,9 +98,9 @@ func TestCreateFromEmpty(t *testing.T) {
 
 	p := apply(t, c, spec)
 	wantChanges(t, p,
+		"create bridge br-int",
 		"add port gre-h2 (type gre, ofport 3)",
 		"add port lm-web1 (ofport 17)",
-		"create bridge br-int",
 	)
 	if len(p.Foreign) != 0 {
 		t.Errorf("foreign = %q, want none", p.Foreign)
@@ -271,11 +271,11 @@ func TestForeignBridgeRefused(t *testing.T) {
 	s.Vsctl(t, "br-set-external-id", "br-int", OwnerKey, OwnerValue)
 	p := apply(t, c, spec)
 	wantChanges(t, p,
-		"add port gre-h2 (type gre, ofport 3)",
-		"add port lm-web1 (ofport 17)",
 		"update bridge br-int: controller (none) -> ptcp:6653:127.0.0.1",
 		"update bridge br-int: fail_mode (none) -> secure",
 		"update bridge br-int: protocols [] -> [OpenFlow13]",
+		"add port gre-h2 (type gre, ofport 3)",
+		"add port lm-web1 (ofport 17)",
 	)
 	// The bridge's own port was created by ovs-vsctl: not Loom's, and not
 	// reported (it is the bridge's).

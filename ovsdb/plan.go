@@ -39,7 +39,7 @@ type Plan struct {
 	Bridge string
 	// CreatesBridge is set when the bridge does not exist yet.
 	CreatesBridge bool
-	// Changes describes each change in words, sorted, e.g. `create bridge
+	// Changes describes each change in words, the bridge first, e.g. `create bridge
 	// br-int`, `add port lm-web1 (ofport 17)`, `update port gre-h2:
 	// options:remote_ip 198.19.0.11 -> 198.19.0.12`, `delete port lm-old`.
 	Changes []string
@@ -96,10 +96,24 @@ func (c *Client) Plan(ctx context.Context, spec BridgeSpec) (*Plan, error) {
 		return nil, wrap(err)
 	}
 	p := pl.plan
-	sort.Strings(p.Changes)
+	// The bridge's own changes first, then its ports, each in name order.
+	sort.Slice(p.Changes, func(i, j int) bool {
+		a, b := p.Changes[i], p.Changes[j]
+		if ra, rb := changeRank(a), changeRank(b); ra != rb {
+			return ra < rb
+		}
+		return a < b
+	})
 	p.Changes = slices.Compact(p.Changes)
 	sort.Strings(p.Foreign)
 	return p, nil
+}
+
+func changeRank(change string) int {
+	if strings.HasPrefix(change, "create bridge ") || strings.HasPrefix(change, "update bridge ") {
+		return 0
+	}
+	return 1
 }
 
 // sync makes the cache hold every transaction committed before it was
