@@ -1,6 +1,7 @@
 package flows
 
 import (
+	"errors"
 	"fmt"
 	"net/netip"
 	"sort"
@@ -92,6 +93,9 @@ func CompileHost(t *topology.Topology, host string) (*HostState, error) {
 	for _, h := range t.Hosts {
 		c.hosts[h.Name] = h
 	}
+	if err := c.supported(); err != nil {
+		return nil, err
+	}
 	c.ports()
 	c.pipeline()
 	for _, sw := range t.Switches {
@@ -103,11 +107,56 @@ func CompileHost(t *topology.Topology, host string) (*HostState, error) {
 	return hs, nil
 }
 
+// supported refuses what the language accepts but this compiler cannot
+// yet turn into flows, rather than programming a network that silently
+// lacks it.
+func (c *compiler) supported() error {
+	var errs []string
+	no := func(p topology.Pos, format string, args ...any) {
+		errs = append(errs, p.String()+": "+fmt.Sprintf(format, args...)+": not supported by this version of the compiler")
+	}
+	for _, s := range c.t.Switches {
+		switch {
+		case !s.Overlay():
+			no(s.Pos, "switch %q: VLAN-backed switches", s.Name)
+		case s.Encapsulation != "gre":
+			no(s.Pos, "switch %q: encapsulation %s", s.Name, s.Encapsulation)
+		}
+		if s.ACLDefault == "deny" {
+			no(s.Pos, "switch %q: aclDefault deny", s.Name)
+		}
+	}
+	for _, p := range c.t.Ports {
+		if p.IfaceID != "" {
+			no(p.Pos, "port %q: binding by ifaceID", p.Name)
+		}
+		if len(p.ACLsFromPort)+len(p.ACLsToPort) > 0 {
+			no(p.Pos, "port %q: ACLs", p.Name)
+		}
+		for _, ip := range p.IPs {
+			if ip.Is6() {
+				no(p.Pos, "port %q: IPv6 address %s", p.Name, ip)
+			}
+		}
+	}
+	for _, g := range c.t.L2Gateways {
+		no(g.Pos, "l2 gateway %q", g.Name)
+	}
+	for _, e := range c.t.ExternalEndpoints {
+		no(e.Pos, "external endpoint %q", e.Name)
+	}
+	if len(errs) > 0 {
+		return errors.New(strings.Join(errs, "\n"))
+	}
+	return nil
+}
+
 type compiler struct {
-	t     *topology.Topology
-	me    topology.Host
-	hs    *HostState
-	hosts map[string]topology.Host
+	t      *topology.Topology
+	me     topology.Host
+	hs     *HostState
+	hosts  map[string]topology.Host
+	ofport map[string]int // local port name -> OpenFlow port
 }
 
 func (c *compiler) add(o Origin, id uint32, f ovs.Flow) {
@@ -125,13 +174,23 @@ func switchOrigin(s topology.Switch, r Rule) Origin {
 
 // ports: one per local workload, one tunnel per remote host.
 func (c *compiler) ports() {
+	var local []string
+	for _, p := range c.t.Ports {
+		if p.Host == c.me.Name {
+			local = append(local, p.Name)
+		}
+	}
+	c.ofport = map[string]int{}
+	for i, n := range topology.AssignIDs(local, MaxWorkloadOfport) {
+		c.ofport[local[i]] = int(n)
+	}
 	for _, p := range c.t.Ports {
 		if p.Host != c.me.Name {
 			continue
 		}
 		c.hs.Ports = append(c.hs.Ports, Port{
 			Name:        p.Interface,
-			Ofport:      int(p.Key),
+			Ofport:      c.ofport[p.Name],
 			ExternalIDs: map[string]string{ExtIDObject: "port/" + p.Name},
 		})
 	}
@@ -237,25 +296,52 @@ func (c *compiler) logicalSwitch(sw topology.Switch) {
 			Actions: toLocal,
 		})
 	}
+	if sw.FloodUnknown {
+		// Unicast to a MAC no flow above knows goes where broadcast goes.
+		c.add(switchOrigin(sw, RuleFloodUnknownFromVIF), sw.ID, ovs.Flow{
+			Table: TableL2Lookup, Priority: 80,
+			Matches: []ovs.Match{matchFromTunnel(false), matchSwitch(sw.ID)},
+			Actions: toAll,
+		})
+		if len(hostNames) > 0 {
+			c.add(switchOrigin(sw, RuleFloodUnknownFromTunnel), sw.ID, ovs.Flow{
+				Table: TableL2Lookup, Priority: 80,
+				Matches: []ovs.Match{matchFromTunnel(true), matchSwitch(sw.ID)},
+				Actions: toLocal,
+			})
+		}
+	}
 }
 
 func (c *compiler) localPort(sw topology.Switch, p topology.Port) {
 	mac := p.MAC.String()
 	c.add(portOrigin(p, RuleClassifyVIF), p.Key, ovs.Flow{
-		Table: TableClassify, Priority: 100, InPort: int(p.Key),
+		Table: TableClassify, Priority: 100, InPort: c.ofport[p.Name],
 		Actions: []ovs.Action{setInPort(p.Key), setSwitch(sw.ID), gotoTable(TablePortSecurity)},
 	})
-	c.add(portOrigin(p, RulePortSecurityIP), p.Key, ovs.Flow{
-		Table: TablePortSecurity, Priority: 90, Protocol: ovs.ProtocolIPv4,
-		Matches: []ovs.Match{matchInPort(p.Key), ovs.DataLinkSource(mac), ovs.NetworkSource(p.IP.String())},
-		Actions: []ovs.Action{gotoTable(TableL2Lookup)},
-	})
-	c.add(portOrigin(p, RulePortSecurityARP), p.Key, ovs.Flow{
-		Table: TablePortSecurity, Priority: 90, Protocol: ovs.ProtocolARP,
-		Matches: []ovs.Match{matchInPort(p.Key), ovs.DataLinkSource(mac),
-			ovs.ARPSourceHardwareAddress(p.MAC), ovs.ARPSourceProtocolAddress(p.IP.String())},
-		Actions: []ovs.Action{gotoTable(TableL2Lookup)},
-	})
+	if !p.PortSecurity {
+		c.add(portOrigin(p, RulePortSecurityOff), p.Key, ovs.Flow{
+			Table: TablePortSecurity, Priority: 90,
+			Matches: []ovs.Match{matchInPort(p.Key)},
+			Actions: []ovs.Action{gotoTable(TableL2Lookup)},
+		})
+	}
+	for _, ip := range p.IPs {
+		if !p.PortSecurity {
+			break
+		}
+		c.add(portOrigin(p, RulePortSecurityIP), p.Key, ovs.Flow{
+			Table: TablePortSecurity, Priority: 90, Protocol: ovs.ProtocolIPv4,
+			Matches: []ovs.Match{matchInPort(p.Key), ovs.DataLinkSource(mac), ovs.NetworkSource(ip.String())},
+			Actions: []ovs.Action{gotoTable(TableL2Lookup)},
+		})
+		c.add(portOrigin(p, RulePortSecurityARP), p.Key, ovs.Flow{
+			Table: TablePortSecurity, Priority: 90, Protocol: ovs.ProtocolARP,
+			Matches: []ovs.Match{matchInPort(p.Key), ovs.DataLinkSource(mac),
+				ovs.ARPSourceHardwareAddress(p.MAC), ovs.ARPSourceProtocolAddress(ip.String())},
+			Actions: []ovs.Action{gotoTable(TableL2Lookup)},
+		})
+	}
 	c.add(portOrigin(p, RuleL2Local), p.Key, ovs.Flow{
 		Table: TableL2Lookup, Priority: 100,
 		Matches: []ovs.Match{matchSwitch(sw.ID), ovs.DataLinkDestination(mac)},
@@ -264,7 +350,7 @@ func (c *compiler) localPort(sw topology.Switch, p topology.Port) {
 	c.add(portOrigin(p, RuleOutputLocal), p.Key, ovs.Flow{
 		Table: TableOutput, Priority: 100,
 		Matches: []ovs.Match{matchOutPort(p.Key)},
-		Actions: []ovs.Action{ovs.Output(int(p.Key))},
+		Actions: []ovs.Action{ovs.Output(c.ofport[p.Name])},
 	})
 }
 

@@ -56,22 +56,28 @@ const (
 	RuleOutputLocal
 	RuleOutputRemote
 	RuleOutputFloodTunnel
+	RulePortSecurityOff
+	RuleFloodUnknownFromVIF
+	RuleFloodUnknownFromTunnel
 )
 
 var ruleNames = map[Rule]string{
-	RuleTableMiss:         "table miss: drop",
-	RuleTunnelTrusted:     "tunnel traffic was checked at its ingress host",
-	RuleClassifyVIF:       "packets from the port's interface enter its switch",
-	RuleClassifyTunnel:    "packets from remote hosts with the switch's tunnel key enter the switch",
-	RulePortSecurityIP:    "the port may send IPv4 from its own MAC and IP",
-	RulePortSecurityARP:   "the port may send ARP for its own MAC and IP",
-	RuleL2Local:           "frames to the port's MAC go to the port",
-	RuleL2Remote:          "frames to the remote port's MAC go to its host",
-	RuleFloodFromVIF:      "broadcast from a local port: every other local port and every remote host of the switch",
-	RuleFloodFromTunnel:   "broadcast from a remote host: every local port of the switch",
-	RuleOutputLocal:       "egress to the port's interface",
-	RuleOutputRemote:      "egress through the tunnel to the port's host, with the switch's key",
-	RuleOutputFloodTunnel: "flood copies through the tunnels to the switch's hosts, with its key",
+	RuleTableMiss:              "table miss: drop",
+	RuleTunnelTrusted:          "tunnel traffic was checked at its ingress host",
+	RuleClassifyVIF:            "packets from the port's interface enter its switch",
+	RuleClassifyTunnel:         "packets from remote hosts with the switch's tunnel key enter the switch",
+	RulePortSecurityIP:         "the port may send IPv4 from its own MAC and IP",
+	RulePortSecurityARP:        "the port may send ARP for its own MAC and IP",
+	RuleL2Local:                "frames to the port's MAC go to the port",
+	RuleL2Remote:               "frames to the remote port's MAC go to its host",
+	RuleFloodFromVIF:           "broadcast from a local port: every other local port and every remote host of the switch",
+	RuleFloodFromTunnel:        "broadcast from a remote host: every local port of the switch",
+	RuleOutputLocal:            "egress to the port's interface",
+	RuleOutputRemote:           "egress through the tunnel to the port's host, with the switch's key",
+	RuleOutputFloodTunnel:      "flood copies through the tunnels to the switch's hosts, with its key",
+	RulePortSecurityOff:        "port security is off: the port may send anything",
+	RuleFloodUnknownFromVIF:    "unknown unicast from a local port floods like broadcast (floodUnknown)",
+	RuleFloodUnknownFromTunnel: "unknown unicast from a remote host floods to local ports (floodUnknown)",
 }
 
 func (r Rule) String() string {

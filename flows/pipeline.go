@@ -43,11 +43,16 @@ const (
 	flagTunnel = 0x1 // reg5 bit 0: the packet came from a tunnel
 )
 
-// Port numbers. Workload ports use their topology key as OpenFlow port
-// (1..topology.MaxPortKey); the tunnel to a remote host uses
-// TunnelPortBase + the host's key. Egress keys for "the tunnel to host H"
-// (flood copies) are HostEgressBase + the host's key, above every port key.
+// OpenFlow port numbers. A workload port gets a number in
+// 1..MaxWorkloadOfport derived from its name among the ports of its host
+// (stable as ports come and go); the tunnel to a remote host is
+// TunnelPortBase + the host's key. Numbers are fixed through
+// ofport_request, so flows can name them before OVS creates the ports.
+//
+// Egress keys in reg7 are port keys (below 1<<24) or, for flood copies to
+// "the tunnel to host H", HostEgressBase + H's key.
 const (
-	TunnelPortBase = 60000
-	HostEgressBase = 0x10000
+	MaxWorkloadOfport = 59999
+	TunnelPortBase    = 60000
+	HostEgressBase    = 1 << 30
 )

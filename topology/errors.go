@@ -32,7 +32,10 @@ type Error struct {
 }
 
 func (e *Error) Error() string {
-	s := e.Pos.String() + ": " + e.Msg
+	s := e.Msg
+	if p := e.Pos.String(); p != "" {
+		s = p + ": " + s
+	}
 	if e.Hint != "" {
 		s += " (" + e.Hint + ")"
 	}

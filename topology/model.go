@@ -8,33 +8,67 @@ import (
 // APIVersion is the only version of the language this Loom reads.
 const APIVersion = "loom/v1"
 
-// Defaults for fields a topology may leave out.
+// Defaults for what a topology may leave out.
 const (
-	DefaultBridge       = "br-int"
-	DefaultDatapathType = "system"
-	DefaultOpenFlowPort = 6653
+	DefaultBridge        = "br-int"
+	DefaultDatapathType  = "system"
+	DefaultEncapsulation = "gre"
+	DefaultUnderlayMTU   = 1500
+	DefaultOpenFlowPort  = 6653
 )
+
+// Encapsulations and their overhead over an IPv4 underlay: outer IPv4 (20),
+// the encapsulation's own header (GRE with key 8; UDP 8 + VXLAN or Geneve 8)
+// and the inner Ethernet header (14). An IPv6 underlay adds 20.
+var encapOverhead = map[string]int{"gre": 42, "vxlan": 50, "geneve": 50}
+
+// EncapOverhead is the bytes an encapsulation adds to a workload's IP
+// packet on an underlay of the given family.
+func EncapOverhead(encap string, underlayV6 bool) int {
+	o := encapOverhead[encap]
+	if underlayV6 {
+		o += 20
+	}
+	return o
+}
+
+// MaxKey is the largest tunnel key or VNI of an encapsulation.
+func MaxKey(encap string) int64 {
+	if encap == "gre" {
+		return 1<<32 - 1
+	}
+	return 1<<24 - 1
+}
 
 // Topology is a validated, frozen network description. Slices are sorted by
 // name. Do not modify it.
 type Topology struct {
-	Hosts    []Host
-	Switches []Switch
-	Ports    []Port
+	Hosts             []Host
+	Switches          []Switch
+	Ports             []Port
+	ACLs              []ACL
+	L2Gateways        []L2Gateway
+	ExternalEndpoints []ExternalEndpoint
+	// Warnings are problems that do not stop the topology from being
+	// applied (e.g. an ACL rule that can never match), sorted.
+	Warnings ErrorList
 }
 
 // Host is one Open vSwitch host Loom programs.
 type Host struct {
 	Name string
 	// OVSDB is the host's ovsdb-server address as Loom dials it:
-	// "tcp:IP:PORT" or "unix:PATH".
+	// "tcp:IP:PORT", "ssl:IP:PORT" or "unix:PATH".
 	OVSDB string
 	// OpenFlow is the address of the bridge's passive OpenFlow listener as
-	// Loom dials it ("tcp:IP:PORT"). Loom creates the listener itself.
+	// Loom dials it ("tcp:IP:PORT" or "ssl:IP:PORT").
 	OpenFlow     string
-	TunnelIP     netip.Addr
-	DatapathType string // "system" or "netdev"
-	Bridge       string // the integration bridge Loom owns
+	TunnelIP     netip.Addr // invalid when the host carries no overlay
+	DatapathType string     // "system" or "netdev"
+	Bridge       string     // the integration bridge Loom owns
+	UnderlayMTU  int
+	Physnets     map[string]string // physnet -> NIC
+	Labels       map[string]string
 	// Key is the host's small stable id (1..MaxHostKey), derived from its
 	// name; it numbers the tunnel ports that lead to the host.
 	Key uint32
@@ -43,25 +77,102 @@ type Host struct {
 
 // Switch is a logical switch: one L2 broadcast domain spanning hosts.
 type Switch struct {
-	Name      string
-	TunnelKey uint32 // the GRE key of its traffic between hosts
-	// ID is the switch's stable id (1..MaxSwitchID), derived from its name;
-	// the pipeline carries it in the OpenFlow metadata field.
+	Name string
+	// Overlay switches have a TunnelKey and an Encapsulation; VLAN-backed
+	// ones a VLAN on a Physnet.
+	TunnelKey     uint32
+	Encapsulation string // "gre", "vxlan", "geneve"; "" for VLAN-backed
+	VLAN          int
+	Physnet       string
+	Subnets       []netip.Prefix // at most one per family, IPv4 first
+	MTU           int
+	FloodUnknown  bool
+	ARPResponder  bool
+	ACLDefault    string // "allow" or "deny"
+	// ID is the switch's stable id (1..MaxSwitchID), derived from its name.
 	ID  uint32
 	Pos Pos
 }
 
+// Overlay tells whether the switch is carried by tunnels (not a VLAN).
+func (s *Switch) Overlay() bool { return s.VLAN == 0 }
+
 // Port is a workload's attachment to a logical switch on one host.
 type Port struct {
-	Name      string
-	Switch    string
-	Host      string
-	MAC       net.HardwareAddr
-	IP        netip.Addr
-	Interface string // the OVS interface (e.g. a veth) that carries it
+	Name    string
+	Switch  string
+	Host    string
+	MAC     net.HardwareAddr
+	MACAuto bool // MAC was derived from the name (mac: auto)
+	IPs     []netip.Addr
+	// Exactly one of Interface (an OVS interface name) and IfaceID (the
+	// value of an interface's external_ids:iface-id) is set.
+	Interface    string
+	IfaceID      string
+	PortSecurity bool
+	ACLsFromPort []string // applied to traffic the workload sends
+	ACLsToPort   []string // applied to traffic delivered to the workload
 	// Key is the port's stable id (1..MaxPortKey), derived from its name,
-	// unique across the topology. Flows carry it in registers.
+	// unique across the topology.
 	Key uint32
+	Pos Pos
+}
+
+// ACL is an ordered list of rules.
+type ACL struct {
+	Name  string
+	Rules []Rule
+	// ID is the ACL's stable id (1..MaxACLID), derived from its name.
+	ID  uint32
+	Pos Pos
+}
+
+// Rule is one ACL rule. A zero field matches anything.
+type Rule struct {
+	Name     string
+	Index    int    // 0-based place in its ACL
+	Allow    bool   // the action: allow (true) or drop
+	EthType  uint16 // 0: any
+	Proto    int    // IP protocol; -1: any
+	Src, Dst netip.Prefix
+	SrcPorts PortSpan
+	DstPorts PortSpan
+	ICMPType int // -1: any
+	ICMPCode int // -1: any
+	Pos      Pos
+}
+
+// PortSpan is an inclusive L4 port range; the zero value is any port.
+type PortSpan struct{ Lo, Hi uint16 }
+
+// Any tells whether the span matches every port.
+func (s PortSpan) Any() bool { return s == PortSpan{} }
+
+// L2Gateway bridges an overlay switch to a VLAN on a physnet of a host.
+type L2Gateway struct {
+	Name    string
+	Switch  string
+	Host    string
+	Physnet string
+	VLAN    int
+	Pos     Pos
+}
+
+// ExternalEndpoint is a tunnel endpoint Loom does not manage.
+type ExternalEndpoint struct {
+	Name          string
+	IP            netip.Addr
+	Encapsulation string
+	Switch        string
+	Key           uint32
+	Behind        []Station
+	Pos           Pos
+}
+
+// Station is a MAC (and its IPs) behind an external endpoint.
+type Station struct {
+	MAC net.HardwareAddr
+	IPs []netip.Addr
 	Pos Pos
 }
 
@@ -83,4 +194,14 @@ func (t *Topology) Switch(name string) (Switch, bool) {
 		}
 	}
 	return Switch{}, false
+}
+
+// ACL returns the named ACL.
+func (t *Topology) ACL(name string) (ACL, bool) {
+	for _, a := range t.ACLs {
+		if a.Name == name {
+			return a, true
+		}
+	}
+	return ACL{}, false
 }

@@ -1,7 +1,9 @@
 package topology
 
 import (
+	"encoding/binary"
 	"fmt"
+	"hash/fnv"
 	"net"
 	"net/netip"
 	"regexp"
@@ -13,6 +15,7 @@ import (
 var (
 	nameRE  = regexp.MustCompile(`^[a-z0-9]([a-z0-9-]*[a-z0-9])?$`)
 	ifaceRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]*$`)
+	labelRE = regexp.MustCompile(`^[A-Za-z0-9]([A-Za-z0-9._/-]*[A-Za-z0-9])?$`)
 )
 
 const (
@@ -20,254 +23,1096 @@ const (
 	maxIfaceLen = 15 // Linux IFNAMSIZ - 1
 )
 
-// at is the position of field f of an object, or of the object itself when
-// the field was not written.
-func at(obj Pos, fields map[string]Pos, f string) Pos {
-	if p, ok := fields[f]; ok {
-		return p
-	}
-	return obj
+// obj is a spec object during validation: its kind, name and source.
+type obj struct {
+	kind, name string
+	src        Src
 }
 
-func (d *decoder) name(kind string, obj Pos, fields map[string]Pos, v string) {
-	switch {
-	case v == "":
-		if _, written := fields["name"]; !written {
-			d.errs.add(obj, "", "%s has no name", kind)
+func (o obj) label() string {
+	if o.name == "" {
+		return o.kind
+	}
+	return o.kind + " " + strconv.Quote(o.name)
+}
+
+// err reports a problem with field f of o (at the field's value, or at the
+// object when f is "" or was not written).
+func (d *decoder) err(o obj, f, hint, format string, args ...any) {
+	d.errs.add(o.src.at(f), hint, "%s: %s", o.label(), fmt.Sprintf(format, args...))
+}
+
+func (d *decoder) checkName(o obj) {
+	if o.name != "" && (len(o.name) > maxNameLen || !nameRE.MatchString(o.name)) {
+		d.err(o, "name", "use lower-case letters, digits and '-', at most 63", "invalid name")
+	}
+}
+
+// unique reports every repeat of a key, at the repeat, naming the first.
+type uniq struct {
+	d     *decoder
+	what  string
+	first map[string]Pos
+}
+
+func (d *decoder) uniq(what string) *uniq { return &uniq{d, what, map[string]Pos{}} }
+
+func (u *uniq) see(key, shown string, p Pos) bool {
+	if key == "" {
+		return true
+	}
+	if f, dup := u.first[key]; dup {
+		u.d.errs.add(p, "", "%s %s defined twice (first at %s)", u.what, shown, f)
+		return false
+	}
+	u.first[key] = p
+	return true
+}
+
+// refHint suggests a known name for an unknown reference.
+func refHint(got, kind string, known []string) string {
+	if h := didYouMean(got, known); h != "" {
+		return h
+	}
+	if len(known) == 0 {
+		return "there are no " + kind + "s"
+	}
+	if len(known) > 8 {
+		return ""
+	}
+	return "known " + kind + "s: " + strings.Join(known, ", ")
+}
+
+// catalog is the names of one kind, for references.
+type catalog[T any] struct {
+	byName map[string]*T
+	names  []string
+}
+
+func newCatalog[T any]() *catalog[T] { return &catalog[T]{byName: map[string]*T{}} }
+
+func (c *catalog[T]) add(name string, v *T) {
+	if _, dup := c.byName[name]; !dup && name != "" {
+		c.byName[name] = v
+		c.names = append(c.names, name)
+	}
+}
+
+func (c *catalog[T]) sorted() []string {
+	sort.Strings(c.names)
+	return c.names
+}
+
+type validation struct {
+	*decoder
+	def      DefaultsSpec
+	hosts    *catalog[Host]
+	switches *catalog[Switch]
+	acls     *catalog[ACL]
+	t        *Topology
+}
+
+func (d *decoder) validate() *Topology {
+	v := &validation{decoder: d, hosts: newCatalog[Host](), switches: newCatalog[Switch](), acls: newCatalog[ACL](), t: &Topology{}}
+	v.defaults()
+
+	hostNames, swNames, portNames := d.uniq("host"), d.uniq("switch"), d.uniq("port")
+	aclNames, gwNames, epNames := d.uniq("acl"), d.uniq("l2 gateway"), d.uniq("external endpoint")
+	for _, f := range d.specs {
+		for i := range f.Hosts {
+			h := &f.Hosts[i]
+			if hostNames.see(h.Name, strconv.Quote(h.Name), h.Src.Pos) {
+				if x, ok := v.host(h); ok {
+					v.t.Hosts = append(v.t.Hosts, x)
+				}
+			}
 		}
-	case len(v) > maxNameLen || !nameRE.MatchString(v):
-		d.errs.add(at(obj, fields, "name"), "use lower-case letters, digits and '-', at most 63", "invalid %s name %q", kind, v)
+		for i := range f.Switches {
+			s := &f.Switches[i]
+			if swNames.see(s.Name, strconv.Quote(s.Name), s.Src.Pos) {
+				if x, ok := v.sw(s); ok {
+					v.t.Switches = append(v.t.Switches, x)
+				}
+			}
+		}
+		for i := range f.ACLs {
+			a := &f.ACLs[i]
+			if aclNames.see(a.Name, strconv.Quote(a.Name), a.Src.Pos) {
+				if x, ok := v.acl(a); ok {
+					v.t.ACLs = append(v.t.ACLs, x)
+				}
+			}
+		}
+	}
+	// Register names even of objects with errors, so that references to
+	// them are not reported as unknown as well.
+	for _, f := range d.specs {
+		for i := range f.Hosts {
+			v.hosts.add(f.Hosts[i].Name, nil)
+		}
+		for i := range f.Switches {
+			v.switches.add(f.Switches[i].Name, nil)
+		}
+		for i := range f.ACLs {
+			v.acls.add(f.ACLs[i].Name, nil)
+		}
+	}
+	for i := range v.t.Hosts {
+		v.hosts.byName[v.t.Hosts[i].Name] = &v.t.Hosts[i]
+	}
+	for i := range v.t.Switches {
+		v.switches.byName[v.t.Switches[i].Name] = &v.t.Switches[i]
+	}
+	for i := range v.t.ACLs {
+		v.acls.byName[v.t.ACLs[i].Name] = &v.t.ACLs[i]
+	}
+	v.hostsTogether()
+	v.switchesTogether()
+
+	for _, f := range d.specs {
+		for i := range f.Ports {
+			p := &f.Ports[i]
+			if portNames.see(p.Name, strconv.Quote(p.Name), p.Src.Pos) {
+				if x, ok := v.port(p); ok {
+					v.t.Ports = append(v.t.Ports, x)
+				}
+			}
+		}
+		for i := range f.L2Gateways {
+			g := &f.L2Gateways[i]
+			if gwNames.see(g.Name, strconv.Quote(g.Name), g.Src.Pos) {
+				if x, ok := v.gateway(g); ok {
+					v.t.L2Gateways = append(v.t.L2Gateways, x)
+				}
+			}
+		}
+		for i := range f.ExternalEndpoints {
+			e := &f.ExternalEndpoints[i]
+			if epNames.see(e.Name, strconv.Quote(e.Name), e.Src.Pos) {
+				if x, ok := v.endpoint(e); ok {
+					v.t.ExternalEndpoints = append(v.t.ExternalEndpoints, x)
+				}
+			}
+		}
+	}
+	v.portsTogether()
+	v.vlansTogether()
+	v.mtus()
+	for _, n := range []struct {
+		count, max int
+		what       string
+	}{{len(v.t.Hosts), MaxHostKey, "hosts"}, {len(v.t.Ports), MaxPortKey, "ports"}, {len(v.t.ACLs), MaxACLID, "ACLs"}} {
+		if n.count > n.max {
+			d.errs.add(Pos{}, "", "%d %s: at most %d are supported", n.count, n.what, n.max)
+		}
+	}
+	if len(d.errs) > 0 {
+		return nil
+	}
+	v.freeze()
+	return v.t
+}
+
+// defaults merges the defaults section (at most one) over the built-ins.
+func (v *validation) defaults() {
+	v.def = DefaultsSpec{Encapsulation: DefaultEncapsulation, UnderlayMTU: DefaultUnderlayMTU,
+		DatapathType: DefaultDatapathType, Bridge: DefaultBridge, ACLDefault: "allow"}
+	var first *DefaultsSpec
+	for _, f := range v.specs {
+		ds := f.Defaults
+		if ds == nil {
+			continue
+		}
+		if first != nil {
+			v.errs.add(ds.Src.Pos, "keep the defaults in one file", "defaults set twice (first at %s)", first.Src.Pos)
+			continue
+		}
+		first = ds
+		o := obj{kind: "defaults", src: ds.Src}
+		if ds.Src.has("encapsulation") {
+			v.def.Encapsulation = ds.Encapsulation
+		}
+		if ds.Src.has("underlayMTU") {
+			if v.checkMTU(o, "underlayMTU", ds.UnderlayMTU, 576) {
+				v.def.UnderlayMTU = ds.UnderlayMTU
+			}
+		}
+		if ds.Src.has("datapathType") {
+			v.def.DatapathType = ds.DatapathType
+		}
+		if ds.Src.has("bridge") {
+			if v.checkIface(o, "bridge", ds.Bridge) {
+				v.def.Bridge = ds.Bridge
+			}
+		}
+		if ds.Src.has("aclDefault") {
+			v.def.ACLDefault = ds.ACLDefault
+		}
 	}
 }
 
-func (d *decoder) required(kind, name string, obj Pos, fields map[string]Pos, f string) bool {
-	if _, ok := fields[f]; !ok {
-		d.errs.add(obj, "", "%s %q: missing field %q", kind, name, f)
+func (v *validation) checkMTU(o obj, f string, mtu, lo int) bool {
+	if mtu < lo || mtu > 9216 {
+		v.err(o, f, "", "MTU %d outside %d..9216", mtu, lo)
 		return false
 	}
 	return true
 }
 
-// unique reports each name seen more than once, at every repeat.
-func unique[T any](d *decoder, kind string, items []T, key func(T) (string, Pos)) {
-	first := map[string]Pos{}
-	for _, it := range items {
-		k, p := key(it)
-		if k == "" {
+func (v *validation) checkIface(o obj, f, name string) bool {
+	if name == "" || len(name) > maxIfaceLen || !ifaceRE.MatchString(name) {
+		v.err(o, f, "letters, digits, '-', '_' and '.', at most 15", "invalid interface name %q", name)
+		return false
+	}
+	return true
+}
+
+// addr parses "tcp:IP:PORT" / "ssl:IP:PORT" (and "unix:PATH" if allowed).
+func (v *validation) addr(o obj, f, s string, unix bool) (scheme string, ap netip.AddrPort, ok bool) {
+	scheme, rest, _ := strings.Cut(s, ":")
+	switch scheme {
+	case "tcp", "ssl":
+		ap, err := netip.ParseAddrPort(rest)
+		if err != nil || ap.Port() == 0 {
+			v.err(o, f, "write "+scheme+":IP:PORT, e.g. "+scheme+":192.0.2.10:6640 or "+scheme+":[2001:db8::10]:6640", "invalid %s address %q", f, s)
+			return "", ap, false
+		}
+		return scheme, ap, true
+	case "unix":
+		if unix && rest != "" {
+			return scheme, ap, true
+		}
+	}
+	want := "tcp:IP:PORT or ssl:IP:PORT"
+	if unix {
+		want += " or unix:PATH"
+	}
+	v.err(o, f, "write "+want, "invalid %s address %q", f, s)
+	return "", ap, false
+}
+
+func (v *validation) host(hs *HostSpec) (Host, bool) {
+	n := len(v.errs)
+	o := obj{"host", hs.Name, hs.Src}
+	v.checkName(o)
+	h := Host{Name: hs.Name, Pos: hs.Src.Pos, OVSDB: hs.OVSDB, OpenFlow: hs.OpenFlow,
+		DatapathType: v.def.DatapathType, Bridge: v.def.Bridge, UnderlayMTU: v.def.UnderlayMTU,
+		Physnets: map[string]string{}, Labels: map[string]string{}}
+	var mgmt netip.Addr
+	dbScheme := ""
+	if hs.Src.has("ovsdb") {
+		if scheme, ap, ok := v.addr(o, "ovsdb", hs.OVSDB, true); ok {
+			dbScheme, mgmt = scheme, ap.Addr()
+			if scheme != "unix" {
+				h.OVSDB = scheme + ":" + ap.String()
+			}
+		}
+	}
+	switch {
+	case hs.Src.has("openflow"):
+		if scheme, ap, ok := v.addr(o, "openflow", hs.OpenFlow, false); ok {
+			h.OpenFlow = scheme + ":" + ap.String()
+		}
+	case mgmt.IsValid():
+		h.OpenFlow = dbScheme + ":" + netip.AddrPortFrom(mgmt, DefaultOpenFlowPort).String()
+	case dbScheme == "unix":
+		v.err(o, "", "Loom cannot derive it from a unix: ovsdb address", "missing field \"openflow\"")
+	}
+	if hs.Src.has("tunnelIP") {
+		ip, err := netip.ParseAddr(hs.TunnelIP)
+		switch {
+		case err != nil || ip.Zone() != "":
+			v.err(o, "tunnelIP", "", "invalid tunnel IP %q", hs.TunnelIP)
+		case ip.IsUnspecified() || ip.IsMulticast() || ip.IsLoopback():
+			v.err(o, "tunnelIP", "", "tunnel IP %s is not a unicast address", ip)
+		default:
+			h.TunnelIP = ip.Unmap()
+		}
+	}
+	if hs.Src.has("datapathType") {
+		h.DatapathType = hs.DatapathType
+	}
+	if hs.Src.has("bridge") && v.checkIface(o, "bridge", hs.Bridge) {
+		h.Bridge = hs.Bridge
+	}
+	if hs.Src.has("underlayMTU") {
+		lo := 576
+		if h.TunnelIP.Is6() {
+			lo = 1280
+		}
+		if v.checkMTU(o, "underlayMTU", hs.UnderlayMTU, lo) {
+			h.UnderlayMTU = hs.UnderlayMTU
+		}
+	}
+	nics := map[string]string{}
+	for _, pn := range sortedKeys(hs.Physnets) {
+		nic := hs.Physnets[pn]
+		if len(pn) > maxNameLen || !nameRE.MatchString(pn) {
+			v.err(o, "physnets", "use lower-case letters, digits and '-'", "invalid physnet name %q", pn)
 			continue
 		}
-		if f, dup := first[k]; dup {
-			d.errs.add(p, "", "%s %q defined twice (first at %s)", kind, k, f)
+		if !v.checkIface(o, "physnets", nic) {
 			continue
 		}
-		first[k] = p
+		if nic == h.Bridge {
+			v.err(o, "physnets", "", "physnet %q: NIC %q is the integration bridge", pn, nic)
+			continue
+		}
+		if other, dup := nics[nic]; dup {
+			v.err(o, "physnets", "a NIC carries one physnet; VLANs separate traffic within it", "physnets %q and %q both on NIC %q", other, pn, nic)
+			continue
+		}
+		nics[nic] = pn
+		h.Physnets[pn] = nic
+	}
+	for _, k := range sortedKeys(hs.Labels) {
+		val := hs.Labels[k]
+		if len(k) > maxNameLen || !labelRE.MatchString(k) {
+			v.err(o, "labels", "letters, digits, '.', '_', '/' and '-', at most 63", "invalid label key %q", k)
+		} else if len(val) > maxNameLen {
+			v.err(o, "labels", "", "label %q: value longer than 63 characters", k)
+		} else {
+			h.Labels[k] = val
+		}
+	}
+	return h, len(v.errs) == n
+}
+
+func sortedKeys(m map[string]string) []string {
+	ks := make([]string, 0, len(m))
+	for k := range m {
+		ks = append(ks, k)
+	}
+	sort.Strings(ks)
+	return ks
+}
+
+// hostsTogether checks what hosts must not share.
+func (v *validation) hostsTogether() {
+	ips := v.uniq("tunnel IP")
+	for _, f := range v.specs {
+		for i := range f.Hosts {
+			hs := &f.Hosts[i]
+			if h := v.hosts.byName[hs.Name]; h != nil && h.TunnelIP.IsValid() {
+				ips.see(h.TunnelIP.String(), h.TunnelIP.String(), hs.Src.at("tunnelIP"))
+			}
+		}
 	}
 }
 
-func (d *decoder) validate() *Topology {
-	t := &Topology{}
-	unique(d, "host", d.hosts, func(h *rawHost) (string, Pos) { return h.name, h.pos })
-	unique(d, "switch", d.switches, func(s *rawSwitch) (string, Pos) { return s.name, s.pos })
-	unique(d, "port", d.ports, func(p *rawPort) (string, Pos) { return p.name, p.pos })
+func (v *validation) sw(ss *SwitchSpec) (Switch, bool) {
+	n := len(v.errs)
+	o := obj{"switch", ss.Name, ss.Src}
+	v.checkName(o)
+	s := Switch{Name: ss.Name, Pos: ss.Src.Pos, FloodUnknown: false, ARPResponder: true, ACLDefault: v.def.ACLDefault}
+	overlay, vlan := ss.Src.has("tunnelKey"), ss.Src.has("vlan") || ss.Src.has("physnet")
+	switch {
+	case overlay && vlan:
+		v.err(o, "vlan", "a switch is an overlay (tunnelKey) or VLAN-backed (vlan and physnet), not both", "both tunnelKey and vlan/physnet")
+	case !overlay && !vlan:
+		v.err(o, "", "an overlay switch has a tunnelKey; a VLAN-backed one has vlan and physnet", "needs tunnelKey, or vlan and physnet")
+	case overlay:
+		s.Encapsulation = v.def.Encapsulation
+		if ss.Src.has("encapsulation") {
+			s.Encapsulation = ss.Encapsulation
+		}
+		if max := MaxKey(s.Encapsulation); ss.TunnelKey < 1 || ss.TunnelKey > max {
+			v.err(o, "tunnelKey", fmt.Sprintf("a %s key is 1..%d", s.Encapsulation, max), "tunnel key %d out of range", ss.TunnelKey)
+		}
+		s.TunnelKey = uint32(ss.TunnelKey)
+	default:
+		if ss.Src.has("encapsulation") {
+			v.err(o, "encapsulation", "VLAN-backed switches are not encapsulated", "encapsulation on a VLAN-backed switch")
+		}
+		switch {
+		case !ss.Src.has("vlan"):
+			v.err(o, "", "", "physnet given without vlan")
+		case ss.VLAN < 1 || ss.VLAN > 4094:
+			v.err(o, "vlan", "a VLAN id is 1..4094", "VLAN %d out of range", ss.VLAN)
+		}
+		if !ss.Src.has("physnet") {
+			v.err(o, "", "", "vlan given without physnet")
+		}
+		s.VLAN, s.Physnet = ss.VLAN, ss.Physnet
+	}
+	var v4, v6 bool
+	for _, c := range ss.Subnets {
+		p, err := netip.ParsePrefix(c)
+		switch {
+		case err != nil:
+			v.err(o, "subnets", "write a CIDR such as 192.0.2.0/24 or 2001:db8::/64", "invalid subnet %q", c)
+			continue
+		case p.Masked() != p:
+			v.err(o, "subnets", fmt.Sprintf("did you mean %s?", p.Masked()), "subnet %s has host bits set", c)
+			continue
+		case p.Addr().Is4() && v4, p.Addr().Is6() && v6:
+			v.err(o, "subnets", "", "more than one IPv%d subnet", map[bool]int{true: 4, false: 6}[p.Addr().Is4()])
+			continue
+		}
+		v4, v6 = v4 || p.Addr().Is4(), v6 || p.Addr().Is6()
+		s.Subnets = append(s.Subnets, p)
+	}
+	sort.Slice(s.Subnets, func(i, j int) bool { return s.Subnets[i].Addr().Is4() && !s.Subnets[j].Addr().Is4() })
+	if ss.Src.has("mtu") && v.checkMTU(o, "mtu", ss.MTU, 68) {
+		s.MTU = ss.MTU
+	}
+	if ss.FloodUnknown != nil {
+		s.FloodUnknown = *ss.FloodUnknown
+	}
+	if ss.ARPResponder != nil {
+		s.ARPResponder = *ss.ARPResponder
+	}
+	if ss.Src.has("aclDefault") {
+		s.ACLDefault = ss.ACLDefault
+	}
+	return s, len(v.errs) == n
+}
 
-	for _, r := range d.hosts {
-		if h, ok := d.checkHost(r); ok {
-			t.Hosts = append(t.Hosts, h)
+// switchesTogether: no two overlay switches with one key, no two users of
+// one VLAN on one physnet (see vlansTogether for gateways).
+func (v *validation) switchesTogether() {
+	keys := v.uniq("tunnel key")
+	for _, f := range v.specs {
+		for i := range f.Switches {
+			ss := &f.Switches[i]
+			if s := v.switches.byName[ss.Name]; s != nil && s.Overlay() {
+				k := strconv.FormatUint(uint64(s.TunnelKey), 10)
+				keys.see(k, k, ss.Src.at("tunnelKey"))
+			}
 		}
 	}
-	unique(d, "tunnel IP", d.hosts, func(h *rawHost) (string, Pos) {
-		return h.tunnelIP, at(h.pos, h.fields, "tunnelIP")
-	})
-	for _, r := range d.switches {
-		if s, ok := d.checkSwitch(r); ok {
-			t.Switches = append(t.Switches, s)
-		}
-	}
-	unique(d, "tunnel key", d.switches, func(s *rawSwitch) (string, Pos) {
-		if s.tunnelKey == 0 {
-			return "", Pos{}
-		}
-		return strconv.FormatInt(s.tunnelKey, 10), at(s.pos, s.fields, "tunnelKey")
-	})
+}
 
-	hosts, switches := map[string]bool{}, map[string]bool{}
-	var hostNames, switchNames []string
-	for _, r := range d.hosts {
-		if r.name != "" && !hosts[r.name] {
-			hosts[r.name] = true
-			hostNames = append(hostNames, r.name)
+// vlansTogether: a VLAN of a physnet is used by one switch or gateway.
+func (v *validation) vlansTogether() {
+	type use struct {
+		label string
+		pos   Pos
+	}
+	first := map[string]use{}
+	see := func(physnet string, vlan int, label string, p Pos) {
+		k := physnet + "/" + strconv.Itoa(vlan)
+		if f, dup := first[k]; dup {
+			v.errs.add(p, "", "%s: VLAN %d on physnet %q is already used by %s (at %s)", label, vlan, physnet, f.label, f.pos)
+			return
+		}
+		first[k] = use{label, p}
+	}
+	for _, f := range v.specs {
+		for i := range f.Switches {
+			ss := &f.Switches[i]
+			if s := v.switches.byName[ss.Name]; s != nil && !s.Overlay() {
+				see(s.Physnet, s.VLAN, "switch "+strconv.Quote(s.Name), ss.Src.at("vlan"))
+			}
 		}
 	}
-	for _, r := range d.switches {
-		if r.name != "" && !switches[r.name] {
-			switches[r.name] = true
-			switchNames = append(switchNames, r.name)
+	for _, g := range v.t.L2Gateways {
+		see(g.Physnet, g.VLAN, "l2 gateway "+strconv.Quote(g.Name), v.gwVLANPos[g.Name])
+	}
+}
+
+// ethTypes and protocols known by name.
+var (
+	ethTypes = map[string]uint16{"ipv4": 0x0800, "ipv6": 0x86dd, "arp": 0x0806}
+	protos   = map[string]int{"icmp": 1, "tcp": 6, "udp": 17, "icmpv6": 58, "sctp": 132}
+)
+
+const (
+	ethIPv4 = 0x0800
+	ethIPv6 = 0x86dd
+)
+
+func (v *validation) acl(as *ACLSpec) (ACL, bool) {
+	n := len(v.errs)
+	o := obj{"acl", as.Name, as.Src}
+	v.checkName(o)
+	a := ACL{Name: as.Name, Pos: as.Src.Pos}
+	if as.Src.has("rules") && len(as.Rules) == 0 {
+		v.err(o, "rules", "", "no rules")
+	}
+	for i := range as.Rules {
+		if r, ok := v.rule(o, i, &as.Rules[i]); ok {
+			a.Rules = append(a.Rules, r)
 		}
 	}
-	for _, r := range d.ports {
-		if p, ok := d.checkPort(r, hosts, hostNames, switches, switchNames); ok {
-			t.Ports = append(t.Ports, p)
+	if len(v.errs) != n {
+		return a, false
+	}
+	for j := range a.Rules {
+		for i := 0; i < j; i++ {
+			if covers(&a.Rules[i], &a.Rules[j]) {
+				v.warns.add(a.Rules[j].Pos, "remove it, or move it above the rule that covers it",
+					"acl %q: %s can never match: %s (at line %d) matches every packet it does",
+					a.Name, ruleLabel(&a.Rules[j]), ruleLabel(&a.Rules[i]), a.Rules[i].Pos.Line)
+				break
+			}
 		}
 	}
-	unique(d, "interface", d.ports, func(p *rawPort) (string, Pos) {
-		if p.iface == "" {
-			return "", Pos{}
+	return a, true
+}
+
+func ruleLabel(r *Rule) string {
+	s := fmt.Sprintf("rule %d", r.Index+1)
+	if r.Name != "" {
+		s += " (" + r.Name + ")"
+	}
+	return s
+}
+
+func (v *validation) rule(acl obj, i int, rs *RuleSpec) (Rule, bool) {
+	n := len(v.errs)
+	label := fmt.Sprintf("%s rule %d", acl.label(), i+1)
+	if rs.Name != "" {
+		label += fmt.Sprintf(" (%s)", rs.Name)
+	}
+	o := obj{kind: label, src: rs.Src}
+	r := Rule{Name: rs.Name, Index: i, Allow: rs.Action == "allow", Proto: -1, ICMPType: -1, ICMPCode: -1, Pos: rs.Src.Pos}
+	if rs.Src.has("ethType") {
+		if et, ok := ethTypes[string(rs.EthType)]; ok {
+			r.EthType = et
+		} else if x, err := strconv.ParseUint(string(rs.EthType), 0, 16); err == nil && x >= 0x600 {
+			r.EthType = uint16(x)
+		} else {
+			v.err(o, "ethType", "ipv4, ipv6, arp or a number such as 0x88cc", "invalid ethType %q", rs.EthType)
 		}
-		return p.host + "/" + p.iface, at(p.pos, p.fields, "interface")
-	})
-	unique(d, "MAC address", d.ports, func(p *rawPort) (string, Pos) {
-		mac, err := net.ParseMAC(p.mac)
+	}
+	protoBad := false
+	if rs.Src.has("proto") {
+		protoBad = true
+		if p, ok := protos[string(rs.Proto)]; ok {
+			r.Proto, protoBad = p, false
+		} else if x, err := strconv.ParseUint(string(rs.Proto), 10, 8); err == nil {
+			r.Proto, protoBad = int(x), false
+		} else {
+			hint := didYouMean(string(rs.Proto), []string{"icmp", "icmpv6", "sctp", "tcp", "udp"})
+			if hint == "" {
+				hint = "tcp, udp, icmp, icmpv6, sctp or a number 0..255"
+			}
+			v.err(o, "proto", hint, "invalid proto %q", rs.Proto)
+		}
+	}
+	fam := 0 // 4 or 6 once known
+	switch r.EthType {
+	case ethIPv4:
+		fam = 4
+	case ethIPv6:
+		fam = 6
+	}
+	if r.EthType != 0 && fam == 0 && (r.Proto >= 0 || rs.SrcIP != "" || rs.DstIP != "") {
+		v.err(o, "ethType", "proto, src and dst need ethType ipv4 or ipv6 (or no ethType)", "ethType %s is not IP", rs.EthType)
+	}
+	switch r.Proto {
+	case 1:
+		if fam == 6 {
+			v.err(o, "proto", "use icmpv6 for IPv6", "proto icmp with IPv6")
+		}
+		fam = 4
+	case 58:
+		if fam == 4 {
+			v.err(o, "proto", "use icmp for IPv4", "proto icmpv6 with IPv4")
+		}
+		fam = 6
+	}
+	for _, f := range []struct {
+		key, val string
+		dst      *netip.Prefix
+	}{{"src", rs.SrcIP, &r.Src}, {"dst", rs.DstIP, &r.Dst}} {
+		if !rs.Src.has(f.key) {
+			continue
+		}
+		p, err := parseCIDR(f.val)
 		if err != nil {
-			return "", Pos{}
+			v.err(o, f.key, "an address or CIDR such as 192.0.2.0/24", "invalid %s %q", f.key, f.val)
+			continue
 		}
-		return p.sw + " " + mac.String(), at(p.pos, p.fields, "mac")
-	})
-	unique(d, "IP address", d.ports, func(p *rawPort) (string, Pos) {
-		ip, err := netip.ParseAddr(p.ip)
+		pf := 4
+		if p.Addr().Is6() {
+			pf = 6
+		}
+		if fam != 0 && fam != pf {
+			v.err(o, f.key, "", "%s %s is IPv%d but the rule matches IPv%d", f.key, f.val, pf, fam)
+			continue
+		}
+		fam = pf
+		*f.dst = p
+	}
+	l4 := r.Proto == 6 || r.Proto == 17 || r.Proto == 132
+	for _, f := range []struct {
+		key string
+		val PortRange
+		dst *PortSpan
+	}{{"srcPorts", rs.SrcPorts, &r.SrcPorts}, {"dstPorts", rs.DstPorts, &r.DstPorts}} {
+		if !rs.Src.has(f.key) {
+			continue
+		}
+		span, err := parsePortRange(string(f.val))
 		if err != nil {
-			return "", Pos{}
+			v.err(o, f.key, "a port such as 80 or a range such as 8000-8080, within 0..65535", "invalid %s %q: %v", f.key, f.val, err)
+			continue
 		}
-		return p.sw + " " + ip.String(), at(p.pos, p.fields, "ip")
-	})
-	if len(d.hosts) > MaxHostKey {
-		d.errs.add(Pos{}, "", "%d hosts: at most %d are supported", len(d.hosts), MaxHostKey)
+		if !l4 && !protoBad {
+			v.err(o, f.key, "add proto: tcp, udp or sctp", "%s without a TCP, UDP or SCTP proto", f.key)
+			continue
+		}
+		*f.dst = span
 	}
-	if len(d.ports) > MaxPortKey {
-		d.errs.add(Pos{}, "", "%d ports: at most %d are supported", len(d.ports), MaxPortKey)
+	icmp := r.Proto == 1 || r.Proto == 58
+	if rs.ICMPType != nil {
+		switch {
+		case !icmp && protoBad:
+		case !icmp:
+			v.err(o, "icmpType", "add proto: icmp or icmpv6", "icmpType without an ICMP proto")
+		case *rs.ICMPType < 0 || *rs.ICMPType > 255:
+			v.err(o, "icmpType", "", "icmpType %d outside 0..255", *rs.ICMPType)
+		default:
+			r.ICMPType = *rs.ICMPType
+		}
 	}
-	if len(d.errs) > 0 {
-		return nil
+	if rs.ICMPCode != nil {
+		switch {
+		case rs.ICMPType == nil:
+			v.err(o, "icmpCode", "", "icmpCode without icmpType")
+		case *rs.ICMPCode < 0 || *rs.ICMPCode > 255:
+			v.err(o, "icmpCode", "", "icmpCode %d outside 0..255", *rs.ICMPCode)
+		default:
+			r.ICMPCode = *rs.ICMPCode
+		}
 	}
+	if r.EthType == 0 && fam != 0 {
+		r.EthType = map[int]uint16{4: ethIPv4, 6: ethIPv6}[fam]
+	}
+	return r, len(v.errs) == n
+}
 
+// parseCIDR accepts an address (a host) or a CIDR without host bits.
+func parseCIDR(s string) (netip.Prefix, error) {
+	if !strings.Contains(s, "/") {
+		a, err := netip.ParseAddr(s)
+		if err != nil {
+			return netip.Prefix{}, err
+		}
+		return netip.PrefixFrom(a, a.BitLen()), nil
+	}
+	p, err := netip.ParsePrefix(s)
+	if err != nil {
+		return p, err
+	}
+	if p.Masked() != p {
+		return p, fmt.Errorf("host bits set")
+	}
+	return p, nil
+}
+
+func parsePortRange(s string) (PortSpan, error) {
+	lo, hi, isRange := strings.Cut(s, "-")
+	a, err1 := strconv.ParseUint(strings.TrimSpace(lo), 10, 16)
+	b := a
+	var err2 error
+	if isRange {
+		b, err2 = strconv.ParseUint(strings.TrimSpace(hi), 10, 16)
+	}
+	switch {
+	case err1 != nil || err2 != nil:
+		return PortSpan{}, fmt.Errorf("not a port number")
+	case a > b:
+		return PortSpan{}, fmt.Errorf("%d > %d", a, b)
+	case a == 0 && b == 65535:
+		return PortSpan{}, nil
+	}
+	return PortSpan{uint16(a), uint16(b)}, nil
+}
+
+// covers tells whether every packet rule b matches is matched by rule a.
+func covers(a, b *Rule) bool {
+	if a.EthType != 0 && a.EthType != b.EthType {
+		return false
+	}
+	if a.Proto >= 0 && a.Proto != b.Proto {
+		return false
+	}
+	pre := func(x, y netip.Prefix) bool {
+		return !x.IsValid() || y.IsValid() && x.Bits() <= y.Bits() && x.Contains(y.Addr())
+	}
+	span := func(x, y PortSpan) bool { return x.Any() || !y.Any() && x.Lo <= y.Lo && y.Hi <= x.Hi }
+	num := func(x, y int) bool { return x < 0 || x == y }
+	return pre(a.Src, b.Src) && pre(a.Dst, b.Dst) && span(a.SrcPorts, b.SrcPorts) &&
+		span(a.DstPorts, b.DstPorts) && num(a.ICMPType, b.ICMPType) && num(a.ICMPCode, b.ICMPCode)
+}
+
+// AutoMAC is the MAC a port named name gets with mac: auto: locally
+// administered, unicast, from a hash of the name.
+func AutoMAC(name string) net.HardwareAddr {
+	h := fnv.New64a()
+	h.Write([]byte("loom/port/" + name))
+	var b [8]byte
+	binary.BigEndian.PutUint64(b[:], h.Sum64())
+	return net.HardwareAddr{0x02, b[0], b[1], b[2], b[3], b[4]}
+}
+
+func (v *validation) mac(o obj, f, s string, auto bool) (net.HardwareAddr, bool) {
+	if auto && s == "auto" {
+		return AutoMAC(o.name), true
+	}
+	mac, err := net.ParseMAC(s)
+	switch {
+	case err != nil || len(mac) != 6:
+		hint := "six hex bytes, e.g. 02:00:00:00:00:01"
+		if auto {
+			hint += ", or auto"
+		}
+		v.err(o, f, hint, "invalid MAC %q", s)
+	case mac[0]&1 == 1:
+		v.err(o, f, "the first byte must be even; 02:... is a safe choice", "MAC %s is a multicast address", mac)
+	case mac.String() == "00:00:00:00:00:00":
+		v.err(o, f, "", "MAC is all zeros")
+	default:
+		return mac, true
+	}
+	return nil, false
+}
+
+// ips parses addresses, each inside one of the switch's subnets (when the
+// switch has subnets).
+func (v *validation) ips(o obj, f string, list []string, sw *Switch) []netip.Addr {
+	var out []netip.Addr
+	seen := map[netip.Addr]bool{}
+	for _, s := range list {
+		ip, err := netip.ParseAddr(s)
+		if err != nil || ip.Zone() != "" {
+			hint := "an address such as 192.0.2.10 or 2001:db8::10"
+			if strings.Contains(s, "/") {
+				hint = "write the address without a prefix length; the switch's subnets give it"
+			}
+			v.err(o, f, hint, "invalid IP %q", s)
+			continue
+		}
+		ip = ip.Unmap()
+		if seen[ip] {
+			v.err(o, f, "", "IP %s listed twice", ip)
+			continue
+		}
+		seen[ip] = true
+		if sw != nil && len(sw.Subnets) > 0 {
+			inside, family := false, false
+			for _, p := range sw.Subnets {
+				family = family || p.Addr().Is4() == ip.Is4()
+				inside = inside || p.Contains(ip)
+			}
+			switch {
+			case !family:
+				v.err(o, f, "", "IP %s: switch %q has no IPv%d subnet", ip, sw.Name, map[bool]int{true: 4, false: 6}[ip.Is4()])
+			case !inside:
+				v.err(o, f, "", "IP %s is outside the subnets of switch %q (%s)", ip, sw.Name, prefixes(sw.Subnets))
+			}
+		}
+		out = append(out, ip)
+	}
+	return out
+}
+
+func prefixes(ps []netip.Prefix) string {
+	s := make([]string, len(ps))
+	for i, p := range ps {
+		s[i] = p.String()
+	}
+	return strings.Join(s, ", ")
+}
+
+func (v *validation) port(ps *PortSpec) (Port, bool) {
+	n := len(v.errs)
+	o := obj{"port", ps.Name, ps.Src}
+	v.checkName(o)
+	p := Port{Name: ps.Name, Switch: ps.Switch, Host: ps.Host, Pos: ps.Src.Pos, PortSecurity: true,
+		Interface: ps.Interface, IfaceID: ps.IfaceID}
+	sw, sok := v.switches.byName[ps.Switch]
+	if _, known := v.switches.byName[ps.Switch]; !known && ps.Src.has("switch") {
+		v.err(o, "switch", refHint(ps.Switch, "switch", v.switches.sorted()), "no switch named %q", ps.Switch)
+	}
+	h, hok := v.hosts.byName[ps.Host]
+	if _, known := v.hosts.byName[ps.Host]; !known && ps.Src.has("host") {
+		v.err(o, "host", refHint(ps.Host, "host", v.hosts.sorted()), "no host named %q", ps.Host)
+	}
+	if ps.Src.has("mac") {
+		if mac, ok := v.mac(o, "mac", ps.MAC, true); ok {
+			p.MAC, p.MACAuto = mac, ps.MAC == "auto"
+		}
+	}
+	p.IPs = v.ips(o, "ips", ps.IPs, sw)
+	switch {
+	case ps.Src.has("interface") && ps.Src.has("ifaceID"):
+		v.err(o, "ifaceID", "bind the port by interface name or by iface-id, not both", "both interface and ifaceID")
+	case ps.Src.has("interface"):
+		if v.checkIface(o, "interface", ps.Interface) && hok && h != nil && ps.Interface == h.Bridge {
+			v.err(o, "interface", "", "interface %q is the integration bridge of host %q", ps.Interface, h.Name)
+		}
+	case ps.Src.has("ifaceID"):
+		if ps.IfaceID == "" {
+			v.err(o, "ifaceID", "", "empty ifaceID")
+		}
+	default:
+		v.err(o, "", "interface: NAME binds an OVS interface by name; ifaceID: ID by its external_ids:iface-id", "missing field \"interface\" or \"ifaceID\"")
+	}
+	if ps.PortSecurity != nil {
+		p.PortSecurity = *ps.PortSecurity
+	}
+	if ps.ACLs != nil {
+		ao := obj{"port", ps.Name, ps.ACLs.Src}
+		for _, f := range []struct {
+			key  string
+			list []string
+			dst  *[]string
+		}{{"fromPort", ps.ACLs.FromPort, &p.ACLsFromPort}, {"toPort", ps.ACLs.ToPort, &p.ACLsToPort}} {
+			seen := map[string]bool{}
+			for _, name := range f.list {
+				if _, ok := v.acls.byName[name]; !ok {
+					v.err(ao, f.key, refHint(name, "acl", v.acls.sorted()), "no acl named %q", name)
+					continue
+				}
+				if seen[name] {
+					v.err(ao, f.key, "", "acl %q listed twice", name)
+					continue
+				}
+				seen[name] = true
+				*f.dst = append(*f.dst, name)
+			}
+		}
+	}
+	if sok && hok && sw != nil && h != nil {
+		switch {
+		case sw.Overlay() && !h.TunnelIP.IsValid():
+			v.needTunnelIP(h, fmt.Sprintf("its port %q is on overlay switch %q", p.Name, sw.Name))
+		case !sw.Overlay():
+			if _, ok := h.Physnets[sw.Physnet]; !ok {
+				v.err(o, "host", fmt.Sprintf("add %s: NIC to the physnets of host %q", sw.Physnet, h.Name),
+					"host %q does not reach physnet %q of VLAN-backed switch %q", h.Name, sw.Physnet, sw.Name)
+			}
+		}
+	}
+	return p, len(v.errs) == n
+}
+
+// needTunnelIP reports, once per host, a host that carries an overlay but
+// has no tunnel IP.
+func (v *validation) needTunnelIP(h *Host, why string) {
+	if v.tunnelIPReported == nil {
+		v.tunnelIPReported = map[string]bool{}
+	}
+	if v.tunnelIPReported[h.Name] {
+		return
+	}
+	v.tunnelIPReported[h.Name] = true
+	v.errs.add(h.Pos, "", "host %q: missing field \"tunnelIP\" (%s)", h.Name, why)
+}
+
+// portsTogether: one interface per host, one MAC and one IP per switch.
+func (v *validation) portsTogether() {
+	ifaces, macs, ips := v.uniq("interface"), v.uniq("MAC"), v.uniq("IP")
+	byPos := make(map[Pos]*Port, len(v.t.Ports))
+	for j := range v.t.Ports {
+		byPos[v.t.Ports[j].Pos] = &v.t.Ports[j]
+	}
+	for _, f := range v.specs {
+		for i := range f.Ports {
+			ps := &f.Ports[i]
+			p := byPos[ps.Src.Pos]
+			if p == nil {
+				continue
+			}
+			if p.Interface != "" {
+				ifaces.see(p.Host+"\x00"+p.Interface, fmt.Sprintf("%q on host %q", p.Interface, p.Host), ps.Src.at("interface"))
+			} else {
+				ifaces.see(p.Host+"\x00id\x00"+p.IfaceID, fmt.Sprintf("with iface-id %q on host %q", p.IfaceID, p.Host), ps.Src.at("ifaceID"))
+			}
+			shown := p.MAC.String()
+			if p.MACAuto {
+				shown += " (auto)"
+			}
+			macs.see(p.Switch+"\x00"+p.MAC.String(), shown+" on switch "+strconv.Quote(p.Switch), ps.Src.at("mac"))
+			for _, ip := range p.IPs {
+				ips.see(p.Switch+"\x00"+ip.String(), ip.String()+" on switch "+strconv.Quote(p.Switch), ps.Src.at("ips"))
+			}
+		}
+	}
+	for _, e := range v.t.ExternalEndpoints {
+		for _, st := range e.Behind {
+			macs.see(e.Switch+"\x00"+st.MAC.String(), st.MAC.String()+" on switch "+strconv.Quote(e.Switch), st.Pos)
+			for _, ip := range st.IPs {
+				ips.see(e.Switch+"\x00"+ip.String(), ip.String()+" on switch "+strconv.Quote(e.Switch), st.Pos)
+			}
+		}
+	}
+}
+
+func (v *validation) overlayRef(o obj, name string) *Switch {
+	sw, known := v.switches.byName[name]
+	switch {
+	case !known:
+		v.err(o, "switch", refHint(name, "switch", v.switches.sorted()), "no switch named %q", name)
+	case sw != nil && !sw.Overlay():
+		v.err(o, "switch", "", "switch %q is VLAN-backed, not an overlay", name)
+	default:
+		return sw
+	}
+	return nil
+}
+
+func (v *validation) gateway(gs *L2GatewaySpec) (L2Gateway, bool) {
+	n := len(v.errs)
+	o := obj{"l2 gateway", gs.Name, gs.Src}
+	v.checkName(o)
+	g := L2Gateway{Name: gs.Name, Switch: gs.Switch, Host: gs.Host, Physnet: gs.Physnet, VLAN: gs.VLAN, Pos: gs.Src.Pos}
+	sw := v.overlayRef(o, gs.Switch)
+	h, known := v.hosts.byName[gs.Host]
+	if !known {
+		v.err(o, "host", refHint(gs.Host, "host", v.hosts.sorted()), "no host named %q", gs.Host)
+	} else if h != nil {
+		if _, ok := h.Physnets[gs.Physnet]; !ok && gs.Src.has("physnet") {
+			v.err(o, "physnet", fmt.Sprintf("add %s: NIC to the physnets of host %q", gs.Physnet, h.Name), "host %q does not reach physnet %q", h.Name, gs.Physnet)
+		}
+		if sw != nil && !h.TunnelIP.IsValid() {
+			v.needTunnelIP(h, fmt.Sprintf("it is the gateway of overlay switch %q", sw.Name))
+		}
+	}
+	if gs.Src.has("vlan") && (gs.VLAN < 1 || gs.VLAN > 4094) {
+		v.err(o, "vlan", "a VLAN id is 1..4094", "VLAN %d out of range", gs.VLAN)
+	}
+	if v.gwVLANPos == nil {
+		v.gwVLANPos = map[string]Pos{}
+	}
+	v.gwVLANPos[g.Name] = gs.Src.at("vlan")
+	return g, len(v.errs) == n
+}
+
+func (v *validation) endpoint(es *ExternalEndpointSpec) (ExternalEndpoint, bool) {
+	n := len(v.errs)
+	o := obj{"external endpoint", es.Name, es.Src}
+	v.checkName(o)
+	e := ExternalEndpoint{Name: es.Name, Encapsulation: es.Encapsulation, Switch: es.Switch, Pos: es.Src.Pos}
+	if es.Src.has("ip") {
+		ip, err := netip.ParseAddr(es.IP)
+		switch {
+		case err != nil || ip.Zone() != "":
+			v.err(o, "ip", "", "invalid IP %q", es.IP)
+		case ip.IsUnspecified() || ip.IsMulticast() || ip.IsLoopback():
+			v.err(o, "ip", "", "%s is not a unicast address", ip)
+		default:
+			e.IP = ip.Unmap()
+			for _, h := range v.t.Hosts {
+				if h.TunnelIP == e.IP {
+					v.err(o, "ip", "an external endpoint is not one of Loom's hosts", "%s is the tunnel IP of host %q", ip, h.Name)
+				}
+			}
+		}
+	}
+	sw := v.overlayRef(o, es.Switch)
+	key := es.Key
+	if !es.Src.has("key") && sw != nil {
+		key = int64(sw.TunnelKey)
+	}
+	if max := MaxKey(es.Encapsulation); (es.Src.has("key") || sw != nil) && (key < 1 || key > max) {
+		v.err(o, "key", fmt.Sprintf("a %s key is 1..%d", es.Encapsulation, max), "key %d out of range", key)
+	}
+	e.Key = uint32(key)
+	if es.Src.has("behind") && len(es.Behind) == 0 {
+		v.err(o, "behind", "", "no stations behind the endpoint")
+	}
+	for i := range es.Behind {
+		bs := &es.Behind[i]
+		so := obj{kind: fmt.Sprintf("%s station %d", o.label(), i+1), src: bs.Src}
+		st := Station{Pos: bs.Src.Pos}
+		if mac, ok := v.mac(so, "mac", bs.MAC, false); ok {
+			st.MAC = mac
+		}
+		st.IPs = v.ips(so, "ips", bs.IPs, sw)
+		e.Behind = append(e.Behind, st)
+	}
+	return e, len(v.errs) == n
+}
+
+// mtus gives overlay and VLAN switches their MTU (when not written) and
+// checks that a written one fits the underlay of every host that carries
+// the switch, with the encapsulation's overhead.
+func (v *validation) mtus() {
+	carriers := map[string]map[string]bool{} // switch -> hosts
+	carry := func(sw, host string) {
+		if carriers[sw] == nil {
+			carriers[sw] = map[string]bool{}
+		}
+		carriers[sw][host] = true
+	}
+	for _, p := range v.t.Ports {
+		carry(p.Switch, p.Host)
+	}
+	for _, g := range v.t.L2Gateways {
+		carry(g.Switch, g.Host)
+	}
+	for _, f := range v.specs {
+		for i := range f.Switches {
+			ss := &f.Switches[i]
+			s := v.switches.byName[ss.Name]
+			if s == nil {
+				continue
+			}
+			limit, limitHost := 0, ""
+			hosts := make([]string, 0, len(carriers[s.Name]))
+			for h := range carriers[s.Name] {
+				hosts = append(hosts, h)
+			}
+			sort.Strings(hosts)
+			for _, hn := range hosts {
+				h := v.hosts.byName[hn]
+				if h == nil {
+					continue
+				}
+				l := h.UnderlayMTU
+				if s.Overlay() {
+					l -= EncapOverhead(s.Encapsulation, h.TunnelIP.Is6())
+				}
+				if limitHost == "" || l < limit {
+					limit, limitHost = l, hn
+				}
+			}
+			if limitHost == "" {
+				limit = v.def.UnderlayMTU
+				if s.Overlay() {
+					limit -= EncapOverhead(s.Encapsulation, false)
+				}
+			}
+			switch {
+			case s.MTU == 0:
+				s.MTU = limit
+			case s.MTU > limit && limitHost != "":
+				why := "its underlay MTU"
+				if s.Overlay() {
+					why = fmt.Sprintf("its underlay MTU less %s's overhead", s.Encapsulation)
+				}
+				v.err(obj{"switch", s.Name, ss.Src}, "mtu", fmt.Sprintf("at most %d on host %q (%s)", limit, limitHost, why),
+					"MTU %d does not fit the underlay", s.MTU)
+			}
+		}
+	}
+}
+
+// freeze sorts everything and gives objects their ids.
+func (v *validation) freeze() {
+	t := v.t
 	sort.Slice(t.Hosts, func(i, j int) bool { return t.Hosts[i].Name < t.Hosts[j].Name })
 	sort.Slice(t.Switches, func(i, j int) bool { return t.Switches[i].Name < t.Switches[j].Name })
 	sort.Slice(t.Ports, func(i, j int) bool { return t.Ports[i].Name < t.Ports[j].Name })
-	names := func(n int, f func(int) string) []string {
-		out := make([]string, n)
-		for i := range out {
-			out[i] = f(i)
+	sort.Slice(t.ACLs, func(i, j int) bool { return t.ACLs[i].Name < t.ACLs[j].Name })
+	sort.Slice(t.L2Gateways, func(i, j int) bool { return t.L2Gateways[i].Name < t.L2Gateways[j].Name })
+	sort.Slice(t.ExternalEndpoints, func(i, j int) bool { return t.ExternalEndpoints[i].Name < t.ExternalEndpoints[j].Name })
+	ids := func(n int, name func(int) string, max uint32, set func(int, uint32)) {
+		names := make([]string, n)
+		for i := range names {
+			names[i] = name(i)
 		}
-		return out
-	}
-	for i, id := range assignIDs(names(len(t.Hosts), func(i int) string { return t.Hosts[i].Name }), MaxHostKey) {
-		t.Hosts[i].Key = id
-	}
-	for i, id := range assignIDs(names(len(t.Switches), func(i int) string { return t.Switches[i].Name }), MaxSwitchID) {
-		t.Switches[i].ID = id
-	}
-	for i, id := range assignIDs(names(len(t.Ports), func(i int) string { return t.Ports[i].Name }), MaxPortKey) {
-		t.Ports[i].Key = id
-	}
-	return t
-}
-
-func (d *decoder) checkHost(r *rawHost) (Host, bool) {
-	n := len(d.errs)
-	h := Host{Name: r.name, Pos: r.pos, DatapathType: DefaultDatapathType, Bridge: DefaultBridge}
-	d.name("host", r.pos, r.fields, r.name)
-	var mgmt netip.Addr
-	if d.required("host", r.name, r.pos, r.fields, "ovsdb") {
-		p := at(r.pos, r.fields, "ovsdb")
-		switch {
-		case strings.HasPrefix(r.ovsdb, "tcp:"):
-			ap, err := netip.ParseAddrPort(strings.TrimPrefix(r.ovsdb, "tcp:"))
-			if err != nil {
-				d.errs.add(p, "write tcp:IP:PORT, e.g. tcp:192.0.2.10:6640", "host %q: invalid ovsdb address %q", r.name, r.ovsdb)
-			} else {
-				mgmt = ap.Addr()
-				h.OVSDB = "tcp:" + ap.String()
-			}
-		case strings.HasPrefix(r.ovsdb, "unix:") && len(r.ovsdb) > len("unix:"):
-			h.OVSDB = r.ovsdb
-		case strings.HasPrefix(r.ovsdb, "ssl:"):
-			d.errs.add(p, "use tcp: for now", "host %q: ssl: OVSDB connections are not supported yet", r.name)
-		default:
-			d.errs.add(p, "write tcp:IP:PORT or unix:PATH", "host %q: invalid ovsdb address %q", r.name, r.ovsdb)
+		for i, id := range AssignIDs(names, max) {
+			set(i, id)
 		}
 	}
-	p := at(r.pos, r.fields, "openflow")
-	switch {
-	case r.openflow != "":
-		ap, err := netip.ParseAddrPort(strings.TrimPrefix(r.openflow, "tcp:"))
-		if !strings.HasPrefix(r.openflow, "tcp:") || err != nil {
-			d.errs.add(p, "write tcp:IP:PORT, the address the bridge listens on", "host %q: invalid openflow address %q", r.name, r.openflow)
-		} else {
-			h.OpenFlow = "tcp:" + ap.String()
-		}
-	case mgmt.IsValid():
-		h.OpenFlow = "tcp:" + netip.AddrPortFrom(mgmt, DefaultOpenFlowPort).String()
-	case h.OVSDB != "":
-		d.errs.add(p, "with a unix: ovsdb address Loom cannot derive it", "host %q: missing field \"openflow\"", r.name)
-	}
-	if d.required("host", r.name, r.pos, r.fields, "tunnelIP") {
-		ip, err := netip.ParseAddr(r.tunnelIP)
-		if err != nil || !ip.Is4() {
-			d.errs.add(at(r.pos, r.fields, "tunnelIP"), "GRE tunnels run over IPv4", "host %q: invalid tunnel IP %q", r.name, r.tunnelIP)
-		}
-		h.TunnelIP = ip
-	}
-	if r.datapathType != "" {
-		if r.datapathType != "system" && r.datapathType != "netdev" {
-			d.errs.add(at(r.pos, r.fields, "datapathType"), "system or netdev", "host %q: unknown datapath type %q", r.name, r.datapathType)
-		}
-		h.DatapathType = r.datapathType
-	}
-	if _, ok := r.fields["bridge"]; ok {
-		if r.bridge == "" || len(r.bridge) > maxIfaceLen || !ifaceRE.MatchString(r.bridge) {
-			d.errs.add(at(r.pos, r.fields, "bridge"), "", "host %q: invalid bridge name %q", r.name, r.bridge)
-		}
-		h.Bridge = r.bridge
-	}
-	return h, len(d.errs) == n
-}
-
-func (d *decoder) checkSwitch(r *rawSwitch) (Switch, bool) {
-	n := len(d.errs)
-	d.name("switch", r.pos, r.fields, r.name)
-	if d.required("switch", r.name, r.pos, r.fields, "tunnelKey") &&
-		(r.tunnelKey < 1 || r.tunnelKey > 1<<32-1) {
-		d.errs.add(at(r.pos, r.fields, "tunnelKey"), "a GRE key is 1..4294967295", "switch %q: tunnel key %d out of range", r.name, r.tunnelKey)
-	}
-	return Switch{Name: r.name, TunnelKey: uint32(r.tunnelKey), Pos: r.pos}, len(d.errs) == n
-}
-
-func (d *decoder) checkPort(r *rawPort, hosts map[string]bool, hostNames []string, switches map[string]bool, switchNames []string) (Port, bool) {
-	n := len(d.errs)
-	p := Port{Name: r.name, Switch: r.sw, Host: r.host, Interface: r.iface, Pos: r.pos}
-	d.name("port", r.pos, r.fields, r.name)
-	ref := func(field, kind, v string, known map[string]bool, names []string) {
-		if d.required("port", r.name, r.pos, r.fields, field) && v != "" && !known[v] {
-			hint := didYouMean(v, names)
-			if hint == "" && len(names) > 0 {
-				hint = fmt.Sprintf("known %ss: %s", kind, strings.Join(names, ", "))
-			}
-			d.errs.add(at(r.pos, r.fields, field), hint, "port %q: no %s named %q", r.name, kind, v)
-		}
-	}
-	ref("switch", "switch", r.sw, switches, switchNames)
-	ref("host", "host", r.host, hosts, hostNames)
-	if d.required("port", r.name, r.pos, r.fields, "mac") {
-		mac, err := net.ParseMAC(r.mac)
-		switch {
-		case err != nil || len(mac) != 6:
-			d.errs.add(at(r.pos, r.fields, "mac"), "write six hex bytes, e.g. 02:00:00:00:00:01", "port %q: invalid MAC %q", r.name, r.mac)
-		case mac[0]&1 == 1:
-			d.errs.add(at(r.pos, r.fields, "mac"), "the first byte must be even", "port %q: MAC %s is a multicast address", r.name, mac)
-		case mac.String() == "00:00:00:00:00:00":
-			d.errs.add(at(r.pos, r.fields, "mac"), "", "port %q: MAC is all zeros", r.name)
-		}
-		p.MAC = mac
-	}
-	if d.required("port", r.name, r.pos, r.fields, "ip") {
-		ip, err := netip.ParseAddr(r.ip)
-		if err != nil || !ip.Is4() {
-			d.errs.add(at(r.pos, r.fields, "ip"), "an IPv4 address such as 192.0.2.10", "port %q: invalid IP %q", r.name, r.ip)
-		}
-		p.IP = ip
-	}
-	if d.required("port", r.name, r.pos, r.fields, "interface") &&
-		(len(r.iface) > maxIfaceLen || !ifaceRE.MatchString(r.iface)) {
-		d.errs.add(at(r.pos, r.fields, "interface"), "an interface name of at most 15 characters", "port %q: invalid interface name %q", r.name, r.iface)
-	}
-	return p, len(d.errs) == n
+	ids(len(t.Hosts), func(i int) string { return t.Hosts[i].Name }, MaxHostKey, func(i int, id uint32) { t.Hosts[i].Key = id })
+	ids(len(t.Switches), func(i int) string { return t.Switches[i].Name }, MaxSwitchID, func(i int, id uint32) { t.Switches[i].ID = id })
+	ids(len(t.Ports), func(i int) string { return t.Ports[i].Name }, MaxPortKey, func(i int, id uint32) { t.Ports[i].Key = id })
+	ids(len(t.ACLs), func(i int) string { return t.ACLs[i].Name }, MaxACLID, func(i int, id uint32) { t.ACLs[i].ID = id })
 }

@@ -51,7 +51,7 @@ func TestValidateReportsEveryError(t *testing.T) {
 	if code != 1 {
 		t.Fatalf("exit %d, want 1", code)
 	}
-	want := f + `:17:5: switch "blue": missing field "tunnelKey"` + "\n" +
+	want := f + `:17:5: switch "blue": needs tunnelKey, or vlan and physnet (an overlay switch has a tunnelKey; a VLAN-backed one has vlan and physnet)` + "\n" +
 		f + `:18:5: unknown switch field "tunnelkey" (did you mean "tunnelKey"?)` + "\n" +
 		f + `:29:11: port "db1": no host named "h3" (did you mean "h1"?)` + "\n" +
 		"3 errors: the topology is invalid, nothing was applied\n"
