@@ -57,12 +57,14 @@ type uniq struct {
 
 func (d *decoder) uniq(what string) *uniq { return &uniq{d, what, map[string]Pos{}} }
 
-func (u *uniq) see(key, shown string, p Pos) bool {
+// see records key at p; shown (called only for a repeat) is how the
+// message names it.
+func (u *uniq) see(key string, p Pos, shown func() string) bool {
 	if key == "" {
 		return true
 	}
 	if f, dup := u.first[key]; dup {
-		u.d.errs.add(p, "", "%s %s defined twice (first at %s)", u.what, shown, f)
+		u.d.errs.add(p, "", "%s %s defined twice (first at %s)", u.what, shown(), f)
 		return false
 	}
 	u.first[key] = p
@@ -121,7 +123,7 @@ func (d *decoder) validate() *Topology {
 	for _, f := range d.specs {
 		for i := range f.Hosts {
 			h := &f.Hosts[i]
-			if hostNames.see(h.Name, strconv.Quote(h.Name), h.Src.Pos) {
+			if hostNames.see(h.Name, h.Src.Pos, func() string { return strconv.Quote(h.Name) }) {
 				if x, ok := v.host(h); ok {
 					v.t.Hosts = append(v.t.Hosts, x)
 				}
@@ -129,7 +131,7 @@ func (d *decoder) validate() *Topology {
 		}
 		for i := range f.Switches {
 			s := &f.Switches[i]
-			if swNames.see(s.Name, strconv.Quote(s.Name), s.Src.Pos) {
+			if swNames.see(s.Name, s.Src.Pos, func() string { return strconv.Quote(s.Name) }) {
 				if x, ok := v.sw(s); ok {
 					v.t.Switches = append(v.t.Switches, x)
 				}
@@ -137,7 +139,7 @@ func (d *decoder) validate() *Topology {
 		}
 		for i := range f.ACLs {
 			a := &f.ACLs[i]
-			if aclNames.see(a.Name, strconv.Quote(a.Name), a.Src.Pos) {
+			if aclNames.see(a.Name, a.Src.Pos, func() string { return strconv.Quote(a.Name) }) {
 				if x, ok := v.acl(a); ok {
 					v.t.ACLs = append(v.t.ACLs, x)
 				}
@@ -172,7 +174,7 @@ func (d *decoder) validate() *Topology {
 	for _, f := range d.specs {
 		for i := range f.Ports {
 			p := &f.Ports[i]
-			if portNames.see(p.Name, strconv.Quote(p.Name), p.Src.Pos) {
+			if portNames.see(p.Name, p.Src.Pos, func() string { return strconv.Quote(p.Name) }) {
 				if x, ok := v.port(p); ok {
 					v.t.Ports = append(v.t.Ports, x)
 				}
@@ -180,7 +182,7 @@ func (d *decoder) validate() *Topology {
 		}
 		for i := range f.L2Gateways {
 			g := &f.L2Gateways[i]
-			if gwNames.see(g.Name, strconv.Quote(g.Name), g.Src.Pos) {
+			if gwNames.see(g.Name, g.Src.Pos, func() string { return strconv.Quote(g.Name) }) {
 				if x, ok := v.gateway(g); ok {
 					v.t.L2Gateways = append(v.t.L2Gateways, x)
 				}
@@ -188,7 +190,7 @@ func (d *decoder) validate() *Topology {
 		}
 		for i := range f.ExternalEndpoints {
 			e := &f.ExternalEndpoints[i]
-			if epNames.see(e.Name, strconv.Quote(e.Name), e.Src.Pos) {
+			if epNames.see(e.Name, e.Src.Pos, func() string { return strconv.Quote(e.Name) }) {
 				if x, ok := v.endpoint(e); ok {
 					v.t.ExternalEndpoints = append(v.t.ExternalEndpoints, x)
 				}
@@ -394,7 +396,7 @@ func (v *validation) hostsTogether() {
 		for i := range f.Hosts {
 			hs := &f.Hosts[i]
 			if h := v.hosts.byName[hs.Name]; h != nil && h.TunnelIP.IsValid() {
-				ips.see(h.TunnelIP.String(), h.TunnelIP.String(), hs.Src.at("tunnelIP"))
+				ips.see(h.TunnelIP.String(), hs.Src.at("tunnelIP"), h.TunnelIP.String)
 			}
 		}
 	}
@@ -477,7 +479,7 @@ func (v *validation) switchesTogether() {
 			ss := &f.Switches[i]
 			if s := v.switches.byName[ss.Name]; s != nil && s.Overlay() {
 				k := strconv.FormatUint(uint64(s.TunnelKey), 10)
-				keys.see(k, k, ss.Src.at("tunnelKey"))
+				keys.see(k, ss.Src.at("tunnelKey"), func() string { return k })
 			}
 		}
 	}
@@ -919,25 +921,27 @@ func (v *validation) portsTogether() {
 				continue
 			}
 			if p.Interface != "" {
-				ifaces.see(p.Host+"\x00"+p.Interface, fmt.Sprintf("%q on host %q", p.Interface, p.Host), ps.Src.at("interface"))
+				ifaces.see(p.Host+"\x00"+p.Interface, ps.Src.at("interface"), func() string { return fmt.Sprintf("%q on host %q", p.Interface, p.Host) })
 			} else {
-				ifaces.see(p.Host+"\x00id\x00"+p.IfaceID, fmt.Sprintf("with iface-id %q on host %q", p.IfaceID, p.Host), ps.Src.at("ifaceID"))
+				ifaces.see(p.Host+"\x00id\x00"+p.IfaceID, ps.Src.at("ifaceID"), func() string { return fmt.Sprintf("with iface-id %q on host %q", p.IfaceID, p.Host) })
 			}
-			shown := p.MAC.String()
-			if p.MACAuto {
-				shown += " (auto)"
-			}
-			macs.see(p.Switch+"\x00"+p.MAC.String(), shown+" on switch "+strconv.Quote(p.Switch), ps.Src.at("mac"))
+			macs.see(p.Switch+"\x00"+string(p.MAC), ps.Src.at("mac"), func() string {
+				shown := p.MAC.String()
+				if p.MACAuto {
+					shown += " (auto)"
+				}
+				return shown + " on switch " + strconv.Quote(p.Switch)
+			})
 			for _, ip := range p.IPs {
-				ips.see(p.Switch+"\x00"+ip.String(), ip.String()+" on switch "+strconv.Quote(p.Switch), ps.Src.at("ips"))
+				ips.see(p.Switch+"\x00"+string(ip.AsSlice()), ps.Src.at("ips"), func() string { return ip.String() + " on switch " + strconv.Quote(p.Switch) })
 			}
 		}
 	}
 	for _, e := range v.t.ExternalEndpoints {
 		for _, st := range e.Behind {
-			macs.see(e.Switch+"\x00"+st.MAC.String(), st.MAC.String()+" on switch "+strconv.Quote(e.Switch), st.Pos)
+			macs.see(e.Switch+"\x00"+string(st.MAC), st.Pos, func() string { return st.MAC.String() + " on switch " + strconv.Quote(e.Switch) })
 			for _, ip := range st.IPs {
-				ips.see(e.Switch+"\x00"+ip.String(), ip.String()+" on switch "+strconv.Quote(e.Switch), st.Pos)
+				ips.see(e.Switch+"\x00"+string(ip.AsSlice()), st.Pos, func() string { return ip.String() + " on switch " + strconv.Quote(e.Switch) })
 			}
 		}
 	}

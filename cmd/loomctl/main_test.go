@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"os"
 	"path/filepath"
@@ -32,7 +33,7 @@ func run(t *testing.T, args ...string) (string, string, int) {
 
 func TestValidateGood(t *testing.T) {
 	out, errs, code := run(t, "validate", "-f", "../../deploy/examples/two-hosts.yaml")
-	if code != 0 || out != "valid: 2 hosts, 1 switches, 2 ports\n" {
+	if code != 0 || out != "valid: 2 hosts, 1 switches, 2 ports, 0 ACLs\n" {
 		t.Fatalf("exit %d, out %q, err %q", code, out, errs)
 	}
 }
@@ -79,5 +80,28 @@ func TestCompileOneHost(t *testing.T) {
 	}
 	if _, _, code := run(t, "compile", "-f", "../../deploy/examples/two-hosts.yaml", "--host", "nope"); code != 1 {
 		t.Errorf("compile of an unknown host: exit %d", code)
+	}
+}
+
+func TestValidateJSON(t *testing.T) {
+	f := filepath.Join(t.TempDir(), "bad.yaml")
+	if err := os.WriteFile(f, []byte("apiVersion: loom/v1\nhosts:\n  - name: h1\n    ovsdb: tcp:192.0.2.1\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, _, code := run(t, "validate", "-o", "json", "-f", f)
+	if code != 1 {
+		t.Fatalf("exit %d, want 1", code)
+	}
+	var res validateResult
+	if err := json.Unmarshal([]byte(out), &res); err != nil {
+		t.Fatalf("%v in %s", err, out)
+	}
+	if res.Valid || len(res.Errors) != 1 || res.Errors[0].Line != 4 || res.Errors[0].Column != 12 ||
+		res.Errors[0].Message != `host "h1": invalid ovsdb address "tcp:192.0.2.1"` || res.Errors[0].Hint == "" {
+		t.Errorf("json: %+v", res)
+	}
+	out, _, code = run(t, "validate", "-o", "json", "-f", "../../deploy/examples/two-hosts.yaml")
+	if code != 0 || !strings.Contains(out, `"valid": true`) || !strings.Contains(out, `"ports": 2`) {
+		t.Errorf("exit %d: %s", code, out)
 	}
 }

@@ -1,21 +1,25 @@
 package main
 
 import (
+	"encoding/json"
+	"errors"
 	"fmt"
+	"io"
 
 	"github.com/spf13/cobra"
 
 	"github.com/loom-sdn/loom/topology"
 )
 
-// loadTopology loads the files of -f and prints every problem, one per
-// line, as FILE:LINE:COL: message.
+// loadTopology loads the files of -f. It prints every problem, one per
+// line, as FILE:LINE:COL: message, and warnings likewise.
 func loadTopology(cmd *cobra.Command, files []string) (*topology.Topology, error) {
 	if len(files) == 0 {
 		return nil, fmt.Errorf("no topology given: use -f FILE or -f DIR")
 	}
 	t, err := topology.Load(files...)
-	if list, ok := err.(topology.ErrorList); ok {
+	var list topology.ErrorList
+	if errors.As(err, &list) {
 		for _, e := range list {
 			fmt.Fprintln(cmd.ErrOrStderr(), e)
 		}
@@ -23,7 +27,13 @@ func loadTopology(cmd *cobra.Command, files []string) (*topology.Topology, error
 		fmt.Fprintf(cmd.ErrOrStderr(), "%d error%s: the topology is invalid, nothing was applied\n", n, plural(n))
 		return nil, exitError{1}
 	}
-	return t, err
+	if err != nil {
+		return nil, err
+	}
+	for _, w := range t.Warnings {
+		fmt.Fprintln(cmd.ErrOrStderr(), "warning:", w)
+	}
+	return t, nil
 }
 
 func plural(n int) string {
@@ -33,21 +43,88 @@ func plural(n int) string {
 	return "s"
 }
 
+// problem is an error or warning as `validate -o json` prints it.
+type problem struct {
+	File    string `json:"file"`
+	Line    int    `json:"line,omitempty"`
+	Column  int    `json:"column,omitempty"`
+	Message string `json:"message"`
+	Hint    string `json:"hint,omitempty"`
+}
+
+type validateResult struct {
+	Valid    bool      `json:"valid"`
+	Errors   []problem `json:"errors"`
+	Warnings []problem `json:"warnings"`
+	Hosts    int       `json:"hosts"`
+	Switches int       `json:"switches"`
+	Ports    int       `json:"ports"`
+	ACLs     int       `json:"acls"`
+}
+
+func problems(l topology.ErrorList) []problem {
+	out := []problem{}
+	for _, e := range l {
+		out = append(out, problem{e.Pos.File, e.Pos.Line, e.Pos.Col, e.Msg, e.Hint})
+	}
+	return out
+}
+
 func newValidateCmd() *cobra.Command {
-	var files []string
+	var (
+		files  []string
+		output string
+	)
 	cmd := &cobra.Command{
 		Use:   "validate -f FILE|DIR",
 		Short: "Check a topology and report every error with its position",
-		Args:  cobra.NoArgs,
+		Long: "Check a topology and report every error with its position, as FILE:LINE:COL: message (hint).\n" +
+			"Exit status 0 when it is valid (warnings allowed), 1 when it is not.",
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			t, err := loadTopology(cmd, files)
-			if err != nil {
-				return err
+			switch output {
+			case "text":
+				t, err := loadTopology(cmd, files)
+				if err != nil {
+					return err
+				}
+				fmt.Fprintf(cmd.OutOrStdout(), "valid: %d hosts, %d switches, %d ports, %d ACLs\n", len(t.Hosts), len(t.Switches), len(t.Ports), len(t.ACLs))
+				return nil
+			case "json":
+				return validateJSON(cmd.OutOrStdout(), files)
 			}
-			fmt.Fprintf(cmd.OutOrStdout(), "valid: %d hosts, %d switches, %d ports\n", len(t.Hosts), len(t.Switches), len(t.Ports))
-			return nil
+			return fmt.Errorf("-o %q: want text or json", output)
 		},
 	}
 	cmd.Flags().StringSliceVarP(&files, "filename", "f", nil, "topology file or folder (repeatable)")
+	cmd.Flags().StringVarP(&output, "output", "o", "text", "text or json")
 	return cmd
+}
+
+func validateJSON(w io.Writer, files []string) error {
+	if len(files) == 0 {
+		return fmt.Errorf("no topology given: use -f FILE or -f DIR")
+	}
+	res := validateResult{Errors: []problem{}, Warnings: []problem{}}
+	t, err := topology.Load(files...)
+	var list topology.ErrorList
+	switch {
+	case errors.As(err, &list):
+		res.Errors = problems(list)
+	case err != nil:
+		res.Errors = []problem{{Message: err.Error()}}
+	default:
+		res.Valid = true
+		res.Warnings = problems(t.Warnings)
+		res.Hosts, res.Switches, res.Ports, res.ACLs = len(t.Hosts), len(t.Switches), len(t.Ports), len(t.ACLs)
+	}
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(res); err != nil {
+		return err
+	}
+	if !res.Valid {
+		return exitError{1}
+	}
+	return nil
 }
