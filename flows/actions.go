@@ -3,6 +3,7 @@ package flows
 import (
 	"fmt"
 	"strconv"
+	"strings"
 
 	"github.com/digitalocean/go-openvswitch/ovs"
 )
@@ -22,23 +23,59 @@ func (g gotoTable) MarshalText() ([]byte, error) {
 
 func (g gotoTable) GoString() string { return fmt.Sprintf("flows.gotoTable(%d)", int(g)) }
 
+// cloneAction is OVS's clone(...): its actions work on a copy of the packet,
+// so a VLAN pushed for one flood copy does not stay on the next.
+type cloneAction []ovs.Action
+
+var _ ovs.Action = cloneAction(nil)
+
+func (c cloneAction) MarshalText() ([]byte, error) {
+	parts := make([]string, len(c))
+	for i, a := range c {
+		b, err := a.MarshalText()
+		if err != nil {
+			return nil, err
+		}
+		parts[i] = string(b)
+	}
+	return []byte("clone(" + strings.Join(parts, ",") + ")"), nil
+}
+
+func (c cloneAction) GoString() string { return fmt.Sprintf("flows.cloneAction(%d actions)", len(c)) }
+
 func hex(v uint64) string { return "0x" + strconv.FormatUint(v, 16) }
 
 // Actions and matches of the logical context, named for what they mean.
 func setSwitch(id uint32) ovs.Action   { return ovs.SetField(hex(uint64(id)), "metadata") }
 func setInPort(key uint32) ovs.Action  { return ovs.Load(hex(uint64(key)), regInPort+"[]") }
 func setOutPort(key uint32) ovs.Action { return ovs.Load(hex(uint64(key)), regOutPort+"[]") }
-func setFromTunnel() ovs.Action        { return ovs.Load("1", regFlags+"[0]") }
+
+// setFlag sets one flag bit of reg5.
+func setFlag(bit int) ovs.Action {
+	return ovs.Load("1", fmt.Sprintf("%s[%d]", regFlags, flagBit(bit)))
+}
 func setTunnelKey(k uint32) ovs.Action { return ovs.SetField(hex(uint64(k)), "tun_id") }
+
+func flagBit(bit int) int {
+	for i := 0; i < 32; i++ {
+		if bit == 1<<i {
+			return i
+		}
+	}
+	panic("flows: not a single flag bit")
+}
 
 func matchSwitch(id uint32) ovs.Match   { return ovs.Metadata(uint64(id)) }
 func matchInPort(key uint32) ovs.Match  { return ovs.FieldMatch("reg6", hex(uint64(key))) }
 func matchOutPort(key uint32) ovs.Match { return ovs.FieldMatch("reg7", hex(uint64(key))) }
-func matchFromTunnel(yes bool) ovs.Match {
-	if yes {
-		return ovs.FieldMatch("reg5", "0x1/0x1")
+
+// matchFlag matches packets with (set) or without (!set) the flag.
+func matchFlag(bit int, set bool) ovs.Match {
+	v := uint64(0)
+	if set {
+		v = uint64(bit)
 	}
-	return ovs.FieldMatch("reg5", "0/0x1")
+	return ovs.FieldMatch("reg5", hex(v)+"/"+hex(uint64(bit)))
 }
 
 // matchMulticast matches broadcast and multicast destinations (the group bit).

@@ -28,7 +28,7 @@ func (f *Flow) Text() (string, error) {
 // Port is a Loom-owned port of a host's integration bridge.
 type Port struct {
 	Name        string
-	Type        string // "" for a system interface (veth), "gre" for a tunnel
+	Type        string // "" for a system interface (veth, NIC), or "gre", "vxlan", "geneve"
 	Options     map[string]string
 	Ofport      int
 	ExternalIDs map[string]string
@@ -48,13 +48,15 @@ type HostState struct {
 	Flows            []*Flow // sorted by table, priority (high first), text
 }
 
-// External id keys Loom writes on the OVSDB rows of its ports.
-const (
-	ExtIDObject = "loom-object" // e.g. "port/web1", "host/h2"
-)
+// ExtIDObject is the external id Loom writes on its ports' OVSDB rows to
+// name the object they come from, e.g. "port/web1", "host/h2".
+const ExtIDObject = "loom-object"
 
 // Compile computes every host's desired state, sorted by host name.
 func Compile(t *topology.Topology) ([]*HostState, error) {
+	if err := supported(t); err != nil {
+		return nil, err
+	}
 	out := make([]*HostState, 0, len(t.Hosts))
 	for _, h := range t.Hosts {
 		hs, err := CompileHost(t, h.Name)
@@ -66,12 +68,38 @@ func Compile(t *topology.Topology) ([]*HostState, error) {
 	return out, nil
 }
 
-// TunnelPortName is the name of the tunnel port that leads to host h.
-func TunnelPortName(h topology.Host) string {
-	if n := "gre-" + h.Name; len(n) <= 15 {
+// supported refuses what the language accepts but this compiler cannot
+// turn into flows yet, rather than programming a network that silently
+// lacks it.
+func supported(t *topology.Topology) error {
+	var errs []string
+	for _, p := range t.Ports {
+		if p.IfaceID != "" {
+			errs = append(errs, fmt.Sprintf("%s: port %q: binding by ifaceID is not supported by this version of the compiler", p.Pos, p.Name))
+		}
+	}
+	if len(errs) > 0 {
+		return errors.New(strings.Join(errs, "\n"))
+	}
+	return nil
+}
+
+var tunnelPrefix = map[string]string{"gre": "gre-", "vxlan": "vxl-", "geneve": "gnv-"}
+
+// TunnelPortName is the name of the tunnel of an encapsulation to host h.
+func TunnelPortName(encap string, h topology.Host) string {
+	if n := tunnelPrefix[encap] + h.Name; len(n) <= 15 {
 		return n
 	}
-	return fmt.Sprintf("gre-%d", h.Key)
+	return fmt.Sprintf("%s%d", tunnelPrefix[encap], h.Key)
+}
+
+// EndpointPortName is the name of the tunnel to an external endpoint.
+func EndpointPortName(e topology.ExternalEndpoint) string {
+	if n := "ep-" + e.Name; len(n) <= 15 {
+		return n
+	}
+	return fmt.Sprintf("ep-%d", e.ID)
 }
 
 // CompileHost computes the desired state of the named host.
@@ -80,26 +108,32 @@ func CompileHost(t *topology.Topology, host string) (*HostState, error) {
 	if !ok {
 		return nil, fmt.Errorf("no host named %q in the topology", host)
 	}
-	ap, err := netip.ParseAddrPort(strings.TrimPrefix(me.OpenFlow, "tcp:"))
+	if err := supported(t); err != nil {
+		return nil, err
+	}
+	_, hostport, _ := strings.Cut(me.OpenFlow, ":")
+	ap, err := netip.ParseAddrPort(hostport)
 	if err != nil {
 		return nil, fmt.Errorf("host %q: openflow address %q: %w", host, me.OpenFlow, err)
+	}
+	scheme := "ptcp"
+	if strings.HasPrefix(me.OpenFlow, "ssl:") {
+		scheme = "pssl"
+	}
+	addr := ap.Addr().String()
+	if ap.Addr().Is6() {
+		addr = "[" + addr + "]"
 	}
 	hs := &HostState{
 		Host: me.Name, OVSDB: me.OVSDB, OpenFlow: me.OpenFlow,
 		Bridge: me.Bridge, DatapathType: me.DatapathType,
-		ControllerTarget: fmt.Sprintf("ptcp:%d:%s", ap.Port(), ap.Addr()),
+		ControllerTarget: fmt.Sprintf("%s:%d:%s", scheme, ap.Port(), addr),
 	}
-	c := &compiler{t: t, me: me, hs: hs, hosts: map[string]topology.Host{}}
-	for _, h := range t.Hosts {
-		c.hosts[h.Name] = h
-	}
-	if err := c.supported(); err != nil {
-		return nil, err
-	}
+	c := newCompiler(t, me, hs)
 	c.ports()
 	c.pipeline()
-	for _, sw := range t.Switches {
-		c.logicalSwitch(sw)
+	for i := range t.Switches {
+		c.logicalSwitch(&t.Switches[i])
 	}
 	if err := c.finish(); err != nil {
 		return nil, fmt.Errorf("host %q: %w", host, err)
@@ -107,72 +141,105 @@ func CompileHost(t *topology.Topology, host string) (*HostState, error) {
 	return hs, nil
 }
 
-// supported refuses what the language accepts but this compiler cannot
-// yet turn into flows, rather than programming a network that silently
-// lacks it.
-func (c *compiler) supported() error {
-	var errs []string
-	no := func(p topology.Pos, format string, args ...any) {
-		errs = append(errs, p.String()+": "+fmt.Sprintf(format, args...)+": not supported by this version of the compiler")
-	}
-	for _, s := range c.t.Switches {
-		switch {
-		case !s.Overlay():
-			no(s.Pos, "switch %q: VLAN-backed switches", s.Name)
-		case s.Encapsulation != "gre":
-			no(s.Pos, "switch %q: encapsulation %s", s.Name, s.Encapsulation)
-		}
-		if s.ACLDefault == "deny" {
-			no(s.Pos, "switch %q: aclDefault deny", s.Name)
-		}
-	}
-	for _, p := range c.t.Ports {
-		if p.IfaceID != "" {
-			no(p.Pos, "port %q: binding by ifaceID", p.Name)
-		}
-		if len(p.ACLsFromPort)+len(p.ACLsToPort) > 0 {
-			no(p.Pos, "port %q: ACLs", p.Name)
-		}
-		for _, ip := range p.IPs {
-			if ip.Is6() {
-				no(p.Pos, "port %q: IPv6 address %s", p.Name, ip)
-			}
-		}
-	}
-	for _, g := range c.t.L2Gateways {
-		no(g.Pos, "l2 gateway %q", g.Name)
-	}
-	for _, e := range c.t.ExternalEndpoints {
-		no(e.Pos, "external endpoint %q", e.Name)
-	}
-	if len(errs) > 0 {
-		return errors.New(strings.Join(errs, "\n"))
-	}
-	return nil
+// view is what one host sees of a logical switch.
+type view struct {
+	sw          *topology.Switch
+	local       []*topology.Port
+	remote      []*topology.Port
+	remoteHosts []*topology.Host // hosts with ports on it, or its gateway, other than this one
+	endpoints   []*topology.ExternalEndpoint
+	gateway     *topology.L2Gateway // this host is the switch's gateway
+	gatewayHost *topology.Host      // the switch's gateway host, if another one
 }
 
 type compiler struct {
 	t      *topology.Topology
 	me     topology.Host
 	hs     *HostState
-	hosts  map[string]topology.Host
+	hosts  map[string]*topology.Host
+	acls   map[string]*topology.ACL
+	views  map[string]*view
 	ofport map[string]int // local port name -> OpenFlow port
+	uplink map[string]int // physnet -> OpenFlow port of its NIC
 }
+
+func newCompiler(t *topology.Topology, me topology.Host, hs *HostState) *compiler {
+	c := &compiler{t: t, me: me, hs: hs, hosts: map[string]*topology.Host{}, acls: map[string]*topology.ACL{},
+		views: map[string]*view{}, ofport: map[string]int{}, uplink: map[string]int{}}
+	for i := range t.Hosts {
+		c.hosts[t.Hosts[i].Name] = &t.Hosts[i]
+	}
+	for i := range t.ACLs {
+		c.acls[t.ACLs[i].Name] = &t.ACLs[i]
+	}
+	for i := range t.Switches {
+		c.views[t.Switches[i].Name] = &view{sw: &t.Switches[i]}
+	}
+	remote := map[string]map[string]bool{}
+	addRemote := func(sw, host string) {
+		if host == me.Name {
+			return
+		}
+		if remote[sw] == nil {
+			remote[sw] = map[string]bool{}
+		}
+		remote[sw][host] = true
+	}
+	for i := range t.Ports {
+		p := &t.Ports[i]
+		v := c.views[p.Switch]
+		if p.Host == me.Name {
+			v.local = append(v.local, p)
+		} else {
+			v.remote = append(v.remote, p)
+			addRemote(p.Switch, p.Host)
+		}
+	}
+	for i := range t.L2Gateways {
+		g := &t.L2Gateways[i]
+		v := c.views[g.Switch]
+		if g.Host == me.Name {
+			v.gateway = g
+		} else {
+			v.gatewayHost = c.hosts[g.Host]
+			addRemote(g.Switch, g.Host)
+		}
+	}
+	for i := range t.ExternalEndpoints {
+		e := &t.ExternalEndpoints[i]
+		c.views[e.Switch].endpoints = append(c.views[e.Switch].endpoints, e)
+	}
+	for sw, hosts := range remote {
+		v := c.views[sw]
+		for h := range hosts {
+			v.remoteHosts = append(v.remoteHosts, c.hosts[h])
+		}
+		sort.Slice(v.remoteHosts, func(i, j int) bool { return v.remoteHosts[i].Name < v.remoteHosts[j].Name })
+	}
+	return c
+}
+
+// carried tells whether this host carries the switch's traffic at all: a
+// host without ports on a switch, and not its gateway, has none of its
+// flows.
+func (v *view) carried() bool { return len(v.local) > 0 || v.gateway != nil }
 
 func (c *compiler) add(o Origin, id uint32, f ovs.Flow) {
 	f.Cookie = MakeCookie(o.Kind, o.Rule, id)
 	c.hs.Flows = append(c.hs.Flows, &Flow{Flow: f, Origin: o})
 }
 
-func portOrigin(p topology.Port, r Rule) Origin {
+func portOrigin(p *topology.Port, r Rule) Origin {
 	return Origin{Kind: KindPort, Name: p.Name, Rule: r, Pos: p.Pos}
 }
 
-func switchOrigin(s topology.Switch, r Rule) Origin {
+func switchOrigin(s *topology.Switch, r Rule) Origin {
 	return Origin{Kind: KindSwitch, Name: s.Name, Rule: r, Pos: s.Pos}
 }
 
-// ports: one per local workload, one tunnel per remote host.
+// ports: one per local workload, one tunnel per (remote host,
+// encapsulation) and per external endpoint of the switches this host
+// carries, one uplink per physnet it uses.
 func (c *compiler) ports() {
 	var local []string
 	for _, p := range c.t.Ports {
@@ -180,178 +247,371 @@ func (c *compiler) ports() {
 			local = append(local, p.Name)
 		}
 	}
-	c.ofport = map[string]int{}
 	for i, n := range topology.AssignIDs(local, MaxWorkloadOfport) {
 		c.ofport[local[i]] = int(n)
 	}
 	for _, p := range c.t.Ports {
-		if p.Host != c.me.Name {
-			continue
+		if p.Host == c.me.Name {
+			c.hs.Ports = append(c.hs.Ports, Port{
+				Name:        p.Interface,
+				Ofport:      c.ofport[p.Name],
+				ExternalIDs: map[string]string{ExtIDObject: "port/" + p.Name},
+			})
 		}
-		c.hs.Ports = append(c.hs.Ports, Port{
-			Name:        p.Interface,
-			Ofport:      c.ofport[p.Name],
-			ExternalIDs: map[string]string{ExtIDObject: "port/" + p.Name},
-		})
 	}
-	for _, h := range c.t.Hosts {
-		if h.Name == c.me.Name {
+	tunnels := map[string]bool{}
+	endpoints := map[string]bool{}
+	physnets := map[string]bool{}
+	for _, v := range c.views {
+		if !v.carried() {
 			continue
 		}
+		if !v.sw.Overlay() {
+			physnets[v.sw.Physnet] = true
+			continue
+		}
+		if v.gateway != nil {
+			physnets[v.gateway.Physnet] = true
+		}
+		for _, h := range v.remoteHosts {
+			k := v.sw.Encapsulation + "/" + h.Name
+			if !tunnels[k] {
+				tunnels[k] = true
+				c.hs.Ports = append(c.hs.Ports, Port{
+					Name:        TunnelPortName(v.sw.Encapsulation, *h),
+					Type:        v.sw.Encapsulation,
+					Options:     map[string]string{"remote_ip": h.TunnelIP.String(), "key": "flow"},
+					Ofport:      TunnelPortBase(v.sw.Encapsulation) + int(h.Key),
+					ExternalIDs: map[string]string{ExtIDObject: "host/" + h.Name},
+				})
+			}
+		}
+		for _, e := range v.endpoints {
+			if !endpoints[e.Name] {
+				endpoints[e.Name] = true
+				c.hs.Ports = append(c.hs.Ports, Port{
+					Name:        EndpointPortName(*e),
+					Type:        e.Encapsulation,
+					Options:     map[string]string{"remote_ip": e.IP.String(), "key": "flow"},
+					Ofport:      EndpointPortBase + int(e.ID),
+					ExternalIDs: map[string]string{ExtIDObject: "endpoint/" + e.Name},
+				})
+			}
+		}
+	}
+	var names []string
+	for pn := range physnets {
+		names = append(names, pn)
+	}
+	sort.Strings(names)
+	for i, n := range topology.AssignIDs(names, maxUplinks) {
+		pn := names[i]
+		c.uplink[pn] = UplinkPortBase + int(n)
 		c.hs.Ports = append(c.hs.Ports, Port{
-			Name:        TunnelPortName(h),
-			Type:        "gre",
-			Options:     map[string]string{"remote_ip": h.TunnelIP.String(), "key": "flow"},
-			Ofport:      TunnelPortBase + int(h.Key),
-			ExternalIDs: map[string]string{ExtIDObject: "host/" + h.Name},
+			Name:        c.me.Physnets[pn],
+			Ofport:      c.uplink[pn],
+			ExternalIDs: map[string]string{ExtIDObject: "physnet/" + pn},
 		})
 	}
 	sort.Slice(c.hs.Ports, func(i, j int) bool { return c.hs.Ports[i].Name < c.hs.Ports[j].Name })
 }
 
+// pipeline: every table's miss flow, and the rules shared by all switches.
 func (c *compiler) pipeline() {
 	for _, tb := range Pipeline {
-		c.add(Origin{Kind: KindPipeline, Rule: RuleTableMiss}, uint32(tb.ID),
-			ovs.Flow{Table: tb.ID, Priority: 0, Actions: []ovs.Action{ovs.Drop()}})
-	}
-	c.add(Origin{Kind: KindPipeline, Rule: RuleTunnelTrusted}, 0, ovs.Flow{
-		Table: TablePortSecurity, Priority: 100,
-		Matches: []ovs.Match{matchFromTunnel(true)},
-		Actions: []ovs.Action{gotoTable(TableL2Lookup)},
-	})
-}
-
-func (c *compiler) logicalSwitch(sw topology.Switch) {
-	var local, remote []topology.Port
-	remoteHosts := map[string]bool{}
-	for _, p := range c.t.Ports {
-		switch {
-		case p.Switch != sw.Name:
-		case p.Host == c.me.Name:
-			local = append(local, p)
-		default:
-			remote = append(remote, p)
-			remoteHosts[p.Host] = true
+		var act ovs.Action = ovs.Drop()
+		if tb.ID == TableResponder {
+			act = gotoTable(TableL2Lookup)
 		}
+		c.add(Origin{Kind: KindPipeline, Rule: RuleTableMiss, Note: tableMissNote(tb.ID)}, uint32(tb.ID),
+			ovs.Flow{Table: tb.ID, Priority: 0, Actions: []ovs.Action{act}})
 	}
-	if len(local) == 0 {
-		return // a host without ports on the switch carries none of its traffic
-	}
-	var hostNames []string
-	for h := range remoteHosts {
-		hostNames = append(hostNames, h)
-	}
-	sort.Strings(hostNames)
-
-	for _, p := range local {
-		c.localPort(sw, p)
-	}
-	for _, p := range remote {
-		h := c.hosts[p.Host]
-		c.add(portOrigin(p, RuleL2Remote), p.Key, ovs.Flow{
-			Table: TableL2Lookup, Priority: 100,
-			Matches: []ovs.Match{matchFromTunnel(false), matchSwitch(sw.ID), ovs.DataLinkDestination(p.MAC.String())},
-			Actions: []ovs.Action{setOutPort(p.Key), gotoTable(TableOutput)},
+	for _, st := range []struct{ table, next int }{{TablePortSecurity, TableIngressACL}, {TableIngressACL, TableResponder}} {
+		c.add(Origin{Kind: KindPipeline, Rule: RuleNotFromVIF}, uint32(st.table), ovs.Flow{
+			Table: st.table, Priority: 65000,
+			Matches: []ovs.Match{matchFlag(FlagFromVIF, false)},
+			Actions: []ovs.Action{gotoTable(st.next)},
 		})
-		c.add(portOrigin(p, RuleOutputRemote), p.Key, ovs.Flow{
-			Table: TableOutput, Priority: 100,
-			Matches: []ovs.Match{matchOutPort(p.Key)},
-			Actions: []ovs.Action{setTunnelKey(sw.TunnelKey), ovs.Output(TunnelPortBase + int(h.Key))},
-		})
-	}
-	for _, name := range hostNames {
-		h := c.hosts[name]
-		c.add(switchOrigin(sw, RuleClassifyTunnel), sw.ID, ovs.Flow{
-			Table: TableClassify, Priority: 100, InPort: TunnelPortBase + int(h.Key),
-			Matches: []ovs.Match{ovs.TunnelID(uint64(sw.TunnelKey))},
-			Actions: []ovs.Action{setFromTunnel(), setSwitch(sw.ID), gotoTable(TablePortSecurity)},
-		})
-		c.add(switchOrigin(sw, RuleOutputFloodTunnel), sw.ID, ovs.Flow{
-			Table: TableOutput, Priority: 100,
-			Matches: []ovs.Match{matchSwitch(sw.ID), matchOutPort(HostEgressBase + h.Key)},
-			Actions: []ovs.Action{setTunnelKey(sw.TunnelKey), ovs.Output(TunnelPortBase + int(h.Key))},
-		})
-	}
-
-	// Flooding: a copy per local port (OVS never sends a copy back out of
-	// the port it came in on) and, for traffic from a local port only, a
-	// copy per remote host of the switch.
-	var toLocal, toAll []ovs.Action
-	for _, p := range local {
-		toLocal = append(toLocal, setOutPort(p.Key), ovs.Resubmit(0, TableOutput))
-	}
-	toAll = append(toAll, toLocal...)
-	for _, name := range hostNames {
-		toAll = append(toAll, setOutPort(HostEgressBase+c.hosts[name].Key), ovs.Resubmit(0, TableOutput))
-	}
-	c.add(switchOrigin(sw, RuleFloodFromVIF), sw.ID, ovs.Flow{
-		Table: TableL2Lookup, Priority: 90,
-		Matches: []ovs.Match{matchFromTunnel(false), matchSwitch(sw.ID), matchMulticast()},
-		Actions: toAll,
-	})
-	if len(hostNames) > 0 {
-		c.add(switchOrigin(sw, RuleFloodFromTunnel), sw.ID, ovs.Flow{
-			Table: TableL2Lookup, Priority: 90,
-			Matches: []ovs.Match{matchFromTunnel(true), matchSwitch(sw.ID), matchMulticast()},
-			Actions: toLocal,
-		})
-	}
-	if sw.FloodUnknown {
-		// Unicast to a MAC no flow above knows goes where broadcast goes.
-		c.add(switchOrigin(sw, RuleFloodUnknownFromVIF), sw.ID, ovs.Flow{
-			Table: TableL2Lookup, Priority: 80,
-			Matches: []ovs.Match{matchFromTunnel(false), matchSwitch(sw.ID)},
-			Actions: toAll,
-		})
-		if len(hostNames) > 0 {
-			c.add(switchOrigin(sw, RuleFloodUnknownFromTunnel), sw.ID, ovs.Flow{
-				Table: TableL2Lookup, Priority: 80,
-				Matches: []ovs.Match{matchFromTunnel(true), matchSwitch(sw.ID)},
-				Actions: toLocal,
-			})
-		}
 	}
 }
 
-func (c *compiler) localPort(sw topology.Switch, p topology.Port) {
-	mac := p.MAC.String()
+func (c *compiler) logicalSwitch(sw *topology.Switch) {
+	v := c.views[sw.Name]
+	if !v.carried() {
+		return
+	}
+	for _, p := range v.local {
+		c.localPort(v, p)
+	}
+	c.responder(v)
+	if sw.Overlay() {
+		c.overlay(v)
+	} else {
+		c.vlanBacked(v)
+	}
+}
+
+// localPort: classify, port security, ACLs, L2 and output of a local port.
+func (c *compiler) localPort(v *view, p *topology.Port) {
+	sw := v.sw
+	of := c.ofport[p.Name]
 	c.add(portOrigin(p, RuleClassifyVIF), p.Key, ovs.Flow{
-		Table: TableClassify, Priority: 100, InPort: c.ofport[p.Name],
-		Actions: []ovs.Action{setInPort(p.Key), setSwitch(sw.ID), gotoTable(TablePortSecurity)},
+		Table: TableClassify, Priority: 100, InPort: of,
+		Actions: []ovs.Action{setInPort(p.Key), setFlag(FlagFromVIF), setSwitch(sw.ID), gotoTable(TablePortSecurity)},
 	})
+	c.portSecurity(p)
+	c.portACLs(v, p)
+	c.add(portOrigin(p, RuleL2Local), p.Key, ovs.Flow{
+		Table: TableL2Lookup, Priority: 100,
+		Matches: []ovs.Match{matchSwitch(sw.ID), ovs.DataLinkDestination(p.MAC.String())},
+		Actions: []ovs.Action{setOutPort(p.Key), gotoTable(TableEgressACL)},
+	})
+	c.add(portOrigin(p, RuleOutputLocal), p.Key, ovs.Flow{
+		Table: TableOutput, Priority: 100,
+		Matches: []ovs.Match{matchOutPort(p.Key)},
+		Actions: []ovs.Action{ovs.Output(of)},
+	})
+}
+
+func (c *compiler) portSecurity(p *topology.Port) {
+	next := []ovs.Action{gotoTable(TableIngressACL)}
+	mac := p.MAC.String()
 	if !p.PortSecurity {
 		c.add(portOrigin(p, RulePortSecurityOff), p.Key, ovs.Flow{
 			Table: TablePortSecurity, Priority: 90,
 			Matches: []ovs.Match{matchInPort(p.Key)},
-			Actions: []ovs.Action{gotoTable(TableL2Lookup)},
+			Actions: next,
 		})
+		return
 	}
+	if len(p.IPs) == 0 {
+		c.add(portOrigin(p, RulePortSecurityMAC), p.Key, ovs.Flow{
+			Table: TablePortSecurity, Priority: 90,
+			Matches: []ovs.Match{matchInPort(p.Key), ovs.DataLinkSource(mac)},
+			Actions: next,
+		})
+		return
+	}
+	has6 := false
 	for _, ip := range p.IPs {
-		if !p.PortSecurity {
-			break
+		if ip.Is6() {
+			has6 = true
+			c.add(portOrigin(p, RulePortSecurityIPv6), p.Key, ovs.Flow{
+				Table: TablePortSecurity, Priority: 90, Protocol: ovs.ProtocolIPv6,
+				Matches: []ovs.Match{matchInPort(p.Key), ovs.DataLinkSource(mac), ovs.IPv6Source(ip.String())},
+				Actions: next,
+			})
+			c.add(portOrigin(p, RulePortSecurityND), p.Key, ovs.Flow{
+				Table: TablePortSecurity, Priority: 95, Protocol: ovs.ProtocolICMPv6,
+				Matches: []ovs.Match{matchInPort(p.Key), ovs.DataLinkSource(mac), ovs.ICMP6Type(136), ovs.NeighborDiscoveryTarget(ip.String())},
+				Actions: next,
+			})
+			continue
 		}
 		c.add(portOrigin(p, RulePortSecurityIP), p.Key, ovs.Flow{
 			Table: TablePortSecurity, Priority: 90, Protocol: ovs.ProtocolIPv4,
 			Matches: []ovs.Match{matchInPort(p.Key), ovs.DataLinkSource(mac), ovs.NetworkSource(ip.String())},
-			Actions: []ovs.Action{gotoTable(TableL2Lookup)},
+			Actions: next,
 		})
 		c.add(portOrigin(p, RulePortSecurityARP), p.Key, ovs.Flow{
 			Table: TablePortSecurity, Priority: 90, Protocol: ovs.ProtocolARP,
 			Matches: []ovs.Match{matchInPort(p.Key), ovs.DataLinkSource(mac),
 				ovs.ARPSourceHardwareAddress(p.MAC), ovs.ARPSourceProtocolAddress(ip.String())},
-			Actions: []ovs.Action{gotoTable(TableL2Lookup)},
+			Actions: next,
 		})
 	}
-	c.add(portOrigin(p, RuleL2Local), p.Key, ovs.Flow{
-		Table: TableL2Lookup, Priority: 100,
-		Matches: []ovs.Match{matchSwitch(sw.ID), ovs.DataLinkDestination(mac)},
-		Actions: []ovs.Action{setOutPort(p.Key), gotoTable(TableOutput)},
+	if has6 {
+		// Link-local sources (neighbour discovery, router solicitations)
+		// and DAD probes from ::; advertisements only for its own targets
+		// and link-local ones, the rest dropped above the general rule.
+		for _, src := range []string{"fe80::/10", "::"} {
+			c.add(portOrigin(p, RulePortSecurityIPv6), p.Key, ovs.Flow{
+				Table: TablePortSecurity, Priority: 90, Protocol: ovs.ProtocolIPv6,
+				Matches: []ovs.Match{matchInPort(p.Key), ovs.DataLinkSource(mac), ovs.IPv6Source(src)},
+				Actions: next,
+			})
+		}
+		c.add(portOrigin(p, RulePortSecurityND), p.Key, ovs.Flow{
+			Table: TablePortSecurity, Priority: 95, Protocol: ovs.ProtocolICMPv6,
+			Matches: []ovs.Match{matchInPort(p.Key), ovs.DataLinkSource(mac), ovs.ICMP6Type(136), ovs.NeighborDiscoveryTarget("fe80::/10")},
+			Actions: next,
+		})
+		c.add(portOrigin(p, RulePortSecurityND), p.Key, ovs.Flow{
+			Table: TablePortSecurity, Priority: 94, Protocol: ovs.ProtocolICMPv6,
+			Matches: []ovs.Match{matchInPort(p.Key), ovs.ICMP6Type(136)},
+			Actions: []ovs.Action{ovs.Drop()},
+		})
+	}
+}
+
+// overlay: the flows of a tunnelled switch on this host.
+func (c *compiler) overlay(v *view) {
+	sw := v.sw
+	tunnel := func(h *topology.Host) int { return TunnelPortBase(sw.Encapsulation) + int(h.Key) }
+
+	for _, h := range v.remoteHosts {
+		c.add(switchOrigin(sw, RuleClassifyTunnel), sw.ID, ovs.Flow{
+			Table: TableClassify, Priority: 100, InPort: tunnel(h),
+			Matches: []ovs.Match{ovs.TunnelID(uint64(sw.TunnelKey))},
+			Actions: []ovs.Action{setFlag(FlagFromOverlay), setSwitch(sw.ID), gotoTable(TablePortSecurity)},
+		})
+		c.add(switchOrigin(sw, RuleOutputFloodTunnel), sw.ID, ovs.Flow{
+			Table: TableOutput, Priority: 100,
+			Matches: []ovs.Match{matchSwitch(sw.ID), matchOutPort(HostEgressBase + h.Key)},
+			Actions: []ovs.Action{setTunnelKey(sw.TunnelKey), ovs.Output(tunnel(h))},
+		})
+	}
+	for _, p := range v.remote {
+		h := c.hosts[p.Host]
+		c.add(portOrigin(p, RuleL2Remote), p.Key, ovs.Flow{
+			Table: TableL2Lookup, Priority: 100,
+			Matches: []ovs.Match{matchFlag(FlagFromOverlay, false), matchSwitch(sw.ID), ovs.DataLinkDestination(p.MAC.String())},
+			Actions: []ovs.Action{setOutPort(p.Key), gotoTable(TableOutput)},
+		})
+		c.add(portOrigin(p, RuleOutputRemote), p.Key, ovs.Flow{
+			Table: TableOutput, Priority: 100,
+			Matches: []ovs.Match{matchOutPort(p.Key)},
+			Actions: []ovs.Action{setTunnelKey(sw.TunnelKey), ovs.Output(tunnel(h))},
+		})
+	}
+	for _, e := range v.endpoints {
+		o := Origin{Kind: KindEndpoint, Name: e.Name, Pos: e.Pos}
+		port := EndpointPortBase + int(e.ID)
+		o.Rule = RuleClassifyEndpoint
+		c.add(o, e.ID, ovs.Flow{
+			Table: TableClassify, Priority: 100, InPort: port,
+			Matches: []ovs.Match{ovs.TunnelID(uint64(e.Key))},
+			Actions: []ovs.Action{setFlag(FlagFromOverlay), setSwitch(sw.ID), gotoTable(TablePortSecurity)},
+		})
+		o.Rule = RuleL2Station
+		for _, st := range e.Behind {
+			c.add(o, e.ID, ovs.Flow{
+				Table: TableL2Lookup, Priority: 100,
+				Matches: []ovs.Match{matchFlag(FlagFromOverlay, false), matchSwitch(sw.ID), ovs.DataLinkDestination(st.MAC.String())},
+				Actions: []ovs.Action{setOutPort(EndpointEgressBase + e.ID), gotoTable(TableOutput)},
+			})
+		}
+		o.Rule = RuleOutputEndpoint
+		c.add(o, e.ID, ovs.Flow{
+			Table: TableOutput, Priority: 100,
+			Matches: []ovs.Match{matchOutPort(EndpointEgressBase + e.ID)},
+			Actions: []ovs.Action{setTunnelKey(e.Key), ovs.Output(port)},
+		})
+	}
+	if g := v.gateway; g != nil {
+		o := Origin{Kind: KindGateway, Name: g.Name, Pos: g.Pos}
+		nic := c.uplink[g.Physnet]
+		o.Rule = RuleClassifyGateway
+		c.add(o, g.ID, ovs.Flow{
+			Table: TableClassify, Priority: 100, InPort: nic,
+			Matches: []ovs.Match{ovs.DataLinkVLAN(g.VLAN)},
+			Actions: []ovs.Action{ovs.StripVLAN(), setSwitch(sw.ID), gotoTable(TablePortSecurity)},
+		})
+		o.Rule = RuleOutputUplink
+		c.add(o, g.ID, ovs.Flow{
+			Table: TableOutput, Priority: 100,
+			Matches: []ovs.Match{matchSwitch(sw.ID), matchOutPort(UplinkEgress)},
+			Actions: []ovs.Action{cloneAction{ovs.ModVLANVID(g.VLAN), ovs.Output(nic)}},
+		})
+		// Whatever MAC no flow above knows lives on the VLAN side.
+		o.Rule = RuleUnknownToUplink
+		c.add(o, g.ID, ovs.Flow{
+			Table: TableL2Lookup, Priority: 70,
+			Matches: []ovs.Match{matchSwitch(sw.ID)},
+			Actions: []ovs.Action{setOutPort(UplinkEgress), gotoTable(TableOutput)},
+		})
+	} else if gh := v.gatewayHost; gh != nil {
+		o := Origin{Kind: KindGateway, Rule: RuleUnknownToGateway}
+		for _, g := range c.t.L2Gateways {
+			if g.Switch == sw.Name {
+				o.Name, o.Pos = g.Name, g.Pos
+				c.add(o, g.ID, ovs.Flow{
+					Table: TableL2Lookup, Priority: 70,
+					Matches: []ovs.Match{matchFlag(FlagFromOverlay, false), matchSwitch(sw.ID)},
+					Actions: []ovs.Action{setOutPort(HostEgressBase + gh.Key), gotoTable(TableOutput)},
+				})
+			}
+		}
+	}
+
+	// Flooding: a copy per local port (through its egress ACL; OVS never
+	// sends a copy back out of the port it came in on), the gateway's
+	// VLAN; and, for traffic that entered on this host only, a copy per
+	// remote host and external endpoint of the switch.
+	var toLocal, toAll []ovs.Action
+	for _, p := range v.local {
+		toLocal = append(toLocal, setOutPort(p.Key), ovs.Resubmit(0, TableEgressACL))
+	}
+	if v.gateway != nil {
+		toLocal = append(toLocal, setOutPort(UplinkEgress), ovs.Resubmit(0, TableOutput))
+	}
+	toAll = append(toAll, toLocal...)
+	for _, h := range v.remoteHosts {
+		toAll = append(toAll, setOutPort(HostEgressBase+h.Key), ovs.Resubmit(0, TableOutput))
+	}
+	for _, e := range v.endpoints {
+		toAll = append(toAll, setOutPort(EndpointEgressBase+e.ID), ovs.Resubmit(0, TableOutput))
+	}
+	c.flood(sw, toAll, toLocal, FlagFromOverlay, RuleFloodFromLocal, RuleFloodFromOverlay,
+		RuleFloodUnknownFromLocal, RuleFloodUnknownFromOverlay)
+}
+
+// flood adds the broadcast (and, with floodUnknown, unknown unicast) flows:
+// traffic without flag gets toAll, traffic with it toLocal.
+func (c *compiler) flood(sw *topology.Switch, toAll, toLocal []ovs.Action, flag int, rAll, rLocal, rUnknownAll, rUnknownLocal Rule) {
+	for _, f := range []struct {
+		set     bool
+		actions []ovs.Action
+		rule    Rule
+		unknown Rule
+	}{{false, toAll, rAll, rUnknownAll}, {true, toLocal, rLocal, rUnknownLocal}} {
+		if len(f.actions) == 0 {
+			continue
+		}
+		c.add(switchOrigin(sw, f.rule), sw.ID, ovs.Flow{
+			Table: TableL2Lookup, Priority: 90,
+			Matches: []ovs.Match{matchFlag(flag, f.set), matchSwitch(sw.ID), matchMulticast()},
+			Actions: f.actions,
+		})
+		if sw.FloodUnknown {
+			c.add(switchOrigin(sw, f.unknown), sw.ID, ovs.Flow{
+				Table: TableL2Lookup, Priority: 80,
+				Matches: []ovs.Match{matchFlag(flag, f.set), matchSwitch(sw.ID)},
+				Actions: f.actions,
+			})
+		}
+	}
+}
+
+// vlanBacked: the flows of a switch carried by a VLAN of a physnet. The
+// physical network delivers between hosts: everything not for a local
+// port goes to the uplink, tagged; what comes from the uplink is
+// delivered to local ports only.
+func (c *compiler) vlanBacked(v *view) {
+	sw := v.sw
+	nic := c.uplink[sw.Physnet]
+	c.add(switchOrigin(sw, RuleClassifyUplink), sw.ID, ovs.Flow{
+		Table: TableClassify, Priority: 100, InPort: nic,
+		Matches: []ovs.Match{ovs.DataLinkVLAN(sw.VLAN)},
+		Actions: []ovs.Action{ovs.StripVLAN(), setFlag(FlagFromPhysical), setSwitch(sw.ID), gotoTable(TablePortSecurity)},
 	})
-	c.add(portOrigin(p, RuleOutputLocal), p.Key, ovs.Flow{
+	c.add(switchOrigin(sw, RuleOutputUplink), sw.ID, ovs.Flow{
 		Table: TableOutput, Priority: 100,
-		Matches: []ovs.Match{matchOutPort(p.Key)},
-		Actions: []ovs.Action{ovs.Output(c.ofport[p.Name])},
+		Matches: []ovs.Match{matchSwitch(sw.ID), matchOutPort(UplinkEgress)},
+		Actions: []ovs.Action{cloneAction{ovs.ModVLANVID(sw.VLAN), ovs.Output(nic)}},
 	})
+	c.add(switchOrigin(sw, RuleUnknownToUplink), sw.ID, ovs.Flow{
+		Table: TableL2Lookup, Priority: 70,
+		Matches: []ovs.Match{matchFlag(FlagFromPhysical, false), matchSwitch(sw.ID)},
+		Actions: []ovs.Action{setOutPort(UplinkEgress), gotoTable(TableOutput)},
+	})
+	var toLocal, toAll []ovs.Action
+	for _, p := range v.local {
+		toLocal = append(toLocal, setOutPort(p.Key), ovs.Resubmit(0, TableEgressACL))
+	}
+	toAll = append(append(toAll, toLocal...), setOutPort(UplinkEgress), ovs.Resubmit(0, TableOutput))
+	c.flood(sw, toAll, toLocal, FlagFromPhysical, RuleFloodFromLocal, RuleFloodFromPhysical,
+		RuleFloodUnknownFromLocal, RuleFloodUnknownFromPhysical)
 }
 
 // finish renders every flow once, checks that no two flows share an
@@ -359,12 +619,11 @@ func (c *compiler) localPort(sw topology.Switch, p topology.Port) {
 // the other on the switch, and sorts.
 func (c *compiler) finish() error {
 	type keyed struct {
-		f     *Flow
-		ident string
-		text  string
+		f    *Flow
+		text string
 	}
 	ks := make([]keyed, len(c.hs.Flows))
-	seen := map[string]*Flow{}
+	seen := make(map[string]*Flow, len(c.hs.Flows))
 	for i, f := range c.hs.Flows {
 		text, err := f.Text()
 		if err != nil {
@@ -376,7 +635,7 @@ func (c *compiler) finish() error {
 			return fmt.Errorf("two flows with table=%d %s: %s and %s", f.Table, match, prev.Origin, f.Origin)
 		}
 		seen[ident] = f
-		ks[i] = keyed{f, ident, text}
+		ks[i] = keyed{f, text}
 	}
 	sort.Slice(ks, func(i, j int) bool {
 		a, b := ks[i].f, ks[j].f

@@ -126,11 +126,11 @@ func TestPipelineShape(t *testing.T) {
 	}
 	hs, _ := CompileHost(topo, "h1")
 	h2, _ := topo.Host("h2")
-	tun := fmt.Sprintf("output:%d", TunnelPortBase+int(h2.Key))
+	tun := fmt.Sprintf("output:%d", TunnelPortBase("gre")+int(h2.Key))
 	for _, f := range hs.Flows {
 		s, _ := f.Text()
 		switch f.Origin.Rule {
-		case RuleFloodFromTunnel:
+		case RuleFloodFromOverlay:
 			if strings.Contains(s, fmt.Sprintf("load:0x%x->", HostEgressBase+h2.Key)) {
 				t.Errorf("flood from tunnel goes back to a tunnel: %s", s)
 			}

@@ -8,21 +8,26 @@ type Table struct {
 	Miss    string // what happens to a packet no flow matches
 }
 
-// Table numbers. Gaps leave room for stages to come (ACLs, ARP responder)
-// without renumbering.
+// Table numbers, in packet order. Gaps leave room for stages to come.
 const (
 	TableClassify     = 0
 	TablePortSecurity = 10
+	TableIngressACL   = 20
+	TableResponder    = 30
 	TableL2Lookup     = 40
+	TableEgressACL    = 50
 	TableOutput       = 60
 )
 
 // Pipeline lists the tables in packet order.
 var Pipeline = []Table{
-	{TableClassify, "classify", "which logical port or tunnel key a packet came from; sets the logical context", "drop"},
-	{TablePortSecurity, "port_security", "a workload may only send from its own MAC and IP", "drop"},
-	{TableL2Lookup, "l2_lookup", "destination MAC to egress port, remote port or flood set", "drop"},
-	{TableOutput, "output", "egress key to an OpenFlow port or a tunnel with the switch's key", "drop"},
+	{TableClassify, "classify", "which logical port, tunnel (remote host or external endpoint) or VLAN uplink a packet came from; sets the logical context", "drop"},
+	{TablePortSecurity, "port_security", "a workload may only send from its own MAC and IP addresses (ARP sender, IPv4/IPv6 source, ND target)", "drop"},
+	{TableIngressACL, "ingress_acl", "the ACLs a port applies to what it sends (fromPort), then its switch's aclDefault", "drop"},
+	{TableResponder, "arp_nd_responder", "answers ARP requests and IPv6 neighbour solicitations for known addresses on the ingress host", "goto l2_lookup"},
+	{TableL2Lookup, "l2_lookup", "destination MAC to a local port, a remote port's host, an external endpoint or the VLAN uplink; flood sets for broadcast, multicast and unknown unicast", "drop"},
+	{TableEgressACL, "egress_acl", "the ACLs a local destination port applies to what it receives (toPort), per flooded copy", "drop"},
+	{TableOutput, "output", "egress key to an OpenFlow port, a tunnel with the switch's key, or the uplink with the VLAN tag", "drop"},
 }
 
 // TableName returns the name of table id, or "" if the pipeline has none.
@@ -35,24 +40,45 @@ func TableName(id int) string {
 	return ""
 }
 
-// Registers of the logical context (OVS field names).
+// Registers of the logical context (OVS field names). metadata holds the
+// logical switch id.
 const (
 	regFlags   = "NXM_NX_REG5"
-	regInPort  = "NXM_NX_REG6"
-	regOutPort = "NXM_NX_REG7"
-	flagTunnel = 0x1 // reg5 bit 0: the packet came from a tunnel
+	regInPort  = "NXM_NX_REG6" // ingress logical port key; 0 if not from a VIF
+	regOutPort = "NXM_NX_REG7" // egress key (see the bases below)
 )
 
-// OpenFlow port numbers. A workload port gets a number in
-// 1..MaxWorkloadOfport derived from its name among the ports of its host
-// (stable as ports come and go); the tunnel to a remote host is
-// TunnelPortBase + the host's key. Numbers are fixed through
-// ofport_request, so flows can name them before OVS creates the ports.
-//
-// Egress keys in reg7 are port keys (below 1<<24) or, for flood copies to
-// "the tunnel to host H", HostEgressBase + H's key.
+// reg5 flag bits: where the packet entered the logical switch.
 const (
-	MaxWorkloadOfport = 59999
-	TunnelPortBase    = 60000
-	HostEgressBase    = 1 << 30
+	FlagFromOverlay  = 0x1 // from a remote host or an external endpoint through a tunnel
+	FlagFromPhysical = 0x2 // from the VLAN uplink of a VLAN-backed switch
+	FlagFromVIF      = 0x4 // from a local workload port
+)
+
+// OpenFlow port numbers. They are fixed through ofport_request, so flows can
+// name them before OVS creates the ports, and stay stable as ports come and
+// go:
+//
+//	1..MaxWorkloadOfport       workload ports, from the port's name among its host's ports
+//	TunnelBase(encap) + key    the tunnel of an encapsulation to a remote host (host key)
+//	EndpointPortBase + id      the tunnel to an external endpoint (endpoint id)
+//	UplinkPortBase + n         a physnet's NIC (n from the physnet's name among the host's)
+const (
+	MaxWorkloadOfport = 39999
+	EndpointPortBase  = 55000
+	UplinkPortBase    = 65000
+	maxUplinks        = 279 // up to OpenFlow's last port, 65279
+)
+
+var tunnelBase = map[string]int{"gre": 40000, "vxlan": 45000, "geneve": 50000}
+
+// TunnelPortBase is the first OpenFlow port number of an encapsulation's
+// tunnels; the tunnel to host H is TunnelPortBase + H's key.
+func TunnelPortBase(encap string) int { return tunnelBase[encap] }
+
+// Egress keys in reg7: a port key (below 1<<24), or one of these.
+const (
+	UplinkEgress       = 1 << 28 // the VLAN uplink of the switch in metadata
+	EndpointEgressBase = 1 << 29 // + endpoint id: the tunnel to an external endpoint
+	HostEgressBase     = 1 << 30 // + host key: a flood copy to a remote host
 )

@@ -9,6 +9,9 @@ const (
 	MaxSwitchID = 1<<24 - 1
 	MaxPortKey  = 1<<24 - 1
 	MaxACLID    = 1<<16 - 1
+	// Endpoint ids number tunnel ports too.
+	MaxEndpointID = 9999
+	MaxGatewayID  = 1<<16 - 1
 )
 
 // AssignIDs gives each name a stable id in 1..max. Names must be sorted and

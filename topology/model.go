@@ -155,7 +155,9 @@ type L2Gateway struct {
 	Host    string
 	Physnet string
 	VLAN    int
-	Pos     Pos
+	// ID is the gateway's stable id (1..MaxGatewayID), derived from its name.
+	ID  uint32
+	Pos Pos
 }
 
 // ExternalEndpoint is a tunnel endpoint Loom does not manage.
@@ -166,7 +168,10 @@ type ExternalEndpoint struct {
 	Switch        string
 	Key           uint32
 	Behind        []Station
-	Pos           Pos
+	// ID is the endpoint's stable id (1..MaxEndpointID), derived from its
+	// name; the compiler numbers the tunnel port to it after it.
+	ID  uint32
+	Pos Pos
 }
 
 // Station is a MAC (and its IPs) behind an external endpoint.

@@ -203,7 +203,8 @@ func (d *decoder) validate() *Topology {
 	for _, n := range []struct {
 		count, max int
 		what       string
-	}{{len(v.t.Hosts), MaxHostKey, "hosts"}, {len(v.t.Ports), MaxPortKey, "ports"}, {len(v.t.ACLs), MaxACLID, "ACLs"}} {
+	}{{len(v.t.Hosts), MaxHostKey, "hosts"}, {len(v.t.Ports), MaxPortKey, "ports"}, {len(v.t.ACLs), MaxACLID, "ACLs"},
+		{len(v.t.L2Gateways), MaxGatewayID, "l2 gateways"}, {len(v.t.ExternalEndpoints), MaxEndpointID, "external endpoints"}} {
 		if n.count > n.max {
 			d.errs.add(Pos{}, "", "%d %s: at most %d are supported", n.count, n.what, n.max)
 		}
@@ -1119,4 +1120,6 @@ func (v *validation) freeze() {
 	ids(len(t.Switches), func(i int) string { return t.Switches[i].Name }, MaxSwitchID, func(i int, id uint32) { t.Switches[i].ID = id })
 	ids(len(t.Ports), func(i int) string { return t.Ports[i].Name }, MaxPortKey, func(i int, id uint32) { t.Ports[i].Key = id })
 	ids(len(t.ACLs), func(i int) string { return t.ACLs[i].Name }, MaxACLID, func(i int, id uint32) { t.ACLs[i].ID = id })
+	ids(len(t.L2Gateways), func(i int) string { return t.L2Gateways[i].Name }, MaxGatewayID, func(i int, id uint32) { t.L2Gateways[i].ID = id })
+	ids(len(t.ExternalEndpoints), func(i int) string { return t.ExternalEndpoints[i].Name }, MaxEndpointID, func(i int, id uint32) { t.ExternalEndpoints[i].ID = id })
 }

@@ -55,11 +55,11 @@ func TestPlanNormalises(t *testing.T) {
 	needOfctl(t)
 	hs := compileH1(t)
 	observed := `
- cookie=0x4c4d000200000000, table=10, priority=100,reg5=0x1/0x1 actions=goto_table:40
+ cookie=0x4c4d00020000000a, table=10, priority=65000,reg5=0/0x4 actions=goto_table:20
 `
 	var one []*flows.Flow
 	for _, f := range hs.Flows {
-		if f.Origin.Rule == flows.RuleTunnelTrusted {
+		if f.Origin.Rule == flows.RuleNotFromVIF && f.Table == flows.TablePortSecurity {
 			one = append(one, f)
 		}
 	}
