@@ -85,6 +85,7 @@ const (
 	RuleUnknownToGateway
 	RuleResponderSkip
 	RuleFloodUnknownFromPhysical
+	RuleNDReplyTLL
 )
 
 var ruleNames = map[Rule]string{
@@ -125,6 +126,7 @@ var ruleNames = map[Rule]string{
 	RuleUnknownToGateway:         "frames to unknown MACs go to the gateway (the VLAN side)",
 	RuleResponderSkip:            "DAD probes and solicitations without a source link-layer address are not answered",
 	RuleFloodUnknownFromPhysical: "unknown unicast from the VLAN uplink floods to local ports (floodUnknown)",
+	RuleNDReplyTLL:               "the advertisement for the address carries its MAC and goes back to the asker",
 }
 
 func (r Rule) String() string {

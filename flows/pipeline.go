@@ -14,6 +14,7 @@ const (
 	TablePortSecurity = 10
 	TableIngressACL   = 20
 	TableResponder    = 30
+	TableNDReply      = 31
 	TableL2Lookup     = 40
 	TableEgressACL    = 50
 	TableOutput       = 60
@@ -25,6 +26,7 @@ var Pipeline = []Table{
 	{TablePortSecurity, "port_security", "a workload may only send from its own MAC and IP addresses (ARP sender, IPv4/IPv6 source, ND target)", "drop"},
 	{TableIngressACL, "ingress_acl", "the ACLs a port applies to what it sends (fromPort), then its switch's aclDefault", "drop"},
 	{TableResponder, "arp_nd_responder", "answers ARP requests and IPv6 neighbour solicitations for known addresses on the ingress host", "goto l2_lookup"},
+	{TableNDReply, "nd_reply", "completes the neighbour advertisements that arp_nd_responder makes (their target link-layer address)", "drop"},
 	{TableL2Lookup, "l2_lookup", "destination MAC to a local port, a remote port's host, an external endpoint or the VLAN uplink; flood sets for broadcast, multicast and unknown unicast", "drop"},
 	{TableEgressACL, "egress_acl", "the ACLs a local destination port applies to what it receives (toPort), per flooded copy", "drop"},
 	{TableOutput, "output", "egress key to an OpenFlow port, a tunnel with the switch's key, or the uplink with the VLAN tag", "drop"},

@@ -85,7 +85,18 @@ func (c *compiler) responder(v *view) {
 					ovs.SetField(ip.String(), "ipv6_src"),
 					ovs.SetField("136", "icmpv6_type"),
 					ovs.SetField("0x60000000", "nd_reserved"), // solicited, override
-					ovs.SetField("2", "nd_options_type"),      // target link-layer address
+					ovs.SetField("2", "nd_options_type"),
+					// OVS checks a field's prerequisites against the
+					// flow's match: nd_tll needs an advertisement, so it
+					// is written by a flow of nd_reply, which matches one.
+					gotoTable(TableNDReply),
+				},
+			})
+			o.Rule = RuleNDReplyTLL
+			c.add(o, k.id, ovs.Flow{
+				Table: TableNDReply, Priority: 100, Protocol: ovs.ProtocolICMPv6,
+				Matches: []ovs.Match{matchSwitch(sw.ID), ovs.ICMP6Type(136), ovs.NeighborDiscoveryTarget(ip.String())},
+				Actions: []ovs.Action{
 					ovs.SetField(k.mac, "nd_tll"),
 					ovs.InPort(),
 				},

@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -133,5 +134,35 @@ func TestDiffReportsParseErrors(t *testing.T) {
 	_, _, err := Diff(context.Background(), []byte("table=0,priority=1,frobnicate=1,actions=drop\n"), nil)
 	if err == nil || !strings.Contains(err.Error(), "frobnicate") {
 		t.Fatalf("want OVS's parse error, got %v", err)
+	}
+}
+
+// Every flow the compiler emits for the test topologies is valid for
+// OVS's own parser (ovs-ofctl diff-flows parses both sides).
+func TestCompiledFlowsParse(t *testing.T) {
+	needOfctl(t)
+	files, _ := filepath.Glob("../testdata/*/topology.yaml")
+	examples, _ := filepath.Glob("../../deploy/examples/*.yaml")
+	for _, f := range append(files, examples...) {
+		topo, err := topology.Load(f)
+		if err != nil {
+			t.Fatalf("%s: %v", f, err)
+		}
+		states, err := flows.Compile(topo)
+		if err != nil {
+			t.Logf("%s: not compiled: %v", f, err)
+			continue
+		}
+		for _, hs := range states {
+			text, _ := hs.FlowText()
+			missing, extra, err := Diff(context.Background(), text, nil)
+			if err != nil {
+				t.Errorf("%s host %s: %v", f, hs.Host, err)
+				continue
+			}
+			if len(missing) != len(hs.Flows) || len(extra) != 0 {
+				t.Errorf("%s host %s: OVS read %d of %d flows", f, hs.Host, len(missing), len(hs.Flows))
+			}
+		}
 	}
 }
