@@ -161,11 +161,12 @@ type compiler struct {
 	views  map[string]*view
 	ofport map[string]int // local port name -> OpenFlow port
 	uplink map[string]int // physnet -> OpenFlow port of its NIC
+	epPort map[string]int // external endpoint -> OpenFlow port of its tunnel
 }
 
 func newCompiler(t *topology.Topology, me topology.Host, hs *HostState) *compiler {
 	c := &compiler{t: t, me: me, hs: hs, hosts: map[string]*topology.Host{}, acls: map[string]*topology.ACL{},
-		views: map[string]*view{}, ofport: map[string]int{}, uplink: map[string]int{}}
+		views: map[string]*view{}, ofport: map[string]int{}, uplink: map[string]int{}, epPort: map[string]int{}}
 	for i := range t.Hosts {
 		c.hosts[t.Hosts[i].Name] = &t.Hosts[i]
 	}
@@ -287,17 +288,32 @@ func (c *compiler) ports() {
 			}
 		}
 		for _, e := range v.endpoints {
-			if !endpoints[e.Name] {
-				endpoints[e.Name] = true
-				c.hs.Ports = append(c.hs.Ports, Port{
-					Name:        EndpointPortName(*e),
-					Type:        e.Encapsulation,
-					Options:     map[string]string{"remote_ip": e.IP.String(), "key": "flow"},
-					Ofport:      EndpointPortBase + int(e.ID),
-					ExternalIDs: map[string]string{ExtIDObject: "endpoint/" + e.Name},
-				})
-			}
+			endpoints[e.Name] = true
 		}
+	}
+	// Endpoints with one IP and encapsulation are one VTEP: they share a
+	// tunnel, named and numbered after the first of them by name (the
+	// validator made sure their keys differ).
+	vtep := map[string]string{} // encap/IP -> port name
+	for i := range c.t.ExternalEndpoints {
+		e := &c.t.ExternalEndpoints[i]
+		k := e.Encapsulation + "/" + e.IP.String()
+		if !endpoints[e.Name] {
+			continue
+		}
+		if name, ok := vtep[k]; ok {
+			c.epPort[e.Name] = c.epPort[name]
+			continue
+		}
+		vtep[k] = e.Name
+		c.epPort[e.Name] = EndpointPortBase + int(e.ID)
+		c.hs.Ports = append(c.hs.Ports, Port{
+			Name:        EndpointPortName(*e),
+			Type:        e.Encapsulation,
+			Options:     map[string]string{"remote_ip": e.IP.String(), "key": "flow"},
+			Ofport:      c.epPort[e.Name],
+			ExternalIDs: map[string]string{ExtIDObject: "endpoint/" + e.Name},
+		})
 	}
 	var names []string
 	for pn := range physnets {
@@ -476,7 +492,7 @@ func (c *compiler) overlay(v *view) {
 	}
 	for _, e := range v.endpoints {
 		o := Origin{Kind: KindEndpoint, Name: e.Name, Pos: e.Pos}
-		port := EndpointPortBase + int(e.ID)
+		port := c.epPort[e.Name]
 		o.Rule = RuleClassifyEndpoint
 		c.add(o, e.ID, ovs.Flow{
 			Table: TableClassify, Priority: 100, InPort: port,

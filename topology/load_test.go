@@ -330,7 +330,7 @@ func TestLoadErrors(t *testing.T) {
 			`t.yaml:16:15: tunnel IP 198.19.0.11 defined twice (first at t.yaml:9:15)`,
 		}},
 		{"MTU too large for the encapsulation", line(24, "    mtu: 1480"), []string{
-			`t.yaml:24:10: switch "blue": MTU 1480 does not fit the underlay (at most 1450 on host "h1" (its underlay MTU less geneve's overhead))`,
+			`t.yaml:24:10: switch "blue": MTU 1480 does not fit the underlay (at most 1450: host "h1"'s underlay MTU less geneve's overhead)`,
 		}},
 		{"both interface and ifaceID", line(35, "    interface: lm-web1\n    ifaceID: x"), []string{
 			`t.yaml:36:14: port "web1": both interface and ifaceID (bind the port by interface name or by iface-id, not both)`,
@@ -368,6 +368,18 @@ func TestLoadErrors(t *testing.T) {
 		}},
 		{"two documents in a file", good + "---\napiVersion: loom/v1\n", []string{
 			`t.yaml:75:1: a second YAML document in one file (put each topology in a file of its own, or merge them)`,
+		}},
+		{"interface is a physnet NIC", line(48, "    interface: eth1"), []string{
+			`t.yaml:48:16: port "pc1": interface "eth1" is the NIC of physnet "physnet1" on host "h1"`,
+		}},
+		{"two endpoints on one VTEP with one key", good + "  - name: vtep2\n    ip: 198.19.0.50\n    encapsulation: vxlan\n    switch: blue\n    behind: [{mac: \"02:00:00:00:09:02\"}]\n", []string{
+			`t.yaml:75:5: tunnel key 100 of vxlan endpoint 198.19.0.50 (external endpoint "vtep2") defined twice (first at t.yaml:68:5)`,
+		}},
+		{"tunnel IP families mixed on a switch", line(16, `    tunnelIP: "2001:db8::12"`), []string{
+			`t.yaml:21:5: switch "blue": host "h2" has tunnel IP 2001:db8::12 but host "h1" has 198.19.0.11 (tunnels need one IP family on both ends)`,
+		}},
+		{"MTU of a switch without hosts", line(28, "    aclDefault: deny\n  - name: empty\n    tunnelKey: 7\n    mtu: 1500"), []string{
+			`t.yaml:31:10: switch "empty": MTU 1500 does not fit the underlay (at most 1450: defaults.underlayMTU less geneve's overhead)`,
 		}},
 		{"missing required field", line(33, "    interface2: x"), []string{
 			`t.yaml:30:5: port "web1": missing field "mac"`,

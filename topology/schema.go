@@ -299,8 +299,7 @@ func withFormat(s jsObject, l leaf) (jsObject, error) {
 	case "openflow":
 		s = append(s, jsMember{"pattern", openflowPattern})
 	case "ip", "cidr", "ethtype", "proto", "portrange":
-		// Left to the validator. (ethType and proto numbers are strings
-		// too: the decoder wants "0x88cc" and "6" quoted.)
+		// Left to the validator.
 	default:
 		return nil, fmt.Errorf("topology schema: field %s: unknown format %q; add it to schema.go", l.where, l.format)
 	}

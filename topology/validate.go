@@ -199,6 +199,7 @@ func (d *decoder) validate() *Topology {
 	}
 	v.portsTogether()
 	v.vlansTogether()
+	v.endpointsTogether()
 	v.mtus()
 	for _, n := range []struct {
 		count, max int
@@ -845,8 +846,15 @@ func (v *validation) port(ps *PortSpec) (Port, bool) {
 	case ps.Src.has("interface") && ps.Src.has("ifaceID"):
 		v.err(o, "ifaceID", "bind the port by interface name or by iface-id, not both", "both interface and ifaceID")
 	case ps.Src.has("interface"):
-		if v.checkIface(o, "interface", ps.Interface) && hok && h != nil && ps.Interface == h.Bridge {
-			v.err(o, "interface", "", "interface %q is the integration bridge of host %q", ps.Interface, h.Name)
+		if v.checkIface(o, "interface", ps.Interface) && hok && h != nil {
+			if ps.Interface == h.Bridge {
+				v.err(o, "interface", "", "interface %q is the integration bridge of host %q", ps.Interface, h.Name)
+			}
+			for _, pn := range sortedKeys(h.Physnets) {
+				if h.Physnets[pn] == ps.Interface {
+					v.err(o, "interface", "", "interface %q is the NIC of physnet %q on host %q", ps.Interface, pn, h.Name)
+				}
+			}
 		}
 	case ps.Src.has("ifaceID"):
 		if ps.IfaceID == "" {
@@ -1086,14 +1094,18 @@ func (v *validation) mtus() {
 			switch {
 			case s.MTU == 0:
 				s.MTU = limit
-			case s.MTU > limit && limitHost != "":
-				why := "its underlay MTU"
-				if s.Overlay() {
-					why = fmt.Sprintf("its underlay MTU less %s's overhead", s.Encapsulation)
+			case s.MTU > limit:
+				where := "defaults.underlayMTU"
+				if limitHost != "" {
+					where = fmt.Sprintf("host %q's underlay MTU", limitHost)
 				}
-				v.err(obj{"switch", s.Name, ss.Src}, "mtu", fmt.Sprintf("at most %d on host %q (%s)", limit, limitHost, why),
-					"MTU %d does not fit the underlay", s.MTU)
+				why := fmt.Sprintf("at most %d: %s", limit, where)
+				if s.Overlay() {
+					why += fmt.Sprintf(" less %s's overhead", s.Encapsulation)
+				}
+				v.err(obj{"switch", s.Name, ss.Src}, "mtu", why, "MTU %d does not fit the underlay", s.MTU)
 			}
+			v.tunnelFamilies(s, ss, hosts)
 		}
 	}
 }
@@ -1122,4 +1134,46 @@ func (v *validation) freeze() {
 	ids(len(t.ACLs), func(i int) string { return t.ACLs[i].Name }, MaxACLID, func(i int, id uint32) { t.ACLs[i].ID = id })
 	ids(len(t.L2Gateways), func(i int) string { return t.L2Gateways[i].Name }, MaxGatewayID, func(i int, id uint32) { t.L2Gateways[i].ID = id })
 	ids(len(t.ExternalEndpoints), func(i int) string { return t.ExternalEndpoints[i].Name }, MaxEndpointID, func(i int, id uint32) { t.ExternalEndpoints[i].ID = id })
+}
+
+// tunnelFamilies: the tunnel endpoints of an overlay switch (its hosts and
+// external endpoints) all use one IP family.
+func (v *validation) tunnelFamilies(s *Switch, ss *SwitchSpec, hosts []string) {
+	if !s.Overlay() {
+		return
+	}
+	first, firstWhat := netip.Addr{}, ""
+	check := func(ip netip.Addr, what string) {
+		switch {
+		case !ip.IsValid():
+		case !first.IsValid():
+			first, firstWhat = ip, what
+		case ip.Is4() != first.Is4():
+			v.err(obj{"switch", s.Name, ss.Src}, "", "tunnels need one IP family on both ends",
+				"%s has tunnel IP %s but %s has %s", what, ip, firstWhat, first)
+		}
+	}
+	for _, hn := range hosts {
+		if h := v.hosts.byName[hn]; h != nil {
+			check(h.TunnelIP, "host "+strconv.Quote(hn))
+		}
+	}
+	for _, e := range v.t.ExternalEndpoints {
+		if e.Switch == s.Name {
+			check(e.IP, "external endpoint "+strconv.Quote(e.Name))
+		}
+	}
+}
+
+// endpointsTogether: endpoints that share a tunnel (same IP and
+// encapsulation) must use different keys, or their traffic could not be
+// told apart.
+func (v *validation) endpointsTogether() {
+	keys := v.uniq("tunnel key")
+	for _, e := range v.t.ExternalEndpoints {
+		k := fmt.Sprintf("%s/%s/%d", e.IP, e.Encapsulation, e.Key)
+		keys.see(k, e.Pos, func() string {
+			return fmt.Sprintf("%d of %s endpoint %s (external endpoint %q)", e.Key, e.Encapsulation, e.IP, e.Name)
+		})
+	}
 }
