@@ -12,11 +12,11 @@ func TestUnreachableHostDoesNotStopOthers(t *testing.T) {
 	t.Parallel()
 	l := NewLab(t, "lm-t2-", 2)
 	ws := []workload{
-		{"h1", "a1", "02:00:00:00:0a:01", "192.0.2.1"},
-		{"h2", "b1", "02:00:00:00:0b:01", "192.0.2.3"},
+		{"h1", "a1", "02:00:00:00:0a:01", "192.0.2.1", "24"},
+		{"h2", "b1", "02:00:00:00:0b:01", "192.0.2.3", "24"},
 	}
 	for _, w := range ws {
-		l.Workload(w.host, w.name, w.mac, w.ip+"/24")
+		l.Workload(w.host, w.name, w.mac, w.ip+"/"+w.plen)
 	}
 
 	out, err := l.Loomctl("plan", "-f", "testdata/two-ports.yaml")

@@ -44,7 +44,6 @@ func requireLab(t *testing.T) {
 var (
 	buildOnce sync.Once
 	binDir    string
-	loomctl   string
 	buildErr  error
 )
 
@@ -56,25 +55,25 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-// loomctlBinary builds cmd/loomctl once per test run.
-func loomctlBinary(t *testing.T) string {
+// binary returns the path of a command of the repository (loomctl, or the
+// tests' lmtcp), all built once per test run.
+func binary(t *testing.T, name string) string {
 	t.Helper()
 	buildOnce.Do(func() {
 		binDir, buildErr = os.MkdirTemp("", "loom-e2e-bin")
 		if buildErr != nil {
 			return
 		}
-		loomctl = filepath.Join(binDir, "loomctl")
-		cmd := exec.Command("go", "build", "-o", loomctl, "./cmd/loomctl")
+		cmd := exec.Command("go", "build", "-o", binDir+"/", "./cmd/loomctl", "./e2e/lmtcp")
 		cmd.Dir = repoRoot()
 		if out, err := cmd.CombinedOutput(); err != nil {
-			buildErr = fmt.Errorf("go build loomctl: %v\n%s", err, out)
+			buildErr = fmt.Errorf("go build: %v\n%s", err, out)
 		}
 	})
 	if buildErr != nil {
 		t.Fatal(buildErr)
 	}
-	return loomctl
+	return filepath.Join(binDir, name)
 }
 
 // Lab is a lab of simulated hosts made by deploy/lab/lab.sh.
@@ -117,7 +116,39 @@ func (l *Lab) Workload(host, name, mac, cidr string) {
 	}
 }
 
-// Exec runs a command in a lab namespace (h1, ctl, h1-web1, ...) and
+// Physnet adds a physical network: a VLAN switch in namespace PREFIXpn-NAME
+// with a trunk (VLANs 1-4094 tagged) to each of hosts (all hosts if none);
+// a host's end of its trunk is its NIC lm-pn-NAME, in no OVS bridge.
+func (l *Lab) Physnet(name string, hosts ...string) {
+	l.t.Helper()
+	if out, err := l.script(append([]string{"physnet", "add", name}, hosts...)...); err != nil {
+		l.t.Fatalf("physnet add %s: %v\n%s", name, err, out)
+	}
+}
+
+// Server adds a server namespace PREFIXpn-PHYSNET-NAME whose eth0 is an
+// access port of the physnet in the given VLAN.
+func (l *Lab) Server(physnet, name string, vlan int, mac, cidr string) {
+	l.t.Helper()
+	if out, err := l.script("server", "add", physnet, name, fmt.Sprint(vlan), mac, cidr); err != nil {
+		l.t.Fatalf("server add %s %s: %v\n%s", physnet, name, err, out)
+	}
+}
+
+// VTEP adds an external tunnel endpoint (typ "vxlan" or "gretap") in
+// namespace PREFIXvt-NAME, with underlay address ip (in 198.19.0.0/24) and
+// tunnel key key; the station behind it has mac and cidr. A vxlan VTEP
+// floods to peers (every host's tunnel IP if none); gretap takes exactly one.
+func (l *Lab) VTEP(name, typ, ip string, key int, mac, cidr string, peers ...string) {
+	l.t.Helper()
+	args := append([]string{"vtep", "add", name, typ, ip, fmt.Sprint(key), mac, cidr}, peers...)
+	if out, err := l.script(args...); err != nil {
+		l.t.Fatalf("vtep add %s: %v\n%s", name, err, out)
+	}
+}
+
+// Exec runs a command in a lab namespace (h1, ctl, h1-web1, pn-phys1-srv1,
+// vt-vtep1, ...) and
 // returns its combined output and error.
 func (l *Lab) Exec(ns string, args ...string) (string, error) {
 	return l.script(append([]string{"exec", ns}, args...)...)
@@ -136,7 +167,7 @@ func (l *Lab) MustExec(ns string, args ...string) string {
 // Loomctl runs loomctl in the lab's controller namespace, as an operator
 // on the management node would.
 func (l *Lab) Loomctl(args ...string) (string, error) {
-	bin := loomctlBinary(l.t)
+	bin := binary(l.t, "loomctl")
 	cmd := exec.Command("ip", append([]string{"netns", "exec", l.Prefix + "ctl", bin}, args...)...)
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out

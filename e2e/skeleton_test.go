@@ -10,12 +10,12 @@ import (
 	"github.com/loom-sdn/loom/topology"
 )
 
-type workload struct{ host, name, mac, ip string }
+type workload struct{ host, name, mac, ip, plen string }
 
 var threePorts = []workload{
-	{"h1", "a1", "02:00:00:00:0a:01", "192.0.2.1"},
-	{"h1", "a2", "02:00:00:00:0a:02", "192.0.2.2"},
-	{"h2", "b1", "02:00:00:00:0b:01", "192.0.2.3"},
+	{"h1", "a1", "02:00:00:00:0a:01", "192.0.2.1", "24"},
+	{"h1", "a2", "02:00:00:00:0a:02", "192.0.2.2", "24"},
+	{"h2", "b1", "02:00:00:00:0b:01", "192.0.2.3", "24"},
 }
 
 func (w workload) ns() string { return w.host + "-" + w.name }
@@ -51,7 +51,7 @@ func TestWalkingSkeleton(t *testing.T) {
 	t.Parallel()
 	l := NewLab(t, "lm-t1-", 2)
 	for _, w := range threePorts {
-		l.Workload(w.host, w.name, w.mac, w.ip+"/24")
+		l.Workload(w.host, w.name, w.mac, w.ip+"/"+w.plen)
 	}
 
 	// Before apply there is no integration bridge: nothing crosses.

@@ -25,6 +25,7 @@ PREFIX=${LOOM_LAB_PREFIX:-lm-}
 LAB_DIR=${LOOM_LAB_DIR:-/run/loom-lab/${PREFIX}}
 LAB_DIR=${LAB_DIR%/}
 JOBS=${LOOM_LAB_JOBS:-8}
+PEERS=${LOOM_LAB_PEERS:-auto}
 
 ON_FAIL=""   # function run by the EXIT trap when a command fails half-way
 FAIL_MSG=""  # what was being done, for the failure message
@@ -46,8 +47,29 @@ Commands:
                                    added to any OVS bridge) <-> eth0 (workload side);
                                    MTU defaults to 1400; NAME is at most 12 chars
   workload del HOST NAME           remove that workload (idempotent)
-  exec HOST CMD [ARGS...]          run CMD in HOST's namespace (h1, ctl, fab, h1-web1)
-                                   with the host's OVS environment exported
+  physnet add NAME [HOST...]       add a physical network: a VLAN switch (namespace
+                                   PREFIX+pn-NAME, bridge lm-br) with a trunk (VLANs
+                                   1-4094 tagged, untagged dropped) to each HOST (default:
+                                   all), whose host end lm-pn-NAME (no IP, MTU 1500, not
+                                   in any OVS bridge) is the host's NIC on it; NAME is
+                                   a-z then a-z0-9, at most 9 chars
+  physnet del NAME                 remove the physnet and its servers (idempotent)
+  server add PHYSNET NAME VLAN MAC IP/PLEN
+                                   add a server namespace PREFIX+pn-PHYSNET-NAME whose eth0
+                                   (MTU 1500) is an access port in VLAN (1..4094) of the
+                                   physnet; NAME is at most 10 chars
+  server del PHYSNET NAME          remove that server (idempotent)
+  vtep add NAME vxlan|gretap IP KEY MAC ADDR/PLEN [PEER_IP...]
+                                   add an external VTEP, namespace PREFIX+vt-NAME, with
+                                   underlay IP (in $UL_NET.0/24, not a host's) and tunnel
+                                   key KEY; the station behind it is bridge lm-br (MAC,
+                                   ADDR/PLEN, MTU 1400); vxlan floods to every PEER_IP
+                                   (default: every host's tunnel IP); gretap needs
+                                   exactly one PEER_IP; NAME is at most 10 chars
+  vtep del NAME                    remove that VTEP (idempotent)
+  exec HOST CMD [ARGS...]          run CMD in HOST's namespace (h1, ctl, fab, h1-web1,
+                                   pn-NET, pn-NET-SERVER, vt-NAME) with the host's OVS
+                                   environment exported
   env HOST                         print export lines (OVS_RUNDIR, ...) for HOST
 
 Environment:
@@ -55,11 +77,15 @@ Environment:
                    letters/digits and a dash, optionally then tN- (lmx-, lm-t1-)
   LOOM_LAB_DIR     state dir (default /run/loom-lab/PREFIX)
   LOOM_LAB_JOBS    hosts started in parallel by up (default 8)
+  LOOM_LAB_PEERS   auto (default), kernel or ovs: what makes physnet switches and
+                   gretap VTEPs (kernel: Linux bridge with vlan_filtering, gretap;
+                   ovs: a standalone OVS; auto: the kernel's if it can)
 
 Address plan (all labs use the same addresses: they live in separate namespaces):
   management 198.18.0.0/24: ctl 198.18.0.1, host i 198.18.0.(10+i),
              OVSDB of host i at tcp:198.18.0.(10+i):6640
-  underlay   198.19.0.0/24: host i tunnel IP 198.19.0.(10+i) on br-phy
+  underlay   198.19.0.0/24: host i tunnel IP 198.19.0.(10+i) on br-phy;
+             VTEPs take free addresses (e.g. 198.19.0.250)
 EOF
 }
 
@@ -79,7 +105,7 @@ usage_error() {
 
 package_of() {
 	case $1 in
-	ip) echo iproute2 ;;
+	ip | bridge) echo iproute2 ;;
 	ethtool) echo ethtool ;;
 	ping) echo iputils-ping ;;
 	flock) echo util-linux ;;
@@ -111,7 +137,8 @@ need_root() {
 check_config() {
 	# One word and a dash (lm-, lmx-), optionally followed by a test lab's
 	# tN- (lm-t1-): no prefix's names can match another prefix's patterns,
-	# since the names after a prefix start with fab, ctl or h<digits>.
+	# since the names after a prefix start with fab, ctl, h<digits>, pn- or
+	# vt- (never with t<digits>-).
 	if [[ ! $PREFIX =~ ^[a-z][a-z0-9]{0,11}-(t[0-9]{1,3}-)?$ ]]; then
 		usage_error "bad LOOM_LAB_PREFIX '$PREFIX': use lowercase letters/digits and a dash, optionally followed by tN- (e.g. lmx-, lm-t1-)"
 	fi
@@ -126,6 +153,10 @@ check_config() {
 	if [[ ! $JOBS =~ ^[1-9][0-9]*$ ]]; then
 		usage_error "LOOM_LAB_JOBS must be a positive integer (got '$JOBS')"
 	fi
+	case $PEERS in
+	auto | kernel | ovs) ;;
+	*) usage_error "LOOM_LAB_PEERS must be auto, kernel or ovs (got '$PEERS')" ;;
+	esac
 }
 
 # Serialises commands that change the lab (up, down, workload) per prefix. The
@@ -152,9 +183,20 @@ mgmt_ip() { echo "$MGMT_NET.$((10 + $1))"; }
 tunnel_ip() { echo "$UL_NET.$((10 + $1))"; }
 ovsdb_addr() { echo "tcp:$(mgmt_ip "$1"):$OVSDB_PORT"; }
 
+# Physnets, servers and VTEPs (peers that Loom does not manage). A physnet
+# name has no dash, so PREFIX pn-NET-SERVER is unambiguous.
+readonly PHYSNET_NAME_RE='[a-z][a-z0-9]*'
+ns_physnet() { echo "${PREFIX}pn-$1"; }
+ns_server() { echo "${PREFIX}pn-$1-$2"; }
+ns_vtep() { echo "${PREFIX}vt-$1"; }
+physnet_dir() { echo "$LAB_DIR/pn-$1"; }
+vtep_dir() { echo "$LAB_DIR/vt-$1"; }
+
 # Regular expression matching every namespace this lab may have made.
 readonly WORKLOAD_NAME_RE='[A-Za-z0-9][A-Za-z0-9_-]*'
-lab_ns_re() { echo "^${PREFIX}(fab|ctl|h[0-9]+(-${WORKLOAD_NAME_RE})?)\$"; }
+lab_ns_re() {
+	echo "^${PREFIX}(fab|ctl|h[0-9]+(-${WORKLOAD_NAME_RE})?|pn-${PHYSNET_NAME_RE}(-${WORKLOAD_NAME_RE})?|vt-${WORKLOAD_NAME_RE})\$"
+}
 
 ns_exists() { [[ -e /run/netns/$1 ]]; }
 
@@ -177,14 +219,27 @@ ns_hosts() {
 	lab_namespaces | sed -nE "s/^${PREFIX}h([0-9]+)\$/\\1/p" | sort -n
 }
 
-# resolve_ns HOST: print the namespace for h1 / ctl / fab / h1-web1 (a full
-# namespace name with the prefix is accepted too).
+# resolve_ns HOST: print the namespace for h1 / ctl / fab / h1-web1 /
+# pn-phys1 / pn-phys1-srv1 / vt-vtep1 (a full namespace name with the prefix
+# is accepted too).
 resolve_ns() {
 	local host=${1#"$PREFIX"}
-	if [[ $host == fab || $host == ctl || $host =~ ^h[1-9][0-9]*(-${WORKLOAD_NAME_RE})?$ ]]; then
+	if [[ $host == fab || $host == ctl || $host =~ ^h[1-9][0-9]*(-${WORKLOAD_NAME_RE})?$ ||
+		$host =~ ^pn-${PHYSNET_NAME_RE}(-${WORKLOAD_NAME_RE})?$ || $host =~ ^vt-${WORKLOAD_NAME_RE}$ ]]; then
 		echo "$PREFIX$host"
 	else
-		usage_error "unknown host '$1' (expected h<N>, ctl, fab or h<N>-<workload>)"
+		usage_error "unknown host '$1' (expected h<N>, ctl, fab, h<N>-<workload>, pn-<physnet>, pn-<physnet>-<server> or vt-<vtep>)"
+	fi
+}
+
+# peer_dir NS: the state dir of the physnet or VTEP whose namespace is NS
+# (empty for other namespaces, servers included).
+peer_dir() {
+	local ns=${1#"$PREFIX"}
+	if [[ $ns =~ ^pn-(${PHYSNET_NAME_RE})$ ]]; then
+		physnet_dir "${BASH_REMATCH[1]}"
+	elif [[ $ns =~ ^vt-(${WORKLOAD_NAME_RE})$ ]]; then
+		vtep_dir "${BASH_REMATCH[1]}"
 	fi
 }
 
@@ -201,7 +256,7 @@ host_number() {
 # (Builtins only: down polls hundreds of pids.)
 pid_alive() {
 	local stat state
-	read -r stat <"/proc/$1/stat" 2>/dev/null || return 1
+	read -r stat 2>/dev/null <"/proc/$1/stat" || return 1
 	state=${stat##*) }
 	state=${state%% *}
 	[[ -n $state && $state != Z ]]
@@ -213,11 +268,11 @@ pid_alive() {
 daemon_pid() {
 	local dir=$1 name=$2 pid
 	[[ -r $dir/$name.pid ]] || return 1
-	read -r pid <"$dir/$name.pid" 2>/dev/null || return 1
+	read -r pid 2>/dev/null <"$dir/$name.pid" || return 1
 	[[ $pid =~ ^[0-9]+$ ]] || return 1
 	pid_alive "$pid" || return 1
 	local -a args=()
-	mapfile -d '' args <"/proc/$pid/cmdline" 2>/dev/null || return 1
+	mapfile -d '' args 2>/dev/null <"/proc/$pid/cmdline" || return 1
 	[[ "${args[*]}" == *"$dir/"* ]] || return 1
 	echo "$pid"
 }
@@ -288,9 +343,12 @@ lab_down() {
 	local -a pids=() namespaces=()
 	local n pid ns dir name failed=0
 
-	# 1. The OVS daemons started for this lab, found by their pidfiles.
-	for n in $(state_hosts); do
-		dir=$(host_dir "$n")
+	# 1. The OVS daemons started for this lab (hosts, and physnets or VTEPs
+	# made of OVS), found by their pidfiles.
+	local -a dirs=()
+	for n in $(state_hosts); do dirs+=("$(host_dir "$n")"); done
+	for dir in "${dirs[@]}" "$LAB_DIR"/pn-* "$LAB_DIR"/vt-*; do
+		[[ -d $dir ]] || continue
 		for name in ovs-vswitchd ovsdb-server; do
 			if pid=$(daemon_pid "$dir" "$name"); then pids+=("$pid"); fi
 		done
@@ -372,6 +430,31 @@ ovs_env() {
 	printf '%s\n' "OVS_RUNDIR=$1" "OVS_DBDIR=$1" "OVS_LOGDIR=$1" "OVS_SYSCONFDIR=$1"
 }
 
+# ovs_start NS DIR [OVSDB-SERVER-ARGS...]: a private ovsdb-server (listening
+# on DIR/db.sock and whatever the extra arguments add) and ovs-vswitchd, both
+# in namespace NS (the tap devices of the userspace datapath appear there),
+# with their state in DIR. Returns when ovs-vswitchd answers.
+ovs_start() {
+	local ns=$1 dir=$2 i
+	shift 2
+	local -a env
+	mapfile -t env < <(ovs_env "$dir")
+	ovsdb-tool create "$dir/conf.db" "$SCHEMA"
+	ip netns exec "$ns" env "${env[@]}" ovsdb-server "$dir/conf.db" \
+		--remote="punix:$dir/db.sock" "$@" -vconsole:off \
+		--pidfile="$dir/ovsdb-server.pid" --log-file="$dir/ovsdb-server.log" \
+		--detach 9>&- # the daemons must not inherit the lab lock
+	env "${env[@]}" ovs-vsctl --db="unix:$dir/db.sock" --timeout=10 --no-wait init
+	ip netns exec "$ns" env "${env[@]}" ovs-vswitchd "unix:$dir/db.sock" -vconsole:off \
+		--pidfile="$dir/ovs-vswitchd.pid" --log-file="$dir/ovs-vswitchd.log" \
+		--detach 9>&-
+	for ((i = 0; ; i++)); do
+		env "${env[@]}" ovs-appctl --timeout=2 version >/dev/null 2>&1 && break
+		((i < 100)) || die "$ns: ovs-vswitchd does not answer ovs-appctl (see $dir/ovs-vswitchd.log)"
+		sleep 0.1
+	done
+}
+
 # host_up N: one simulated host (run in the background by lab_up; output goes
 # to the host's up.log).
 host_up() {
@@ -397,28 +480,12 @@ host_up() {
 	ip -n "$fab" link set "lm-u-h$n" master lm-ul up
 	ip -n "$ns" link set lm-ul up
 
-	# OVSDB.
-	ovsdb-tool create "$dir/conf.db" "$SCHEMA"
-	ip netns exec "$ns" env "${env[@]}" ovsdb-server "$dir/conf.db" \
-		--remote="punix:$dir/db.sock" \
+	ovs_start "$ns" "$dir" \
 		--remote="ptcp:$OVSDB_PORT:$mip" \
 		--remote=db:Open_vSwitch,Open_vSwitch,manager_options \
 		--private-key=db:Open_vSwitch,SSL,private_key \
 		--certificate=db:Open_vSwitch,SSL,certificate \
-		--bootstrap-ca-cert=db:Open_vSwitch,SSL,ca_cert \
-		--pidfile="$dir/ovsdb-server.pid" --log-file="$dir/ovsdb-server.log" \
-		--detach 9>&- # the daemons must not inherit the lab lock
-	env "${env[@]}" ovs-vsctl --db="unix:$dir/db.sock" --timeout=10 --no-wait init
-
-	# ovs-vswitchd, in the host's namespace: its tap devices appear there.
-	ip netns exec "$ns" env "${env[@]}" ovs-vswitchd "unix:$dir/db.sock" \
-		--pidfile="$dir/ovs-vswitchd.pid" --log-file="$dir/ovs-vswitchd.log" \
-		--detach 9>&-
-	for ((i = 0; ; i++)); do
-		env "${env[@]}" ovs-appctl --timeout=2 version >/dev/null 2>&1 && break
-		((i < 100)) || die "h$n: ovs-vswitchd does not answer ovs-appctl (see $dir/ovs-vswitchd.log)"
-		sleep 0.1
-	done
+		--bootstrap-ca-cert=db:Open_vSwitch,SSL,ca_cert
 
 	# The host's underlay plumbing: br-phy holds the NIC; its internal port
 	# holds the tunnel IP (the userspace datapath routes tunnels from it).
@@ -553,18 +620,23 @@ cmd_up() {
 # ---------------------------------------------------------------------------
 # workload
 
-workload_del() {
-	local host=$1 name=$2 ns hns pid
+# netns_del NS: stops every process inside NS and deletes NS (if it exists).
+netns_del() {
+	local ns=$1 pid
 	local -a pids=()
+	ns_exists "$ns" || return 0
+	while read -r pid; do
+		[[ $pid =~ ^[0-9]+$ && $pid != "$$" && $pid != "$BASHPID" ]] && pids+=("$pid")
+	done < <(ip netns pids "$ns" 2>/dev/null || true)
+	stop_pids "${pids[@]}"
+	ip netns del "$ns" 2>/dev/null || ! ns_exists "$ns" || die "could not delete namespace $ns"
+}
+
+workload_del() {
+	local host=$1 name=$2 ns hns
 	ns=${PREFIX}${host}-${name}
 	hns=${PREFIX}${host}
-	if ns_exists "$ns"; then
-		while read -r pid; do
-			[[ $pid =~ ^[0-9]+$ ]] && pids+=("$pid")
-		done < <(ip netns pids "$ns" 2>/dev/null || true)
-		stop_pids "${pids[@]}"
-		ip netns del "$ns" 2>/dev/null || ! ns_exists "$ns" || die "could not delete namespace $ns"
-	fi
+	netns_del "$ns"
 	# Normally gone with the namespace (veth pairs die together); a half-made
 	# workload may have left the host end.
 	if ns_exists "$hns" && ip -n "$hns" link show "lm-$name" >/dev/null 2>&1; then
@@ -607,7 +679,7 @@ validate_workload_args() {
 		usage_error "bad workload NAME '$name': letters, digits, '_' and '-', starting with a letter or digit"
 	((${#name} <= 12)) || usage_error "workload NAME '$name' is longer than 12 chars (the host side veth lm-NAME must fit in 15)"
 	case $name in
-	mgmt | ul | m-* | u-*) usage_error "workload NAME '$name' clashes with the lab's own interface names" ;;
+	mgmt | ul | m-* | u-* | pn-*) usage_error "workload NAME '$name' clashes with the lab's own interface names" ;;
 	esac
 }
 
@@ -650,6 +722,496 @@ cmd_workload() {
 }
 
 # ---------------------------------------------------------------------------
+# Peers that Loom does not manage: physnets, servers on them, external VTEPs
+#
+# A physnet NET is a "physical switch" in namespace PREFIX+pn-NET: a bridge
+# lm-br with a trunk port lm-hN per attached host (VLANs 1-4094 tagged,
+# untagged frames dropped), whose other end, lm-pn-NET in the host, is the
+# host's NIC on that physnet, and an access port lm-s-SERVER per server
+# (namespace PREFIX+pn-NET-SERVER, eth0). A VTEP NAME is a tunnel endpoint in
+# namespace PREFIX+vt-NAME on the underlay: tunnel device lm-tun in bridge
+# lm-br, which holds the address of the station behind the VTEP.
+#
+# They are the kernel's own (a Linux bridge with vlan_filtering, vxlan and
+# gretap devices) when the kernel has them. When it does not (no
+# CONFIG_BRIDGE_VLAN_FILTERING, no CONFIG_NET_IPGRE), a stock standalone OVS
+# (its own ovsdb-server and ovs-vswitchd, NORMAL switching, no controller,
+# state in LAB_DIR/pn-NET or LAB_DIR/vt-NAME) stands in. LOOM_LAB_PEERS=kernel
+# or ovs forces one or the other; vxlan VTEPs are always the kernel's.
+
+# peer_ovs DIR CMD ARGS...: runs ovs-vsctl (on DIR/db.sock) or ovs-ofctl /
+# ovs-appctl on the OVS of the peer whose state dir is DIR.
+peer_ovs() {
+	local dir=$1 cmd=$2
+	shift 2
+	local -a env
+	mapfile -t env < <(ovs_env "$dir")
+	if [[ $cmd == ovs-vsctl ]]; then
+		env "${env[@]}" ovs-vsctl --db="unix:$dir/db.sock" --timeout=20 "$@"
+	else
+		env "${env[@]}" "$cmd" "$@"
+	fi
+}
+
+# peer_ovs_stop DIR: stops the OVS daemons whose state is in DIR, if any.
+peer_ovs_stop() {
+	local name pid
+	local -a pids=()
+	for name in ovs-vswitchd ovsdb-server; do
+		if pid=$(daemon_pid "$1" "$name"); then pids+=("$pid"); fi
+	done
+	stop_pids "${pids[@]}"
+}
+
+# peer_impl DIR: how the peer in DIR was made: linux (bridge), kernel
+# (tunnel device) or ovs; unknown if DIR has no record.
+peer_impl() {
+	local impl=""
+	if [[ -r $1/impl ]]; then read -r impl <"$1/impl" || true; fi
+	echo "${impl:-unknown}"
+}
+
+# peer_daemons DIR: " ovsdb-server=PID ovs-vswitchd=PID" for an OVS peer
+# (NOT-RUNNING for a missing daemon; returns 1 then), nothing for others.
+peer_daemons() {
+	local dir=$1 name pid rc=0
+	[[ $(peer_impl "$dir") == ovs ]] || return 0
+	for name in ovsdb-server ovs-vswitchd; do
+		if pid=$(daemon_pid "$dir" "$name"); then printf ' %s=%s' "$name" "$pid"; else
+			printf ' %s=NOT-RUNNING' "$name"
+			rc=1
+		fi
+	done
+	return "$rc"
+}
+
+# kernel_fallback WHAT: the kernel cannot make WHAT. Fails under
+# LOOM_LAB_PEERS=kernel; otherwise says that OVS stands in.
+kernel_fallback() {
+	[[ $PEERS != kernel ]] || die "this kernel cannot make $1, and LOOM_LAB_PEERS=kernel; unset it to let a standalone OVS stand in"
+	msg "this kernel cannot make $1; a standalone OVS stands in (LOOM_LAB_PEERS=ovs silences this)"
+}
+
+# wait_link NS DEV: waits up to 10 s for ovs-vswitchd to make device DEV.
+wait_link() {
+	local i
+	for ((i = 0; ; i++)); do
+		ip -n "$1" link show "$2" >/dev/null 2>&1 && return 0
+		((i < 100)) || die "$1: ovs-vswitchd made no $2 device"
+		sleep 0.1
+	done
+}
+
+need_lab() {
+	if [[ ! -e $LAB_DIR/$MARKER ]] || ! ns_exists "$(ns_fab)"; then
+		die "lab $PREFIX is not up; run '$PROG up N' first"
+	fi
+}
+
+# need_peer_dir DIR: DIR is free, and short enough for the unix sockets of an
+# OVS peer (DIR/ovs-vswitchd.PID.ctl must fit in 107 bytes).
+need_peer_dir() {
+	[[ ! -e $1 ]] || die "$1 exists (a half-removed peer?); delete the peer first"
+	((${#1} + 25 <= 107)) || die "state dir $1 is too long for unix socket paths; shorten LOOM_LAB_DIR or the name"
+}
+
+valid_ipv4() {
+	local -a o
+	[[ $1 =~ ^[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}$ ]] || return 1
+	IFS=. read -r -a o <<<"$1"
+	((10#${o[0]} <= 255 && 10#${o[1]} <= 255 && 10#${o[2]} <= 255 && 10#${o[3]} <= 255))
+}
+
+# physnet -------------------------------------------------------------------
+
+physnet_add() {
+	local name=$1 ns dir n
+	shift
+	ns=$(ns_physnet "$name")
+	dir=$(physnet_dir "$name")
+	mkdir -p "$dir/servers"
+	netns_new "$ns"
+	if [[ $PEERS != ovs ]] && ip -n "$ns" link add lm-br type bridge stp_state 0 \
+		vlan_filtering 1 vlan_default_pvid 0 2>/dev/null; then
+		echo linux >"$dir/impl"
+		ip -n "$ns" link set lm-br up
+	else
+		[[ $PEERS == ovs ]] || kernel_fallback "a Linux bridge with VLAN filtering (CONFIG_BRIDGE_VLAN_FILTERING)"
+		echo ovs >"$dir/impl"
+		ovs_start "$ns" "$dir"
+		peer_ovs "$dir" ovs-vsctl -- add-br lm-br \
+			-- set bridge lm-br datapath_type=netdev fail_mode=standalone
+	fi
+	for n; do physnet_attach "$name" "$n"; done
+}
+
+# physnet_attach NET N: a trunk from physnet NET to host hN.
+physnet_attach() {
+	local name=$1 n=$2 ns hns dir port=lm-h$2 nic=lm-pn-$1
+	ns=$(ns_physnet "$name")
+	hns=$(ns_host "$n")
+	dir=$(physnet_dir "$name")
+	ip link add "$nic" netns "$hns" type veth peer name "$port" netns "$ns"
+	ip -n "$hns" link set "$nic" mtu 1500
+	ip -n "$ns" link set "$port" mtu 1500
+	ip netns exec "$hns" ethtool -K "$nic" tx off >/dev/null
+	ip netns exec "$ns" ethtool -K "$port" tx off >/dev/null
+	ip -n "$ns" link set "$port" up
+	if [[ $(peer_impl "$dir") == linux ]]; then
+		# vlan_default_pvid 0: the port starts with no VLAN, so untagged
+		# frames from the host are dropped; then every VLAN, tagged.
+		ip -n "$ns" link set "$port" master lm-br
+		bridge -n "$ns" vlan add vid 1-4094 dev "$port"
+	else
+		# An OVS trunk port takes untagged (and VID 0) frames as VLAN 0:
+		# drop them, as the Linux bridge does.
+		peer_ovs "$dir" ovs-vsctl -- add-port lm-br "$port" -- set port "$port" vlan_mode=trunk
+		peer_ovs "$dir" ovs-ofctl add-flow lm-br \
+			"priority=100,in_port=$port,vlan_tci=0x0000/0x0fff,actions=drop"
+	fi
+	ip -n "$hns" link set "$nic" up
+}
+
+physnet_del() {
+	local name=$1 ns dir sns n hns
+	ns=$(ns_physnet "$name")
+	dir=$(physnet_dir "$name")
+	# Its servers, whose eth0 would die with the physnet but not their namespace.
+	for sns in $(lab_namespaces | grep -E "^${ns}-" || true); do netns_del "$sns"; done
+	peer_ovs_stop "$dir"
+	netns_del "$ns"
+	# Normally gone with the namespace (veth pairs die together); a half-made
+	# physnet may have left a host end.
+	for n in $(ns_hosts); do
+		hns=$(ns_host "$n")
+		if ip -n "$hns" link show "lm-pn-$name" >/dev/null 2>&1; then
+			ip -n "$hns" link del "lm-pn-$name" 2>/dev/null || true
+		fi
+	done
+	rm -rf -- "$dir"
+}
+
+PN_NAME=""
+cleanup_physnet() { physnet_del "$PN_NAME"; }
+
+validate_physnet_name() {
+	[[ $1 =~ ^${PHYSNET_NAME_RE}$ ]] ||
+		usage_error "bad physnet NAME '$1': a lowercase letter, then lowercase letters and digits (no dash)"
+	((${#1} <= 9)) || usage_error "physnet NAME '$1' is longer than 9 chars (the host NIC lm-pn-NAME must fit in 15)"
+}
+
+# validate_peer_name KIND NAME: a server or VTEP name (its veth lm-s-NAME or
+# lm-v-NAME must fit in 15 chars).
+validate_peer_name() {
+	[[ $2 =~ ^${WORKLOAD_NAME_RE}$ ]] ||
+		usage_error "bad $1 NAME '$2': letters, digits, '_' and '-', starting with a letter or digit"
+	((${#2} <= 10)) || usage_error "$1 NAME '$2' is longer than 10 chars"
+}
+
+cmd_physnet() {
+	(($# >= 1)) || usage_error "usage: $PROG physnet add|del ..."
+	local sub=$1 name h n
+	local -a hosts=()
+	shift
+	case $sub in
+	add)
+		(($# >= 1)) || usage_error "usage: $PROG physnet add NAME [HOST...]"
+		name=$1
+		shift
+		validate_physnet_name "$name"
+		for h; do
+			[[ $h =~ ^h([1-9][0-9]*)$ ]] || usage_error "HOST must be h<N> (got '$h')"
+			hosts+=("${BASH_REMATCH[1]}")
+		done
+		need_tools ip ethtool bridge flock sysctl ovsdb-tool ovsdb-server ovs-vswitchd ovs-vsctl ovs-ofctl ovs-appctl
+		take_lock
+		need_lab
+		((${#hosts[@]})) || mapfile -t hosts < <(ns_hosts)
+		((${#hosts[@]})) || die "the lab has no hosts"
+		mapfile -t hosts < <(printf '%s\n' "${hosts[@]}" | sort -nu)
+		ns_exists "$(ns_physnet "$name")" && die "physnet $name exists; delete it first: $PROG physnet del $name"
+		need_peer_dir "$(physnet_dir "$name")"
+		for n in "${hosts[@]}"; do
+			ns_exists "$(ns_host "$n")" || die "host h$n (namespace $(ns_host "$n")) does not exist"
+			if ip -n "$(ns_host "$n")" link show "lm-pn-$name" >/dev/null 2>&1; then
+				die "interface lm-pn-$name already exists in $(ns_host "$n")"
+			fi
+		done
+		PN_NAME=$name # global: the EXIT trap runs outside this scope
+		arm_cleanup cleanup_physnet "physnet add $name"
+		physnet_add "$name" "${hosts[@]}"
+		disarm_cleanup
+		;;
+	del)
+		(($# == 1)) || usage_error "usage: $PROG physnet del NAME"
+		validate_physnet_name "$1"
+		need_tools ip flock
+		take_lock
+		physnet_del "$1"
+		;;
+	*) usage_error "unknown physnet command '$sub' (add or del)" ;;
+	esac
+}
+
+# server --------------------------------------------------------------------
+
+server_add() {
+	local net=$1 name=$2 vlan=$3 mac=$4 addr=$5 ns pns dir port=lm-s-$2
+	ns=$(ns_server "$net" "$name")
+	pns=$(ns_physnet "$net")
+	dir=$(physnet_dir "$net")
+	ip netns add "$ns"
+	if [[ $addr == *:* ]]; then
+		ip -n "$ns" link set lo up # an IPv6 server keeps IPv6
+	else
+		netns_quiet "$ns"
+	fi
+	ip link add "$port" netns "$pns" type veth peer name eth0 netns "$ns"
+	ip -n "$pns" link set "$port" mtu 1500
+	ip netns exec "$pns" ethtool -K "$port" tx off >/dev/null
+	ip -n "$pns" link set "$port" up
+	if [[ $(peer_impl "$dir") == linux ]]; then
+		ip -n "$pns" link set "$port" master lm-br
+		bridge -n "$pns" vlan add vid "$vlan" dev "$port" pvid untagged
+	else
+		peer_ovs "$dir" ovs-vsctl -- add-port lm-br "$port" tag="$vlan"
+	fi
+	ip -n "$ns" link set eth0 address "$mac" mtu 1500
+	ip netns exec "$ns" ethtool -K eth0 tx off >/dev/null
+	if [[ $addr == *:* ]]; then
+		ip -n "$ns" addr add "$addr" dev eth0 nodad
+	else
+		ip -n "$ns" addr add "$addr" dev eth0
+	fi
+	ip -n "$ns" link set eth0 up
+	echo "VLAN $vlan (access port $port), eth0 $mac $addr" >"$dir/servers/$name"
+}
+
+server_del() {
+	local net=$1 name=$2 ns pns dir port=lm-s-$2
+	ns=$(ns_server "$net" "$name")
+	pns=$(ns_physnet "$net")
+	dir=$(physnet_dir "$net")
+	if [[ $(peer_impl "$dir") == ovs ]] && daemon_pid "$dir" ovs-vswitchd >/dev/null; then
+		peer_ovs "$dir" ovs-vsctl --if-exists del-port lm-br "$port" || true
+	fi
+	netns_del "$ns"
+	if ns_exists "$pns" && ip -n "$pns" link show "$port" >/dev/null 2>&1; then
+		ip -n "$pns" link del "$port" 2>/dev/null || true
+	fi
+	rm -f -- "$dir/servers/$name"
+}
+
+SRV_NET="" SRV_NAME=""
+cleanup_server() { server_del "$SRV_NET" "$SRV_NAME"; }
+
+validate_mac() {
+	[[ $1 =~ ^[0-9A-Fa-f]{2}(:[0-9A-Fa-f]{2}){5}$ ]] || usage_error "bad MAC '$1' (want xx:xx:xx:xx:xx:xx)"
+	((0x${1:0:2} % 2 == 0)) || usage_error "MAC '$1' is multicast; want a unicast MAC"
+}
+
+validate_addr() {
+	[[ $1 =~ ^[0-9A-Fa-f.:]+/[0-9]{1,3}$ ]] || usage_error "bad IP/PLEN '$1' (e.g. 10.0.0.1/24)"
+}
+
+cmd_server() {
+	(($# >= 1)) || usage_error "usage: $PROG server add|del ..."
+	local sub=$1
+	shift
+	case $sub in
+	add)
+		(($# == 5)) || usage_error "usage: $PROG server add PHYSNET NAME VLAN MAC IP/PLEN"
+		local net=$1 name=$2 vlan=$3 mac=$4 addr=$5
+		validate_physnet_name "$net"
+		validate_peer_name server "$name"
+		if [[ ! $vlan =~ ^[0-9]{1,4}$ ]] || ((10#$vlan < 1 || 10#$vlan > 4094)); then
+			usage_error "bad VLAN '$vlan' (1..4094)"
+		fi
+		vlan=$((10#$vlan))
+		validate_mac "$mac"
+		validate_addr "$addr"
+		need_tools ip ethtool bridge flock sysctl ovs-vsctl
+		take_lock
+		ns_exists "$(ns_physnet "$net")" || die "physnet $net does not exist; run '$PROG physnet add $net' first"
+		ns_exists "$(ns_server "$net" "$name")" && die "server $(ns_server "$net" "$name") exists; delete it first: $PROG server del $net $name"
+		if ip -n "$(ns_physnet "$net")" link show "lm-s-$name" >/dev/null 2>&1; then
+			die "interface lm-s-$name already exists in $(ns_physnet "$net")"
+		fi
+		SRV_NET=$net SRV_NAME=$name
+		arm_cleanup cleanup_server "server add $net $name"
+		server_add "$net" "$name" "$vlan" "$mac" "$addr"
+		disarm_cleanup
+		;;
+	del)
+		(($# == 2)) || usage_error "usage: $PROG server del PHYSNET NAME"
+		validate_physnet_name "$1"
+		validate_peer_name server "$2"
+		need_tools ip flock
+		take_lock
+		server_del "$1" "$2"
+		;;
+	*) usage_error "unknown server command '$sub' (add or del)" ;;
+	esac
+}
+
+# vtep ----------------------------------------------------------------------
+
+# vtep_add NAME TYPE IP KEY MAC ADDR PEER...
+vtep_add() {
+	local name=$1 type=$2 ip=$3 key=$4 mac=$5 addr=$6 ns dir fab fport=lm-v-$1 impl=kernel peer
+	shift 6
+	ns=$(ns_vtep "$name")
+	dir=$(vtep_dir "$name")
+	fab=$(ns_fab)
+	mkdir -p "$dir"
+	netns_new "$ns"
+	# The underlay NIC, a port of the fabric's underlay bridge.
+	ip link add "$fport" netns "$fab" type veth peer name lm-ul netns "$ns"
+	ip netns exec "$fab" ethtool -K "$fport" tx off >/dev/null
+	ip netns exec "$ns" ethtool -K lm-ul tx off >/dev/null
+	ip -n "$fab" link set "$fport" master lm-ul up
+	ip -n "$ns" link set lm-ul up
+	case $type in
+	vxlan)
+		ip -n "$ns" link add lm-tun type vxlan id "$key" local "$ip" dstport 4789 nolearning
+		;;
+	gretap)
+		if [[ $PEERS == ovs ]] || ! ip -n "$ns" link add lm-tun type gretap \
+			key "$key" local "$ip" remote "$1" 2>/dev/null; then
+			[[ $PEERS == ovs ]] || kernel_fallback "gretap devices (CONFIG_NET_IPGRE)"
+			impl=ovs
+		fi
+		;;
+	esac
+	echo "$impl" >"$dir/impl"
+	if [[ $impl == kernel ]]; then
+		ip -n "$ns" addr add "$ip/24" dev lm-ul
+		ip -n "$ns" link set lm-tun mtu 1400
+		ip netns exec "$ns" ethtool -K lm-tun tx off >/dev/null 2>&1 || true
+		if [[ $type == vxlan ]]; then
+			# nolearning: frames to unknown MACs (and broadcasts) go to every peer.
+			for peer; do
+				bridge -n "$ns" fdb append 00:00:00:00:00:00 dev lm-tun dst "$peer"
+			done
+		fi
+		ip -n "$ns" link add lm-br type bridge stp_state 0
+		ip -n "$ns" link set lm-br address "$mac"
+		ip -n "$ns" link set lm-tun master lm-br up
+		ip -n "$ns" link set lm-br mtu 1400
+	else
+		# As on a Loom host: the underlay IP on the internal port of the
+		# bridge that holds the NIC (lm-phy), the tunnel port on another.
+		ovs_start "$ns" "$dir"
+		peer_ovs "$dir" ovs-vsctl \
+			-- add-br lm-phy -- set bridge lm-phy datapath_type=netdev fail_mode=standalone \
+			-- add-port lm-phy lm-ul \
+			-- add-br lm-br -- set bridge lm-br datapath_type=netdev fail_mode=standalone \
+			other_config:hwaddr="\"$mac\"" \
+			-- set interface lm-br mtu_request=1400 \
+			-- add-port lm-br lm-tun \
+			-- set interface lm-tun type=gre options:remote_ip="$1" options:key="$key"
+		wait_link "$ns" lm-phy
+		wait_link "$ns" lm-br
+		ip -n "$ns" addr add "$ip/24" dev lm-phy
+		ip -n "$ns" link set lm-phy up
+		ip netns exec "$ns" ethtool -K lm-br tx off >/dev/null 2>&1 || true
+	fi
+	if [[ $addr == *:* ]]; then
+		ip netns exec "$ns" sysctl -q -w net.ipv6.conf.lm-br.disable_ipv6=0 >/dev/null
+		ip -n "$ns" addr add "$addr" dev lm-br nodad
+	else
+		ip -n "$ns" addr add "$addr" dev lm-br
+	fi
+	ip -n "$ns" link set lm-br up
+	echo "$type key $key, underlay IP $ip, station lm-br $mac $addr, peers ${*:-none}" >"$dir/desc"
+}
+
+vtep_del() {
+	local name=$1 ns dir fab fport=lm-v-$1
+	ns=$(ns_vtep "$name")
+	dir=$(vtep_dir "$name")
+	fab=$(ns_fab)
+	peer_ovs_stop "$dir"
+	netns_del "$ns"
+	if ns_exists "$fab" && ip -n "$fab" link show "$fport" >/dev/null 2>&1; then
+		ip -n "$fab" link del "$fport" 2>/dev/null || true
+	fi
+	rm -rf -- "$dir"
+}
+
+VT_NAME=""
+cleanup_vtep() { vtep_del "$VT_NAME"; }
+
+cmd_vtep() {
+	(($# >= 1)) || usage_error "usage: $PROG vtep add|del ..."
+	local sub=$1
+	shift
+	case $sub in
+	add)
+		(($# >= 6)) || usage_error "usage: $PROG vtep add NAME vxlan|gretap IP KEY MAC ADDR/PLEN [PEER_IP...]"
+		local name=$1 type=$2 given_ip=$3 ip=${3%/24} key=$4 mac=$5 addr=$6 peer ns want=0 last n
+		shift 6
+		local -a peers=("$@")
+		validate_peer_name vtep "$name"
+		case $type in
+		vxlan)
+			if [[ ! $key =~ ^[0-9]{1,8}$ ]] || ((10#$key > 16777215)); then
+				usage_error "bad vxlan KEY '$key' (VNI 0..16777215)"
+			fi
+			;;
+		gretap)
+			if [[ ! $key =~ ^[0-9]{1,10}$ ]] || ((10#$key > 4294967295)); then
+				usage_error "bad gretap KEY '$key' (0..4294967295)"
+			fi
+			((${#peers[@]} == 1)) || usage_error "a gretap VTEP needs exactly one PEER_IP (a gretap device has one remote)"
+			;;
+		*) usage_error "bad TYPE '$type' (vxlan or gretap)" ;;
+		esac
+		key=$((10#$key))
+		if ! valid_ipv4 "$ip" || [[ ! $ip =~ ^${UL_NET//./\\.}\.([0-9]+)$ ]] ||
+			((10#${BASH_REMATCH[1]} < 1 || 10#${BASH_REMATCH[1]} > 254)); then
+			usage_error "bad IP '$given_ip': want an address in the underlay $UL_NET.0/24 (e.g. $UL_NET.50)"
+		fi
+		last=$((10#${BASH_REMATCH[1]}))
+		validate_mac "$mac"
+		validate_addr "$addr"
+		for peer in "${peers[@]}"; do
+			valid_ipv4 "$peer" || usage_error "bad PEER_IP '$peer' (an IPv4 address)"
+		done
+		need_tools ip ethtool bridge flock sysctl ovsdb-tool ovsdb-server ovs-vswitchd ovs-vsctl ovs-appctl
+		take_lock
+		need_lab
+		ns=$(ns_vtep "$name")
+		ns_exists "$ns" && die "vtep $ns exists; delete it first: $PROG vtep del $name"
+		need_peer_dir "$(vtep_dir "$name")"
+		if [[ -r $LAB_DIR/hosts ]]; then read -r want <"$LAB_DIR/hosts" || true; fi
+		[[ $want =~ ^[0-9]+$ ]] || want=0
+		if ((last > 10 && last <= 10 + want)); then
+			die "IP $ip is the tunnel IP of host h$((last - 10)); pick another (e.g. $UL_NET.$((want < 239 ? 250 : 1)))"
+		fi
+		for n in $(lab_namespaces | grep -E "^${PREFIX}vt-" || true); do
+			if ip -n "$n" -4 -o addr show 2>/dev/null | grep -q " inet $ip/"; then die "IP $ip is taken by vtep $n"; fi
+		done
+		if [[ $type == vxlan ]] && ((${#peers[@]} == 0)); then
+			for n in $(ns_hosts); do peers+=("$(tunnel_ip "$n")"); done
+		fi
+		VT_NAME=$name
+		arm_cleanup cleanup_vtep "vtep add $name"
+		vtep_add "$name" "$type" "$ip" "$key" "$mac" "$addr" "${peers[@]}"
+		disarm_cleanup
+		;;
+	del)
+		(($# == 1)) || usage_error "usage: $PROG vtep del NAME"
+		validate_peer_name vtep "$1"
+		need_tools ip flock
+		take_lock
+		vtep_del "$1"
+		;;
+	*) usage_error "unknown vtep command '$sub' (add or del)" ;;
+	esac
+}
+
+# ---------------------------------------------------------------------------
 # exec, env, status
 
 # env_lines HOST: NAME=VALUE lines for HOST.
@@ -666,6 +1228,11 @@ env_lines() {
 		echo "LOOM_LAB_TUNNEL_IP=$(tunnel_ip "$n")"
 	elif [[ $ns == "$(ns_ctl)" ]]; then
 		echo "LOOM_LAB_MGMT_IP=$MGMT_NET.1"
+	else
+		# A physnet or VTEP made of OVS: its ovs-vsctl/ovs-ofctl work too.
+		local dir
+		dir=$(peer_dir "$ns")
+		if [[ -n $dir && -S $dir/db.sock ]]; then ovs_env "$dir"; fi
 	fi
 }
 
@@ -696,7 +1263,7 @@ cmd_status() {
 	need_tools ip
 	local -a namespaces=()
 	local ns n dir up=1 state pid name want=0
-	mapfile -t namespaces < <(lab_namespaces)
+	mapfile -t namespaces < <(lab_namespaces | sort -V)
 	if ((${#namespaces[@]} == 0)) && [[ ! -e $LAB_DIR ]]; then
 		echo "lab $PREFIX: not up (no namespaces, no state dir $LAB_DIR)"
 		return 1
@@ -733,8 +1300,36 @@ cmd_status() {
 		done
 		echo "$state"
 	done
+	local net trunks desc daemons
 	for ns in "${namespaces[@]}"; do
-		[[ $ns =~ ^${PREFIX}h[0-9]+-(.+)$ ]] && echo "  $ns: workload (veth lm-${BASH_REMATCH[1]} in ${ns%-"${BASH_REMATCH[1]}"})"
+		if [[ $ns =~ ^${PREFIX}h[0-9]+-(.+)$ ]]; then
+			echo "  $ns: workload (veth lm-${BASH_REMATCH[1]} in ${ns%-"${BASH_REMATCH[1]}"})"
+		elif [[ $ns =~ ^${PREFIX}pn-(${PHYSNET_NAME_RE})$ ]]; then
+			net=${BASH_REMATCH[1]}
+			dir=$(physnet_dir "$net")
+			trunks=$(ip -n "$ns" -o link show 2>/dev/null | sed -nE 's/^[0-9]+: lm-(h[0-9]+)@.*/\1/p' | sort -V | paste -sd ' ')
+			daemons=$(peer_daemons "$dir") || up=0
+			echo "  $ns: physnet $net, $(peer_impl "$dir") bridge lm-br,$daemons trunks (host NIC lm-pn-$net) to: ${trunks:-none}"
+		elif [[ $ns =~ ^${PREFIX}pn-(${PHYSNET_NAME_RE})-(.+)$ ]]; then
+			desc="(no record)"
+			dir=$(physnet_dir "${BASH_REMATCH[1]}")
+			if [[ -r $dir/servers/${BASH_REMATCH[2]} ]]; then read -r desc <"$dir/servers/${BASH_REMATCH[2]}" || true; fi
+			echo "  $ns: server on physnet ${BASH_REMATCH[1]}, $desc"
+		elif [[ $ns =~ ^${PREFIX}vt-(.+)$ ]]; then
+			desc="(no record)"
+			dir=$(vtep_dir "${BASH_REMATCH[1]}")
+			if [[ -r $dir/desc ]]; then read -r desc <"$dir/desc" || true; fi
+			daemons=$(peer_daemons "$dir") || up=0
+			echo "  $ns: vtep ($(peer_impl "$dir"))$daemons $desc"
+		fi
+	done
+	for dir in "$LAB_DIR"/pn-* "$LAB_DIR"/vt-*; do
+		[[ -d $dir ]] || continue
+		ns=$PREFIX${dir##*/}
+		if ! ns_exists "$ns"; then
+			echo "  $ns: namespace MISSING (state dir $dir is left)"
+			up=0
+		fi
 	done
 	if ((up)); then
 		echo "lab $PREFIX: up"
@@ -762,7 +1357,7 @@ main() {
 	check_config
 	case $cmd in
 	env) cmd_env "$@" ;; # pure: no root needed
-	up | down | status | workload | exec)
+	up | down | status | workload | physnet | server | vtep | exec)
 		need_root "$cmd" "$@"
 		"cmd_$cmd" "$@"
 		;;
