@@ -69,8 +69,13 @@ func noPing(t *testing.T, l *Lab, from workload, ip string) {
 // capture runs tcpdump in a workload while fn runs and returns the
 // packets it saw matching filter.
 func capture(t *testing.T, l *Lab, in workload, filter string, fn func()) []string {
+	return captureIn(t, l, in.ns(), "eth0", filter, fn)
+}
+
+// captureIn runs tcpdump on iface of lab namespace ns while fn runs.
+func captureIn(t *testing.T, l *Lab, ns, iface, filter string, fn func()) []string {
 	t.Helper()
-	cmd := exec.Command("ip", "netns", "exec", l.Prefix+in.ns(), "tcpdump", "-l", "-n", "-e", "-i", "eth0", filter)
+	cmd := exec.Command("ip", "netns", "exec", l.Prefix+ns, "tcpdump", "-l", "-n", "-e", "-i", iface, filter)
 	var out strings.Builder
 	var mu sync.Mutex
 	cmd.Stdout = writerFunc(func(p []byte) (int, error) { mu.Lock(); defer mu.Unlock(); return out.Write(p) })

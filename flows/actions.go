@@ -82,3 +82,19 @@ func matchFlag(bit int, set bool) ovs.Match {
 func matchMulticast() ovs.Match {
 	return ovs.FieldMatch("dl_dst", "01:00:00:00:00:00/01:00:00:00:00:00")
 }
+
+// rawAction is an action written as OVS prints it under OpenFlow 1.3, where
+// the ovs package's spelling differs from what OVS dumps back (strip_vlan
+// is dumped as pop_vlan, mod_vlan_vid as push_vlan and set_field): Loom
+// writes flows the way the switch will show them.
+type rawAction string
+
+func (a rawAction) MarshalText() ([]byte, error) { return []byte(a), nil }
+func (a rawAction) GoString() string             { return fmt.Sprintf("flows.rawAction(%q)", string(a)) }
+
+func popVLAN() ovs.Action { return rawAction("pop_vlan") }
+
+// pushVLAN tags the packet with vid (802.1Q).
+func pushVLAN(vid int) []ovs.Action {
+	return []ovs.Action{rawAction("push_vlan:0x8100"), ovs.SetField(strconv.Itoa(0x1000|vid), "vlan_vid")}
+}

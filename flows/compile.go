@@ -521,13 +521,13 @@ func (c *compiler) overlay(v *view) {
 		c.add(o, g.ID, ovs.Flow{
 			Table: TableClassify, Priority: 100, InPort: nic,
 			Matches: []ovs.Match{ovs.DataLinkVLAN(g.VLAN)},
-			Actions: []ovs.Action{ovs.StripVLAN(), setSwitch(sw.ID), gotoTable(TablePortSecurity)},
+			Actions: []ovs.Action{popVLAN(), setSwitch(sw.ID), gotoTable(TablePortSecurity)},
 		})
 		o.Rule = RuleOutputUplink
 		c.add(o, g.ID, ovs.Flow{
 			Table: TableOutput, Priority: 100,
 			Matches: []ovs.Match{matchSwitch(sw.ID), matchOutPort(UplinkEgress)},
-			Actions: []ovs.Action{cloneAction{ovs.ModVLANVID(g.VLAN), ovs.Output(nic)}},
+			Actions: []ovs.Action{cloneAction(append(pushVLAN(g.VLAN), ovs.Output(nic)))},
 		})
 		// Whatever MAC no flow above knows lives on the VLAN side.
 		o.Rule = RuleUnknownToUplink
@@ -609,12 +609,12 @@ func (c *compiler) vlanBacked(v *view) {
 	c.add(switchOrigin(sw, RuleClassifyUplink), sw.ID, ovs.Flow{
 		Table: TableClassify, Priority: 100, InPort: nic,
 		Matches: []ovs.Match{ovs.DataLinkVLAN(sw.VLAN)},
-		Actions: []ovs.Action{ovs.StripVLAN(), setFlag(FlagFromPhysical), setSwitch(sw.ID), gotoTable(TablePortSecurity)},
+		Actions: []ovs.Action{popVLAN(), setFlag(FlagFromPhysical), setSwitch(sw.ID), gotoTable(TablePortSecurity)},
 	})
 	c.add(switchOrigin(sw, RuleOutputUplink), sw.ID, ovs.Flow{
 		Table: TableOutput, Priority: 100,
 		Matches: []ovs.Match{matchSwitch(sw.ID), matchOutPort(UplinkEgress)},
-		Actions: []ovs.Action{cloneAction{ovs.ModVLANVID(sw.VLAN), ovs.Output(nic)}},
+		Actions: []ovs.Action{cloneAction(append(pushVLAN(sw.VLAN), ovs.Output(nic)))},
 	})
 	c.add(switchOrigin(sw, RuleUnknownToUplink), sw.ID, ovs.Flow{
 		Table: TableL2Lookup, Priority: 70,
