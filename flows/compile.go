@@ -57,15 +57,61 @@ func Compile(t *topology.Topology) ([]*HostState, error) {
 	if err := supported(t); err != nil {
 		return nil, err
 	}
+	ix := newIndex(t)
 	out := make([]*HostState, 0, len(t.Hosts))
-	for _, h := range t.Hosts {
-		hs, err := CompileHost(t, h.Name)
+	for i := range t.Hosts {
+		hs, err := compileHost(ix, &t.Hosts[i])
 		if err != nil {
 			return nil, err
 		}
 		out = append(out, hs)
 	}
 	return out, nil
+}
+
+// index holds the topology's objects by the names the compiler looks them
+// up by; built once for all hosts.
+type index struct {
+	t              *topology.Topology
+	hosts          map[string]*topology.Host
+	acls           map[string]*topology.ACL
+	switches       map[string]*topology.Switch
+	portsBySwitch  map[string][]*topology.Port
+	portsByHost    map[string][]*topology.Port
+	gateways       map[string][]*topology.L2Gateway // by switch
+	gatewaysByHost map[string][]*topology.L2Gateway
+	endpoints      map[string][]*topology.ExternalEndpoint // by switch
+}
+
+func newIndex(t *topology.Topology) *index {
+	ix := &index{t: t, hosts: map[string]*topology.Host{}, acls: map[string]*topology.ACL{},
+		switches: map[string]*topology.Switch{}, portsBySwitch: map[string][]*topology.Port{},
+		portsByHost: map[string][]*topology.Port{}, gateways: map[string][]*topology.L2Gateway{},
+		gatewaysByHost: map[string][]*topology.L2Gateway{}, endpoints: map[string][]*topology.ExternalEndpoint{}}
+	for i := range t.Hosts {
+		ix.hosts[t.Hosts[i].Name] = &t.Hosts[i]
+	}
+	for i := range t.ACLs {
+		ix.acls[t.ACLs[i].Name] = &t.ACLs[i]
+	}
+	for i := range t.Switches {
+		ix.switches[t.Switches[i].Name] = &t.Switches[i]
+	}
+	for i := range t.Ports {
+		p := &t.Ports[i]
+		ix.portsBySwitch[p.Switch] = append(ix.portsBySwitch[p.Switch], p)
+		ix.portsByHost[p.Host] = append(ix.portsByHost[p.Host], p)
+	}
+	for i := range t.L2Gateways {
+		g := &t.L2Gateways[i]
+		ix.gateways[g.Switch] = append(ix.gateways[g.Switch], g)
+		ix.gatewaysByHost[g.Host] = append(ix.gatewaysByHost[g.Host], g)
+	}
+	for i := range t.ExternalEndpoints {
+		e := &t.ExternalEndpoints[i]
+		ix.endpoints[e.Switch] = append(ix.endpoints[e.Switch], e)
+	}
+	return ix
 }
 
 // supported refuses what the language accepts but this compiler cannot
@@ -111,10 +157,14 @@ func CompileHost(t *topology.Topology, host string) (*HostState, error) {
 	if err := supported(t); err != nil {
 		return nil, err
 	}
+	return compileHost(newIndex(t), &me)
+}
+
+func compileHost(ix *index, me *topology.Host) (*HostState, error) {
 	_, hostport, _ := strings.Cut(me.OpenFlow, ":")
 	ap, err := netip.ParseAddrPort(hostport)
 	if err != nil {
-		return nil, fmt.Errorf("host %q: openflow address %q: %w", host, me.OpenFlow, err)
+		return nil, fmt.Errorf("host %q: openflow address %q: %w", me.Name, me.OpenFlow, err)
 	}
 	scheme := "ptcp"
 	if strings.HasPrefix(me.OpenFlow, "ssl:") {
@@ -129,14 +179,14 @@ func CompileHost(t *topology.Topology, host string) (*HostState, error) {
 		Bridge: me.Bridge, DatapathType: me.DatapathType,
 		ControllerTarget: fmt.Sprintf("%s:%d:%s", scheme, ap.Port(), addr),
 	}
-	c := newCompiler(t, me, hs)
+	c := newCompiler(ix, *me, hs)
 	c.ports()
 	c.pipeline()
-	for i := range t.Switches {
-		c.logicalSwitch(&t.Switches[i])
+	for _, name := range c.carried {
+		c.logicalSwitch(c.views[name])
 	}
 	if err := c.finish(); err != nil {
-		return nil, fmt.Errorf("host %q: %w", host, err)
+		return nil, fmt.Errorf("host %q: %w", me.Name, err)
 	}
 	return hs, nil
 }
@@ -153,77 +203,62 @@ type view struct {
 }
 
 type compiler struct {
-	t      *topology.Topology
-	me     topology.Host
-	hs     *HostState
-	hosts  map[string]*topology.Host
-	acls   map[string]*topology.ACL
-	views  map[string]*view
-	ofport map[string]int // local port name -> OpenFlow port
-	uplink map[string]int // physnet -> OpenFlow port of its NIC
-	epPort map[string]int // external endpoint -> OpenFlow port of its tunnel
+	*index
+	me      topology.Host
+	hs      *HostState
+	views   map[string]*view // the switches this host carries, by name
+	carried []string         // their names, sorted
+	ofport  map[string]int   // local port name -> OpenFlow port
+	uplink  map[string]int   // physnet -> OpenFlow port of its NIC
+	epPort  map[string]int   // external endpoint -> OpenFlow port of its tunnel
 }
 
-func newCompiler(t *topology.Topology, me topology.Host, hs *HostState) *compiler {
-	c := &compiler{t: t, me: me, hs: hs, hosts: map[string]*topology.Host{}, acls: map[string]*topology.ACL{},
-		views: map[string]*view{}, ofport: map[string]int{}, uplink: map[string]int{}, epPort: map[string]int{}}
-	for i := range t.Hosts {
-		c.hosts[t.Hosts[i].Name] = &t.Hosts[i]
+// newCompiler finds the switches this host carries (it has ports on them
+// or is their gateway) and what it sees of each.
+func newCompiler(ix *index, me topology.Host, hs *HostState) *compiler {
+	c := &compiler{index: ix, me: me, hs: hs, views: map[string]*view{},
+		ofport: map[string]int{}, uplink: map[string]int{}, epPort: map[string]int{}}
+	for _, p := range ix.portsByHost[me.Name] {
+		c.carry(p.Switch)
 	}
-	for i := range t.ACLs {
-		c.acls[t.ACLs[i].Name] = &t.ACLs[i]
+	for _, g := range ix.gatewaysByHost[me.Name] {
+		c.carry(g.Switch)
 	}
-	for i := range t.Switches {
-		c.views[t.Switches[i].Name] = &view{sw: &t.Switches[i]}
-	}
-	remote := map[string]map[string]bool{}
-	addRemote := func(sw, host string) {
-		if host == me.Name {
-			return
+	sort.Strings(c.carried)
+	for _, name := range c.carried {
+		v := c.views[name]
+		remote := map[string]bool{}
+		for _, p := range ix.portsBySwitch[name] {
+			if p.Host == me.Name {
+				v.local = append(v.local, p)
+			} else {
+				v.remote = append(v.remote, p)
+				remote[p.Host] = true
+			}
 		}
-		if remote[sw] == nil {
-			remote[sw] = map[string]bool{}
+		for _, g := range ix.gateways[name] {
+			if g.Host == me.Name {
+				v.gateway = g
+			} else {
+				v.gatewayHost = ix.hosts[g.Host]
+				remote[g.Host] = true
+			}
 		}
-		remote[sw][host] = true
-	}
-	for i := range t.Ports {
-		p := &t.Ports[i]
-		v := c.views[p.Switch]
-		if p.Host == me.Name {
-			v.local = append(v.local, p)
-		} else {
-			v.remote = append(v.remote, p)
-			addRemote(p.Switch, p.Host)
-		}
-	}
-	for i := range t.L2Gateways {
-		g := &t.L2Gateways[i]
-		v := c.views[g.Switch]
-		if g.Host == me.Name {
-			v.gateway = g
-		} else {
-			v.gatewayHost = c.hosts[g.Host]
-			addRemote(g.Switch, g.Host)
-		}
-	}
-	for i := range t.ExternalEndpoints {
-		e := &t.ExternalEndpoints[i]
-		c.views[e.Switch].endpoints = append(c.views[e.Switch].endpoints, e)
-	}
-	for sw, hosts := range remote {
-		v := c.views[sw]
-		for h := range hosts {
-			v.remoteHosts = append(v.remoteHosts, c.hosts[h])
+		v.endpoints = ix.endpoints[name]
+		for h := range remote {
+			v.remoteHosts = append(v.remoteHosts, ix.hosts[h])
 		}
 		sort.Slice(v.remoteHosts, func(i, j int) bool { return v.remoteHosts[i].Name < v.remoteHosts[j].Name })
 	}
 	return c
 }
 
-// carried tells whether this host carries the switch's traffic at all: a
-// host without ports on a switch, and not its gateway, has none of its
-// flows.
-func (v *view) carried() bool { return len(v.local) > 0 || v.gateway != nil }
+func (c *compiler) carry(sw string) {
+	if _, ok := c.views[sw]; !ok {
+		c.views[sw] = &view{sw: c.switches[sw]}
+		c.carried = append(c.carried, sw)
+	}
+}
 
 func (c *compiler) add(o Origin, id uint32, f ovs.Flow) {
 	f.Cookie = MakeCookie(o.Kind, o.Rule, id)
@@ -243,30 +278,24 @@ func switchOrigin(s *topology.Switch, r Rule) Origin {
 // carries, one uplink per physnet it uses.
 func (c *compiler) ports() {
 	var local []string
-	for _, p := range c.t.Ports {
-		if p.Host == c.me.Name {
-			local = append(local, p.Name)
-		}
+	for _, p := range c.portsByHost[c.me.Name] {
+		local = append(local, p.Name)
 	}
 	for i, n := range topology.AssignIDs(local, MaxWorkloadOfport) {
 		c.ofport[local[i]] = int(n)
 	}
-	for _, p := range c.t.Ports {
-		if p.Host == c.me.Name {
-			c.hs.Ports = append(c.hs.Ports, Port{
-				Name:        p.Interface,
-				Ofport:      c.ofport[p.Name],
-				ExternalIDs: map[string]string{ExtIDObject: "port/" + p.Name},
-			})
-		}
+	for _, p := range c.portsByHost[c.me.Name] {
+		c.hs.Ports = append(c.hs.Ports, Port{
+			Name:        p.Interface,
+			Ofport:      c.ofport[p.Name],
+			ExternalIDs: map[string]string{ExtIDObject: "port/" + p.Name},
+		})
 	}
 	tunnels := map[string]bool{}
-	endpoints := map[string]bool{}
+	var endpoints []*topology.ExternalEndpoint
 	physnets := map[string]bool{}
-	for _, v := range c.views {
-		if !v.carried() {
-			continue
-		}
+	for _, name := range c.carried {
+		v := c.views[name]
 		if !v.sw.Overlay() {
 			physnets[v.sw.Physnet] = true
 			continue
@@ -287,20 +316,15 @@ func (c *compiler) ports() {
 				})
 			}
 		}
-		for _, e := range v.endpoints {
-			endpoints[e.Name] = true
-		}
+		endpoints = append(endpoints, v.endpoints...)
 	}
 	// Endpoints with one IP and encapsulation are one VTEP: they share a
 	// tunnel, named and numbered after the first of them by name (the
 	// validator made sure their keys differ).
+	sort.Slice(endpoints, func(i, j int) bool { return endpoints[i].Name < endpoints[j].Name })
 	vtep := map[string]string{} // encap/IP -> port name
-	for i := range c.t.ExternalEndpoints {
-		e := &c.t.ExternalEndpoints[i]
+	for _, e := range endpoints {
 		k := e.Encapsulation + "/" + e.IP.String()
-		if !endpoints[e.Name] {
-			continue
-		}
 		if name, ok := vtep[k]; ok {
 			c.epPort[e.Name] = c.epPort[name]
 			continue
@@ -351,11 +375,8 @@ func (c *compiler) pipeline() {
 	}
 }
 
-func (c *compiler) logicalSwitch(sw *topology.Switch) {
-	v := c.views[sw.Name]
-	if !v.carried() {
-		return
-	}
+func (c *compiler) logicalSwitch(v *view) {
+	sw := v.sw
 	for _, p := range v.local {
 		c.localPort(v, p)
 	}
@@ -538,16 +559,13 @@ func (c *compiler) overlay(v *view) {
 		})
 	} else if gh := v.gatewayHost; gh != nil {
 		o := Origin{Kind: KindGateway, Rule: RuleUnknownToGateway}
-		for _, g := range c.t.L2Gateways {
-			if g.Switch == sw.Name {
-				o.Name, o.Pos = g.Name, g.Pos
-				c.add(o, g.ID, ovs.Flow{
-					Table: TableL2Lookup, Priority: 70,
-					Matches: []ovs.Match{matchFlag(FlagFromOverlay, false), matchSwitch(sw.ID)},
-					Actions: []ovs.Action{setOutPort(HostEgressBase + gh.Key), gotoTable(TableOutput)},
-				})
-			}
-		}
+		g := c.gateways[sw.Name][0] // the topology allows one per switch
+		o.Name, o.Pos = g.Name, g.Pos
+		c.add(o, g.ID, ovs.Flow{
+			Table: TableL2Lookup, Priority: 70,
+			Matches: []ovs.Match{matchFlag(FlagFromOverlay, false), matchSwitch(sw.ID)},
+			Actions: []ovs.Action{setOutPort(HostEgressBase + gh.Key), gotoTable(TableOutput)},
+		})
 	}
 
 	// Flooding: a copy per local port (through its egress ACL; OVS never

@@ -34,7 +34,11 @@ func golden(hs *HostState) string {
 
 func cases(t *testing.T) map[string]string {
 	t.Helper()
-	m := map[string]string{"two-hosts": "../deploy/examples/two-hosts.yaml"}
+	m := map[string]string{}
+	examples, _ := filepath.Glob("../deploy/examples/*.yaml")
+	for _, f := range examples {
+		m[strings.TrimSuffix(filepath.Base(f), ".yaml")] = f
+	}
 	dirs, _ := filepath.Glob("testdata/*/topology.yaml")
 	for _, d := range dirs {
 		m[filepath.Base(filepath.Dir(d))] = d

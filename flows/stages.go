@@ -24,11 +24,8 @@ func (c *compiler) responder(v *view) {
 		owner *topology.Port
 	}
 	var all []known
-	for _, p := range c.t.Ports {
-		if p.Switch == sw.Name {
-			p := p
-			all = append(all, known{portOrigin(&p, RuleARPReply), p.Key, p.MAC.String(), p.IPs, &p})
-		}
+	for _, p := range c.portsBySwitch[sw.Name] {
+		all = append(all, known{portOrigin(p, RuleARPReply), p.Key, p.MAC.String(), p.IPs, p})
 	}
 	for _, e := range v.endpoints {
 		for _, st := range e.Behind {

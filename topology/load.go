@@ -210,6 +210,7 @@ type decoder struct {
 	errs             ErrorList
 	tunnelIPReported map[string]bool
 	gwVLANPos        map[string]Pos
+	gwOfSwitch       map[string]string // switch -> its l2 gateway
 	warns            ErrorList
 	unreadable       bool // a file was not YAML or had tabs
 	specs            []*FileSpec

@@ -381,6 +381,9 @@ func TestLoadErrors(t *testing.T) {
 		{"MTU of a switch without hosts", line(28, "    aclDefault: deny\n  - name: empty\n    tunnelKey: 7\n    mtu: 1500"), []string{
 			`t.yaml:31:10: switch "empty": MTU 1500 does not fit the underlay (at most 1450: defaults.underlayMTU less geneve's overhead)`,
 		}},
+		{"two gateways on one switch", line(66, "    vlan: 300\n  - {name: gw-two, switch: blue, host: h1, physnet: physnet1, vlan: 301}"), []string{
+			`t.yaml:67:28: l2 gateway "gw-two": switch "blue" already has l2 gateway "gw-blue" (a second gateway would bridge the switch to its VLAN twice, a loop)`,
+		}},
 		{"missing required field", line(33, "    interface2: x"), []string{
 			`t.yaml:30:5: port "web1": missing field "mac"`,
 			`t.yaml:33:5: unknown port field "interface2" (did you mean "interface"?)`,

@@ -975,6 +975,14 @@ func (v *validation) gateway(gs *L2GatewaySpec) (L2Gateway, bool) {
 	v.checkName(o)
 	g := L2Gateway{Name: gs.Name, Switch: gs.Switch, Host: gs.Host, Physnet: gs.Physnet, VLAN: gs.VLAN, Pos: gs.Src.Pos}
 	sw := v.overlayRef(o, gs.Switch)
+	if prev, dup := v.gwOfSwitch[gs.Switch]; dup && sw != nil {
+		v.err(o, "switch", "a second gateway would bridge the switch to its VLAN twice, a loop", "switch %q already has l2 gateway %q", gs.Switch, prev)
+	} else if sw != nil {
+		if v.gwOfSwitch == nil {
+			v.gwOfSwitch = map[string]string{}
+		}
+		v.gwOfSwitch[gs.Switch] = gs.Name
+	}
 	h, known := v.hosts.byName[gs.Host]
 	if !known {
 		v.err(o, "host", refHint(gs.Host, "host", v.hosts.sorted()), "no host named %q", gs.Host)
