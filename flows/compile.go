@@ -17,10 +17,14 @@ import (
 type Flow struct {
 	ovs.Flow
 	Origin Origin
+	text   string // rendered once by the compiler
 }
 
 // Text renders the flow in ovs-ofctl syntax.
 func (f *Flow) Text() (string, error) {
+	if f.text != "" {
+		return f.text, nil
+	}
 	b, err := f.Flow.MarshalText()
 	return string(b), err
 }
@@ -669,6 +673,7 @@ func (c *compiler) finish() error {
 			return fmt.Errorf("two flows with table=%d %s: %s and %s", f.Table, match, prev.Origin, f.Origin)
 		}
 		seen[ident] = f
+		f.text = text
 		ks[i] = keyed{f, text}
 	}
 	sort.Slice(ks, func(i, j int) bool {

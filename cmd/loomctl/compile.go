@@ -1,7 +1,9 @@
 package main
 
 import (
+	"encoding/json"
 	"fmt"
+	"io"
 
 	"github.com/spf13/cobra"
 
@@ -10,53 +12,133 @@ import (
 
 func newCompileCmd() *cobra.Command {
 	var (
-		files []string
-		host  string
+		files  []string
+		host   string
+		output string
 	)
 	cmd := &cobra.Command{
 		Use:   "compile -f FILE [--host H]",
 		Short: "Print the bridge, ports and flows a topology gives each host, offline",
-		Args:  cobra.NoArgs,
+		Long: "Print the bridge, ports and flows a topology gives each host, without contacting any host.\n" +
+			"Each flow is followed by the topology object and rule that made it.",
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if output != "text" && output != "json" {
+				return fmt.Errorf("-o %q: want text or json", output)
+			}
 			t, err := loadTopology(cmd, files)
 			if err != nil {
 				return err
 			}
-			states, err := flows.Compile(t)
-			if err != nil {
+			var states []*flows.HostState
+			if host != "" {
+				hs, err := flows.CompileHost(t, host)
+				if err != nil {
+					return err
+				}
+				states = []*flows.HostState{hs}
+			} else if states, err = flows.Compile(t); err != nil {
 				return err
 			}
-			out := cmd.OutOrStdout()
-			found := false
-			for _, hs := range states {
-				if host != "" && hs.Host != host {
-					continue
-				}
-				found = true
-				fmt.Fprintf(out, "# host %s: bridge %s, datapath %s, OpenFlow listener %s, OVSDB %s\n",
-					hs.Host, hs.Bridge, hs.DatapathType, hs.ControllerTarget, hs.OVSDB)
-				for _, p := range hs.Ports {
-					kind := p.Type
-					if kind == "" {
-						kind = "system"
-					}
-					fmt.Fprintf(out, "# port %s (%s, ofport %d) %v\n", p.Name, kind, p.Ofport, p.Options)
-				}
-				for _, f := range hs.Flows {
-					s, err := f.Text()
-					if err != nil {
-						return err
-					}
-					fmt.Fprintf(out, "%s\n    # %s\n", s, f.Origin)
-				}
+			if output == "json" {
+				return compileJSON(cmd.OutOrStdout(), states)
 			}
-			if !found {
-				return fmt.Errorf("no host named %q in the topology", host)
-			}
-			return nil
+			return compileText(cmd.OutOrStdout(), states)
 		},
 	}
 	cmd.Flags().StringSliceVarP(&files, "filename", "f", nil, "topology file or folder (repeatable)")
 	cmd.Flags().StringVar(&host, "host", "", "only this host")
+	cmd.Flags().StringVarP(&output, "output", "o", "text", "text or json")
 	return cmd
+}
+
+func compileText(out io.Writer, states []*flows.HostState) error {
+	for _, hs := range states {
+		fmt.Fprintf(out, "# host %s: bridge %s, datapath %s, OpenFlow listener %s, OVSDB %s\n",
+			hs.Host, hs.Bridge, hs.DatapathType, hs.ControllerTarget, hs.OVSDB)
+		for _, p := range hs.Ports {
+			kind := p.Type
+			if kind == "" {
+				kind = "system"
+			}
+			fmt.Fprintf(out, "# port %s (%s, ofport %d) %v\n", p.Name, kind, p.Ofport, p.Options)
+		}
+		for _, f := range hs.Flows {
+			s, err := f.Text()
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(out, "%s\n    # %s\n", s, f.Origin)
+		}
+	}
+	return nil
+}
+
+type jsonOrigin struct {
+	Kind   string `json:"kind"`
+	Name   string `json:"name,omitempty"`
+	Rule   string `json:"rule"`
+	Note   string `json:"note,omitempty"`
+	File   string `json:"file,omitempty"`
+	Line   int    `json:"line,omitempty"`
+	Column int    `json:"column,omitempty"`
+}
+
+type jsonFlow struct {
+	Table     int        `json:"table"`
+	TableName string     `json:"tableName"`
+	Priority  int        `json:"priority"`
+	Cookie    string     `json:"cookie"`
+	Flow      string     `json:"flow"`
+	Origin    jsonOrigin `json:"origin"`
+}
+
+type jsonPort struct {
+	Name    string            `json:"name"`
+	Type    string            `json:"type"`
+	Ofport  int               `json:"ofport"`
+	Options map[string]string `json:"options,omitempty"`
+}
+
+type jsonHost struct {
+	Host             string     `json:"host"`
+	OVSDB            string     `json:"ovsdb"`
+	OpenFlow         string     `json:"openflow"`
+	Bridge           string     `json:"bridge"`
+	DatapathType     string     `json:"datapathType"`
+	ControllerTarget string     `json:"controllerTarget"`
+	Ports            []jsonPort `json:"ports"`
+	Flows            []jsonFlow `json:"flows"`
+}
+
+func compileJSON(out io.Writer, states []*flows.HostState) error {
+	hosts := []jsonHost{}
+	for _, hs := range states {
+		h := jsonHost{Host: hs.Host, OVSDB: hs.OVSDB, OpenFlow: hs.OpenFlow, Bridge: hs.Bridge,
+			DatapathType: hs.DatapathType, ControllerTarget: hs.ControllerTarget, Ports: []jsonPort{}, Flows: []jsonFlow{}}
+		for _, p := range hs.Ports {
+			typ := p.Type
+			if typ == "" {
+				typ = "system"
+			}
+			h.Ports = append(h.Ports, jsonPort{p.Name, typ, p.Ofport, p.Options})
+		}
+		for _, f := range hs.Flows {
+			s, err := f.Text()
+			if err != nil {
+				return err
+			}
+			o := f.Origin
+			h.Flows = append(h.Flows, jsonFlow{
+				Table: f.Table, TableName: flows.TableName(f.Table), Priority: f.Priority,
+				Cookie: fmt.Sprintf("%#x", f.Cookie), Flow: s,
+				Origin: jsonOrigin{Kind: o.Kind.String(), Name: o.Name, Rule: o.Rule.String(), Note: o.Note,
+					File: o.Pos.File, Line: o.Pos.Line, Column: o.Pos.Col},
+			})
+		}
+		hosts = append(hosts, h)
+	}
+	enc := json.NewEncoder(out)
+	enc.SetIndent("", "  ")
+	return enc.Encode(hosts)
 }

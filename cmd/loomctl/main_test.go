@@ -105,3 +105,26 @@ func TestValidateJSON(t *testing.T) {
 		t.Errorf("exit %d: %s", code, out)
 	}
 }
+
+func TestCompileJSON(t *testing.T) {
+	out, errs, code := run(t, "compile", "-o", "json", "-f", "../../deploy/examples/two-hosts.yaml", "--host", "h1")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+	var hosts []jsonHost
+	if err := json.Unmarshal([]byte(out), &hosts); err != nil {
+		t.Fatal(err)
+	}
+	if len(hosts) != 1 || hosts[0].Host != "h1" || len(hosts[0].Flows) < 10 {
+		t.Fatalf("got %+v", hosts)
+	}
+	web := 0
+	for _, f := range hosts[0].Flows {
+		if f.Origin.Name == "web1" && f.Origin.Line > 0 && f.TableName != "" {
+			web++
+		}
+	}
+	if web == 0 {
+		t.Error("no flow of port web1 with its position and table name")
+	}
+}
