@@ -2,9 +2,9 @@ package controller
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 
@@ -35,8 +35,7 @@ type HostResult struct {
 	Foreign []string
 	// Flows is the flow plan (nil if the run stopped before it).
 	Flows *ofctl.Plan
-	// FlowsUnknown is set in a dry run for a bridge that does not exist
-	// yet: every desired flow will be added.
+	// DesiredFlows is how many flows the host should hold.
 	DesiredFlows int
 	Duration     time.Duration
 	Err          error
@@ -170,11 +169,12 @@ func (e *Engine) host(ctx context.Context, hs *flows.HostState) (r HostResult) {
 		r.Err = err
 		return r
 	}
-	if after, err := db.Plan(ctx, spec); err != nil || !after.Empty() {
-		r.Err = errors.Join(errors.New("verify ovsdb: the host still differs after the transaction"), err)
-		if after != nil {
-			r.Err = fmt.Errorf("%w: %v", r.Err, after.Changes)
-		}
+	switch after, err := db.Plan(ctx, spec); {
+	case err != nil:
+		r.Err = fmt.Errorf("verify ovsdb: %w", err)
+		return r
+	case !after.Empty():
+		r.Err = fmt.Errorf("verify ovsdb: the host still differs after the transaction: %s", strings.Join(after.Changes, "; "))
 		return r
 	}
 	if err := of.WaitReady(ctx); err != nil {
