@@ -135,6 +135,15 @@ func (e *Engine) host(ctx context.Context, hs *flows.HostState) (r HostResult) {
 		return r
 	}
 	defer db.Close()
+	return reconcileHost(ctx, db, hs, e.Opts.DryRun)
+}
+
+// reconcileHost brings one host to hs over an open OVSDB connection (or, in
+// a dry run, plans): one OVSDB transaction, then one flow bundle, each
+// verified. It is the one place that changes a host.
+func reconcileHost(ctx context.Context, db *ovsdb.Client, hs *flows.HostState, dry bool) (r HostResult) {
+	r.Host = hs.Host
+	r.DesiredFlows = len(hs.Flows)
 	spec := BridgeSpec(hs)
 	plan, err := db.Plan(ctx, spec)
 	if err != nil {
@@ -144,7 +153,7 @@ func (e *Engine) host(ctx context.Context, hs *flows.HostState) (r HostResult) {
 	r.OVSDB, r.Foreign = plan.Changes, plan.Foreign
 	of := ofctl.New(hs.OpenFlow)
 
-	if e.Opts.DryRun {
+	if dry {
 		observed, err := of.Dump(ctx)
 		if err != nil {
 			if !plan.CreatesBridge {

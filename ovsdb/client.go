@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/go-logr/zapr"
+	"github.com/ovn-org/libovsdb/cache"
 	"github.com/ovn-org/libovsdb/client"
 	"github.com/ovn-org/libovsdb/model"
 	"go.uber.org/zap"
@@ -141,4 +142,29 @@ func libovsdbLogger(log *zap.Logger) *zap.Logger {
 		l = l.WithOptions(zap.IncreaseLevel(zapcore.InfoLevel))
 	}
 	return l
+}
+
+// Watch calls fn after every change to the cached rows, whoever made it
+// (Loom's own transactions included). fn runs on libovsdb's event loop: it
+// must not block.
+func (c *Client) Watch(fn func()) {
+	c.ovs.Cache().AddEventHandler(&cache.EventHandlerFuncs{
+		AddFunc:    func(string, model.Model) { fn() },
+		UpdateFunc: func(string, model.Model, model.Model) { fn() },
+		DeleteFunc: func(string, model.Model) { fn() },
+	})
+}
+
+// Done is closed when the connection to the server is lost. The client does
+// not reconnect: dial again (a new client starts from a full copy of the
+// database, so nothing missed during the outage is lost).
+func (c *Client) Done() <-chan struct{} { return c.ovs.DisconnectNotify() }
+
+// Ping checks the connection with an echo round trip, bounded by ctx: a
+// server that stopped answering without closing the connection is noticed.
+func (c *Client) Ping(ctx context.Context) error {
+	if err := c.sync(ctx); err != nil {
+		return fmt.Errorf("ovsdb %s: %w", c.addr, err)
+	}
+	return nil
 }

@@ -1,5 +1,8 @@
-// Command loomd is Loom's controller service. In this first version it
-// re-reads the topology and reconciles every host at a fixed interval
-// (level-triggered: each round compares every host with the topology and
-// changes only what differs), until it is stopped.
+// Command loomd is Loom's controller service: it keeps every host of a
+// topology equal to it for as long as it runs. It re-reads the topology when
+// its files change (an invalid one is rejected whole, the running one
+// stays), and a controller.Reconciler works on each host: on a change, on a
+// lost OVSDB connection, when a probe finds flows missing, and at a regular
+// audit, it compares the host with its desired state and changes only what
+// differs.
 package main

@@ -1,12 +1,16 @@
 package main
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -19,15 +23,19 @@ import (
 	"github.com/loom-sdn/loom/topology"
 )
 
-// config keys, their defaults and meaning (loomd --help prints them).
+// keys are loomd's settings, their defaults and meaning (loomd --help).
 var keys = []struct {
 	name, def, help string
 }{
 	{"config", "/etc/loom/loomd.yaml", "config file (YAML); a missing default file is not an error"},
-	{"topology", "/etc/loom/topology", "topology file or folder"},
-	{"interval", "30s", "time between two reconciliations of every host"},
-	{"host-timeout", "60s", "time allowed for one host in one round"},
+	{"topology", "/etc/loom/topology", "topology file or folder, re-read when it changes"},
+	{"reload-interval", "2s", "how often the topology files are checked for changes"},
+	{"audit-interval", "60s", "full comparison of every host with the topology (repairs drift)"},
+	{"probe-interval", "5s", "cheap check of every host: OVSDB echo and the count of Loom's flows"},
+	{"host-timeout", "60s", "time allowed for one reconcile of one host"},
+	{"backoff-max", "30s", "longest wait between retries of a failing host"},
 	{"parallel", "8", "hosts reconciled at once"},
+	{"status-file", "", "if set, every host's status is written there as JSON after each change"},
 	{"log-format", "json", "json or console"},
 	{"log-level", "info", "debug, info, warn or error"},
 }
@@ -73,51 +81,147 @@ func run() error {
 	}
 	defer log.Sync() //nolint:errcheck
 
-	interval, err := time.ParseDuration(v.GetString("interval"))
-	if err != nil || interval <= 0 {
-		return fmt.Errorf("interval %q: want a positive duration such as 30s", v.GetString("interval"))
+	dur := func(key string) (time.Duration, error) {
+		d, err := time.ParseDuration(v.GetString(key))
+		if err != nil || d <= 0 {
+			return 0, fmt.Errorf("%s %q: want a positive duration such as 30s", key, v.GetString(key))
+		}
+		return d, nil
 	}
-	hostTimeout, err := time.ParseDuration(v.GetString("host-timeout"))
+	var cfg controller.Config
+	for _, d := range []struct {
+		key string
+		dst *time.Duration
+	}{{"audit-interval", &cfg.AuditInterval}, {"probe-interval", &cfg.ProbeInterval},
+		{"host-timeout", &cfg.HostTimeout}, {"backoff-max", &cfg.BackoffMax}} {
+		if *d.dst, err = dur(d.key); err != nil {
+			return err
+		}
+	}
+	reload, err := dur("reload-interval")
 	if err != nil {
-		return fmt.Errorf("host-timeout: %w", err)
+		return err
 	}
-	eng := &controller.Engine{Log: log, Opts: controller.Options{HostTimeout: hostTimeout, Parallel: v.GetInt("parallel")}}
+	cfg.Parallel = v.GetInt("parallel")
+
+	status := newStatusWriter(v.GetString("status-file"), log)
+	rec := controller.NewReconciler(log, cfg, status.update)
 
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
 	path := v.GetString("topology")
-	log.Info("loomd started", zap.String("topology", path), zap.Duration("interval", interval))
-	for {
-		round(ctx, log, eng, path)
-		select {
-		case <-ctx.Done():
-			log.Info("loomd stopped")
-			return nil
-		case <-time.After(interval):
+	w := &watcher{path: path, log: log, rec: rec}
+	w.check() // the first topology, before the workers start
+	log.Info("loomd started", zap.String("topology", path), zap.Duration("audit_interval", cfg.AuditInterval),
+		zap.Duration("probe_interval", cfg.ProbeInterval))
+	go func() {
+		t := time.NewTicker(reload)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+				w.check()
+			}
 		}
-	}
+	}()
+	rec.Run(ctx)
+	log.Info("loomd stopped")
+	return nil
 }
 
-// round reads the topology and reconciles every host once. An invalid
-// topology changes nothing: the hosts keep what they have.
-func round(ctx context.Context, log *zap.Logger, eng *controller.Engine, path string) {
-	t, err := topology.Load(path)
+// watcher re-reads the topology when its files change. An invalid new
+// topology is logged with every error and changes nothing: the hosts keep
+// the last valid one.
+type watcher struct {
+	path string
+	log  *zap.Logger
+	rec  *controller.Reconciler
+	last []byte // the contents last read, valid or not
+}
+
+func (w *watcher) check() {
+	snap, err := snapshot(w.path)
 	if err != nil {
-		log.Error("topology rejected, nothing applied", zap.String("topology", path), zap.Error(err))
+		if w.last != nil { // say it once, not at every check
+			w.log.Error("topology unreadable, the running one stays", zap.String("topology", w.path), zap.Error(err))
+		}
+		w.last = nil
 		return
 	}
-	results, err := eng.Apply(ctx, t)
-	if err != nil {
-		log.Error("compile", zap.Error(err))
+	if bytes.Equal(snap, w.last) {
 		return
 	}
-	failed := 0
-	for _, r := range results {
-		if r.Err != nil {
-			failed++
+	w.last = snap
+	t, err := topology.Load(w.path)
+	if err != nil {
+		w.log.Error("topology rejected, the running one stays", zap.String("topology", w.path), zap.Error(err))
+		return
+	}
+	for _, warn := range t.Warnings {
+		w.log.Warn("topology", zap.String("warning", warn.Error()))
+	}
+	if err := w.rec.SetTopology(t); err != nil {
+		w.log.Error("topology not compiled, the running one stays", zap.Error(err))
+		return
+	}
+	w.log.Info("topology loaded", zap.Int("hosts", len(t.Hosts)), zap.Int("switches", len(t.Switches)), zap.Int("ports", len(t.Ports)))
+}
+
+// snapshot is the contents of the topology file, or of a folder's YAML
+// files with their names, to notice any change.
+func snapshot(path string) ([]byte, error) {
+	st, err := os.Stat(path)
+	if err != nil {
+		return nil, err
+	}
+	if !st.IsDir() {
+		return os.ReadFile(path)
+	}
+	var b bytes.Buffer
+	files, _ := filepath.Glob(filepath.Join(path, "*.y*ml"))
+	for _, f := range files {
+		c, err := os.ReadFile(f)
+		if err != nil {
+			return nil, err
+		}
+		fmt.Fprintf(&b, "%s\n%d\n", f, len(c))
+		b.Write(c)
+	}
+	return b.Bytes(), nil
+}
+
+// statusWriter keeps the latest status of every host in a JSON file,
+// replaced atomically, for operators and tests until loomd has an API.
+type statusWriter struct {
+	path string
+	log  *zap.Logger
+	mu   sync.Mutex
+	m    map[string]controller.HostStatus
+}
+
+func newStatusWriter(path string, log *zap.Logger) *statusWriter {
+	return &statusWriter{path: path, log: log, m: map[string]controller.HostStatus{}}
+}
+
+func (s *statusWriter) update(st controller.HostStatus) {
+	if s.path == "" {
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.m[st.Host] = st
+	b, err := json.MarshalIndent(s.m, "", "  ")
+	if err == nil {
+		tmp := s.path + ".tmp"
+		if err = os.WriteFile(tmp, b, 0o644); err == nil {
+			err = os.Rename(tmp, s.path)
 		}
 	}
-	log.Info("round done", zap.Int("hosts", len(results)), zap.Int("failed", failed))
+	if err != nil {
+		s.log.Warn("status file", zap.Error(err))
+	}
 }
 
 func newLogger(format, level string) (*zap.Logger, error) {
@@ -135,5 +239,6 @@ func newLogger(format, level string) (*zap.Logger, error) {
 		return nil, fmt.Errorf("log-format %q: want json or console", format)
 	}
 	cfg.Level = zap.NewAtomicLevelAt(lvl)
+	cfg.Sampling = nil
 	return cfg.Build()
 }

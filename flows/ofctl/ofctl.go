@@ -93,6 +93,24 @@ func (c *Client) Dump(ctx context.Context) ([]byte, error) {
 	return out, nil
 }
 
+var flowCountRE = regexp.MustCompile(`flow_count=(\d+)`)
+
+// FlowCount is how many flows in Loom's cookie space the switch holds: a
+// cheap probe (no flow is transferred) for a switch that lost its flows,
+// e.g. after ovs-vswitchd restarted.
+func (c *Client) FlowCount(ctx context.Context) (int, error) {
+	cookie := fmt.Sprintf("cookie=%#x/%#x", flows.CookieSpace, flows.CookieMask)
+	out, err := run(ctx, nil, "-O", "OpenFlow13", "dump-aggregate", c.target, cookie)
+	if err != nil {
+		return 0, fmt.Errorf("count flows of %s: %w", c.target, err)
+	}
+	m := flowCountRE.FindSubmatch(out)
+	if m == nil {
+		return 0, fmt.Errorf("count flows of %s: no flow_count in %q", c.target, out)
+	}
+	return strconv.Atoi(string(m[1]))
+}
+
 // WaitReady waits until the listener answers, for a bridge just created.
 func (c *Client) WaitReady(ctx context.Context) error {
 	for {

@@ -1,0 +1,380 @@
+package controller
+
+import (
+	"context"
+	"errors"
+	"math/rand/v2"
+	"sort"
+	"sync"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/loom-sdn/loom/flows"
+	"github.com/loom-sdn/loom/flows/ofctl"
+	"github.com/loom-sdn/loom/ovsdb"
+	"github.com/loom-sdn/loom/topology"
+)
+
+// Config tunes a Reconciler. Zero fields take the defaults below.
+type Config struct {
+	HostTimeout   time.Duration // one reconcile of one host
+	Parallel      int           // hosts reconciled at once
+	AuditInterval time.Duration // full comparison of every host with its desired state
+	ProbeInterval time.Duration // cheap check: an OVSDB echo and the count of Loom's flows
+	BackoffMin    time.Duration // first retry after a failure
+	BackoffMax    time.Duration // retries never wait longer
+}
+
+func (c Config) withDefaults() Config {
+	def := func(d *time.Duration, v time.Duration) {
+		if *d <= 0 {
+			*d = v
+		}
+	}
+	def(&c.HostTimeout, 60*time.Second)
+	def(&c.AuditInterval, 60*time.Second)
+	def(&c.ProbeInterval, 5*time.Second)
+	def(&c.BackoffMin, 500*time.Millisecond)
+	def(&c.BackoffMax, 30*time.Second)
+	if c.Parallel < 1 {
+		c.Parallel = 8
+	}
+	return c
+}
+
+// Host states in HostStatus.State.
+const (
+	StatePending     = "pending"     // not reconciled yet
+	StateInSync      = "in sync"     // the last reconcile succeeded
+	StateUnreachable = "unreachable" // its OVSDB server could not be reached
+	StateError       = "error"       // reached, but the reconcile failed
+)
+
+// HostStatus is what a Reconciler knows of one host.
+type HostStatus struct {
+	Host          string        `json:"host"`
+	State         string        `json:"state"`
+	LastError     string        `json:"lastError,omitempty"`
+	LastReconcile time.Time     `json:"lastReconcile,omitempty"`
+	LastDuration  time.Duration `json:"lastDurationNs,omitempty"`
+	Flows         int           `json:"flows"`       // desired flows
+	Reconciles    int           `json:"reconciles"`  // attempts so far
+	Failures      int           `json:"failures"`    // consecutive failures
+	Repairs       int           `json:"repairs"`     // reconciles that found drift on a host in sync
+	LastChanges   int           `json:"lastChanges"` // OVSDB changes + flow mods of the last reconcile
+	NextRetry     time.Time     `json:"nextRetry,omitempty"`
+}
+
+// A Reconciler keeps every host of a topology equal to its desired state,
+// for as long as it runs. Each host has a worker; everything that may
+// matter (a new topology, a change in the host's OVSDB, a lost connection,
+// a probe that finds flows missing, the audit timer) only wakes the worker,
+// which then compares the whole host with its desired state and changes
+// what differs (level-triggered: bursts coalesce into one reconcile). A
+// failing host is retried with capped, jittered exponential backoff and
+// holds back no other host.
+type Reconciler struct {
+	log      *zap.Logger
+	cfg      Config
+	sem      chan struct{}
+	onStatus func(HostStatus)
+
+	mu      sync.Mutex
+	ctx     context.Context // set by Run
+	workers map[string]*worker
+	wg      sync.WaitGroup
+}
+
+// NewReconciler returns a Reconciler; onStatus, if not nil, is called after
+// every change of a host's status (from the host's worker goroutine).
+func NewReconciler(log *zap.Logger, cfg Config, onStatus func(HostStatus)) *Reconciler {
+	cfg = cfg.withDefaults()
+	if onStatus == nil {
+		onStatus = func(HostStatus) {}
+	}
+	return &Reconciler{log: log, cfg: cfg, sem: make(chan struct{}, cfg.Parallel), onStatus: onStatus, workers: map[string]*worker{}}
+}
+
+// SetTopology compiles t and makes it the desired state of every host,
+// waking them all. Hosts no longer in t stop being reconciled (what Loom
+// made on them stays). An error leaves the previous topology in force.
+func (r *Reconciler) SetTopology(t *topology.Topology) error {
+	states, err := flows.Compile(t)
+	if err != nil {
+		return err
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	seen := map[string]bool{}
+	for _, hs := range states {
+		seen[hs.Host] = true
+		w := r.workers[hs.Host]
+		if w == nil {
+			w = &worker{r: r, host: hs.Host, log: r.log.With(zap.String("host", hs.Host)),
+				wake: make(chan struct{}, 1), stop: make(chan struct{}),
+				status: HostStatus{Host: hs.Host, State: StatePending}}
+			r.workers[hs.Host] = w
+			if r.ctx != nil {
+				r.start(w)
+			}
+		}
+		w.setDesired(hs)
+	}
+	for name, w := range r.workers {
+		if !seen[name] {
+			close(w.stop)
+			delete(r.workers, name)
+		}
+	}
+	return nil
+}
+
+// Run reconciles until ctx ends, then waits for the workers to stop.
+func (r *Reconciler) Run(ctx context.Context) {
+	r.mu.Lock()
+	r.ctx = ctx
+	for _, w := range r.workers {
+		r.start(w)
+	}
+	r.mu.Unlock()
+	<-ctx.Done()
+	r.wg.Wait()
+}
+
+func (r *Reconciler) start(w *worker) {
+	r.wg.Add(1)
+	go func() {
+		defer r.wg.Done()
+		w.run(r.ctx)
+	}()
+}
+
+// Status returns every host's status, sorted by host.
+func (r *Reconciler) Status() []HostStatus {
+	r.mu.Lock()
+	ws := make([]*worker, 0, len(r.workers))
+	for _, w := range r.workers {
+		ws = append(ws, w)
+	}
+	r.mu.Unlock()
+	out := make([]HostStatus, 0, len(ws))
+	for _, w := range ws {
+		out = append(out, w.getStatus())
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Host < out[j].Host })
+	return out
+}
+
+// Wake asks for a reconcile of host (all hosts when host is "").
+func (r *Reconciler) Wake(host string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for name, w := range r.workers {
+		if host == "" || name == host {
+			w.poke()
+		}
+	}
+}
+
+type worker struct {
+	r    *Reconciler
+	host string
+	log  *zap.Logger
+	wake chan struct{} // capacity 1: wake-ups coalesce
+	stop chan struct{}
+
+	mu      sync.Mutex
+	desired *flows.HostState
+	status  HostStatus
+
+	// Owned by the worker's goroutine.
+	db      *ovsdb.Client
+	lost    <-chan struct{}
+	backoff time.Duration
+}
+
+func (w *worker) poke() {
+	select {
+	case w.wake <- struct{}{}:
+	default:
+	}
+}
+
+func (w *worker) setDesired(hs *flows.HostState) {
+	w.mu.Lock()
+	w.desired = hs
+	w.status.Flows = len(hs.Flows)
+	w.mu.Unlock()
+	w.poke()
+}
+
+func (w *worker) getStatus() HostStatus {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.status
+}
+
+func (w *worker) run(ctx context.Context) {
+	audit := time.NewTicker(w.r.cfg.AuditInterval)
+	probe := time.NewTicker(w.r.cfg.ProbeInterval)
+	defer audit.Stop()
+	defer probe.Stop()
+	defer w.closeDB()
+	var retry <-chan time.Time
+	for {
+		why := ""
+		select {
+		case <-ctx.Done():
+			return
+		case <-w.stop:
+			return
+		case <-w.wake:
+			why = "change"
+		case <-audit.C:
+			why = "audit"
+		case <-retry:
+			why = "retry"
+		case <-w.lost:
+			w.log.Info("ovsdb connection lost")
+			w.closeDB()
+			why = "reconnect"
+		case <-probe.C:
+			if retry != nil || w.probe(ctx) {
+				continue
+			}
+			why = "probe"
+		}
+		if retry != nil && why != "retry" {
+			continue // failing: wait for the retry, don't hammer the host
+		}
+		if w.reconcile(ctx, why) {
+			w.backoff, retry = 0, nil
+			continue
+		}
+		retry = time.After(w.nextBackoff())
+	}
+}
+
+// nextBackoff doubles the wait up to BackoffMax, with ±20% jitter so that
+// hosts that failed together do not retry together.
+func (w *worker) nextBackoff() time.Duration {
+	c := w.r.cfg
+	w.backoff = min(max(w.backoff*2, c.BackoffMin), c.BackoffMax)
+	d := time.Duration(float64(w.backoff) * (0.8 + 0.4*rand.Float64()))
+	w.mu.Lock()
+	w.status.NextRetry = time.Now().Add(d)
+	s := w.status
+	w.mu.Unlock()
+	w.r.onStatus(s)
+	return d
+}
+
+func (w *worker) closeDB() {
+	if w.db != nil {
+		w.db.Close()
+		w.db, w.lost = nil, nil
+	}
+}
+
+// probe tells whether the host still looks right without reading it all:
+// the OVSDB connection answers and the switch holds as many of Loom's
+// flows as it should (a restarted ovs-vswitchd holds none).
+func (w *worker) probe(ctx context.Context) bool {
+	if w.db == nil {
+		return false
+	}
+	w.mu.Lock()
+	hs := w.desired
+	w.mu.Unlock()
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	if err := w.db.Ping(ctx); err != nil {
+		w.log.Info("ovsdb probe failed", zap.Error(err))
+		w.closeDB()
+		return false
+	}
+	n, err := ofctl.New(hs.OpenFlow).FlowCount(ctx)
+	if err != nil || n != len(hs.Flows) {
+		w.log.Info("flow probe: switch differs", zap.Int("flows", n), zap.Int("want", len(hs.Flows)), zap.Error(err))
+		return false
+	}
+	return true
+}
+
+// reconcile compares the host with its desired state and changes what
+// differs; it reports success.
+func (w *worker) reconcile(ctx context.Context, why string) bool {
+	select {
+	case w.r.sem <- struct{}{}:
+	case <-ctx.Done():
+		return false
+	}
+	defer func() { <-w.r.sem }()
+	w.mu.Lock()
+	hs := w.desired
+	wasInSync := w.status.State == StateInSync
+	w.mu.Unlock()
+
+	start := time.Now()
+	ctx, cancel := context.WithTimeout(ctx, w.r.cfg.HostTimeout)
+	defer cancel()
+	var res HostResult
+	state := StateInSync
+	if w.db == nil {
+		db, err := ovsdb.Dial(ctx, hs.OVSDB, w.log)
+		if err != nil {
+			res.Err, state = err, StateUnreachable
+		} else {
+			w.db, w.lost = db, db.Done()
+			db.Watch(w.poke)
+		}
+	}
+	if w.db != nil {
+		res = reconcileHost(ctx, w.db, hs, false)
+		if res.Err != nil {
+			state = StateError
+			// Start over from a fresh connection (and a full copy of the
+			// database) next time.
+			w.closeDB()
+		}
+	}
+	took := time.Since(start)
+	changes := len(res.OVSDB)
+	fields := []zap.Field{zap.String("trigger", why), zap.String("state", state),
+		zap.Int("ovsdb_changes", len(res.OVSDB)), zap.Duration("duration", took)}
+	if res.Flows != nil {
+		changes += res.Flows.FlowMods()
+		fields = append(fields, zap.Int("flows_missing", len(res.Flows.Missing)),
+			zap.Int("flows_stale", len(res.Flows.Extra)), zap.Int("flow_mods", res.Flows.FlowMods()))
+	}
+
+	w.mu.Lock()
+	w.status.State = state
+	w.status.LastReconcile, w.status.LastDuration = start, took
+	w.status.Reconciles++
+	w.status.LastChanges = changes
+	w.status.NextRetry = time.Time{}
+	if res.Err != nil {
+		w.status.Failures++
+		w.status.LastError = res.Err.Error()
+	} else {
+		w.status.Failures, w.status.LastError = 0, ""
+		if wasInSync && changes > 0 {
+			w.status.Repairs++
+		}
+	}
+	s := w.status
+	w.mu.Unlock()
+	w.r.onStatus(s)
+
+	switch {
+	case res.Err != nil:
+		w.log.Warn("reconcile failed", append(fields, zap.Error(res.Err))...)
+	case changes > 0:
+		w.log.Info("reconciled", fields...)
+	default:
+		w.log.Debug("reconciled", fields...)
+	}
+	return res.Err == nil && !errors.Is(ctx.Err(), context.DeadlineExceeded)
+}
