@@ -6,7 +6,7 @@ BIN         := bin
 LAB         := deploy/lab/lab.sh
 PKGS        := ./...
 
-.PHONY: help deps build test unit e2e lint generate verify demo lab-up lab-down clean
+.PHONY: help deps build test unit e2e bench lint generate verify demo lab-up lab-down clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
@@ -25,6 +25,9 @@ unit: ## unit tests only (no root, no OVS)
 
 e2e: deps ## end-to-end tests only (root, OVS)
 	$(GO) test -count=1 -v -timeout 30m ./e2e/
+
+bench: ## Go benchmarks of topology loading and flow compilation (minutes; not part of test)
+	$(GO) test -run '^$$' -bench . -benchmem -benchtime 1x -timeout 60m ./topology ./flows
 
 lint: ## gofmt check, go vet, staticcheck
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
