@@ -64,7 +64,7 @@ func binary(t *testing.T, name string) string {
 		if buildErr != nil {
 			return
 		}
-		cmd := exec.Command("go", "build", "-o", binDir+"/", "./cmd/loomctl", "./e2e/lmtcp")
+		cmd := exec.Command("go", "build", "-o", binDir+"/", "./cmd/loomctl", "./cmd/loomd", "./e2e/lmtcp")
 		cmd.Dir = repoRoot()
 		if out, err := cmd.CombinedOutput(); err != nil {
 			buildErr = fmt.Errorf("go build: %v\n%s", err, out)
@@ -188,4 +188,33 @@ func (l *Lab) Ping(ns, ip string, tries int) error {
 		}
 	}
 	return fmt.Errorf("ping %s -> %s: %v\n%s", ns, ip, err, out)
+}
+
+// Daemon breaks or mends an OVS daemon of a lab host: action is "stop"
+// (ovs-appctl exit), "kill" (SIGKILL, as a crash), "start" or "restart",
+// daemon "ovsdb" or "vswitchd". Start returns when the host works again
+// (for ovsdb, once ovs-vswitchd has reconnected, up to 8 s of OVS's
+// backoff; for vswitchd, once br-phy and the underlay work). OpenFlow flows
+// do not survive a stop or kill of vswitchd; OVSDB contents do.
+func (l *Lab) Daemon(host, action, daemon string) {
+	l.t.Helper()
+	start := time.Now()
+	if out, err := l.script("daemon", host, action, daemon); err != nil {
+		l.t.Fatalf("daemon %s %s %s: %v\n%s", host, action, daemon, err, out)
+	}
+	l.t.Logf("daemon %s %s %s in %v", host, action, daemon, time.Since(start).Round(time.Millisecond))
+}
+
+// MgmtLink takes a host's management link down (the controller cannot
+// reach its OVSDB; its data plane keeps running) or up (returns once the
+// host reaches the controller's namespace again).
+func (l *Lab) MgmtLink(host string, up bool) {
+	l.t.Helper()
+	state := "down"
+	if up {
+		state = "up"
+	}
+	if out, err := l.script("link", host, "mgmt", state); err != nil {
+		l.t.Fatalf("link %s mgmt %s: %v\n%s", host, state, err, out)
+	}
 }

@@ -67,6 +67,15 @@ Commands:
                                    (default: every host's tunnel IP); gretap needs
                                    exactly one PEER_IP; NAME is at most 10 chars
   vtep del NAME                    remove that VTEP (idempotent)
+  daemon HOST stop|kill|start|restart ovsdb|vswitchd
+                                   break or mend an OVS daemon of host HOST (h<N>):
+                                   stop (ovs-appctl exit), kill (SIGKILL), start (as up
+                                   does; waits until the host works again), restart
+                                   (stop, then start); stop and kill of a daemon that
+                                   does not run do nothing; start of one that runs fails
+  link HOST mgmt down|up           take host HOST's management link lm-mgmt down (the
+                                   controller loses it; the data plane keeps running)
+                                   or up (waits until ctl answers a ping)
   exec HOST CMD [ARGS...]          run CMD in HOST's namespace (h1, ctl, fab, h1-web1,
                                    pn-NET, pn-NET-SERVER, vt-NAME) with the host's OVS
                                    environment exported
@@ -435,36 +444,76 @@ ovs_env() {
 # in namespace NS (the tap devices of the userspace datapath appear there),
 # with their state in DIR. Returns when ovs-vswitchd answers.
 ovs_start() {
-	local ns=$1 dir=$2 i
+	local ns=$1 dir=$2
+	shift 2
+	ovsdb-tool create "$dir/conf.db" "$SCHEMA"
+	ovsdb_start "$ns" "$dir" "$@"
+	vswitchd_start "$ns" "$dir"
+}
+
+# ovsdb_start NS DIR [OVSDB-SERVER-ARGS...]: ovsdb-server on the existing
+# DIR/conf.db, in namespace NS. Returns when it answers on DIR/db.sock.
+ovsdb_start() {
+	local ns=$1 dir=$2
 	shift 2
 	local -a env
 	mapfile -t env < <(ovs_env "$dir")
-	ovsdb-tool create "$dir/conf.db" "$SCHEMA"
 	ip netns exec "$ns" env "${env[@]}" ovsdb-server "$dir/conf.db" \
 		--remote="punix:$dir/db.sock" "$@" -vconsole:off \
 		--pidfile="$dir/ovsdb-server.pid" --log-file="$dir/ovsdb-server.log" \
 		--detach 9>&- # the daemons must not inherit the lab lock
 	env "${env[@]}" ovs-vsctl --db="unix:$dir/db.sock" --timeout=10 --no-wait init
+}
+
+# vswitchd_start NS DIR: ovs-vswitchd on DIR/db.sock, in namespace NS.
+# Returns when it answers ovs-appctl (its bridges may not be made yet).
+vswitchd_start() {
+	local ns=$1 dir=$2 i
+	local -a env
+	mapfile -t env < <(ovs_env "$dir")
 	ip netns exec "$ns" env "${env[@]}" ovs-vswitchd "unix:$dir/db.sock" -vconsole:off \
 		--pidfile="$dir/ovs-vswitchd.pid" --log-file="$dir/ovs-vswitchd.log" \
 		--detach 9>&-
 	for ((i = 0; ; i++)); do
 		env "${env[@]}" ovs-appctl --timeout=2 version >/dev/null 2>&1 && break
-		((i < 100)) || die "$ns: ovs-vswitchd does not answer ovs-appctl (see $dir/ovs-vswitchd.log)"
+		((i < 200)) || die "$ns: ovs-vswitchd does not answer ovs-appctl (see $dir/ovs-vswitchd.log)"
+		sleep 0.05
+	done
+}
+
+# host_ovsdb_args N: the extra arguments of host hN's ovsdb-server, one a
+# line: OVSDB on the management IP, and remotes and SSL from the database.
+host_ovsdb_args() {
+	printf '%s\n' "--remote=ptcp:$OVSDB_PORT:$(mgmt_ip "$1")" \
+		--remote=db:Open_vSwitch,Open_vSwitch,manager_options \
+		--private-key=db:Open_vSwitch,SSL,private_key \
+		--certificate=db:Open_vSwitch,SSL,certificate \
+		--bootstrap-ca-cert=db:Open_vSwitch,SSL,ca_cert
+}
+
+# host_tunnel_ip N: waits for the br-phy device of host hN, gives it the
+# tunnel IP (unless it has it) and sets it up.
+host_tunnel_ip() {
+	local n=$1 ns i
+	ns=$(ns_host "$n")
+	for ((i = 0; ; i++)); do
+		ip -n "$ns" link show br-phy >/dev/null 2>&1 && break
+		((i < 100)) || die "h$n: ovs-vswitchd made no br-phy device (see $(host_dir "$n")/ovs-vswitchd.log)"
 		sleep 0.1
 	done
+	ip -n "$ns" addr replace "$(tunnel_ip "$n")/24" dev br-phy
+	ip -n "$ns" link set br-phy up
 }
 
 # host_up N: one simulated host (run in the background by lab_up; output goes
 # to the host's up.log).
 host_up() {
-	local n=$1 fab ns dir mip tip i
-	local -a env
+	local n=$1 fab ns dir mip
+	local -a env args
 	fab=$(ns_fab)
 	ns=$(ns_host "$n")
 	dir=$(host_dir "$n")
 	mip=$(mgmt_ip "$n")
-	tip=$(tunnel_ip "$n")
 	mapfile -t env < <(ovs_env "$dir")
 
 	netns_new "$ns"
@@ -480,12 +529,8 @@ host_up() {
 	ip -n "$fab" link set "lm-u-h$n" master lm-ul up
 	ip -n "$ns" link set lm-ul up
 
-	ovs_start "$ns" "$dir" \
-		--remote="ptcp:$OVSDB_PORT:$mip" \
-		--remote=db:Open_vSwitch,Open_vSwitch,manager_options \
-		--private-key=db:Open_vSwitch,SSL,private_key \
-		--certificate=db:Open_vSwitch,SSL,certificate \
-		--bootstrap-ca-cert=db:Open_vSwitch,SSL,ca_cert
+	mapfile -t args < <(host_ovsdb_args "$n")
+	ovs_start "$ns" "$dir" "${args[@]}"
 
 	# The host's underlay plumbing: br-phy holds the NIC; its internal port
 	# holds the tunnel IP (the userspace datapath routes tunnels from it).
@@ -494,13 +539,7 @@ host_up() {
 		-- --may-exist add-br br-phy \
 		-- set bridge br-phy datapath_type=netdev \
 		-- --may-exist add-port br-phy lm-ul
-	for ((i = 0; ; i++)); do
-		ip -n "$ns" link show br-phy >/dev/null 2>&1 && break
-		((i < 100)) || die "h$n: ovs-vswitchd made no br-phy device (see $dir/ovs-vswitchd.log)"
-		sleep 0.1
-	done
-	ip -n "$ns" addr add "$tip/24" dev br-phy
-	ip -n "$ns" link set br-phy up
+	host_tunnel_ip "$n"
 }
 
 # ping_check NS IP...: every IP answers a ping from NS (a few tries each: the
@@ -1212,6 +1251,203 @@ cmd_vtep() {
 }
 
 # ---------------------------------------------------------------------------
+# Fault injection: daemon, link
+#
+# daemon HOST stop|kill|start|restart ovsdb|vswitchd breaks or mends one OVS
+# daemon of a host; link HOST mgmt down|up cuts a host off the management
+# network (the controller loses it, its data plane keeps running).
+
+# daemon_name ovsdb|vswitchd: the program's name (and its pidfile's).
+daemon_name() {
+	case $1 in
+	ovsdb) echo ovsdb-server ;;
+	vswitchd) echo ovs-vswitchd ;;
+	esac
+}
+
+# wait_gone PID: waits up to 5 s for PID to end. A zombie has ended: the
+# daemons are detached, and whoever inherits them may reap them late.
+wait_gone() {
+	local i
+	for ((i = 0; i < 100; i++)); do
+		pid_alive "$1" || return 0
+		sleep 0.05
+	done
+	return 1
+}
+
+# daemon_tidy DIR NAME: removes what a dead daemon NAME left in DIR (its
+# pidfile and unixctl socket; ovsdb-server's db.sock too). Only for a NAME
+# that daemon_pid does not find.
+daemon_tidy() {
+	local dir=$1 name=$2
+	rm -f -- "$dir/$name.pid" "$dir/$name".*.ctl
+	if [[ $name == ovsdb-server ]]; then rm -f -- "$dir/db.sock"; fi
+}
+
+# daemon_stop N NAME: stops daemon NAME of host hN with ovs-appctl exit (with
+# SIGTERM if that fails). Quiet if it does not run.
+daemon_stop() {
+	local n=$1 name=$2 dir pid
+	dir=$(host_dir "$n")
+	if pid=$(daemon_pid "$dir" "$name"); then
+		ovs-appctl --timeout=5 -t "$dir/$name.$pid.ctl" exit >/dev/null 2>&1 || true
+		if ! wait_gone "$pid"; then
+			msg "h$n: $name (pid $pid) did not exit on ovs-appctl exit; sending SIGTERM"
+			stop_pids "$pid"
+			! pid_alive "$pid" || die "h$n: $name (pid $pid) does not stop"
+		fi
+	fi
+	daemon_tidy "$dir" "$name"
+}
+
+# daemon_kill N NAME: kills daemon NAME of host hN with SIGKILL, as a crash
+# would, and removes what it leaves behind. Quiet if it does not run.
+daemon_kill() {
+	local n=$1 name=$2 dir pid
+	dir=$(host_dir "$n")
+	if pid=$(daemon_pid "$dir" "$name"); then
+		kill -KILL "$pid" 2>/dev/null || true
+		wait_gone "$pid" || die "h$n: $name (pid $pid) survives SIGKILL"
+	fi
+	daemon_tidy "$dir" "$name"
+}
+
+# daemon_start N NAME: starts daemon NAME of host hN as up does and waits
+# until the host works again: for ovsdb-server, until it answers on db.sock
+# and on the management IP, and a running ovs-vswitchd has reconnected; for
+# ovs-vswitchd, until br-phy and its NIC are back in the datapath, br-phy has
+# the tunnel IP and is up, and another host's tunnel IP answers a ping.
+daemon_start() {
+	local n=$1 name=$2 ns dir pid log chunk off=-1 peer checked=0 i dp bad word
+	local re_phy=$'\n +br-phy 65534/' re_ul=$'\n +lm-ul [0-9]+/'
+	local -a env args
+	ns=$(ns_host "$n")
+	dir=$(host_dir "$n")
+	mapfile -t env < <(ovs_env "$dir")
+	if pid=$(daemon_pid "$dir" "$name"); then
+		word=${name#ovs-}
+		die "h$n: $name is already running (pid $pid); to start it anew: $PROG daemon h$n restart ${word%-server}"
+	fi
+	daemon_tidy "$dir" "$name"
+	case $name in
+	ovsdb-server)
+		[[ -e $dir/conf.db ]] || die "h$n: no database $dir/conf.db"
+		log=$dir/ovs-vswitchd.log
+		if daemon_pid "$dir" ovs-vswitchd >/dev/null; then
+			off=$(stat -c %s "$log" 2>/dev/null || echo 0) # its log from here on
+		fi
+		mapfile -t args < <(host_ovsdb_args "$n")
+		ovsdb_start "$ns" "$dir" "${args[@]}"
+		# The controller's way in, tried from inside the host, so that it
+		# works while the management link is down too.
+		ip netns exec "$ns" ovs-vsctl --db="$(ovsdb_addr "$n")" --timeout=5 list-br >/dev/null ||
+			die "h$n: ovsdb-server does not answer on $(ovsdb_addr "$n") (see $dir/ovsdb-server.log)"
+		# ovs-vswitchd retries with a backoff of 1, 2, 4, then 8 s.
+		if ((off >= 0)); then
+			for ((i = 0; ; i++)); do
+				chunk=$(tail -c "+$((off + 1))" "$log" 2>/dev/null || true)
+				[[ $chunk == *"$dir/db.sock: connected"* ]] && break
+				((i < 200)) || die "h$n: ovs-vswitchd did not reconnect to ovsdb-server within 20 s (see $log)"
+				sleep 0.1
+			done
+		fi
+		;;
+	ovs-vswitchd)
+		vswitchd_start "$ns" "$dir"
+		# Its bridges are back when br-phy and its NIC are in the datapath.
+		for ((i = 0; ; i++)); do
+			dp=$(env "${env[@]}" ovs-appctl --timeout=2 dpif/show 2>/dev/null || true)
+			[[ $dp =~ $re_phy && $dp =~ $re_ul ]] && break
+			((i < 200)) || die "h$n: ovs-vswitchd did not bring back br-phy with lm-ul in 10 s (see $dir/ovs-vswitchd.log)"
+			sleep 0.05
+		done
+		# br-phy's tap device outlives ovs-vswitchd (it is persistent), so it
+		# usually keeps its address; if it was made anew, it gets it again.
+		host_tunnel_ip "$n"
+		for ((i = 0; ; i++)); do
+			[[ $(ip -n "$ns" -o link show br-phy 2>/dev/null) == *LOWER_UP* ]] && break
+			((i < 100)) || die "h$n: br-phy has no carrier (see $dir/ovs-vswitchd.log)"
+			sleep 0.05
+		done
+		# The underlay: another host whose ovs-vswitchd runs answers a ping.
+		for peer in $(ns_hosts); do
+			((peer != n)) || continue
+			daemon_pid "$(host_dir "$peer")" ovs-vswitchd >/dev/null || continue
+			if ! bad=$(ping_check "$ns" "$(tunnel_ip "$peer")"); then
+				die "h$n: underlay broken after starting ovs-vswitchd: cannot ping $bad (h$peer) over br-phy"
+			fi
+			checked=1
+			break
+		done
+		if ((!checked)) && [[ -n $(ns_hosts | grep -vx "$n" || true) ]]; then
+			msg "h$n: no other host runs ovs-vswitchd; underlay not checked"
+		fi
+		;;
+	esac
+}
+
+cmd_daemon() {
+	(($# == 3)) || usage_error "usage: $PROG daemon HOST stop|kill|start|restart ovsdb|vswitchd"
+	local host=$1 action=$2 which=$3 n name
+	[[ $host =~ ^h([1-9][0-9]*)$ ]] || usage_error "HOST must be h<N> (got '$host')"
+	n=${BASH_REMATCH[1]}
+	case $action in
+	stop | kill | start | restart) ;;
+	*) usage_error "unknown daemon action '$action' (stop, kill, start or restart)" ;;
+	esac
+	case $which in
+	ovsdb | vswitchd) ;;
+	*) usage_error "unknown daemon '$which' (ovsdb or vswitchd)" ;;
+	esac
+	name=$(daemon_name "$which")
+	need_tools ip flock ping ovsdb-server ovs-vswitchd ovs-vsctl ovs-appctl
+	take_lock
+	need_lab
+	if ! ns_exists "$(ns_host "$n")" || [[ ! -d $(host_dir "$n") ]]; then
+		die "host $host (namespace $(ns_host "$n")) does not exist"
+	fi
+	# Checked before restart stops anything: ovs-vswitchd would wait for
+	# its database forever and never make br-phy.
+	if [[ $name == ovs-vswitchd && ($action == start || $action == restart) ]] &&
+		! daemon_pid "$(host_dir "$n")" ovsdb-server >/dev/null; then
+		die "h$n: ovsdb-server is not running; start it first: $PROG daemon h$n start ovsdb"
+	fi
+	case $action in
+	stop) daemon_stop "$n" "$name" ;;
+	kill) daemon_kill "$n" "$name" ;;
+	start) daemon_start "$n" "$name" ;;
+	restart)
+		daemon_stop "$n" "$name"
+		daemon_start "$n" "$name"
+		;;
+	esac
+}
+
+cmd_link() {
+	(($# == 3)) || usage_error "usage: $PROG link HOST mgmt down|up"
+	local host=$1 which=$2 state=$3 n ns i
+	[[ $host =~ ^h([1-9][0-9]*)$ ]] || usage_error "HOST must be h<N> (got '$host')"
+	n=${BASH_REMATCH[1]}
+	[[ $which == mgmt ]] || usage_error "unknown link '$which' (mgmt)"
+	[[ $state == down || $state == up ]] || usage_error "bad link state '$state' (down or up)"
+	need_tools ip flock ping
+	take_lock
+	need_lab
+	ns=$(ns_host "$n")
+	ns_exists "$ns" || die "host $host (namespace $ns) does not exist"
+	ip -n "$ns" link set lm-mgmt "$state"
+	[[ $state == up ]] || return 0
+	for ((i = 0; ; i++)); do
+		[[ $(ip -n "$ns" -o link show lm-mgmt 2>/dev/null) == *LOWER_UP* ]] && break
+		((i < 100)) || die "h$n: lm-mgmt is up but has no carrier"
+		sleep 0.05
+	done
+	ping_check "$ns" "$MGMT_NET.1" >/dev/null ||
+		die "h$n: lm-mgmt is up but ctl ($MGMT_NET.1) does not answer a ping"
+}
+
+# ---------------------------------------------------------------------------
 # exec, env, status
 
 # env_lines HOST: NAME=VALUE lines for HOST.
@@ -1357,7 +1593,7 @@ main() {
 	check_config
 	case $cmd in
 	env) cmd_env "$@" ;; # pure: no root needed
-	up | down | status | workload | physnet | server | vtep | exec)
+	up | down | status | workload | physnet | server | vtep | daemon | link | exec)
 		need_root "$cmd" "$@"
 		"cmd_$cmd" "$@"
 		;;

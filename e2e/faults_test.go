@@ -1,0 +1,261 @@
+package e2e
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/loom-sdn/loom/controller"
+)
+
+// loomd is a loomd process run in the lab's controller namespace.
+type loomd struct {
+	t      *testing.T
+	cmd    *exec.Cmd
+	status string // its status file
+	log    *syncBuffer
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// startLoomd runs loomd on topo with short intervals, so that faults are
+// noticed within seconds; it is stopped (SIGTERM) when the test ends.
+func startLoomd(t *testing.T, l *Lab, topo string) *loomd {
+	t.Helper()
+	dir := t.TempDir()
+	d := &loomd{t: t, status: filepath.Join(dir, "status.json"), log: &syncBuffer{}}
+	d.cmd = exec.Command("ip", "netns", "exec", l.Prefix+"ctl", binary(t, "loomd"),
+		"--config", filepath.Join(dir, "none.yaml"), "--topology", topo,
+		"--reload-interval", "500ms", "--audit-interval", "3s", "--probe-interval", "1s",
+		"--backoff-max", "2s", "--host-timeout", "20s", "--status-file", d.status, "--log-level", "debug")
+	os.WriteFile(filepath.Join(dir, "none.yaml"), []byte("{}\n"), 0o644)
+	d.cmd.Stdout, d.cmd.Stderr = d.log, d.log
+	if err := d.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		d.cmd.Process.Signal(os.Interrupt)
+		done := make(chan struct{})
+		go func() { d.cmd.Wait(); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(10 * time.Second):
+			d.cmd.Process.Kill()
+			<-done
+			t.Error("loomd did not stop on SIGINT within 10s")
+		}
+		if t.Failed() {
+			t.Logf("loomd log:\n%s", d.log.String())
+		}
+	})
+	return d
+}
+
+func (d *loomd) hosts() map[string]controller.HostStatus {
+	m := map[string]controller.HostStatus{}
+	b, err := os.ReadFile(d.status)
+	if err == nil {
+		json.Unmarshal(b, &m)
+	}
+	return m
+}
+
+// waitFor polls cond until it holds or the timeout passes; it returns how
+// long it took.
+func waitFor(t *testing.T, what string, timeout time.Duration, cond func() bool) time.Duration {
+	t.Helper()
+	start := time.Now()
+	for time.Since(start) < timeout {
+		if cond() {
+			return time.Since(start)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	t.Fatalf("%s: not within %v", what, timeout)
+	return 0
+}
+
+// inSync tells whether every host reports in sync.
+func (d *loomd) inSync(hosts ...string) bool {
+	m := d.hosts()
+	for _, h := range hosts {
+		if m[h].State != controller.StateInSync {
+			return false
+		}
+	}
+	return true
+}
+
+// planClean runs `loomctl plan` against the lab: true when no host would
+// change, i.e. OVSDB and flows equal the topology everywhere.
+func planClean(l *Lab, topo string) bool {
+	out, err := l.Loomctl("plan", "-f", topo)
+	return err == nil && strings.Contains(out, "nothing changed on any switch")
+}
+
+// pinger runs a continuous ping between two workloads and counts losses.
+type pinger struct {
+	cmd *exec.Cmd
+	out syncBuffer
+}
+
+func startPing(t *testing.T, l *Lab, from workload, ip string) *pinger {
+	p := &pinger{}
+	p.cmd = exec.Command("ip", "netns", "exec", l.Prefix+from.ns(), "ping", "-i", "0.1", "-W", "1", ip)
+	p.cmd.Stdout = &p.out
+	if err := p.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { p.cmd.Process.Kill(); p.cmd.Wait() })
+	return p
+}
+
+var pingStats = regexp.MustCompile(`(\d+) packets transmitted, (\d+) received`)
+
+// stop ends the ping and returns how many were sent and lost.
+func (p *pinger) stop() (sent, lost int) {
+	p.cmd.Process.Signal(os.Interrupt)
+	p.cmd.Wait()
+	m := pingStats.FindStringSubmatch(p.out.String())
+	if m == nil {
+		return 0, -1
+	}
+	sent, _ = strconv.Atoi(m[1])
+	recv, _ := strconv.Atoi(m[2])
+	return sent, sent - recv
+}
+
+// TestFaults runs loomd on a 3-host lab and breaks things under it: each
+// repair is checked on OVSDB and flows (loomctl plan finds nothing to
+// change) and on the data plane, and its time is reported.
+func TestFaults(t *testing.T) {
+	t.Parallel()
+	l := NewLab(t, "lm-t5-", 3)
+	w := ws{
+		"g1": {"h1", "g1", "02:00:00:00:10:01", "192.0.2.1", "26"},
+		"g2": {"h2", "g2", "02:00:00:00:10:02", "192.0.2.2", "26"},
+		"g3": {"h3", "g3", "02:00:00:00:10:03", "192.0.2.3", "26"},
+	}
+	w.add(l, "g1", "g2", "g3")
+	topo := filepath.Join(t.TempDir(), "topology.yaml")
+	src, err := os.ReadFile("testdata/faults.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(topo, src, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	d := startLoomd(t, l, topo)
+	took := waitFor(t, "all hosts in sync", 60*time.Second, func() bool { return d.inSync("h1", "h2", "h3") })
+	t.Logf("converged from empty in %v", took.Round(time.Millisecond))
+	for _, p := range [][2]string{{"g1", "g3"}, {"g3", "g2"}, {"g2", "g1"}} {
+		if err := l.Ping(w[p[0]].ns(), w[p[1]].ip, 5); err != nil {
+			t.Fatal(err)
+		}
+	}
+	t.Run("drift", func(t *testing.T) {
+		dump := l.MustExec("h1", "ovs-ofctl", "-O", "OpenFlow13", "dump-flows", "br-int", "table=60", "--no-stats")
+		m := regexp.MustCompile(`cookie=(0x[0-9a-f]+).*reg7=(0x[0-9a-f]+)`).FindStringSubmatch(dump)
+		if m == nil {
+			t.Fatalf("no output flow on h1:\n%s", dump)
+		}
+		l.MustExec("h1", "ovs-ofctl", "-O", "OpenFlow13", "del-flows", "br-int", fmt.Sprintf("table=60,cookie=%s/-1,reg7=%s", m[1], m[2]))
+		l.MustExec("h1", "ovs-ofctl", "-O", "OpenFlow13", "add-flow", "br-int", "table=60,priority=7,cookie=0x4c4d0307000000ff,reg7=0x123,actions=drop")
+		l.MustExec("h1", "ovs-ofctl", "-O", "OpenFlow13", "add-flow", "br-int", "table=60,priority=6,cookie=0x1234,reg7=0x124,actions=drop")
+		took := waitFor(t, "drift repaired", 30*time.Second, func() bool { return planClean(l, "testdata/faults.yaml") })
+		t.Logf("hand-made drift repaired in %v", took.Round(time.Millisecond))
+		if out := l.MustExec("h1", "ovs-ofctl", "-O", "OpenFlow13", "dump-flows", "br-int", "cookie=0x1234/-1"); !strings.Contains(out, "reg7=0x124") {
+			t.Errorf("a flow outside Loom's cookie space was touched:\n%s", out)
+		}
+	})
+
+	t.Run("vswitchd killed", func(t *testing.T) {
+		// g1 <-> g3 must not notice what happens to h2.
+		steady := startPing(t, l, w["g1"], w["g3"].ip)
+		time.Sleep(time.Second)
+		l.Daemon("h2", "kill", "vswitchd")
+		l.Daemon("h2", "start", "vswitchd")
+		start := time.Now()
+		waitFor(t, "h2 reprogrammed", 60*time.Second, func() bool { return planClean(l, "testdata/faults.yaml") })
+		if err := l.Ping(w["g2"].ns(), w["g1"].ip, 10); err != nil {
+			t.Error(err)
+		}
+		t.Logf("ovs-vswitchd kill -9 and restart on h2: repaired in %v", time.Since(start).Round(time.Millisecond))
+		sent, lost := steady.stop()
+		t.Logf("g1 -> g3 meanwhile: %d pings, %d lost", sent, lost)
+		if sent == 0 || lost != 0 {
+			t.Errorf("g1 -> g3 lost %d of %d pings while h2 was broken", lost, sent)
+		}
+	})
+
+	t.Run("ovsdb-server restarted", func(t *testing.T) {
+		before := d.hosts()["h3"].Reconciles
+		l.Daemon("h3", "restart", "ovsdb")
+		start := time.Now()
+		waitFor(t, "h3 resynced", 60*time.Second, func() bool {
+			return d.hosts()["h3"].Reconciles > before && d.inSync("h3") && planClean(l, "testdata/faults.yaml")
+		})
+		t.Logf("ovsdb-server restart on h3: resynced in %v", time.Since(start).Round(time.Millisecond))
+	})
+
+	t.Run("interface deleted", func(t *testing.T) {
+		l.MustExec("h1", "ovs-vsctl", "del-port", "br-int", "lm-g1")
+		took := waitFor(t, "lm-g1 recreated", 30*time.Second, func() bool {
+			out, _ := l.Exec("h1", "ovs-vsctl", "list-ports", "br-int")
+			return strings.Contains(out, "lm-g1")
+		})
+		t.Logf("port deleted by hand: recreated in %v", took.Round(time.Millisecond))
+		if err := l.Ping(w["g1"].ns(), w["g2"].ip, 10); err != nil {
+			t.Error(err)
+		}
+	})
+
+	t.Run("host unreachable", func(t *testing.T) {
+		l.MgmtLink("h3", false)
+		// A new port on h1 and on h3: h1 converges, h3 is reported.
+		more := string(src) + `  - {name: g4, switch: green, host: h1, mac: "02:00:00:00:10:04", ips: [192.0.2.4], interface: lm-g4}
+  - {name: g5, switch: green, host: h3, mac: "02:00:00:00:10:05", ips: [192.0.2.5], interface: lm-g5}
+`
+		w["g4"] = workload{"h1", "g4", "02:00:00:00:10:04", "192.0.2.4", "26"}
+		w["g5"] = workload{"h3", "g5", "02:00:00:00:10:05", "192.0.2.5", "26"}
+		w.add(l, "g4", "g5")
+		if err := os.WriteFile(topo, []byte(more), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		waitFor(t, "h3 reported and h1 converged", 60*time.Second, func() bool {
+			m := d.hosts()
+			return m["h3"].State != controller.StateInSync && m["h3"].LastError != "" && d.inSync("h1", "h2") &&
+				l.Ping(w["g4"].ns(), w["g2"].ip, 1) == nil
+		})
+		l.MgmtLink("h3", true)
+		took := waitFor(t, "h3 converged once reachable", 60*time.Second, func() bool { return d.inSync("h1", "h2", "h3") })
+		t.Logf("h3 converged %v after it became reachable", took.Round(time.Millisecond))
+		if err := l.Ping(w["g5"].ns(), w["g4"].ip, 10); err != nil {
+			t.Error(err)
+		}
+	})
+}
