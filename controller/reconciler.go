@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/zap"
 
 	"github.com/loom-sdn/loom/flows"
@@ -24,6 +25,8 @@ type Config struct {
 	ProbeInterval time.Duration // cheap check: an OVSDB echo and the count of Loom's flows
 	BackoffMin    time.Duration // first retry after a failure
 	BackoffMax    time.Duration // retries never wait longer
+	// Metrics, if set, receives the Reconciler's Prometheus metrics.
+	Metrics prometheus.Registerer
 }
 
 func (c Config) withDefaults() Config {
@@ -79,6 +82,7 @@ type Reconciler struct {
 	cfg      Config
 	sem      chan struct{}
 	onStatus func(HostStatus)
+	metrics  *metrics
 
 	mu      sync.Mutex
 	ctx     context.Context // set by Run
@@ -93,7 +97,8 @@ func NewReconciler(log *zap.Logger, cfg Config, onStatus func(HostStatus)) *Reco
 	if onStatus == nil {
 		onStatus = func(HostStatus) {}
 	}
-	return &Reconciler{log: log, cfg: cfg, sem: make(chan struct{}, cfg.Parallel), onStatus: onStatus, workers: map[string]*worker{}}
+	return &Reconciler{log: log, cfg: cfg, sem: make(chan struct{}, cfg.Parallel), onStatus: onStatus,
+		metrics: newMetrics(cfg.Metrics), workers: map[string]*worker{}}
 }
 
 // SetTopology compiles t and makes it the desired state of every host,
@@ -125,6 +130,7 @@ func (r *Reconciler) SetTopology(t *topology.Topology) error {
 		if !seen[name] {
 			close(w.stop)
 			delete(r.workers, name)
+			r.metrics.forget(name)
 		}
 	}
 	return nil
@@ -355,6 +361,7 @@ func (w *worker) reconcile(ctx context.Context, why string) bool {
 	w.status.Reconciles++
 	w.status.LastChanges = changes
 	w.status.NextRetry = time.Time{}
+	repaired := false
 	if res.Err != nil {
 		w.status.Failures++
 		w.status.LastError = res.Err.Error()
@@ -362,11 +369,13 @@ func (w *worker) reconcile(ctx context.Context, why string) bool {
 		w.status.Failures, w.status.LastError = 0, ""
 		if wasInSync && changes > 0 {
 			w.status.Repairs++
+			repaired = true
 		}
 	}
 	s := w.status
 	w.mu.Unlock()
 	w.r.onStatus(s)
+	w.r.metrics.observe(w.host, state, took, len(hs.Flows), repaired)
 
 	switch {
 	case res.Err != nil:

@@ -51,7 +51,8 @@ func startLoomd(t *testing.T, l *Lab, topo string) *loomd {
 	d.cmd = exec.Command("ip", "netns", "exec", l.Prefix+"ctl", binary(t, "loomd"),
 		"--config", filepath.Join(dir, "none.yaml"), "--topology", topo,
 		"--reload-interval", "500ms", "--audit-interval", "3s", "--probe-interval", "1s",
-		"--backoff-max", "2s", "--host-timeout", "20s", "--status-file", d.status, "--log-level", "debug")
+		"--backoff-max", "2s", "--host-timeout", "20s", "--status-file", d.status, "--log-level", "debug",
+		"--listen", "127.0.0.1:9477")
 	os.WriteFile(filepath.Join(dir, "none.yaml"), []byte("{}\n"), 0o644)
 	d.cmd.Stdout, d.cmd.Stderr = d.log, d.log
 	if err := d.cmd.Start(); err != nil {
@@ -73,6 +74,16 @@ func startLoomd(t *testing.T, l *Lab, topo string) *loomd {
 		}
 	})
 	return d
+}
+
+// get fetches a path of loomd's HTTP server (inside the controller
+// namespace, on its loopback).
+func (d *loomd) get(l *Lab, path string) string {
+	out, err := l.Exec("ctl", "bash", "-c", `exec 3<>/dev/tcp/127.0.0.1/9477 && printf 'GET `+path+` HTTP/1.0\r\n\r\n' >&3 && cat <&3`)
+	if err != nil {
+		d.t.Errorf("GET %s: %v\n%s", path, err, out)
+	}
+	return out
 }
 
 func (d *loomd) hosts() map[string]controller.HostStatus {
@@ -256,6 +267,27 @@ func TestFaults(t *testing.T) {
 		t.Logf("h3 converged %v after it became reachable", took.Round(time.Millisecond))
 		if err := l.Ping(w["g5"].ns(), w["g4"].ip, 10); err != nil {
 			t.Error(err)
+		}
+	})
+
+	t.Run("metrics and health", func(t *testing.T) {
+		if out := d.get(l, "/healthz"); !strings.Contains(out, "200 OK") {
+			t.Errorf("/healthz: %s", out)
+		}
+		if out := d.get(l, "/readyz"); !strings.Contains(out, "200 OK") {
+			t.Errorf("/readyz: %s", out)
+		}
+		out := d.get(l, "/metrics")
+		for _, re := range []string{
+			`loom_drift_repairs_total\{host="h1"\} [1-9]`,
+			`loom_reconciles_total\{host="h3",result="(unreachable|error)"\} [1-9]`,
+			`loom_host_up\{host="h3"\} 1`,
+			`loom_host_flows\{host="h2"\} [1-9]`,
+			`loom_reconcile_duration_seconds_count\{result="ok"\} [1-9]`,
+		} {
+			if !regexp.MustCompile(re).MatchString(out) {
+				t.Errorf("/metrics has no line matching %s", re)
+			}
 		}
 	})
 }

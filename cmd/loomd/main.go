@@ -6,14 +6,20 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net"
+	"net/http"
 	"os"
 	"os/signal"
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/spf13/pflag"
 	"github.com/spf13/viper"
 	"go.uber.org/zap"
@@ -36,6 +42,7 @@ var keys = []struct {
 	{"backoff-max", "30s", "longest wait between retries of a failing host"},
 	{"parallel", "8", "hosts reconciled at once"},
 	{"status-file", "", "if set, every host's status is written there as JSON after each change"},
+	{"listen", "127.0.0.1:9477", "HTTP address of /metrics (Prometheus), /healthz and /readyz; empty: none"},
 	{"log-format", "json", "json or console"},
 	{"log-level", "info", "debug, info, warn or error"},
 }
@@ -103,6 +110,9 @@ func run() error {
 		return err
 	}
 	cfg.Parallel = v.GetInt("parallel")
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	cfg.Metrics = reg
 
 	status := newStatusWriter(v.GetString("status-file"), log)
 	rec := controller.NewReconciler(log, cfg, status.update)
@@ -111,6 +121,13 @@ func run() error {
 	defer stop()
 	path := v.GetString("topology")
 	w := &watcher{path: path, log: log, rec: rec}
+	if addr := v.GetString("listen"); addr != "" {
+		srv, err := serveHTTP(addr, reg, w, log)
+		if err != nil {
+			return err
+		}
+		defer srv.Close()
+	}
 	w.check() // the first topology, before the workers start
 	log.Info("loomd started", zap.String("topology", path), zap.Duration("audit_interval", cfg.AuditInterval),
 		zap.Duration("probe_interval", cfg.ProbeInterval))
@@ -135,10 +152,11 @@ func run() error {
 // topology is logged with every error and changes nothing: the hosts keep
 // the last valid one.
 type watcher struct {
-	path string
-	log  *zap.Logger
-	rec  *controller.Reconciler
-	last []byte // the contents last read, valid or not
+	path   string
+	log    *zap.Logger
+	rec    *controller.Reconciler
+	last   []byte      // the contents last read, valid or not
+	loaded atomic.Bool // a valid topology is in force
 }
 
 func (w *watcher) check() {
@@ -166,6 +184,7 @@ func (w *watcher) check() {
 		w.log.Error("topology not compiled, the running one stays", zap.Error(err))
 		return
 	}
+	w.loaded.Store(true)
 	w.log.Info("topology loaded", zap.Int("hosts", len(t.Hosts)), zap.Int("switches", len(t.Switches)), zap.Int("ports", len(t.Ports)))
 }
 
@@ -222,6 +241,33 @@ func (s *statusWriter) update(st controller.HostStatus) {
 	if err != nil {
 		s.log.Warn("status file", zap.Error(err))
 	}
+}
+
+// serveHTTP serves /metrics, /healthz (the process answers) and /readyz (a
+// valid topology is in force).
+func serveHTTP(addr string, reg *prometheus.Registry, w *watcher, log *zap.Logger) (*http.Server, error) {
+	mux := http.NewServeMux()
+	mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+	mux.HandleFunc("/healthz", func(rw http.ResponseWriter, _ *http.Request) { fmt.Fprintln(rw, "ok") })
+	mux.HandleFunc("/readyz", func(rw http.ResponseWriter, _ *http.Request) {
+		if !w.loaded.Load() {
+			http.Error(rw, "no valid topology loaded", http.StatusServiceUnavailable)
+			return
+		}
+		fmt.Fprintln(rw, "ok")
+	})
+	l, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("listen %s: %w", addr, err)
+	}
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	go func() {
+		if err := srv.Serve(l); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			log.Error("http server", zap.Error(err))
+		}
+	}()
+	log.Info("serving metrics and health", zap.String("listen", l.Addr().String()))
+	return srv, nil
 }
 
 func newLogger(format, level string) (*zap.Logger, error) {
