@@ -24,6 +24,8 @@ type Options struct {
 	Parallel int
 	// DryRun plans without changing anything.
 	DryRun bool
+	// TLS is for hosts with ssl: addresses.
+	TLS TLS
 }
 
 // HostResult is what a run did, or would do, on one host.
@@ -61,6 +63,10 @@ func (e *Engine) Apply(ctx context.Context, t *topology.Topology) ([]HostResult,
 	if err != nil {
 		return nil, fmt.Errorf("compile: %w", err)
 	}
+	dialOpts, err := e.Opts.TLS.dialOptions()
+	if err != nil {
+		return nil, err
+	}
 	par := e.Opts.Parallel
 	if par < 1 {
 		par = 8
@@ -75,7 +81,7 @@ func (e *Engine) Apply(ctx context.Context, t *topology.Topology) ([]HostResult,
 			sem <- struct{}{}
 			defer func() { <-sem }()
 			start := time.Now()
-			r := e.host(ctx, hs)
+			r := e.host(ctx, hs, dialOpts)
 			r.Duration = time.Since(start)
 			e.logResult(&r)
 			results[i] = r
@@ -119,7 +125,7 @@ func BridgeSpec(hs *flows.HostState) ovsdb.BridgeSpec {
 	return spec
 }
 
-func (e *Engine) host(ctx context.Context, hs *flows.HostState) (r HostResult) {
+func (e *Engine) host(ctx context.Context, hs *flows.HostState, dialOpts []ovsdb.DialOption) (r HostResult) {
 	r.Host = hs.Host
 	r.DesiredFlows = len(hs.Flows)
 	timeout := e.Opts.HostTimeout
@@ -129,19 +135,19 @@ func (e *Engine) host(ctx context.Context, hs *flows.HostState) (r HostResult) {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 
-	db, err := ovsdb.Dial(ctx, hs.OVSDB, e.Log.With(zap.String("host", hs.Host)))
+	db, err := ovsdb.Dial(ctx, hs.OVSDB, e.Log.With(zap.String("host", hs.Host)), dialOpts...)
 	if err != nil {
 		r.Err = err
 		return r
 	}
 	defer db.Close()
-	return reconcileHost(ctx, db, hs, e.Opts.DryRun)
+	return reconcileHost(ctx, db, e.Opts.TLS.openflow(hs.OpenFlow), hs, e.Opts.DryRun)
 }
 
 // reconcileHost brings one host to hs over an open OVSDB connection (or, in
 // a dry run, plans): one OVSDB transaction, then one flow bundle, each
 // verified. It is the one place that changes a host.
-func reconcileHost(ctx context.Context, db *ovsdb.Client, hs *flows.HostState, dry bool) (r HostResult) {
+func reconcileHost(ctx context.Context, db *ovsdb.Client, of *ofctl.Client, hs *flows.HostState, dry bool) (r HostResult) {
 	r.Host = hs.Host
 	r.DesiredFlows = len(hs.Flows)
 	spec := BridgeSpec(hs)
@@ -151,7 +157,6 @@ func reconcileHost(ctx context.Context, db *ovsdb.Client, hs *flows.HostState, d
 		return r
 	}
 	r.OVSDB, r.Foreign = plan.Changes, plan.Foreign
-	of := ofctl.New(hs.OpenFlow)
 
 	if dry {
 		observed, err := of.Dump(ctx)

@@ -12,7 +12,6 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/loom-sdn/loom/flows"
-	"github.com/loom-sdn/loom/flows/ofctl"
 	"github.com/loom-sdn/loom/ovsdb"
 	"github.com/loom-sdn/loom/topology"
 )
@@ -25,6 +24,7 @@ type Config struct {
 	ProbeInterval time.Duration // cheap check: an OVSDB echo and the count of Loom's flows
 	BackoffMin    time.Duration // first retry after a failure
 	BackoffMax    time.Duration // retries never wait longer
+	TLS           TLS           // for hosts with ssl: addresses; read at every dial
 	// Metrics, if set, receives the Reconciler's Prometheus metrics.
 	Metrics prometheus.Registerer
 }
@@ -300,7 +300,7 @@ func (w *worker) probe(ctx context.Context) bool {
 		w.closeDB()
 		return false
 	}
-	n, err := ofctl.New(hs.OpenFlow).FlowCount(ctx)
+	n, err := w.r.cfg.TLS.openflow(hs.OpenFlow).FlowCount(ctx)
 	if err != nil || n != len(hs.Flows) {
 		w.log.Info("flow probe: switch differs", zap.Int("flows", n), zap.Int("want", len(hs.Flows)), zap.Error(err))
 		return false
@@ -328,8 +328,11 @@ func (w *worker) reconcile(ctx context.Context, why string) bool {
 	var res HostResult
 	state := StateInSync
 	if w.db == nil {
-		db, err := ovsdb.Dial(ctx, hs.OVSDB, w.log)
+		opts, err := w.r.cfg.TLS.dialOptions() // files read anew: renewals are picked up
+		var db *ovsdb.Client
 		if err != nil {
+			res.Err, state = err, StateError
+		} else if db, err = ovsdb.Dial(ctx, hs.OVSDB, w.log, opts...); err != nil {
 			res.Err, state = err, StateUnreachable
 		} else {
 			w.db, w.lost = db, db.Done()
@@ -337,7 +340,7 @@ func (w *worker) reconcile(ctx context.Context, why string) bool {
 		}
 	}
 	if w.db != nil {
-		res = reconcileHost(ctx, w.db, hs, false)
+		res = reconcileHost(ctx, w.db, w.r.cfg.TLS.openflow(hs.OpenFlow), hs, false)
 		if res.Err != nil {
 			state = StateError
 			// Start over from a fresh connection (and a full copy of the

@@ -22,6 +22,7 @@ type loomd struct {
 	t      *testing.T
 	cmd    *exec.Cmd
 	status string // its status file
+	fault  string // while this file exists, its bundles carry a flow the switch refuses
 	log    *syncBuffer
 }
 
@@ -43,22 +44,24 @@ func (s *syncBuffer) String() string {
 }
 
 // startLoomd runs loomd on topo with short intervals, so that faults are
-// noticed within seconds; it is stopped (SIGTERM) when the test ends.
-func startLoomd(t *testing.T, l *Lab, topo string) *loomd {
+// noticed within seconds; it is stopped (SIGINT) when the test owner ends
+// (the whole test, even when started by one of its subtests, t).
+func startLoomd(t, owner *testing.T, l *Lab, topo string) *loomd {
 	t.Helper()
 	dir := t.TempDir()
-	d := &loomd{t: t, status: filepath.Join(dir, "status.json"), log: &syncBuffer{}}
+	d := &loomd{t: t, status: filepath.Join(dir, "status.json"), fault: filepath.Join(dir, "bad-flow"), log: &syncBuffer{}}
 	d.cmd = exec.Command("ip", "netns", "exec", l.Prefix+"ctl", binary(t, "loomd"),
 		"--config", filepath.Join(dir, "none.yaml"), "--topology", topo,
 		"--reload-interval", "500ms", "--audit-interval", "3s", "--probe-interval", "1s",
 		"--backoff-max", "2s", "--host-timeout", "20s", "--status-file", d.status, "--log-level", "debug",
 		"--listen", "127.0.0.1:9477")
 	os.WriteFile(filepath.Join(dir, "none.yaml"), []byte("{}\n"), 0o644)
+	d.cmd.Env = append(os.Environ(), "LOOM_FAULT_BAD_FLOW="+d.fault)
 	d.cmd.Stdout, d.cmd.Stderr = d.log, d.log
 	if err := d.cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() {
+	owner.Cleanup(func() {
 		d.cmd.Process.Signal(os.Interrupt)
 		done := make(chan struct{})
 		go func() { d.cmd.Wait(); close(done) }()
@@ -74,6 +77,12 @@ func startLoomd(t *testing.T, l *Lab, topo string) *loomd {
 		}
 	})
 	return d
+}
+
+// kill stops loomd with SIGKILL, as a crash would.
+func (d *loomd) kill() {
+	d.cmd.Process.Kill()
+	d.cmd.Wait()
 }
 
 // get fetches a path of loomd's HTTP server (inside the controller
@@ -180,7 +189,8 @@ func TestFaults(t *testing.T) {
 	if err := os.WriteFile(topo, src, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	d := startLoomd(t, l, topo)
+	top := t
+	d := startLoomd(t, top, l, topo)
 	took := waitFor(t, "all hosts in sync", 60*time.Second, func() bool { return d.inSync("h1", "h2", "h3") })
 	t.Logf("converged from empty in %v", took.Round(time.Millisecond))
 	for _, p := range [][2]string{{"g1", "g3"}, {"g3", "g2"}, {"g2", "g1"}} {
@@ -270,6 +280,31 @@ func TestFaults(t *testing.T) {
 		}
 	})
 
+	t.Run("bundle refused", func(t *testing.T) {
+		before := d.hosts()["h2"]
+		os.WriteFile(d.fault, nil, 0o644)
+		// Drift on h2 makes loomd send a bundle, which now carries a flow
+		// the switch refuses: nothing of it may be applied.
+		l.MustExec("h2", "ovs-ofctl", "-O", "OpenFlow13", "del-flows", "br-int", "table=60,reg7=0/0")
+		waitFor(t, "h2 failing and retried", 30*time.Second, func() bool {
+			h := d.hosts()["h2"]
+			return h.State == controller.StateError && h.Failures >= 2 && strings.Contains(h.LastError, "OFPBAC_BAD_OUT_GROUP")
+		})
+		if out := l.MustExec("h2", "ovs-ofctl", "-O", "OpenFlow13", "dump-flows", "br-int", "table=60"); strings.Contains(out, "group:") || strings.Count(out, "cookie=") > 1 {
+			t.Errorf("part of a refused bundle was applied:\n%s", out)
+		}
+		os.Remove(d.fault)
+		took := waitFor(t, "h2 repaired once bundles are accepted", 30*time.Second, func() bool {
+			return d.hosts()["h2"].State == controller.StateInSync && planClean(l, topo)
+		})
+		t.Logf("refused bundle: %d failed attempts, repaired %v after the fault ended (was %d reconciles before)",
+			d.hosts()["h2"].Reconciles-before.Reconciles-1, took.Round(time.Millisecond), before.Reconciles)
+		if d.cmd.ProcessState != nil {
+			t.Error("loomd exited")
+		}
+	})
+
+	// Counted by the first loomd, before the restarts below.
 	t.Run("metrics and health", func(t *testing.T) {
 		if out := d.get(l, "/healthz"); !strings.Contains(out, "200 OK") {
 			t.Errorf("/healthz: %s", out)
@@ -290,4 +325,60 @@ func TestFaults(t *testing.T) {
 			}
 		}
 	})
+	t.Run("restart in steady state", func(t *testing.T) {
+		// Warm the tunnel: OVS drops the first packet to a tunnel
+		// endpoint whose MAC it has not resolved yet.
+		if err := l.Ping(w["g2"].ns(), w["g3"].ip, 5); err != nil {
+			t.Fatal(err)
+		}
+		steady := startPing(t, l, w["g2"], w["g3"].ip)
+		time.Sleep(time.Second)
+		d.kill()
+		d = startLoomd(t, top, l, topo)
+		waitFor(t, "restarted loomd in sync", 30*time.Second, func() bool { return d.inSync("h1", "h2", "h3") })
+		time.Sleep(time.Second)
+		for h, s := range d.hosts() {
+			if s.LastChanges != 0 || s.Reconciles == 0 {
+				t.Errorf("%s after a restart in steady state: %d reconciles, last changed %d things", h, s.Reconciles, s.LastChanges)
+			}
+		}
+		if !strings.Contains(d.log.String(), `"trigger":"change"`) {
+			t.Error("the restarted loomd logged no reconcile")
+		}
+		if strings.Contains(d.log.String(), `"flow_mods":`) && regexp.MustCompile(`"flow_mods":[1-9]`).MatchString(d.log.String()) {
+			t.Errorf("the restarted loomd sent flow mods:\n%s", d.log.String())
+		}
+		sent, lost := steady.stop()
+		t.Logf("loomd kill -9 and restart in steady state: %d pings, %d lost, 0 flow mods", sent, lost)
+		if sent == 0 || lost != 0 {
+			t.Errorf("g2 -> g3 lost %d of %d pings across a controller restart", lost, sent)
+		}
+	})
+
+	t.Run("killed mid-apply", func(t *testing.T) {
+		// A change loomd is killed in the middle of, at different moments;
+		// each time a new loomd finishes it.
+		for i, delay := range []time.Duration{30 * time.Millisecond, 120 * time.Millisecond, 300 * time.Millisecond} {
+			name := fmt.Sprintf("k%d", i)
+			ip := fmt.Sprintf("192.0.2.%d", 20+i)
+			w[name] = workload{"h2", name, fmt.Sprintf("02:00:00:00:10:2%d", i), ip, "26"}
+			w.add(l, name)
+			d.kill()
+			b, _ := os.ReadFile(topo)
+			b = append(b, fmt.Sprintf("  - {name: %s, switch: green, host: h2, mac: \"%s\", ips: [%s], interface: lm-%s}\n", name, w[name].mac, ip, name)...)
+			os.WriteFile(topo, b, 0o644)
+			d = startLoomd(t, top, l, topo)
+			time.Sleep(delay)
+			d.kill()
+			d = startLoomd(t, top, l, topo)
+			waitFor(t, "consistent after a kill mid-apply", 30*time.Second, func() bool { return d.inSync("h1", "h2", "h3") })
+			if err := l.Ping(w[name].ns(), w["g1"].ip, 10); err != nil {
+				t.Errorf("after a kill %v into the apply: %v", delay, err)
+			}
+		}
+		if out, err := l.Loomctl("plan", "-f", topo); err != nil || !strings.Contains(out, "nothing changed on any switch") {
+			t.Errorf("not consistent: %v\n%s", err, out)
+		}
+	})
+
 }

@@ -64,10 +64,18 @@ func binary(t *testing.T, name string) string {
 		if buildErr != nil {
 			return
 		}
-		cmd := exec.Command("go", "build", "-o", binDir+"/", "./cmd/loomctl", "./cmd/loomd", "./e2e/lmtcp")
-		cmd.Dir = repoRoot()
-		if out, err := cmd.CombinedOutput(); err != nil {
-			buildErr = fmt.Errorf("go build: %v\n%s", err, out)
+		// loomd is a test build: with the tag faultinject it can be made
+		// to send bundles the switch refuses (see flows/ofctl).
+		for _, args := range [][]string{
+			{"build", "-o", binDir + "/", "./cmd/loomctl", "./e2e/lmtcp"},
+			{"build", "-tags", "faultinject", "-o", binDir + "/", "./cmd/loomd"},
+		} {
+			cmd := exec.Command("go", args...)
+			cmd.Dir = repoRoot()
+			if out, err := cmd.CombinedOutput(); err != nil {
+				buildErr = fmt.Errorf("go build: %v\n%s", err, out)
+				return
+			}
 		}
 	})
 	if buildErr != nil {

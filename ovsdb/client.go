@@ -2,6 +2,7 @@ package ovsdb
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"strings"
@@ -53,16 +54,40 @@ type Client struct {
 	ovs  client.Client
 }
 
-// Dial connects to the OVSDB server at addr ("unix:PATH" or "tcp:IP:PORT",
-// as in ovsdb(7)), and waits until the cache holds the Open_vSwitch, Bridge,
-// Port, Interface and Controller tables. The context bounds the whole dial;
-// without a deadline, DefaultDialTimeout applies. log may be nil.
-func Dial(ctx context.Context, addr string, log *zap.Logger) (*Client, error) {
+// DialOption changes how Dial connects.
+type DialOption func(*dialOptions)
+
+type dialOptions struct {
+	tls *tls.Config
+}
+
+// WithTLS is the TLS configuration for "ssl:" addresses (see [LoadTLS]);
+// other addresses ignore it.
+func WithTLS(cfg *tls.Config) DialOption {
+	return func(o *dialOptions) { o.tls = cfg }
+}
+
+// Dial connects to the OVSDB server at addr ("unix:PATH", "tcp:IP:PORT" or,
+// with [WithTLS], "ssl:IP:PORT", as in ovsdb(7)), and waits until the cache
+// holds the Open_vSwitch, Bridge, Port, Interface and Controller tables. The
+// context bounds the whole dial, TLS handshake included; without a
+// deadline, DefaultDialTimeout applies. log may be nil.
+func Dial(ctx context.Context, addr string, log *zap.Logger, opts ...DialOption) (*Client, error) {
 	if log == nil {
 		log = zap.NewNop()
 	}
-	if !strings.HasPrefix(addr, "unix:") && !strings.HasPrefix(addr, "tcp:") {
-		return nil, fmt.Errorf("ovsdb %s: dial: address must be unix:PATH or tcp:IP:PORT", addr)
+	var o dialOptions
+	for _, opt := range opts {
+		opt(&o)
+	}
+	switch {
+	case strings.HasPrefix(addr, "unix:"), strings.HasPrefix(addr, "tcp:"):
+	case strings.HasPrefix(addr, "ssl:"):
+		if o.tls == nil {
+			return nil, fmt.Errorf("ovsdb %s: dial: an ssl: address needs a private key, a certificate and a CA certificate", addr)
+		}
+	default:
+		return nil, fmt.Errorf("ovsdb %s: dial: address must be unix:PATH, tcp:IP:PORT or ssl:IP:PORT", addr)
 	}
 	if _, ok := ctx.Deadline(); !ok {
 		var cancel context.CancelFunc
@@ -75,14 +100,20 @@ func Dial(ctx context.Context, addr string, log *zap.Logger) (*Client, error) {
 		return nil, fmt.Errorf("ovsdb %s: dial: %w", addr, err)
 	}
 	lr := zapr.NewLogger(libovsdbLogger(log))
-	ovs, err := client.NewOVSDBClient(dbModel,
-		client.WithEndpoint(addr),
-		client.WithLogger(&lr),
-	)
+	copts := []client.Option{client.WithEndpoint(addr), client.WithLogger(&lr)}
+	if strings.HasPrefix(addr, "ssl:") {
+		copts = append(copts, client.WithTLSConfig(o.tls))
+	}
+	ovs, err := client.NewOVSDBClient(dbModel, copts...)
 	if err != nil {
 		return nil, fmt.Errorf("ovsdb %s: dial: %w", addr, err)
 	}
 	if err := ovs.Connect(ctx); err != nil {
+		if o.tls != nil && strings.HasPrefix(addr, "ssl:") {
+			if why := tlsRefusal(ctx, strings.TrimPrefix(addr, "ssl:"), o.tls); why != nil {
+				return nil, fmt.Errorf("ovsdb %s: dial: the server refused the TLS session: %w", addr, why)
+			}
+		}
 		return nil, fmt.Errorf("ovsdb %s: dial: %w", addr, err)
 	}
 	if _, err := ovs.Monitor(ctx, newMonitor(ovs)); err != nil {

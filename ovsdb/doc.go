@@ -11,6 +11,10 @@
 // [Client.EnsureBridge] does Plan and Apply in one call; [Plan.Ops] hands the
 // operations out for callers that compose a larger transaction.
 //
+// An "ssl:IP:PORT" address needs [WithTLS] with a configuration from
+// [LoadTLS]: the controller's key and certificate, and the CA that signed the
+// switches' certificates (checked as OVS does: the chain, not the name).
+//
 // # Invariants
 //
 //   - Ownership. Every row the package creates (Bridge, Port, Interface,

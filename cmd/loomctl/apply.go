@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"os"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -18,6 +19,7 @@ func newApplyCmd(g *globals, dry bool) *cobra.Command {
 		files    []string
 		timeout  time.Duration
 		parallel int
+		tls      controller.TLS
 	)
 	use, short := "apply -f FILE|DIR", "Bring every host to the topology, verify, and report (no daemon needed)"
 	if dry {
@@ -28,12 +30,16 @@ func newApplyCmd(g *globals, dry bool) *cobra.Command {
 		Short: short,
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			// Unreadable key files stop the run before any host is touched.
+			if err := tls.Check(); err != nil {
+				return err
+			}
 			t, err := loadTopology(cmd, files)
 			if err != nil {
 				return err
 			}
 			e := &controller.Engine{Log: g.log, Opts: controller.Options{
-				HostTimeout: timeout, Parallel: parallel, DryRun: dry,
+				HostTimeout: timeout, Parallel: parallel, DryRun: dry, TLS: tls,
 			}}
 			results, err := e.Apply(context.Background(), t)
 			if err != nil {
@@ -48,6 +54,12 @@ func newApplyCmd(g *globals, dry bool) *cobra.Command {
 	cmd.Flags().StringSliceVarP(&files, "filename", "f", nil, "topology file or folder (repeatable)")
 	cmd.Flags().DurationVar(&timeout, "host-timeout", 60*time.Second, "time allowed for each host")
 	cmd.Flags().IntVar(&parallel, "parallel", 8, "hosts worked on at once")
+	cmd.Flags().StringVar(&tls.PrivateKey, "private-key", os.Getenv("LOOM_PRIVATE_KEY"),
+		"controller's private key (PEM) for hosts with ssl: addresses (env LOOM_PRIVATE_KEY)")
+	cmd.Flags().StringVar(&tls.Certificate, "certificate", os.Getenv("LOOM_CERTIFICATE"),
+		"controller's certificate (PEM), e.g. from ovs-pki req+sign NAME controller (env LOOM_CERTIFICATE)")
+	cmd.Flags().StringVar(&tls.CACert, "ca-cert", os.Getenv("LOOM_CA_CERT"),
+		"CA certificate (PEM) that signed the switches' certificates, e.g. ovs-pki's switchca/cacert.pem (env LOOM_CA_CERT)")
 	return cmd
 }
 

@@ -42,6 +42,9 @@ var keys = []struct {
 	{"backoff-max", "30s", "longest wait between retries of a failing host"},
 	{"parallel", "8", "hosts reconciled at once"},
 	{"status-file", "", "if set, every host's status is written there as JSON after each change"},
+	{"private-key", "", "controller's private key (PEM) for hosts with ssl: addresses"},
+	{"certificate", "", "controller's certificate (PEM), e.g. from ovs-pki req+sign NAME controller"},
+	{"ca-cert", "", "CA certificate (PEM) that signed the switches' certificates, e.g. ovs-pki's switchca/cacert.pem; the three files are read again at every connection"},
 	{"listen", "127.0.0.1:9477", "HTTP address of /metrics (Prometheus), /healthz and /readyz; empty: none"},
 	{"log-format", "json", "json or console"},
 	{"log-level", "info", "debug, info, warn or error"},
@@ -110,6 +113,10 @@ func run() error {
 		return err
 	}
 	cfg.Parallel = v.GetInt("parallel")
+	cfg.TLS = controller.TLS{PrivateKey: v.GetString("private-key"), Certificate: v.GetString("certificate"), CACert: v.GetString("ca-cert")}
+	if err := cfg.TLS.Check(); err != nil {
+		return err // before any host is touched
+	}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	cfg.Metrics = reg

@@ -19,6 +19,7 @@ readonly MAX_HOSTS=200
 readonly MGMT_NET=198.18.0 # .1 = ctl, .(10+i) = host i; /24
 readonly UL_NET=198.19.0   # .(10+i) = host i tunnel IP on br-phy; /24
 readonly OVSDB_PORT=6640
+readonly OVSDB_SSL_PORT=6641 # pssl remote, once the lab has a PKI (pki, LOOM_LAB_TLS=1)
 readonly MARKER=.loom-lab # marks a state dir as ours (down removes only those)
 
 PREFIX=${LOOM_LAB_PREFIX:-lm-}
@@ -26,6 +27,7 @@ LAB_DIR=${LOOM_LAB_DIR:-/run/loom-lab/${PREFIX}}
 LAB_DIR=${LAB_DIR%/}
 JOBS=${LOOM_LAB_JOBS:-8}
 PEERS=${LOOM_LAB_PEERS:-auto}
+TLS=${LOOM_LAB_TLS:-0}
 
 ON_FAIL=""   # function run by the EXIT trap when a command fails half-way
 FAIL_MSG=""  # what was being done, for the failure message
@@ -41,6 +43,11 @@ Commands:
                                    lab with the same prefix is torn down first
   down                             remove everything of this lab (idempotent)
   status                           show what exists; exit 0 if the lab is up, 1 if not
+  pki                              TLS for the lab (ovs-pki): CAs, a certificate per host
+                                   and one for the controller, in the state dir; each host's
+                                   OVSDB also listens on pssl:$OVSDB_SSL_PORT:MGMT_IP and its ovs-vswitchd
+                                   gets the host's key (bridges can listen on pssl:);
+                                   prints the controller's files (idempotent)
   workload add HOST NAME MAC IP/PLEN [MTU]
                                    add a workload namespace PREFIX+HOST-NAME joined to
                                    HOST by a veth: lm-NAME (host side, no IP, not
@@ -86,13 +93,15 @@ Environment:
                    letters/digits and a dash, optionally then tN- (lmx-, lm-t1-)
   LOOM_LAB_DIR     state dir (default /run/loom-lab/PREFIX)
   LOOM_LAB_JOBS    hosts started in parallel by up (default 8)
+  LOOM_LAB_TLS     1: up also runs pki (default 0)
   LOOM_LAB_PEERS   auto (default), kernel or ovs: what makes physnet switches and
                    gretap VTEPs (kernel: Linux bridge with vlan_filtering, gretap;
                    ovs: a standalone OVS; auto: the kernel's if it can)
 
 Address plan (all labs use the same addresses: they live in separate namespaces):
   management 198.18.0.0/24: ctl 198.18.0.1, host i 198.18.0.(10+i),
-             OVSDB of host i at tcp:198.18.0.(10+i):6640
+             OVSDB of host i at tcp:198.18.0.(10+i):6640 (after pki, also at
+             ssl:198.18.0.(10+i):$OVSDB_SSL_PORT)
   underlay   198.19.0.0/24: host i tunnel IP 198.19.0.(10+i) on br-phy;
              VTEPs take free addresses (e.g. 198.19.0.250)
 EOF
@@ -166,6 +175,10 @@ check_config() {
 	auto | kernel | ovs) ;;
 	*) usage_error "LOOM_LAB_PEERS must be auto, kernel or ovs (got '$PEERS')" ;;
 	esac
+	case $TLS in
+	0 | 1) ;;
+	*) usage_error "LOOM_LAB_TLS must be 0 or 1 (got '$TLS')" ;;
+	esac
 }
 
 # Serialises commands that change the lab (up, down, workload) per prefix. The
@@ -191,6 +204,17 @@ host_dir() { echo "$LAB_DIR/h$1"; }
 mgmt_ip() { echo "$MGMT_NET.$((10 + $1))"; }
 tunnel_ip() { echo "$UL_NET.$((10 + $1))"; }
 ovsdb_addr() { echo "tcp:$(mgmt_ip "$1"):$OVSDB_PORT"; }
+ovsdb_ssl_addr() { echo "ssl:$(mgmt_ip "$1"):$OVSDB_SSL_PORT"; }
+
+# The lab's PKI (made by pki, or by up with LOOM_LAB_TLS=1): ovs-pki's CAs
+# in PKI/ca, keys and certificates NAME-privkey.pem, NAME-cert.pem in PKI.
+pki_dir() { echo "$LAB_DIR/pki"; }
+pki_ready() { [[ -s $(pki_dir)/ctl-cert.pem ]]; }
+# The controller's files: its key and certificate (signed by the controller
+# CA, which the switches trust) and the switch CA (which signed the hosts').
+ctl_key() { echo "$(pki_dir)/ctl-privkey.pem"; }
+ctl_cert() { echo "$(pki_dir)/ctl-cert.pem"; }
+ctl_cacert() { echo "$(pki_dir)/ca/switchca/cacert.pem"; }
 
 # Physnets, servers and VTEPs (peers that Loom does not manage). A physnet
 # name has no dash, so PREFIX pn-NET-SERVER is unambiguous.
@@ -218,7 +242,9 @@ lab_namespaces() {
 state_hosts() {
 	local d
 	for d in "$LAB_DIR"/h*; do
-		[[ -d $d && ${d##*/} =~ ^h([1-9][0-9]*)$ ]] && echo "${BASH_REMATCH[1]}"
+		# (if, not &&: the loop's status must not fail the pipeline when the
+		# last name, e.g. the file "hosts", is no host)
+		if [[ -d $d && ${d##*/} =~ ^h([1-9][0-9]*)$ ]]; then echo "${BASH_REMATCH[1]}"; fi
 	done | sort -n
 	return 0
 }
@@ -620,6 +646,10 @@ lab_up() {
 	if ! bad=$(ovsdb_check "${hosts[@]}"); then
 		die "OVSDB not reachable from ctl at: $bad"
 	fi
+	if ((TLS)); then
+		FAIL_MSG="up (pki)"
+		lab_pki
+	fi
 	touch "$LAB_DIR/ready"
 }
 
@@ -632,6 +662,7 @@ print_summary() {
 		printf '%-6s %-16s %-14s %-22s %s\n' "h$n" "$(ns_host "$n")" \
 			"$(mgmt_ip "$n")" "$(ovsdb_addr "$n")" "$(tunnel_ip "$n")"
 	done
+	if pki_ready; then print_pki; fi
 }
 
 cmd_up() {
@@ -641,6 +672,7 @@ cmd_up() {
 		usage_error "N must be a number from 1 to $MAX_HOSTS (got '$count')"
 	fi
 	need_tools ip ovsdb-tool ovsdb-server ovs-vswitchd ovs-vsctl ovs-appctl ping flock sysctl
+	if ((TLS)); then need_tools ovs-pki openssl; fi
 	[[ -r $SCHEMA ]] || die "$SCHEMA not found; install it with: apt-get install -y openvswitch-switch"
 	take_lock
 	if [[ -d $LAB_DIR && ! -e $LAB_DIR/$MARKER && -n $(ls -A "$LAB_DIR") ]]; then
@@ -654,6 +686,123 @@ cmd_up() {
 	lab_up "$count"
 	disarm_cleanup
 	print_summary "$count"
+}
+
+# ---------------------------------------------------------------------------
+# pki: TLS between the controller and the hosts
+#
+# ovs-pki makes two CAs in PKI/ca: switchca signs each host's certificate
+# (hN-cert.pem), controllerca the controller's (ctl-cert.pem). A host
+# trusts the controller CA, the controller the switch CA: each side checks
+# the other's chain (OVS checks no name; the certificates carry no IP).
+# Each host gets, in its OVSDB, its key and certificate with the controller
+# CA (the SSL table, ovs-vsctl set-ssl: ovsdb-server reads it through its
+# db: options, ovs-vswitchd for bridges that listen on pssl:) and a pssl
+# remote on the management IP (a Manager row, ovs-vsctl set-manager), so the
+# settings outlive a restart of either daemon, as on a stock OVS host.
+
+# pki_run ARGS...: ovs-pki on the lab's CAs; the files it makes land in the
+# PKI dir. Its openssl chatter goes to PKI/ovs-pki.log.
+pki_run() {
+	local dir
+	dir=$(pki_dir)
+	(cd "$dir" && ovs-pki --dir="$dir/ca" --log="$dir/ovs-pki.log" "$@" >/dev/null 2>>"$dir/ovs-pki.log")
+}
+
+# pki_certs TYPE NAME...: a key and a certificate of TYPE (switch or
+# controller) for each NAME that has none; the keys (the slow part) are made
+# LOOM_LAB_JOBS at a time, then signed one by one (ovs-pki's CA is not safe
+# for concurrent signing).
+pki_certs() {
+	local type=$1 dir name i failed=0
+	local -a todo=() batch=()
+	shift
+	dir=$(pki_dir)
+	for name; do
+		[[ -s $dir/$name-cert.pem && -s $dir/$name-privkey.pem ]] && continue
+		rm -f -- "$dir/$name-privkey.pem" "$dir/$name-req.pem" "$dir/$name-cert.pem"
+		todo+=("$name")
+	done
+	for ((i = 0; i < ${#todo[@]}; i += JOBS)); do
+		batch=()
+		for name in "${todo[@]:i:JOBS}"; do
+			pki_run --unique req "$name" &
+			batch+=("$!")
+		done
+		for name in "${batch[@]}"; do wait "$name" || failed=1; done
+	done
+	((failed == 0)) || die "ovs-pki req failed (see $dir/ovs-pki.log)"
+	for name in "${todo[@]}"; do
+		pki_run --batch sign "$name" "$type" || die "ovs-pki sign $name failed (see $dir/ovs-pki.log)"
+		rm -f -- "$dir/$name-req.pem"
+	done
+}
+
+# host_ssl N: host hN's key, certificate and CA in its OVSDB, and its pssl
+# OVSDB remote. ovs-vsctl waits until ovs-vswitchd has taken the settings.
+host_ssl() {
+	local n=$1 dir pki
+	local -a env
+	dir=$(host_dir "$n")
+	pki=$(pki_dir)
+	mapfile -t env < <(ovs_env "$dir")
+	env "${env[@]}" ovs-vsctl --db="unix:$dir/db.sock" --timeout=20 \
+		-- set-ssl "$pki/h$n-privkey.pem" "$pki/h$n-cert.pem" "$pki/ca/controllerca/cacert.pem" \
+		-- set-manager "pssl:$OVSDB_SSL_PORT:$(mgmt_ip "$n")"
+}
+
+# ovsdb_ssl_check N...: every host's OVSDB answers over SSL from the ctl
+# namespace, with the controller's files (OVS's own client checks both
+# chains). Prints the addresses that do not.
+ovsdb_ssl_check() {
+	local n bad=()
+	for n in "$@"; do
+		ip netns exec "$(ns_ctl)" ovs-vsctl --db="$(ovsdb_ssl_addr "$n")" --timeout=10 \
+			--private-key="$(ctl_key)" --certificate="$(ctl_cert)" --ca-cert="$(ctl_cacert)" \
+			br-exists br-phy >/dev/null 2>&1 || bad+=("$(ovsdb_ssl_addr "$n")")
+	done
+	if ((${#bad[@]})); then
+		echo "${bad[*]}"
+		return 1
+	fi
+}
+
+# lab_pki: the CAs (unless made), a certificate per host and one for the
+# controller (unless made), each host's SSL settings, then a check from ctl.
+# Idempotent.
+lab_pki() {
+	local dir n bad
+	local -a hosts=()
+	dir=$(pki_dir)
+	mkdir -p "$dir"
+	chmod 700 "$dir"
+	if [[ ! -s $dir/ca/switchca/cacert.pem || ! -s $dir/ca/controllerca/cacert.pem ]]; then
+		# No CA, or half of one: start over (certificates of an old CA are void).
+		find "$dir" -mindepth 1 -delete
+		pki_run init || die "ovs-pki init failed (see $dir/ovs-pki.log)"
+	fi
+	mapfile -t hosts < <(state_hosts)
+	pki_certs controller ctl
+	pki_certs switch "${hosts[@]/#/h}"
+	for n in "${hosts[@]}"; do host_ssl "$n"; done
+	if ! bad=$(ovsdb_ssl_check "${hosts[@]}"); then
+		die "OVSDB not reachable over SSL from ctl at: $bad (see the hosts' ovsdb-server.log)"
+	fi
+}
+
+print_pki() {
+	printf 'TLS: each host'"'"'s OVSDB also at ssl:MGMT_IP:%d; its ovs-vswitchd has its key, so bridges can listen on pssl:\n' "$OVSDB_SSL_PORT"
+	printf "controller files (loomctl/loomd --private-key, --certificate, --ca-cert; '%s env ctl' exports them):\n" "$PROG"
+	printf '  private key  %s\n  certificate  %s\n  CA cert      %s\n' "$(ctl_key)" "$(ctl_cert)" "$(ctl_cacert)"
+}
+
+cmd_pki() {
+	(($# == 0)) || usage_error "pki takes no arguments"
+	need_tools ip flock ovs-pki openssl ovs-vsctl
+	take_lock
+	need_lab
+	lab_pki
+	print_pki
 }
 
 # ---------------------------------------------------------------------------
@@ -1461,9 +1610,16 @@ env_lines() {
 		ovs_env "$(host_dir "$n")"
 		echo "LOOM_LAB_MGMT_IP=$(mgmt_ip "$n")"
 		echo "LOOM_LAB_OVSDB=$(ovsdb_addr "$n")"
+		if pki_ready; then echo "LOOM_LAB_OVSDB_SSL=$(ovsdb_ssl_addr "$n")"; fi
 		echo "LOOM_LAB_TUNNEL_IP=$(tunnel_ip "$n")"
 	elif [[ $ns == "$(ns_ctl)" ]]; then
 		echo "LOOM_LAB_MGMT_IP=$MGMT_NET.1"
+		if pki_ready; then
+			# What loomctl and loomd read for ssl: hosts.
+			echo "LOOM_PRIVATE_KEY=$(ctl_key)"
+			echo "LOOM_CERTIFICATE=$(ctl_cert)"
+			echo "LOOM_CA_CERT=$(ctl_cacert)"
+		fi
 	else
 		# A physnet or VTEP made of OVS: its ovs-vsctl/ovs-ofctl work too.
 		local dir
@@ -1536,6 +1692,9 @@ cmd_status() {
 		done
 		echo "$state"
 	done
+	if pki_ready; then
+		echo "  tls: OVSDB also at ssl:MGMT_IP:$OVSDB_SSL_PORT; controller files: $(ctl_key) $(ctl_cert) $(ctl_cacert)"
+	fi
 	local net trunks desc daemons
 	for ns in "${namespaces[@]}"; do
 		if [[ $ns =~ ^${PREFIX}h[0-9]+-(.+)$ ]]; then
@@ -1593,7 +1752,7 @@ main() {
 	check_config
 	case $cmd in
 	env) cmd_env "$@" ;; # pure: no root needed
-	up | down | status | workload | physnet | server | vtep | daemon | link | exec)
+	up | down | status | pki | workload | physnet | server | vtep | daemon | link | exec)
 		need_root "$cmd" "$@"
 		"cmd_$cmd" "$@"
 		;;

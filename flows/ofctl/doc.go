@@ -1,5 +1,6 @@
 // Package ofctl programs a host's OpenFlow tables from the controller, over
-// the bridge's passive listener (tcp:ADDR:PORT), through ovs-ofctl: typed
+// the bridge's passive listener (tcp:ADDR:PORT, or ssl:ADDR:PORT with the
+// files of [WithSSL] passed to every ovs-ofctl call), through ovs-ofctl: typed
 // flows are sent with go-openvswitch's bundles, and comparisons with the
 // switch are made by OVS's own parser (ovs-ofctl diff-flows), never by
 // parsing dumps in Go.

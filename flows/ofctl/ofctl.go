@@ -22,11 +22,55 @@ import (
 
 // Client talks OpenFlow 1.3 to one bridge's listener.
 type Client struct {
-	target string // tcp:ADDR:PORT
+	target string // tcp:ADDR:PORT or ssl:ADDR:PORT
+	ssl    *SSL
 }
 
-// New returns a client of the listener at target ("tcp:ADDR:PORT").
-func New(target string) *Client { return &Client{target: target} }
+// SSL names the PEM files ovs-ofctl uses on an ssl: target: the
+// controller's private key and certificate, and the CA certificate that
+// signed the switch's certificate (OVS checks the chain, not the name).
+type SSL struct {
+	PrivateKey, Certificate, CACert string
+}
+
+// Option configures a Client.
+type Option func(*Client)
+
+// WithSSL gives the client the files for ssl: targets (ignored for tcp:).
+func WithSSL(files SSL) Option {
+	return func(c *Client) { c.ssl = &files }
+}
+
+// New returns a client of the listener at target ("tcp:ADDR:PORT", or
+// "ssl:ADDR:PORT" with WithSSL).
+func New(target string, opts ...Option) *Client {
+	c := &Client{target: target}
+	for _, o := range opts {
+		o(c)
+	}
+	return c
+}
+
+// sslArgs are the ovs-ofctl options that every command on the target needs:
+// the key, certificate and CA certificate for an ssl: target, none for tcp:.
+func (c *Client) sslArgs() ([]string, error) {
+	if !strings.HasPrefix(c.target, "ssl:") {
+		return nil, nil
+	}
+	if c.ssl == nil || c.ssl.PrivateKey == "" || c.ssl.Certificate == "" || c.ssl.CACert == "" {
+		return nil, fmt.Errorf("openflow %s: an ssl: target needs a private key, a certificate and a CA certificate", c.target)
+	}
+	return []string{"--private-key=" + c.ssl.PrivateKey, "--certificate=" + c.ssl.Certificate, "--ca-cert=" + c.ssl.CACert}, nil
+}
+
+// run runs ovs-ofctl on the target: args, then the SSL options if any.
+func (c *Client) run(ctx context.Context, stdin io.Reader, args ...string) ([]byte, error) {
+	ssl, err := c.sslArgs()
+	if err != nil {
+		return nil, err
+	}
+	return run(ctx, stdin, append(args, ssl...)...)
+}
 
 // Group is a flow group: the flows of one cookie in one table.
 type Group struct {
@@ -52,8 +96,11 @@ func (p *Plan) Empty() bool { return len(p.Groups) == 0 }
 // FlowMods is the size of the bundle.
 func (p *Plan) FlowMods() int { return len(p.Deletes) + len(p.Adds) }
 
+// ofctlBin is the program run; tests swap in a fake.
+var ofctlBin = "ovs-ofctl"
+
 func run(ctx context.Context, stdin io.Reader, args ...string) ([]byte, error) {
-	cmd := exec.CommandContext(ctx, "ovs-ofctl", args...)
+	cmd := exec.CommandContext(ctx, ofctlBin, args...)
 	cmd.Stdin = stdin
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
@@ -86,7 +133,7 @@ func (e *ExitError) Error() string {
 // line. Other flows on the bridge are never read.
 func (c *Client) Dump(ctx context.Context) ([]byte, error) {
 	cookie := fmt.Sprintf("cookie=%#x/%#x", flows.CookieSpace, flows.CookieMask)
-	out, err := run(ctx, nil, "-O", "OpenFlow13", "dump-flows", c.target, cookie, "--no-stats")
+	out, err := c.run(ctx, nil, "-O", "OpenFlow13", "dump-flows", c.target, cookie, "--no-stats")
 	if err != nil {
 		return nil, fmt.Errorf("dump flows of %s: %w", c.target, err)
 	}
@@ -100,7 +147,7 @@ var flowCountRE = regexp.MustCompile(`flow_count=(\d+)`)
 // e.g. after ovs-vswitchd restarted.
 func (c *Client) FlowCount(ctx context.Context) (int, error) {
 	cookie := fmt.Sprintf("cookie=%#x/%#x", flows.CookieSpace, flows.CookieMask)
-	out, err := run(ctx, nil, "-O", "OpenFlow13", "dump-aggregate", c.target, cookie)
+	out, err := c.run(ctx, nil, "-O", "OpenFlow13", "dump-aggregate", c.target, cookie)
 	if err != nil {
 		return 0, fmt.Errorf("count flows of %s: %w", c.target, err)
 	}
@@ -113,8 +160,11 @@ func (c *Client) FlowCount(ctx context.Context) (int, error) {
 
 // WaitReady waits until the listener answers, for a bridge just created.
 func (c *Client) WaitReady(ctx context.Context) error {
+	if _, err := c.sslArgs(); err != nil {
+		return err // no use retrying
+	}
 	for {
-		_, err := run(ctx, nil, "-O", "OpenFlow13", "--timeout=2", "show", c.target)
+		_, err := c.run(ctx, nil, "-O", "OpenFlow13", "--timeout=2", "show", c.target)
 		if err == nil {
 			return nil
 		}
@@ -226,11 +276,19 @@ func PlanFlows(ctx context.Context, hs *flows.HostState, observed []byte) (*Plan
 	return p, nil
 }
 
+// faultHook, set only in test builds (tag faultinject), may change a plan
+// just before it is sent, to make the switch refuse it.
+var faultHook func(adds []*ovs.Flow) []*ovs.Flow
+
 // Apply sends the plan to the switch as one OpenFlow bundle: the deletes of
 // every dirty group, then its desired flows. OVS applies all or nothing.
 func (c *Client) Apply(ctx context.Context, p *Plan) error {
 	if p.Empty() {
 		return nil
+	}
+	adds := p.Adds
+	if faultHook != nil {
+		adds = faultHook(adds)
 	}
 	pipe := func(stdin io.Reader, cmd string, args ...string) ([]byte, error) {
 		if cmd != "ovs-ofctl" {
@@ -238,10 +296,18 @@ func (c *Client) Apply(ctx context.Context, p *Plan) error {
 		}
 		return run(ctx, stdin, args...)
 	}
-	client := ovs.New(ovs.Protocols([]string{ovs.ProtocolOpenFlow13}), ovs.Pipe(pipe))
+	opts := []ovs.OptionFunc{ovs.Protocols([]string{ovs.ProtocolOpenFlow13}), ovs.Pipe(pipe)}
+	if strings.HasPrefix(c.target, "ssl:") {
+		if _, err := c.sslArgs(); err != nil {
+			return err
+		}
+		// ovs-ofctl --private-key=... --certificate=... --ca-cert=...
+		opts = append(opts, ovs.SetSSLParam(c.ssl.PrivateKey, c.ssl.Certificate, c.ssl.CACert))
+	}
+	client := ovs.New(opts...)
 	err := client.OpenFlow.AddFlowBundle(c.target, func(tx *ovs.FlowTransaction) error {
 		tx.Delete(p.Deletes...)
-		tx.Add(p.Adds...)
+		tx.Add(adds...)
 		return tx.Commit()
 	})
 	if err != nil {

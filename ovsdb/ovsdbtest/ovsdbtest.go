@@ -16,6 +16,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"syscall"
@@ -43,6 +44,14 @@ func Start(t testing.TB) string {
 // StartServer is Start, returning the Server for the helpers below.
 func StartServer(t testing.TB) *Server {
 	t.Helper()
+	return StartServerArgs(t)
+}
+
+// StartServerArgs is StartServer with more ovsdb-server arguments, e.g.
+// another remote and its SSL files (--remote=pssl:0:127.0.0.1
+// --private-key=... --certificate=... --ca-cert=...; see ListeningPort).
+func StartServerArgs(t testing.TB, args ...string) *Server {
+	t.Helper()
 	require(t, "ovsdb-tool", "ovsdb-server", "ovs-vsctl")
 	if _, err := os.Stat(SchemaPath); err != nil {
 		missing(t, fmt.Sprintf("OVS schema: %v", err))
@@ -65,17 +74,35 @@ func StartServer(t testing.TB) *Server {
 
 	s.run(t, "ovsdb-tool", "create", filepath.Join(dir, "conf.db"), SchemaPath)
 	pidfile := filepath.Join(dir, "ovsdb-server.pid")
-	s.run(t, "ovsdb-server", filepath.Join(dir, "conf.db"),
-		"--remote=punix:"+filepath.Join(dir, "db.sock"),
-		"--pidfile="+pidfile,
-		"--unixctl="+filepath.Join(dir, "ovsdb-server.ctl"),
-		"--log-file="+filepath.Join(dir, "ovsdb-server.log"),
-		"-vconsole:off", "--no-chdir", "--detach")
+	s.run(t, "ovsdb-server", append([]string{filepath.Join(dir, "conf.db"),
+		"--remote=punix:" + filepath.Join(dir, "db.sock"),
+		"--pidfile=" + pidfile,
+		"--unixctl=" + filepath.Join(dir, "ovsdb-server.ctl"),
+		"--log-file=" + filepath.Join(dir, "ovsdb-server.log"),
+		"-vconsole:off", "--no-chdir", "--detach"}, args...)...)
 	// --detach returns once the server listens; the pidfile is written by then.
 	t.Cleanup(func() { killPidfile(t, pidfile) })
 	s.Vsctl(t, "init")
 	return s
 }
+
+// ListeningPort is the port of the server's remote that was given port 0
+// (ptcp:0:IP or pssl:0:IP), as its log says. With several, the first.
+func (s *Server) ListeningPort(t testing.TB) int {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(s.Dir, "ovsdb-server.log"))
+	if err != nil {
+		t.Fatalf("ovsdbtest: %v", err)
+	}
+	m := listeningRE.FindSubmatch(b)
+	if m == nil {
+		t.Fatalf("ovsdbtest: no listening port in ovsdb-server.log:\n%s", b)
+	}
+	port, _ := strconv.Atoi(string(m[1]))
+	return port
+}
+
+var listeningRE = regexp.MustCompile(`listening on port (\d+)`)
 
 // Env is the environment for OVS commands aimed at this server's daemons.
 func (s *Server) Env() []string { return s.env }
