@@ -241,6 +241,9 @@ func TestFaults(t *testing.T) {
 			return d.hosts()["h3"].Reconciles > before && d.inSync("h3") && planClean(l, "testdata/faults.yaml")
 		})
 		t.Logf("ovsdb-server restart on h3: resynced in %v", time.Since(start).Round(time.Millisecond))
+		if err := l.Ping(w["g3"].ns(), w["g1"].ip, 5); err != nil {
+			t.Error(err)
+		}
 	})
 
 	t.Run("interface deleted", func(t *testing.T) {
