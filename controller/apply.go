@@ -141,7 +141,7 @@ func (e *Engine) host(ctx context.Context, hs *flows.HostState, dialOpts []ovsdb
 		return r
 	}
 	defer db.Close()
-	return reconcileHost(ctx, db, e.Opts.TLS.openflow(hs.OpenFlow), hs, e.Opts.DryRun)
+	return reconcileHost(ctx, db, e.Opts.TLS.OpenFlow(hs.OpenFlow), hs, e.Opts.DryRun)
 }
 
 // reconcileHost brings one host to hs over an open OVSDB connection (or, in

@@ -300,7 +300,7 @@ func (w *worker) probe(ctx context.Context) bool {
 		w.closeDB()
 		return false
 	}
-	n, err := w.r.cfg.TLS.openflow(hs.OpenFlow).FlowCount(ctx)
+	n, err := w.r.cfg.TLS.OpenFlow(hs.OpenFlow).FlowCount(ctx)
 	if err != nil || n != len(hs.Flows) {
 		w.log.Info("flow probe: switch differs", zap.Int("flows", n), zap.Int("want", len(hs.Flows)), zap.Error(err))
 		return false
@@ -340,7 +340,7 @@ func (w *worker) reconcile(ctx context.Context, why string) bool {
 		}
 	}
 	if w.db != nil {
-		res = reconcileHost(ctx, w.db, w.r.cfg.TLS.openflow(hs.OpenFlow), hs, false)
+		res = reconcileHost(ctx, w.db, w.r.cfg.TLS.OpenFlow(hs.OpenFlow), hs, false)
 		if res.Err != nil {
 			state = StateError
 			// Start over from a fresh connection (and a full copy of the

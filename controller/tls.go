@@ -46,8 +46,8 @@ func (t TLS) dialOptions() ([]ovsdb.DialOption, error) {
 	return []ovsdb.DialOption{ovsdb.WithTLS(cfg)}, nil
 }
 
-// openflow is the OpenFlow client of target with t's files.
-func (t TLS) openflow(target string) *ofctl.Client {
+// OpenFlow is the OpenFlow client of target with t's files.
+func (t TLS) OpenFlow(target string) *ofctl.Client {
 	if !t.Enabled() {
 		return ofctl.New(target)
 	}

@@ -208,6 +208,9 @@ func TestFaults(t *testing.T) {
 		l.MustExec("h1", "ovs-ofctl", "-O", "OpenFlow13", "add-flow", "br-int", "table=60,priority=7,cookie=0x4c4d0307000000ff,reg7=0x123,actions=drop")
 		l.MustExec("h1", "ovs-ofctl", "-O", "OpenFlow13", "add-flow", "br-int", "table=60,priority=6,cookie=0x1234,reg7=0x124,actions=drop")
 		took := waitFor(t, "drift repaired", 30*time.Second, func() bool { return planClean(l, "testdata/faults.yaml") })
+		if out, err := l.Loomctl("flows", "-f", "testdata/faults.yaml", "h1"); err != nil || !strings.Contains(out, "no drift") || !strings.Contains(out, "port g1 (") {
+			t.Errorf("loomctl flows after the repair: %v\n%s", err, out)
+		}
 		t.Logf("hand-made drift repaired in %v", took.Round(time.Millisecond))
 		if out := l.MustExec("h1", "ovs-ofctl", "-O", "OpenFlow13", "dump-flows", "br-int", "cookie=0x1234/-1"); !strings.Contains(out, "reg7=0x124") {
 			t.Errorf("a flow outside Loom's cookie space was touched:\n%s", out)

@@ -54,13 +54,18 @@ func newApplyCmd(g *globals, dry bool) *cobra.Command {
 	cmd.Flags().StringSliceVarP(&files, "filename", "f", nil, "topology file or folder (repeatable)")
 	cmd.Flags().DurationVar(&timeout, "host-timeout", 60*time.Second, "time allowed for each host")
 	cmd.Flags().IntVar(&parallel, "parallel", 8, "hosts worked on at once")
+	addTLSFlags(cmd, &tls)
+	return cmd
+}
+
+// addTLSFlags adds the flags of the files used with ssl: hosts.
+func addTLSFlags(cmd *cobra.Command, tls *controller.TLS) {
 	cmd.Flags().StringVar(&tls.PrivateKey, "private-key", os.Getenv("LOOM_PRIVATE_KEY"),
 		"controller's private key (PEM) for hosts with ssl: addresses (env LOOM_PRIVATE_KEY)")
 	cmd.Flags().StringVar(&tls.Certificate, "certificate", os.Getenv("LOOM_CERTIFICATE"),
 		"controller's certificate (PEM), e.g. from ovs-pki req+sign NAME controller (env LOOM_CERTIFICATE)")
 	cmd.Flags().StringVar(&tls.CACert, "ca-cert", os.Getenv("LOOM_CA_CERT"),
 		"CA certificate (PEM) that signed the switches' certificates, e.g. ovs-pki's switchca/cacert.pem (env LOOM_CA_CERT)")
-	return cmd
 }
 
 // report prints one block per host and a summary; it returns how many

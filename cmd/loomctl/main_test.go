@@ -128,3 +128,33 @@ func TestCompileJSON(t *testing.T) {
 		t.Error("no flow of port web1 with its position and table name")
 	}
 }
+
+func TestTraceAcrossHosts(t *testing.T) {
+	full := "../../flows/testdata/full/topology.yaml"
+	out, errs, code := run(t, "trace", "-f", full, "--from", "b1", "--to", "b3")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+	for _, want := range []string{"== host h1, from port b1", "into the vxlan tunnel vxl-h3 to host h3, key 20", "== host h3, from the tunnel of host h1", "=> out of port b3 (lm-b3)"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("trace lacks %q:\n%s", want, out)
+		}
+	}
+	out, _, code = run(t, "trace", "-f", full, "--from", "client", "--to", "web", "--proto", "tcp", "--dport", "5001")
+	if code != 0 || !strings.Contains(out, "acl web-in") || !strings.Contains(out, "rule 2 (no-5001): drop") || !strings.HasSuffix(strings.TrimSpace(out), "=> dropped") {
+		t.Errorf("TCP 5001 to web is not shown dropped by its ACL:\n%s", out)
+	}
+	if _, _, code := run(t, "trace", "-f", full, "--from", "nope", "--to", "web"); code != 1 {
+		t.Errorf("trace from an unknown port: exit %d", code)
+	}
+}
+
+func TestExplain(t *testing.T) {
+	out, _, code := run(t, "explain", "-f", "../../deploy/examples/two-hosts.yaml", "0x99", "0x4c4d000100000000")
+	if code != 0 || !strings.Contains(out, "0x99  not Loom's") || !strings.Contains(out, "table miss") {
+		t.Errorf("exit %d:\n%s", code, out)
+	}
+	if _, _, code := run(t, "explain", "-f", "../../deploy/examples/two-hosts.yaml", "zz"); code != 1 {
+		t.Errorf("a bad cookie: exit %d", code)
+	}
+}
