@@ -318,6 +318,10 @@ func TestFaults(t *testing.T) {
 		if out := d.get(l, "/readyz"); !strings.Contains(out, "200 OK") {
 			t.Errorf("/readyz: %s", out)
 		}
+		status, err := l.Loomctl("status")
+		if err != nil || !regexp.MustCompile(`(?m)^h3\s+in sync\s+\d+`).MatchString(status) || !strings.Contains(status, "topology "+topo+": 3 hosts") {
+			t.Errorf("loomctl status: %v\n%s", err, status)
+		}
 		out := d.get(l, "/metrics")
 		for _, re := range []string{
 			`loom_drift_repairs_total\{host="h1"\} [1-9]`,

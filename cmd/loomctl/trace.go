@@ -106,7 +106,7 @@ func (tr *tracer) run(w io.Writer, from, to, dst, proto string, dport uint16) er
 			break
 		}
 	}
-	dstMAC := net.HardwareAddr{0xff, 0xff, 0xff, 0xff, 0xff, 0xff}
+	var dstMAC net.HardwareAddr
 	var dstIP netip.Addr
 	switch {
 	case to != "":

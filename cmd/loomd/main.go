@@ -45,7 +45,8 @@ var keys = []struct {
 	{"private-key", "", "controller's private key (PEM) for hosts with ssl: addresses"},
 	{"certificate", "", "controller's certificate (PEM), e.g. from ovs-pki req+sign NAME controller"},
 	{"ca-cert", "", "CA certificate (PEM) that signed the switches' certificates, e.g. ovs-pki's switchca/cacert.pem; the three files are read again at every connection"},
-	{"listen", "127.0.0.1:9477", "HTTP address of /metrics (Prometheus), /healthz and /readyz; empty: none"},
+	{"listen", "127.0.0.1:9477", "HTTP address of the API (/api/v1/), /metrics, /healthz and /readyz; empty: none"},
+	{"token-file", "", "file holding the bearer token the API requires; needed unless listen is a loopback address"},
 	{"log-format", "json", "json or console"},
 	{"log-level", "info", "debug, info, warn or error"},
 }
@@ -127,9 +128,14 @@ func run() error {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
 	path := v.GetString("topology")
-	w := &watcher{path: path, log: log, rec: rec}
+	w := &watcher{path: path, log: log, rec: rec, now: topologyInfo{Path: path}}
 	if addr := v.GetString("listen"); addr != "" {
-		srv, err := serveHTTP(addr, reg, w, log)
+		token, err := readToken(v.GetString("token-file"), addr)
+		if err != nil {
+			return err
+		}
+		api := newAPI(token, w.info, rec.Status)
+		srv, err := serveHTTP(addr, reg, api, w, log)
 		if err != nil {
 			return err
 		}
@@ -164,6 +170,21 @@ type watcher struct {
 	rec    *controller.Reconciler
 	last   []byte      // the contents last read, valid or not
 	loaded atomic.Bool // a valid topology is in force
+
+	mu  sync.Mutex
+	now topologyInfo
+}
+
+func (w *watcher) info() topologyInfo {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.now
+}
+
+func (w *watcher) rejected(why string) {
+	w.mu.Lock()
+	w.now.Rejected = why
+	w.mu.Unlock()
 }
 
 func (w *watcher) check() {
@@ -182,6 +203,7 @@ func (w *watcher) check() {
 	t, err := topology.Load(w.path)
 	if err != nil {
 		w.log.Error("topology rejected, the running one stays", zap.String("topology", w.path), zap.Error(err))
+		w.rejected(err.Error())
 		return
 	}
 	for _, warn := range t.Warnings {
@@ -189,9 +211,16 @@ func (w *watcher) check() {
 	}
 	if err := w.rec.SetTopology(t); err != nil {
 		w.log.Error("topology not compiled, the running one stays", zap.Error(err))
+		w.rejected(err.Error())
 		return
 	}
-	w.loaded.Store(true)
+	w.mu.Lock()
+	w.now = topologyInfo{Path: w.path, Loaded: true, LoadedAt: time.Now(),
+		Hosts: len(t.Hosts), Switches: len(t.Switches), Ports: len(t.Ports)}
+	w.mu.Unlock()
+	if !w.loaded.Swap(true) {
+		sdNotify("READY=1")
+	}
 	w.log.Info("topology loaded", zap.Int("hosts", len(t.Hosts)), zap.Int("switches", len(t.Switches)), zap.Int("ports", len(t.Ports)))
 }
 
@@ -250,10 +279,53 @@ func (s *statusWriter) update(st controller.HostStatus) {
 	}
 }
 
-// serveHTTP serves /metrics, /healthz (the process answers) and /readyz (a
-// valid topology is in force).
-func serveHTTP(addr string, reg *prometheus.Registry, w *watcher, log *zap.Logger) (*http.Server, error) {
+// readToken reads the API's bearer token. Without one, loomd only listens
+// on a loopback address.
+func readToken(file, addr string) (string, error) {
+	if file == "" {
+		host, _, err := net.SplitHostPort(addr)
+		if err != nil {
+			return "", fmt.Errorf("listen %q: %w", addr, err)
+		}
+		if ip := net.ParseIP(host); host != "localhost" && (ip == nil || !ip.IsLoopback()) {
+			return "", fmt.Errorf("listen %s is not a loopback address: set token-file, or the API would be open to anyone", addr)
+		}
+		return "", nil
+	}
+	b, err := os.ReadFile(file)
+	if err != nil {
+		return "", fmt.Errorf("token-file: %w", err)
+	}
+	token := strings.TrimSpace(string(b))
+	if len(token) < 16 {
+		return "", fmt.Errorf("token-file %s: the token is shorter than 16 characters", file)
+	}
+	return token, nil
+}
+
+// sdNotify tells systemd (Type=notify) about loomd's state, if it runs
+// loomd; elsewhere it does nothing.
+func sdNotify(state string) {
+	addr := os.Getenv("NOTIFY_SOCKET")
+	if addr == "" {
+		return
+	}
+	if strings.HasPrefix(addr, "@") {
+		addr = "\x00" + addr[1:]
+	}
+	c, err := net.DialUnix("unixgram", nil, &net.UnixAddr{Name: addr, Net: "unixgram"})
+	if err != nil {
+		return
+	}
+	defer c.Close()
+	c.Write([]byte(state)) //nolint:errcheck // best effort, as systemd's own helper
+}
+
+// serveHTTP serves the API, /metrics, /healthz (the process answers) and
+// /readyz (a valid topology is in force).
+func serveHTTP(addr string, reg *prometheus.Registry, api http.Handler, w *watcher, log *zap.Logger) (*http.Server, error) {
 	mux := http.NewServeMux()
+	mux.Handle("/api/", api)
 	mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
 	mux.HandleFunc("/healthz", func(rw http.ResponseWriter, _ *http.Request) { fmt.Fprintln(rw, "ok") })
 	mux.HandleFunc("/readyz", func(rw http.ResponseWriter, _ *http.Request) {
