@@ -33,8 +33,12 @@ $lab exec h1-web1 ping -c 3 -W 1 192.0.2.12
 step "apply again: nothing to change"
 ip netns exec "${prefix}ctl" bin/loomctl apply -f deploy/examples/two-hosts.yaml
 
-step "the flows on h1, each from Loom (cookie 0x4c4d...)"
-$lab exec h1 ovs-ofctl -O OpenFlow13 dump-flows br-int --no-stats
+step "the flows on h1, read from its switch, each explained by the topology object behind it"
+ip netns exec "${prefix}ctl" bin/loomctl flows -f deploy/examples/two-hosts.yaml h1 | sed -n '1,12p'
+echo "..."
+
+step "where a ping from web1 to db1 goes, table by table, host by host (offline)"
+bin/loomctl trace -f deploy/examples/two-hosts.yaml --from web1 --to db1
 
 cat <<EOF
 

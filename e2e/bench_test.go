@@ -1,0 +1,1005 @@
+//go:build bench
+
+// Benchmarks on real Open vSwitch (make bench; never part of make test):
+//
+//   - TestBenchPush: Loom's flow push (ofctl.Client.Sync: dump, diff,
+//     bundle, verify) against the switch's own floor (one `ovs-ofctl
+//     --bundle add-flows` of the same flows) on one lab host, for 10,000
+//     and 50,000 flows from empty, a no-op reconcile and a one-port change.
+//   - TestBenchConverge: loomd on a 3-host lab, S switches × P ports: from
+//     its start to every host in sync and to the first ping across hosts,
+//     then from adding one port to that port pinging; loomd's CPU and
+//     peak memory, and its idle CPU with the largest topology applied.
+//
+// Every figure is printed as a line "BENCH {json}" that e2e/benchtable
+// collates into the table of docs/performance.md. They need root and OVS
+// like every e2e test; with LOOM_BENCH_STRICT=1 (make bench) a missing
+// prerequisite fails instead of skipping. Labs use the prefixes lmb1- and
+// lmb2- and are torn down at the end of each test or run.
+package e2e
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/loom-sdn/loom/controller"
+	"github.com/loom-sdn/loom/flows"
+	"github.com/loom-sdn/loom/flows/ofctl"
+	"github.com/loom-sdn/loom/topology"
+	"github.com/loom-sdn/loom/topology/topotest"
+)
+
+// benchResult is one figure of the table.
+type benchResult struct {
+	Section string  `json:"section"`
+	Figure  string  `json:"figure"`
+	Value   float64 `json:"value"`
+	Unit    string  `json:"unit"`
+	Floor   float64 `json:"floor,omitempty"` // the switch's own limit, same unit
+	Note    string  `json:"note,omitempty"`
+}
+
+func benchReport(t *testing.T, r benchResult) {
+	b, _ := json.Marshal(r)
+	fmt.Printf("BENCH %s\n", b)
+	if r.Floor > 0 {
+		t.Logf("%s: %s: %.3f %s (floor %.3f %s, %.2fx) %s", r.Section, r.Figure, r.Value, r.Unit, r.Floor, r.Unit, r.Value/r.Floor, r.Note)
+	} else {
+		t.Logf("%s: %s: %.3f %s %s", r.Section, r.Figure, r.Value, r.Unit, r.Note)
+	}
+}
+
+// requireBench is requireLab that fails, not skips, under make bench.
+func requireBench(t *testing.T) {
+	t.Helper()
+	if os.Getenv("LOOM_BENCH_STRICT") == "1" {
+		if os.Geteuid() != 0 {
+			t.Fatal("make bench needs root (network namespaces, OVS daemons)")
+		}
+		for _, tool := range []string{"ovsdb-server", "ovs-vswitchd", "ovs-vsctl", "ovs-ofctl", "ip", "ethtool", "ping"} {
+			if _, err := exec.LookPath(tool); err != nil {
+				t.Fatalf("make bench needs %s (make deps installs it)", tool)
+			}
+		}
+	}
+	requireLab(t)
+}
+
+func benchEnvInt(t *testing.T, name string, def int) int {
+	v := os.Getenv(name)
+	if v == "" {
+		return def
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 1 {
+		t.Fatalf("%s=%q: want a positive number", name, v)
+	}
+	return n
+}
+
+// benchBinaries builds loomctl and loomd as released (no test build tags)
+// into a folder removed when the test ends.
+func benchBinaries(t *testing.T) string {
+	t.Helper()
+	dir := t.TempDir()
+	cmd := exec.Command("go", "build", "-o", dir+"/", "./cmd/loomctl", "./cmd/loomd")
+	cmd.Dir = repoRoot()
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	return dir
+}
+
+// inNetns runs fn on a thread that has entered network namespace ns, so
+// that the programs fn starts (ovs-ofctl) run there, as they would under
+// loomd in that namespace. The thread is never unlocked: it ends with fn.
+func inNetns(ns string, fn func() error) error {
+	errc := make(chan error, 1)
+	go func() {
+		runtime.LockOSThread()
+		f, err := os.Open("/run/netns/" + ns)
+		if err != nil {
+			errc <- err
+			return
+		}
+		defer f.Close()
+		if _, _, e := syscall.RawSyscall(syscall.SYS_SETNS, f.Fd(), syscall.CLONE_NEWNET, 0); e != 0 {
+			errc <- fmt.Errorf("setns %s: %v", ns, e)
+			return
+		}
+		errc <- fn()
+	}()
+	return <-errc
+}
+
+func median(ds []time.Duration) time.Duration {
+	s := append([]time.Duration(nil), ds...)
+	sort.Slice(s, func(i, j int) bool { return s[i] < s[j] })
+	if len(s) == 0 {
+		return 0
+	}
+	if len(s)%2 == 1 {
+		return s[len(s)/2]
+	}
+	return (s[len(s)/2-1] + s[len(s)/2]) / 2
+}
+
+func medianF(xs []float64) float64 {
+	ds := make([]time.Duration, len(xs))
+	for i, x := range xs {
+		ds[i] = time.Duration(x * 1e9)
+	}
+	return median(ds).Seconds()
+}
+
+func secs(ds []time.Duration) string {
+	var parts []string
+	for _, d := range ds {
+		parts = append(parts, fmt.Sprintf("%.3f", d.Seconds()))
+	}
+	return strings.Join(parts, " ")
+}
+
+// ---------------------------------------------------------------------------
+// 2. Push: Loom against the floor on one host.
+
+// benchBridge is a one-host topology without ports: loomctl apply makes
+// Loom's integration bridge (fail_mode=secure, OpenFlow 1.3, a passive
+// listener on 198.18.0.11:6653) on the lab's h1.
+const benchBridge = `apiVersion: loom/v1
+hosts:
+  - {name: h1, ovsdb: "tcp:198.18.0.11:6640", tunnelIP: 198.19.0.11, datapathType: netdev}
+`
+
+const benchTarget = "tcp:198.18.0.11:6653"
+
+var benchCookies = fmt.Sprintf("cookie=%#x/%#x", flows.CookieSpace, flows.CookieMask)
+
+// benchOnePort is the port the one-port change adds to host h0 of a
+// generated topology (switch s7 spans every host).
+const benchOnePort = `  - name: pnew
+    switch: s7
+    host: h0
+    mac: "02:ff:00:00:00:01"
+    ips: [10.191.255.1]
+    interface: vifnew
+`
+
+// cpuUse is CPU time used: by this process (Loom's Go code), by its
+// finished children (ovs-ofctl) and by the host's ovs-vswitchd.
+type cpuUse struct{ self, children, vswitchd time.Duration }
+
+func (a cpuUse) sub(b cpuUse) cpuUse {
+	return cpuUse{a.self - b.self, a.children - b.children, a.vswitchd - b.vswitchd}
+}
+
+type pusher struct {
+	t        *testing.T
+	ctx      context.Context
+	c        *ofctl.Client
+	vswitchd int // pid of h1's ovs-vswitchd
+}
+
+func (p *pusher) cpu() cpuUse {
+	var self, kids syscall.Rusage
+	syscall.Getrusage(syscall.RUSAGE_SELF, &self)
+	syscall.Getrusage(syscall.RUSAGE_CHILDREN, &kids)
+	tv := func(r *syscall.Rusage) time.Duration {
+		return time.Duration(r.Utime.Nano() + r.Stime.Nano())
+	}
+	st, _ := procCPU(p.vswitchd)
+	return cpuUse{tv(&self), tv(&kids), st.self}
+}
+
+func (p *pusher) ofctl(stdin []byte, args ...string) ([]byte, error) {
+	cmd := exec.CommandContext(p.ctx, "ovs-ofctl", append([]string{"-O", "OpenFlow13"}, args...)...)
+	if stdin != nil {
+		cmd.Stdin = bytes.NewReader(stdin)
+	}
+	var errb bytes.Buffer
+	cmd.Stderr = &errb
+	out, err := cmd.Output()
+	if err != nil {
+		return out, fmt.Errorf("ovs-ofctl %s: %v: %s", strings.Join(args, " "), err, errb.String())
+	}
+	return out, nil
+}
+
+// clear deletes every flow in Loom's cookie space.
+func (p *pusher) clear() error {
+	_, err := p.ofctl(nil, "del-flows", benchTarget, benchCookies)
+	return err
+}
+
+// equal checks that the switch holds exactly hs's flows.
+func (p *pusher) equal(hs *flows.HostState) error {
+	obs, err := p.c.Dump(p.ctx)
+	if err != nil {
+		return err
+	}
+	plan, err := ofctl.PlanFlows(p.ctx, hs, obs)
+	if err != nil {
+		return err
+	}
+	if !plan.Empty() {
+		return fmt.Errorf("switch differs from %s's flows: %d missing, %d extra", hs.Host, len(plan.Missing), len(plan.Extra))
+	}
+	return nil
+}
+
+// floorBundle is the floor: one ovs-ofctl --bundle add-flows of a file.
+func (p *pusher) floorBundle(file string) (time.Duration, error) {
+	start := time.Now()
+	_, err := p.ofctl(nil, "--bundle", "add-flows", benchTarget, file)
+	return time.Since(start), err
+}
+
+// sync is Loom's path, as loomd takes it: Client.Sync.
+func (p *pusher) sync(hs *flows.HostState) (time.Duration, *ofctl.Plan, error) {
+	start := time.Now()
+	plan, err := p.c.Sync(p.ctx, hs)
+	return time.Since(start), plan, err
+}
+
+func TestBenchPush(t *testing.T) {
+	requireBench(t)
+	bin := benchBinaries(t)
+	l := NewLab(t, "lmb1-", 1)
+	dir := t.TempDir()
+	mini := filepath.Join(dir, "bridge.yaml")
+	if err := os.WriteFile(mini, []byte(benchBridge), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := exec.Command("ip", "netns", "exec", l.Prefix+"ctl", filepath.Join(bin, "loomctl"), "apply", "-f", mini).CombinedOutput(); err != nil {
+		t.Fatalf("loomctl apply: %v\n%s", err, out)
+	}
+	pidb, err := os.ReadFile(fmt.Sprintf("/run/loom-lab/%sh1/ovs-vswitchd.pid", l.Prefix))
+	if err != nil {
+		t.Fatal(err)
+	}
+	vpid, _ := strconv.Atoi(strings.TrimSpace(string(pidb)))
+	runs := benchEnvInt(t, "LOOM_BENCH_RUNS", 5)
+	p := &pusher{t: t, ctx: context.Background(), c: ofctl.New(benchTarget), vswitchd: vpid}
+	err = inNetns(l.Prefix+"ctl", func() error { return p.run(dir, runs) })
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// compileH0 compiles host h0 of a generated topology of 20 hosts × ports,
+// 20 ports a switch: every switch spans all 20 hosts, and h0 holds about
+// 125 flows per port.
+func compileH0(ports int, extra string) (*flows.HostState, error) {
+	src := append(topotest.Generate(20, ports, 20), extra...)
+	topo, err := topology.LoadBytes(map[string][]byte{"generated.yaml": src})
+	if err != nil {
+		return nil, err
+	}
+	return flows.CompileHost(topo, "h0")
+}
+
+func (p *pusher) run(dir string, runs int) error {
+	t := p.t
+	for _, sz := range []struct {
+		name  string
+		ports int
+	}{{"10k", 80}, {"50k", 400}} {
+		hs, err := compileH0(sz.ports, "")
+		if err != nil {
+			return err
+		}
+		n := len(hs.Flows)
+		text, err := hs.FlowText()
+		if err != nil {
+			return err
+		}
+		file := filepath.Join(dir, "flows-"+sz.name)
+		if err := os.WriteFile(file, text, 0o644); err != nil {
+			return err
+		}
+		shape := fmt.Sprintf("host h0 of topotest.Generate(20, %d, 20): %d ports", sz.ports, sz.ports)
+
+		// Warm up (not timed): one of each.
+		if err := p.clear(); err != nil {
+			return err
+		}
+		if _, _, err := p.sync(hs); err != nil {
+			return err
+		}
+		if err := p.clear(); err != nil {
+			return err
+		}
+		if _, err := p.floorBundle(file); err != nil {
+			return err
+		}
+
+		// From empty, alternating Loom and the floor.
+		var loom, floor []time.Duration
+		var loomCPU, floorCPU []cpuUse
+		for i := 0; i < runs; i++ {
+			if err := p.clear(); err != nil {
+				return err
+			}
+			c0 := p.cpu()
+			d, plan, err := p.sync(hs)
+			if err != nil {
+				return err
+			}
+			loomCPU = append(loomCPU, p.cpu().sub(c0))
+			if plan.FlowMods() != n {
+				return fmt.Errorf("sync from empty sent %d flow mods, want %d", plan.FlowMods(), n)
+			}
+			loom = append(loom, d)
+			if err := p.clear(); err != nil {
+				return err
+			}
+			c0 = p.cpu()
+			d, err = p.floorBundle(file)
+			if err != nil {
+				return err
+			}
+			floorCPU = append(floorCPU, p.cpu().sub(c0))
+			floor = append(floor, d)
+			if err := p.equal(hs); err != nil {
+				return fmt.Errorf("after the floor's bundle: %w", err)
+			}
+		}
+		t.Logf("push %s from empty: loom %s; floor %s", sz.name, secs(loom), secs(floor))
+		benchReport(t, benchResult{Section: "push", Figure: fmt.Sprintf("install %d flows from empty", n),
+			Value: median(loom).Seconds(), Unit: "s", Floor: median(floor).Seconds(),
+			Note: fmt.Sprintf("Sync vs ovs-ofctl --bundle add-flows; median of %d; %s", runs, shape)})
+		if sz.name == "50k" {
+			p.reportCPU(loomCPU, floorCPU, n)
+		}
+
+		// No-op reconcile: the switch already holds the flows.
+		loom, floor = nil, nil
+		for i := 0; i < runs; i++ {
+			d, plan, err := p.sync(hs)
+			if err != nil {
+				return err
+			}
+			if !plan.Empty() {
+				return fmt.Errorf("no-op sync planned %d flow mods", plan.FlowMods())
+			}
+			loom = append(loom, d)
+			start := time.Now()
+			out, err := p.ofctl(nil, "dump-flows", benchTarget, benchCookies, "--no-stats")
+			if err != nil {
+				return err
+			}
+			floor = append(floor, time.Since(start))
+			if got := bytes.Count(out, []byte("\n")) - 1; got != n {
+				return fmt.Errorf("dump-flows: %d flows, want %d", got, n)
+			}
+		}
+		t.Logf("no-op %s: loom %s; floor %s", sz.name, secs(loom), secs(floor))
+		benchReport(t, benchResult{Section: "push", Figure: fmt.Sprintf("no-op reconcile, %d flows", n),
+			Value: median(loom).Seconds(), Unit: "s", Floor: median(floor).Seconds(),
+			Note: fmt.Sprintf("Sync (dump + diff) vs ovs-ofctl dump-flows; median of %d", runs)})
+
+		if sz.name == "50k" {
+			if err := p.phases(hs); err != nil {
+				return err
+			}
+			if err := p.onePort(dir, sz.ports, hs, runs); err != nil {
+				return err
+			}
+		}
+	}
+	return p.clear()
+}
+
+// reportCPU splits the CPU time of a push from empty between Loom's Go
+// code, its ovs-ofctl children and ovs-vswitchd, for Loom and the floor.
+func (p *pusher) reportCPU(loom, floor []cpuUse, n int) {
+	med := func(us []cpuUse, f func(cpuUse) time.Duration) float64 {
+		var ds []time.Duration
+		for _, u := range us {
+			ds = append(ds, f(u))
+		}
+		return median(ds).Seconds()
+	}
+	for _, part := range []struct {
+		name string
+		f    func(cpuUse) time.Duration
+	}{
+		{"CPU of the Go process", func(u cpuUse) time.Duration { return u.self }},
+		{"CPU of ovs-ofctl children", func(u cpuUse) time.Duration { return u.children }},
+		{"CPU of ovs-vswitchd", func(u cpuUse) time.Duration { return u.vswitchd }},
+	} {
+		benchReport(p.t, benchResult{Section: "push", Figure: fmt.Sprintf("install %d flows: %s", n, part.name),
+			Value: med(loom, part.f), Unit: "s", Floor: med(floor, part.f), Note: "median; getrusage, /proc/PID/stat"})
+	}
+}
+
+// phases times the steps of Sync one by one (the same calls in the same
+// order), from empty, to show where a push's time goes.
+func (p *pusher) phases(hs *flows.HostState) error {
+	const runs = 3
+	names := []string{"dump", "diff (ovs-ofctl diff-flows) and plan", "bundle (render + ovs-ofctl --bundle)",
+		"verify: dump", "verify: diff and plan"}
+	got := make([][]time.Duration, len(names))
+	var render []time.Duration
+	for i := 0; i < runs; i++ {
+		if err := p.clear(); err != nil {
+			return err
+		}
+		var marks []time.Time
+		mark := func() { marks = append(marks, time.Now()) }
+		mark()
+		obs, err := p.c.Dump(p.ctx)
+		if err != nil {
+			return err
+		}
+		mark()
+		plan, err := ofctl.PlanFlows(p.ctx, hs, obs)
+		if err != nil {
+			return err
+		}
+		mark()
+		if err := p.c.Apply(p.ctx, plan); err != nil {
+			return err
+		}
+		mark()
+		obs, err = p.c.Dump(p.ctx)
+		if err != nil {
+			return err
+		}
+		mark()
+		after, err := ofctl.PlanFlows(p.ctx, hs, obs)
+		if err != nil {
+			return err
+		}
+		mark()
+		if !after.Empty() {
+			return fmt.Errorf("phases: the switch differs after the bundle")
+		}
+		for j := range names {
+			got[j] = append(got[j], marks[j+1].Sub(marks[j]))
+		}
+		// The Go side of the bundle: go-openvswitch renders every flow
+		// again (fmt) before piping it to ovs-ofctl.
+		start := time.Now()
+		for _, f := range plan.Adds {
+			if _, err := f.MarshalText(); err != nil {
+				return err
+			}
+		}
+		render = append(render, time.Since(start))
+	}
+	for j, name := range names {
+		benchReport(p.t, benchResult{Section: "push phases", Figure: fmt.Sprintf("install %d flows: %s", len(hs.Flows), name),
+			Value: median(got[j]).Seconds(), Unit: "s", Note: fmt.Sprintf("median of %d", runs)})
+	}
+	benchReport(p.t, benchResult{Section: "push phases", Figure: fmt.Sprintf("install %d flows: of the bundle, Go rendering", len(hs.Flows)),
+		Value: median(render).Seconds(), Unit: "s", Note: "Flow.MarshalText of every add"})
+	return nil
+}
+
+// onePort adds one port to a host that holds about 50,000 flows. Loom:
+// Sync to the new desired state. Floor: one bundle of just the flows that
+// differ (adds, and delete_strict for flows that go away).
+func (p *pusher) onePort(dir string, ports int, before *flows.HostState, runs int) error {
+	after, err := compileH0(ports, benchOnePort)
+	if err != nil {
+		return err
+	}
+	texts := func(hs *flows.HostState) (map[string]bool, error) {
+		m := map[string]bool{}
+		for _, f := range hs.Flows {
+			s, err := f.Text()
+			if err != nil {
+				return nil, err
+			}
+			m[s] = true
+		}
+		return m, nil
+	}
+	tb, err := texts(before)
+	if err != nil {
+		return err
+	}
+	ta, err := texts(after)
+	if err != nil {
+		return err
+	}
+	// A flow's identity is its table, priority and match: the text before
+	// ",table=" (the compiler writes table, timeouts, cookie and actions
+	// after the match) and the table.
+	ident := func(f *flows.Flow) string {
+		s, _ := f.Text()
+		m, _, _ := strings.Cut(s, ",table=")
+		return fmt.Sprintf("table=%d,%s", f.Table, m)
+	}
+	kept := map[string]bool{}
+	var changes bytes.Buffer
+	for _, f := range after.Flows {
+		kept[ident(f)] = true
+	}
+	mods := 0
+	for _, f := range before.Flows {
+		if s, _ := f.Text(); !ta[s] && !kept[ident(f)] {
+			fmt.Fprintf(&changes, "delete_strict %s\n", ident(f))
+			mods++
+		}
+	}
+	for _, f := range after.Flows {
+		if s, _ := f.Text(); !tb[s] {
+			fmt.Fprintf(&changes, "add %s\n", s)
+			mods++
+		}
+	}
+	file := filepath.Join(dir, "one-port")
+	if err := os.WriteFile(file, changes.Bytes(), 0o644); err != nil {
+		return err
+	}
+	reset := func() error {
+		_, plan, err := p.sync(before)
+		if err == nil && plan.Empty() {
+			err = fmt.Errorf("reset: nothing to undo")
+		}
+		return err
+	}
+	if err := p.clear(); err != nil {
+		return err
+	}
+	if _, _, err := p.sync(before); err != nil {
+		return err
+	}
+	var loom, floor []time.Duration
+	loomMods := 0
+	for i := 0; i < runs; i++ {
+		d, plan, err := p.sync(after)
+		if err != nil {
+			return err
+		}
+		loom, loomMods = append(loom, d), plan.FlowMods()
+		if err := reset(); err != nil {
+			return err
+		}
+		d, err = p.floorBundle(file)
+		if err != nil {
+			return err
+		}
+		floor = append(floor, d)
+		if err := p.equal(after); err != nil {
+			return fmt.Errorf("after the floor's one-port bundle: %w", err)
+		}
+		if err := reset(); err != nil {
+			return err
+		}
+	}
+	p.t.Logf("one port on %d flows: loom %s; floor %s", len(before.Flows), secs(loom), secs(floor))
+	benchReport(p.t, benchResult{Section: "push", Figure: fmt.Sprintf("one port added to a host of %d flows", len(before.Flows)),
+		Value: median(loom).Seconds(), Unit: "s", Floor: median(floor).Seconds(),
+		Note: fmt.Sprintf("Sync (%d flow mods) vs a bundle of the %d changed flows; median of %d", loomMods, mods, runs)})
+	return nil
+}
+
+// ---------------------------------------------------------------------------
+// 3, 4. Convergence of loomd on a 3-host lab, and its resources.
+
+// procStat is what /proc says of a process: its CPU time (utime+stime),
+// that of its waited-for children (cutime+cstime), and its peak RSS.
+type procStat struct {
+	self, children time.Duration
+	hwm            int64 // bytes
+}
+
+func procCPU(pid int) (procStat, error) {
+	var st procStat
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return st, err
+	}
+	// Fields after the command (which may hold spaces), from field 3.
+	s := string(b)
+	f := strings.Fields(s[strings.LastIndexByte(s, ')')+2:])
+	tick := func(i int) time.Duration { // USER_HZ is 100 on Linux
+		v, _ := strconv.ParseInt(f[i-3], 10, 64)
+		return time.Duration(v) * 10 * time.Millisecond
+	}
+	st.self = tick(14) + tick(15)
+	st.children = tick(16) + tick(17)
+	if b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid)); err == nil {
+		for _, line := range strings.Split(string(b), "\n") {
+			if rest, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+				kb, _ := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 10, 64)
+				st.hwm = kb * 1024
+			}
+		}
+	}
+	return st, nil
+}
+
+// benchPort is port j of switch s: on host h(j%3+1), 10.s.0.(j+1)/24.
+func benchPort(s, j int) (name, host, mac, ip string) {
+	return fmt.Sprintf("s%dp%d", s, j), fmt.Sprintf("h%d", j%3+1),
+		fmt.Sprintf("02:00:00:%02x:00:%02x", s, j+1), fmt.Sprintf("10.%d.0.%d", s, j+1)
+}
+
+// The workloads whose pings are measured: ports 0 and 1 of switch s0 (on
+// h1 and h2), and the port added later (port P of s0, on h3).
+var benchWorkloads = map[[2]int]string{{0, 0}: "wa", {0, 1}: "wb"}
+
+// convergeTopology is 3 lab hosts and S overlay (GRE) switches of P ports
+// each, plus the new port when withNew. Ports with a workload use its
+// interface (lm-wa, ...); the others a veth lm-xS-J.
+func convergeTopology(S, P int, withNew bool) []byte {
+	var b strings.Builder
+	b.WriteString("apiVersion: loom/v1\nhosts:\n")
+	for h := 1; h <= 3; h++ {
+		fmt.Fprintf(&b, "  - {name: h%d, ovsdb: \"tcp:198.18.0.%d:6640\", tunnelIP: 198.19.0.%d, datapathType: netdev}\n", h, 10+h, 10+h)
+	}
+	b.WriteString("switches:\n")
+	for s := 0; s < S; s++ {
+		fmt.Fprintf(&b, "  - {name: s%d, tunnelKey: %d}\n", s, s+1)
+	}
+	b.WriteString("ports:\n")
+	port := func(s, j int, host, iface string) {
+		name, _, mac, ip := benchPort(s, j)
+		fmt.Fprintf(&b, "  - {name: %s, switch: s%d, host: %s, mac: \"%s\", ips: [%s], interface: %s}\n", name, s, host, mac, ip, iface)
+	}
+	for s := 0; s < S; s++ {
+		for j := 0; j < P; j++ {
+			_, host, _, _ := benchPort(s, j)
+			iface := fmt.Sprintf("lm-x%d-%d", s, j)
+			if w, ok := benchWorkloads[[2]int{s, j}]; ok {
+				iface = "lm-" + w
+			}
+			port(s, j, host, iface)
+		}
+	}
+	if withNew {
+		port(0, P, "h3", "lm-wn")
+	}
+	return []byte(b.String())
+}
+
+// writeAtomic replaces a file at once, so loomd never reads half of it.
+func writeAtomic(path string, b []byte) error {
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, b, 0o644); err != nil {
+		return err
+	}
+	return os.Rename(tmp, path)
+}
+
+// benchPing is a ping every 20 ms from a workload; it records when the
+// first reply arrived (ping -D prints the time of each reply).
+type benchPing struct {
+	cmd   *exec.Cmd
+	mu    sync.Mutex
+	first time.Time
+	done  chan struct{}
+}
+
+func startBenchPing(t *testing.T, l *Lab, ns, ip string) *benchPing {
+	t.Helper()
+	p := &benchPing{done: make(chan struct{})}
+	p.cmd = exec.Command("ip", "netns", "exec", l.Prefix+ns, "ping", "-D", "-n", "-i", "0.02", ip)
+	out, err := p.cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := p.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { p.cmd.Process.Kill(); p.cmd.Wait() })
+	go func() {
+		sc := bufio.NewScanner(out)
+		for sc.Scan() {
+			line := sc.Text()
+			if !strings.Contains(line, "bytes from") || !strings.HasPrefix(line, "[") {
+				continue
+			}
+			ts, _, _ := strings.Cut(line[1:], "]")
+			f, err := strconv.ParseFloat(ts, 64)
+			if err != nil {
+				continue
+			}
+			p.mu.Lock()
+			if p.first.IsZero() {
+				p.first = time.Unix(0, int64(f*1e9))
+				close(p.done)
+			}
+			p.mu.Unlock()
+		}
+		io.Copy(io.Discard, out)
+	}()
+	return p
+}
+
+// wait returns the time of the first reply, or zero after timeout.
+func (p *benchPing) wait(timeout time.Duration) time.Time {
+	select {
+	case <-p.done:
+	case <-time.After(timeout):
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.first
+}
+
+// convergeRun is what one run measured.
+type convergeRun struct {
+	ifaces, workload             time.Duration // lab setup: all veths, one workload
+	inSync, ping, portAdd, added time.Duration
+	cpu, children                time.Duration // loomd, to the end of the run
+	hwm                          int64
+	flows                        int // of the largest host
+	idle, idleChildren           time.Duration
+}
+
+func TestBenchConverge(t *testing.T) {
+	requireBench(t)
+	bin := benchBinaries(t)
+	type size struct{ S, P int }
+	var sizes []size
+	spec := os.Getenv("LOOM_BENCH_SIZES")
+	if spec == "" {
+		spec = "1x4,10x20,50x40"
+	}
+	for _, s := range strings.Split(spec, ",") {
+		var z size
+		if _, err := fmt.Sscanf(s, "%dx%d", &z.S, &z.P); err != nil || z.S < 1 || z.P < 2 || z.S > 250 || z.P > 250 {
+			t.Fatalf("LOOM_BENCH_SIZES: bad size %q (want SxP, e.g. 10x20)", s)
+		}
+		sizes = append(sizes, z)
+	}
+	runs := benchEnvInt(t, "LOOM_BENCH_CONVERGE_RUNS", 3)
+	idle := 60 * time.Second
+	if v := os.Getenv("LOOM_BENCH_IDLE"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil {
+			t.Fatalf("LOOM_BENCH_IDLE=%q: %v", v, err)
+		}
+		idle = d
+	}
+	for si, z := range sizes {
+		var res []convergeRun
+		for r := 0; r < runs; r++ {
+			measureIdle := time.Duration(0)
+			if si == len(sizes)-1 && r == runs-1 {
+				measureIdle = idle
+			}
+			ok := t.Run(fmt.Sprintf("%dx%d/run%d", z.S, z.P, r+1), func(t *testing.T) {
+				res = append(res, convergeOnce(t, bin, z.S, z.P, measureIdle))
+			})
+			if !ok {
+				return
+			}
+		}
+		collect := func(f func(convergeRun) time.Duration) (time.Duration, string) {
+			var ds []time.Duration
+			for _, r := range res {
+				ds = append(ds, f(r))
+			}
+			return median(ds), secs(ds)
+		}
+		shape := fmt.Sprintf("%d switches × %d ports (%d ports), 3 hosts", z.S, z.P, z.S*z.P)
+		flowsNote := fmt.Sprintf("%s; %d flows on the largest host", shape, res[0].flows)
+		for _, f := range []struct {
+			section, figure string
+			get             func(convergeRun) time.Duration
+			note            string
+		}{
+			{"converge", "loomd start to every host in sync", func(r convergeRun) time.Duration { return r.inSync }, flowsNote},
+			{"converge", "loomd start to first ping across hosts", func(r convergeRun) time.Duration { return r.ping }, shape},
+			{"converge", "one port added to it pinging", func(r convergeRun) time.Duration { return r.portAdd }, shape + "; from the topology file's change"},
+			{"converge", "one port added to every host in sync", func(r convergeRun) time.Duration { return r.added }, shape},
+			{"resources", "loomd CPU (own), start to end of run", func(r convergeRun) time.Duration { return r.cpu }, shape + "; utime+stime"},
+			{"resources", "loomd's ovs-ofctl children CPU, same span", func(r convergeRun) time.Duration { return r.children }, shape + "; cutime+cstime"},
+			{"lab setup", "veths for the ports without a workload", func(r convergeRun) time.Duration { return r.ifaces }, shape + "; ip -batch (not Loom)"},
+			{"lab setup", "one lab.sh workload add", func(r convergeRun) time.Duration { return r.workload }, "namespace + veth (not Loom)"},
+		} {
+			m, all := f.get(res[0]), ""
+			m, all = collect(f.get)
+			benchReport(t, benchResult{Section: f.section, Figure: fmt.Sprintf("%dx%d: %s", z.S, z.P, f.figure),
+				Value: m.Seconds(), Unit: "s", Note: fmt.Sprintf("%s; median of %d: %s", f.note, len(res), all)})
+		}
+		var hwm []float64
+		for _, r := range res {
+			hwm = append(hwm, float64(r.hwm)/(1<<20))
+		}
+		benchReport(t, benchResult{Section: "resources", Figure: fmt.Sprintf("%dx%d: loomd peak RSS (VmHWM)", z.S, z.P),
+			Value: medianF(hwm), Unit: "MiB", Note: shape})
+		for _, r := range res {
+			if r.idle > 0 || r.idleChildren > 0 {
+				span := idle.Seconds()
+				benchReport(t, benchResult{Section: "resources", Figure: fmt.Sprintf("%dx%d: loomd idle CPU (own) over %v", z.S, z.P, idle),
+					Value: r.idle.Seconds() / span * 100, Unit: "% of a core", Note: fmt.Sprintf("%.2f s; default probe 5 s and audit 60 s", r.idle.Seconds())})
+				benchReport(t, benchResult{Section: "resources", Figure: fmt.Sprintf("%dx%d: loomd's ovs-ofctl children, idle, over %v", z.S, z.P, idle),
+					Value: r.idleChildren.Seconds() / span * 100, Unit: "% of a core", Note: fmt.Sprintf("%.2f s", r.idleChildren.Seconds())})
+			}
+		}
+	}
+}
+
+// convergeOnce runs loomd from its start on a fresh 3-host lab with S×P
+// ports and measures; with idle > 0 it then measures loomd at rest.
+func convergeOnce(t *testing.T, bin string, S, P int, idle time.Duration) convergeRun {
+	var r convergeRun
+	l := NewLab(t, "lmb2-", 3)
+	dir := t.TempDir()
+
+	// Ports without a workload get a veth in their host's namespace (the
+	// other end up, in no namespace of its own): Loom programs them as any
+	// port; only lab.sh workload add is skipped, which takes a namespace,
+	// ethtool and several ip calls per port.
+	start := time.Now()
+	batches := map[string]*strings.Builder{}
+	for s := 0; s < S; s++ {
+		for j := 0; j < P; j++ {
+			if _, ok := benchWorkloads[[2]int{s, j}]; ok {
+				continue
+			}
+			_, host, _, _ := benchPort(s, j)
+			b := batches[host]
+			if b == nil {
+				b = &strings.Builder{}
+				batches[host] = b
+			}
+			fmt.Fprintf(b, "link add lm-x%d-%d type veth peer name lq-x%d-%d\nlink set lm-x%d-%d up\nlink set lq-x%d-%d up\n", s, j, s, j, s, j, s, j)
+		}
+	}
+	for host, b := range batches {
+		cmd := exec.Command("ip", "-n", l.Prefix+host, "-batch", "-")
+		cmd.Stdin = strings.NewReader(b.String())
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("veths on %s: %v\n%s", host, err, out)
+		}
+	}
+	r.ifaces = time.Since(start)
+
+	start = time.Now()
+	_, _, _, ipA := benchPort(0, 0)
+	for sj, w := range benchWorkloads {
+		_, host, mac, ip := benchPort(sj[0], sj[1])
+		l.Workload(host, w, mac, ip+"/24")
+	}
+	_, _, macN, ipN := benchPort(0, P)
+	l.Workload("h3", "wn", macN, ipN+"/24")
+	r.workload = time.Since(start) / 3
+	_, _, _, ipB := benchPort(0, 1)
+	// The pinging workloads retry ARP every 20 ms instead of every second,
+	// so that the first ping is seen within about 20 ms of working.
+	for _, ns := range []string{"h1-wa", "h3-wn"} {
+		l.MustExec(ns, "sysctl", "-qw", "net.ipv4.neigh.eth0.retrans_time_ms=20")
+	}
+
+	topo := filepath.Join(dir, "topology.yaml")
+	if err := writeAtomic(topo, convergeTopology(S, P, false)); err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(filepath.Join(dir, "none.yaml"), []byte("{}\n"), 0o644)
+	status := filepath.Join(dir, "status.json")
+	ping := startBenchPing(t, l, "h1-wa", ipB)
+
+	var log syncBuffer
+	cmd := exec.Command("ip", "netns", "exec", l.Prefix+"ctl", filepath.Join(bin, "loomd"),
+		"--config", filepath.Join(dir, "none.yaml"), "--topology", topo, "--status-file", status,
+		"--reload-interval", "100ms", "--log-level", "info")
+	cmd.Stdout, cmd.Stderr = &log, &log
+	t0 := time.Now()
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	stopped := false
+	stop := func() {
+		if stopped {
+			return
+		}
+		stopped = true
+		cmd.Process.Signal(os.Interrupt)
+		done := make(chan struct{})
+		go func() { cmd.Wait(); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(20 * time.Second):
+			cmd.Process.Kill()
+			<-done
+			t.Error("loomd did not stop on SIGINT within 20s")
+		}
+	}
+	t.Cleanup(func() {
+		stop()
+		if t.Failed() {
+			t.Logf("loomd log:\n%s", log.String())
+		}
+	})
+	hosts := func() map[string]controller.HostStatus {
+		m := map[string]controller.HostStatus{}
+		if b, err := os.ReadFile(status); err == nil {
+			json.Unmarshal(b, &m)
+		}
+		return m
+	}
+	// synced returns when every host was last in sync (the end of its
+	// last reconcile), once all are and each has reconciled after since.
+	synced := func(since time.Time, timeout time.Duration) time.Time {
+		deadline := time.Now().Add(timeout)
+		for time.Now().Before(deadline) {
+			m := hosts()
+			var last time.Time
+			ok := len(m) == 3
+			for _, h := range m {
+				end := h.LastReconcile.Add(h.LastDuration)
+				if h.State != controller.StateInSync || end.Before(since) {
+					ok = false
+				}
+				if end.After(last) {
+					last = end
+				}
+			}
+			if ok {
+				return last
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+		t.Fatalf("hosts not in sync within %v: %+v", timeout, hosts())
+		return time.Time{}
+	}
+	r.inSync = synced(t0, 10*time.Minute).Sub(t0)
+	first := ping.wait(60 * time.Second)
+	if first.IsZero() {
+		t.Fatalf("wa -> wb: no ping within 60 s of every host in sync")
+	}
+	r.ping = first.Sub(t0)
+	for _, h := range hosts() {
+		r.flows = max(r.flows, h.Flows)
+	}
+	t.Logf("%dx%d: in sync after %v, first ping after %v (veths %v, workload %v)", S, P,
+		r.inSync.Round(time.Millisecond), r.ping.Round(time.Millisecond), r.ifaces.Round(time.Millisecond), r.workload.Round(time.Millisecond))
+
+	// One port more: its workload exists; the topology file changes.
+	pingN := startBenchPing(t, l, "h3-wn", ipA)
+	time.Sleep(300 * time.Millisecond)
+	t1 := time.Now()
+	if err := writeAtomic(topo, convergeTopology(S, P, true)); err != nil {
+		t.Fatal(err)
+	}
+	first = pingN.wait(60 * time.Second)
+	if first.IsZero() {
+		t.Fatalf("wn -> wa: no ping within 60 s of the port's addition")
+	}
+	r.portAdd = first.Sub(t1)
+	r.added = synced(t1, 2*time.Minute).Sub(t1)
+	st, err := procCPU(cmd.Process.Pid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.cpu, r.children, r.hwm = st.self, st.children, st.hwm
+	t.Logf("%dx%d: port added: pings after %v, all in sync after %v; loomd CPU %v (+%v children), VmHWM %d MiB", S, P,
+		r.portAdd.Round(time.Millisecond), r.added.Round(time.Millisecond), r.cpu, r.children, r.hwm>>20)
+
+	if idle > 0 {
+		time.Sleep(5 * time.Second) // let the last wake-ups pass
+		a, _ := procCPU(cmd.Process.Pid)
+		time.Sleep(idle)
+		b, err := procCPU(cmd.Process.Pid)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r.idle, r.idleChildren = b.self-a.self, b.children-a.children
+		t.Logf("%dx%d: idle over %v: loomd %v, children %v", S, P, idle, r.idle, r.idleChildren)
+	}
+	stop()
+	return r
+}
