@@ -41,7 +41,7 @@ func newRootCmd() *cobra.Command {
 	}
 	root.PersistentFlags().StringVar(&g.logLevel, "log-level", "error", "log level on stderr: debug, info, warn, error")
 	root.AddCommand(newApplyCmd(g, false), newApplyCmd(g, true), newValidateCmd(), newCompileCmd(),
-		newExplainCmd(), newTraceCmd(), newFlowsCmd(), newStatusCmd())
+		newExplainCmd(), newTraceCmd(), newFlowsCmd(), newStatusCmd(), newGetCmd())
 	return root
 }
 

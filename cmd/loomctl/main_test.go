@@ -158,3 +158,25 @@ func TestExplain(t *testing.T) {
 		t.Errorf("a bad cookie: exit %d", code)
 	}
 }
+
+func TestGet(t *testing.T) {
+	full := "../../flows/testdata/full/topology.yaml"
+	out, errs, code := run(t, "get", "ports", "-f", full)
+	if code != 0 || !strings.HasPrefix(out, "NAME") || strings.Count(out, "\n") != 9 || !strings.Contains(out, "192.0.2.65,2001:db8:20::1") {
+		t.Errorf("get ports: exit %d %s\n%s", code, errs, out)
+	}
+	out, _, code = run(t, "get", "switches", "red", "-f", full, "-o", "json")
+	var rows []map[string]string
+	if err := json.Unmarshal([]byte(out), &rows); err != nil || code != 0 || len(rows) != 1 || rows[0]["kind"] != "vlan 200 on phys1" {
+		t.Errorf("get switches red -o json: %v %v\n%s", err, rows, out)
+	}
+	if out, _, code := run(t, "get", "hosts", "h1", "-f", full, "-o", "yaml"); code != 0 || !strings.Contains(out, "physnets: phys1=lm-pn-phys1") {
+		t.Errorf("get hosts h1 -o yaml: %d\n%s", code, out)
+	}
+	if _, errs, code := run(t, "get", "ports", "nope", "-f", full); code != 1 || !strings.Contains(errs, `no port named "nope"`) {
+		t.Errorf("get of an unknown port: %d %s", code, errs)
+	}
+	if _, _, code := run(t, "get", "routers", "-f", full); code != 1 {
+		t.Errorf("get routers: exit %d", code)
+	}
+}
