@@ -110,29 +110,114 @@ var sysSetns = map[string]uintptr{"amd64": 308, "arm64": 268}
 
 // inNetns runs fn on a thread that has entered network namespace ns, so
 // that the programs fn starts (ovs-ofctl) run there, as they would under
-// loomd in that namespace. The thread is never unlocked: it ends with fn.
+// loomd in that namespace. The thread goes back to its own namespace
+// afterwards (lab.sh down kills what it finds in the lab's namespaces, and
+// the thread may be the process's main one); if it cannot, it stays
+// locked and ends with fn's goroutine.
 func inNetns(ns string, fn func() error) error {
+	trap, ok := sysSetns[runtime.GOARCH]
+	if !ok {
+		return fmt.Errorf("setns: system call number unknown on %s", runtime.GOARCH)
+	}
+	setns := func(f *os.File) error {
+		if _, _, e := syscall.RawSyscall(trap, f.Fd(), syscall.CLONE_NEWNET, 0); e != 0 {
+			return fmt.Errorf("setns %s: %v", f.Name(), e)
+		}
+		return nil
+	}
 	errc := make(chan error, 1)
 	go func() {
 		runtime.LockOSThread()
+		orig, err := os.Open("/proc/thread-self/ns/net")
+		if err != nil {
+			errc <- err
+			return
+		}
+		defer orig.Close()
 		f, err := os.Open("/run/netns/" + ns)
 		if err != nil {
 			errc <- err
 			return
 		}
 		defer f.Close()
-		trap, ok := sysSetns[runtime.GOARCH]
-		if !ok {
-			errc <- fmt.Errorf("setns: system call number unknown on %s", runtime.GOARCH)
+		if err := setns(f); err != nil {
+			errc <- err
 			return
 		}
-		if _, _, e := syscall.RawSyscall(trap, f.Fd(), syscall.CLONE_NEWNET, 0); e != 0 {
-			errc <- fmt.Errorf("setns %s: %v", ns, e)
-			return
+		err = fn()
+		if setns(orig) == nil {
+			runtime.UnlockOSThread()
 		}
-		errc <- fn()
+		errc <- err
 	}()
 	return <-errc
+}
+
+// cpuTimes is the first line of /proc/stat: the machine's CPU time by
+// kind (user, nice, system, idle, iowait, irq, softirq, steal, ...).
+func cpuTimes() []float64 {
+	b, _ := os.ReadFile("/proc/stat")
+	line, _, _ := strings.Cut(string(b), "\n")
+	var v []float64
+	for _, f := range strings.Fields(line)[1:] {
+		x, _ := strconv.ParseFloat(f, 64)
+		v = append(v, x)
+	}
+	return v
+}
+
+// machineUse says how busy the machine was between two cpuTimes, and how
+// much CPU its hypervisor took away (steal).
+func machineUse(a, b []float64) string {
+	var total, idle float64
+	for i := range b {
+		total += b[i] - a[i]
+		if i == 3 || i == 4 {
+			idle += b[i] - a[i]
+		}
+	}
+	if total == 0 || len(b) < 8 {
+		return "unknown"
+	}
+	return fmt.Sprintf("%.0f%% busy, %.1f%% stolen by the hypervisor", (total-idle)/total*100, (b[7]-a[7])/total*100)
+}
+
+// cpuBusy is the share of the machine's CPU time that was not idle over
+// d, from /proc/stat.
+func cpuBusy(d time.Duration) float64 {
+	read := func() (busy, total float64) {
+		b, _ := os.ReadFile("/proc/stat")
+		line, _, _ := strings.Cut(string(b), "\n")
+		f := strings.Fields(line)
+		for i := 1; i < len(f); i++ {
+			v, _ := strconv.ParseFloat(f[i], 64)
+			total += v
+			if i != 4 && i != 5 { // idle, iowait
+				busy += v
+			}
+		}
+		return busy, total
+	}
+	b0, t0 := read()
+	time.Sleep(d)
+	b1, t1 := read()
+	if t1 == t0 {
+		return 0
+	}
+	return (b1 - b0) / (t1 - t0)
+}
+
+// quiesce waits (up to 60 s) until the machine is nearly idle: the kernel
+// tears a lab's namespaces and veths down in the background after
+// lab.sh down returns, which would slow the next run. It logs what it
+// found, which also shows other work on the machine.
+func quiesce(t *testing.T) {
+	start := time.Now()
+	busy := cpuBusy(500 * time.Millisecond)
+	for busy > 0.10 && time.Since(start) < 60*time.Second {
+		busy = cpuBusy(500 * time.Millisecond)
+	}
+	t.Logf("machine %.0f%% busy after waiting %v for it to settle", busy*100, time.Since(start).Round(100*time.Millisecond))
 }
 
 func median(ds []time.Duration) time.Duration {
@@ -267,6 +352,9 @@ func (p *pusher) sync(hs *flows.HostState) (time.Duration, *ofctl.Plan, error) {
 func TestBenchPush(t *testing.T) {
 	requireBench(t)
 	bin := benchBinaries(t)
+	quiesce(t)
+	use0 := cpuTimes()
+	t.Cleanup(func() { t.Logf("machine during the push benchmarks: %s", machineUse(use0, cpuTimes())) })
 	l := NewLab(t, "lmb1-", 1)
 	dir := t.TempDir()
 	mini := filepath.Join(dir, "bridge.yaml")
@@ -396,7 +484,7 @@ func (p *pusher) run(dir string, runs int) error {
 				return err
 			}
 			floor = append(floor, time.Since(start))
-			if got := bytes.Count(out, []byte("\n")) - 1; got != n {
+			if got := bytes.Count(out, []byte("\n")); got != n {
 				return fmt.Errorf("dump-flows: %d flows, want %d", got, n)
 			}
 		}
@@ -428,15 +516,20 @@ func (p *pusher) reportCPU(loom, floor []cpuUse, n int) {
 		return median(ds).Seconds()
 	}
 	for _, part := range []struct {
-		name string
-		f    func(cpuUse) time.Duration
+		name  string
+		f     func(cpuUse) time.Duration
+		floor bool // compare with the floor (the floor's Go process only starts ovs-ofctl)
 	}{
-		{"CPU of the Go process", func(u cpuUse) time.Duration { return u.self }},
-		{"CPU of ovs-ofctl children", func(u cpuUse) time.Duration { return u.children }},
-		{"CPU of ovs-vswitchd", func(u cpuUse) time.Duration { return u.vswitchd }},
+		{"CPU of Loom's Go code", func(u cpuUse) time.Duration { return u.self }, false},
+		{"CPU of ovs-ofctl children", func(u cpuUse) time.Duration { return u.children }, true},
+		{"CPU of ovs-vswitchd", func(u cpuUse) time.Duration { return u.vswitchd }, true},
 	} {
-		benchReport(p.t, benchResult{Section: "push", Figure: fmt.Sprintf("install %d flows: %s", n, part.name),
-			Value: med(loom, part.f), Unit: "s", Floor: med(floor, part.f), Note: "median; getrusage, /proc/PID/stat"})
+		r := benchResult{Section: "push", Figure: fmt.Sprintf("install %d flows: %s", n, part.name),
+			Value: med(loom, part.f), Unit: "s", Note: "median; getrusage, /proc/PID/stat"}
+		if part.floor {
+			r.Floor = med(floor, part.f)
+		}
+		benchReport(p.t, r)
 	}
 }
 
@@ -753,6 +846,7 @@ func (p *benchPing) wait(timeout time.Duration) time.Time {
 type convergeRun struct {
 	ifaces, workload             time.Duration // lab setup: all veths, one workload
 	inSync, ping, portAdd, added time.Duration
+	reload                       time.Duration // topology file written to loaded
 	cpu, children                time.Duration // loomd, to the end of the run
 	hwm                          int64
 	flows                        int // of the largest host
@@ -776,7 +870,7 @@ func TestBenchConverge(t *testing.T) {
 		}
 		sizes = append(sizes, z)
 	}
-	runs := benchEnvInt(t, "LOOM_BENCH_CONVERGE_RUNS", 3)
+	runs := benchEnvInt(t, "LOOM_BENCH_CONVERGE_RUNS", 5)
 	idle := 60 * time.Second
 	if v := os.Getenv("LOOM_BENCH_IDLE"); v != "" {
 		d, err := time.ParseDuration(v)
@@ -817,6 +911,7 @@ func TestBenchConverge(t *testing.T) {
 			{"converge", "loomd start to first ping across hosts", func(r convergeRun) time.Duration { return r.ping }, shape},
 			{"converge", "one port added to it pinging", func(r convergeRun) time.Duration { return r.portAdd }, shape + "; from the topology file's change"},
 			{"converge", "one port added to every host in sync", func(r convergeRun) time.Duration { return r.added }, shape},
+			{"converge", "of which: file change to topology loaded", func(r convergeRun) time.Duration { return r.reload }, shape + "; 100 ms reload poll, parse, compile"},
 			{"resources", "loomd CPU (own), start to end of run", func(r convergeRun) time.Duration { return r.cpu }, shape + "; utime+stime"},
 			{"resources", "loomd's ovs-ofctl children CPU, same span", func(r convergeRun) time.Duration { return r.children }, shape + "; cutime+cstime"},
 			{"lab setup", "veths for the ports without a workload", func(r convergeRun) time.Duration { return r.ifaces }, shape + "; ip -batch (not Loom)"},
@@ -848,6 +943,9 @@ func TestBenchConverge(t *testing.T) {
 // ports and measures; with idle > 0 it then measures loomd at rest.
 func convergeOnce(t *testing.T, bin string, S, P int, idle time.Duration) convergeRun {
 	var r convergeRun
+	quiesce(t)
+	use0 := cpuTimes()
+	t.Cleanup(func() { t.Logf("machine during the run: %s", machineUse(use0, cpuTimes())) })
 	l := NewLab(t, "lmb2-", 3)
 	dir := t.TempDir()
 
@@ -890,9 +988,9 @@ func convergeOnce(t *testing.T, bin string, S, P int, idle time.Duration) conver
 	l.Workload("h3", "wn", macN, ipN+"/24")
 	r.workload = time.Since(start) / 3
 	_, _, _, ipB := benchPort(0, 1)
-	// The pinging workloads retry ARP every 20 ms instead of every second,
-	// so that the first ping is seen within about 20 ms of working.
-	for _, ns := range []string{"h1-wa", "h3-wn"} {
+	// The workloads retry ARP every 20 ms instead of every second, so
+	// that the first ping is seen within about 20 ms of working.
+	for _, ns := range []string{"h1-wa", "h2-wb", "h3-wn"} {
 		l.MustExec(ns, "sysctl", "-qw", "net.ipv4.neigh.eth0.retrans_time_ms=20")
 	}
 
@@ -907,7 +1005,7 @@ func convergeOnce(t *testing.T, bin string, S, P int, idle time.Duration) conver
 	var log syncBuffer
 	cmd := exec.Command("ip", "netns", "exec", l.Prefix+"ctl", filepath.Join(bin, "loomd"),
 		"--config", filepath.Join(dir, "none.yaml"), "--topology", topo, "--status-file", status,
-		"--reload-interval", "100ms", "--log-level", "info")
+		"--reload-interval", "100ms", "--log-level", "debug")
 	cmd.Stdout, cmd.Stderr = &log, &log
 	t0 := time.Now()
 	if err := cmd.Start(); err != nil {
@@ -944,7 +1042,8 @@ func convergeOnce(t *testing.T, bin string, S, P int, idle time.Duration) conver
 		return m
 	}
 	// synced returns when every host was last in sync (the end of its
-	// last reconcile), once all are and each has reconciled after since.
+	// last reconcile), once all are and each host's last reconcile started
+	// after since.
 	synced := func(since time.Time, timeout time.Duration) time.Time {
 		deadline := time.Now().Add(timeout)
 		for time.Now().Before(deadline) {
@@ -953,7 +1052,7 @@ func convergeOnce(t *testing.T, bin string, S, P int, idle time.Duration) conver
 			ok := len(m) == 3
 			for _, h := range m {
 				end := h.LastReconcile.Add(h.LastDuration)
-				if h.State != controller.StateInSync || end.Before(since) {
+				if h.State != controller.StateInSync || h.LastReconcile.Before(since) {
 					ok = false
 				}
 				if end.After(last) {
@@ -966,6 +1065,29 @@ func convergeOnce(t *testing.T, bin string, S, P int, idle time.Duration) conver
 			time.Sleep(20 * time.Millisecond)
 		}
 		t.Fatalf("hosts not in sync within %v: %+v", timeout, hosts())
+		return time.Time{}
+	}
+	// loaded returns when loomd logged its n-th "topology loaded" (after
+	// the new desired state went to every worker).
+	loaded := func(n int, timeout time.Duration) time.Time {
+		deadline := time.Now().Add(timeout)
+		for time.Now().Before(deadline) {
+			var ts []time.Time
+			for _, line := range strings.Split(log.String(), "\n") {
+				var e struct {
+					Msg string  `json:"msg"`
+					TS  float64 `json:"ts"`
+				}
+				if json.Unmarshal([]byte(line), &e) == nil && e.Msg == "topology loaded" {
+					ts = append(ts, time.Unix(0, int64(e.TS*1e9)))
+				}
+			}
+			if len(ts) >= n {
+				return ts[n-1]
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+		t.Fatalf("loomd did not load topology #%d within %v", n, timeout)
 		return time.Time{}
 	}
 	r.inSync = synced(t0, 10*time.Minute).Sub(t0)
@@ -992,14 +1114,20 @@ func convergeOnce(t *testing.T, bin string, S, P int, idle time.Duration) conver
 		t.Fatalf("wn -> wa: no ping within 60 s of the port's addition")
 	}
 	r.portAdd = first.Sub(t1)
-	r.added = synced(t1, 2*time.Minute).Sub(t1)
+	lt := loaded(2, time.Minute)
+	r.reload = lt.Sub(t1)
+	// loomd hands the new state to the workers just before it logs; a
+	// worker may start on it a moment before the log line's time. (A
+	// reconcile that started before the hand-over is followed by one
+	// more, since the hand-over wakes the worker.)
+	r.added = synced(lt.Add(-50*time.Millisecond), 2*time.Minute).Sub(t1)
 	st, err := procCPU(cmd.Process.Pid)
 	if err != nil {
 		t.Fatal(err)
 	}
 	r.cpu, r.children, r.hwm = st.self, st.children, st.hwm
-	t.Logf("%dx%d: port added: pings after %v, all in sync after %v; loomd CPU %v (+%v children), VmHWM %d MiB", S, P,
-		r.portAdd.Round(time.Millisecond), r.added.Round(time.Millisecond), r.cpu, r.children, r.hwm>>20)
+	t.Logf("%dx%d: port added: loaded after %v, pings after %v, all in sync after %v; loomd CPU %v (+%v children), VmHWM %d MiB", S, P,
+		r.reload.Round(time.Millisecond), r.portAdd.Round(time.Millisecond), r.added.Round(time.Millisecond), r.cpu, r.children, r.hwm>>20)
 
 	if idle > 0 {
 		time.Sleep(5 * time.Second) // let the last wake-ups pass
@@ -1013,5 +1141,19 @@ func convergeOnce(t *testing.T, bin string, S, P int, idle time.Duration) conver
 		t.Logf("%dx%d: idle over %v: loomd %v, children %v", S, P, idle, r.idle, r.idleChildren)
 	}
 	stop()
+	// loomd's reconciles that changed something or failed (info and
+	// warn), for the record; LOOM_BENCH_LOG=1 shows the whole log.
+	var lines []string
+	for _, line := range strings.Split(log.String(), "\n") {
+		if strings.Contains(line, `"msg":"reconciled"`) && strings.Contains(line, `"level":"info"`) ||
+			strings.Contains(line, `"level":"warn"`) || strings.Contains(line, `"level":"error"`) {
+			lines = append(lines, line)
+		}
+	}
+	if os.Getenv("LOOM_BENCH_LOG") == "1" {
+		t.Logf("loomd log:\n%s", log.String())
+	} else {
+		t.Logf("loomd's reconciles that changed something, and failures:\n%s", strings.Join(lines, "\n"))
+	}
 	return r
 }
