@@ -586,12 +586,21 @@ ping_check() {
 		exit $rc' ping_check "$@"
 }
 
-# ovsdb_check: every host's OVSDB answers over TCP from the ctl namespace.
+# ovsdb_check [--ssl] N...: every host's OVSDB answers from the ctl
+# namespace, over TCP or, with --ssl, over SSL with the controller's files
+# (OVS's own client checks both chains). Prints the addresses that do not.
 ovsdb_check() {
-	local n bad=()
+	local n addr bad=() ssl=()
+	local addr_of=ovsdb_addr timeout=5
+	if [[ ${1-} == --ssl ]]; then
+		shift
+		addr_of=ovsdb_ssl_addr timeout=10
+		ssl=(--private-key="$(ctl_key)" --certificate="$(ctl_cert)" --ca-cert="$(ctl_cacert)")
+	fi
 	for n in "$@"; do
-		ip netns exec "$(ns_ctl)" ovs-vsctl --db="$(ovsdb_addr "$n")" --timeout=5 \
-			br-exists br-phy >/dev/null 2>&1 || bad+=("$(ovsdb_addr "$n")")
+		addr=$("$addr_of" "$n")
+		ip netns exec "$(ns_ctl)" ovs-vsctl --db="$addr" --timeout="$timeout" "${ssl[@]}" \
+			br-exists br-phy >/dev/null 2>&1 || bad+=("$addr")
 	done
 	if ((${#bad[@]})); then
 		echo "${bad[*]}"
@@ -751,22 +760,6 @@ host_ssl() {
 		-- set-manager "pssl:$OVSDB_SSL_PORT:$(mgmt_ip "$n")"
 }
 
-# ovsdb_ssl_check N...: every host's OVSDB answers over SSL from the ctl
-# namespace, with the controller's files (OVS's own client checks both
-# chains). Prints the addresses that do not.
-ovsdb_ssl_check() {
-	local n bad=()
-	for n in "$@"; do
-		ip netns exec "$(ns_ctl)" ovs-vsctl --db="$(ovsdb_ssl_addr "$n")" --timeout=10 \
-			--private-key="$(ctl_key)" --certificate="$(ctl_cert)" --ca-cert="$(ctl_cacert)" \
-			br-exists br-phy >/dev/null 2>&1 || bad+=("$(ovsdb_ssl_addr "$n")")
-	done
-	if ((${#bad[@]})); then
-		echo "${bad[*]}"
-		return 1
-	fi
-}
-
 # lab_pki: the CAs (unless made), a certificate per host and one for the
 # controller (unless made), each host's SSL settings, then a check from ctl.
 # Idempotent.
@@ -785,7 +778,7 @@ lab_pki() {
 	pki_certs controller ctl
 	pki_certs switch "${hosts[@]/#/h}"
 	for n in "${hosts[@]}"; do host_ssl "$n"; done
-	if ! bad=$(ovsdb_ssl_check "${hosts[@]}"); then
+	if ! bad=$(ovsdb_check --ssl "${hosts[@]}"); then
 		die "OVSDB not reachable over SSL from ctl at: $bad (see the hosts' ovsdb-server.log)"
 	fi
 }
