@@ -283,3 +283,68 @@ func (d *decoder) yamlError(name string, err error) {
 	d.errs.add(p, "", "%s", strings.TrimPrefix(msg, "yaml: "))
 	d.unreadable = true
 }
+
+// recordingSource reads from disk and keeps what it read.
+type recordingSource struct {
+	diskSource
+	files map[string][]byte
+}
+
+func (r *recordingSource) read(p string) ([]byte, error) {
+	b, err := r.diskSource.read(p)
+	if err == nil {
+		r.files[filepath.Clean(p)] = b
+	}
+	return b, err
+}
+
+// ReadFiles reads the files Load would read for paths (folders' YAML files
+// and every file included), without judging them, keyed by their paths
+// relative to the folder they share; LoadBytes of the result reads the
+// same topology as Load(paths...), with shorter file names in positions.
+// Only a file or folder that cannot be read is an error.
+func ReadFiles(paths ...string) (map[string][]byte, error) {
+	rec := &recordingSource{files: map[string][]byte{}}
+	_, err := load(rec, paths)
+	var l ErrorList
+	if errors.As(err, &l) {
+		var unread ErrorList
+		for _, e := range l {
+			if e.Pos.Line == 0 || strings.HasPrefix(e.Msg, "include \"") {
+				unread = append(unread, e)
+			}
+		}
+		if len(unread) > 0 {
+			return nil, unread
+		}
+	} else if err != nil {
+		return nil, err
+	}
+	if len(rec.files) == 0 {
+		return nil, errors.New("no topology files found")
+	}
+	var dirs []string
+	for name := range rec.files {
+		abs, err := filepath.Abs(name)
+		if err != nil {
+			return nil, err
+		}
+		dirs = append(dirs, filepath.Dir(abs))
+	}
+	common := dirs[0]
+	for _, d := range dirs[1:] {
+		for !strings.HasPrefix(d+string(filepath.Separator), common+string(filepath.Separator)) && common != "/" {
+			common = filepath.Dir(common)
+		}
+	}
+	out := make(map[string][]byte, len(rec.files))
+	for name, b := range rec.files {
+		abs, _ := filepath.Abs(name)
+		rel, err := filepath.Rel(common, abs)
+		if err != nil {
+			return nil, err
+		}
+		out[filepath.ToSlash(rel)] = b
+	}
+	return out, nil
+}

@@ -1,6 +1,8 @@
 package topology
 
 import (
+	"os"
+	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
@@ -501,5 +503,45 @@ func BenchmarkLoad1000Hosts(b *testing.B) {
 		if _, err := LoadBytes(map[string][]byte{"big.yaml": src}); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+func TestReadFilesRoundTrip(t *testing.T) {
+	dir := t.TempDir()
+	sub := filepath.Join(dir, "net")
+	if err := os.MkdirAll(sub, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	main := "apiVersion: loom/v1\ninclude: [net]\nhosts:\n  - name: h1\n    ovsdb: tcp:127.0.0.1:6640\n"
+	sw := "apiVersion: loom/v1\nswitches:\n  - name: blue\n    tunnelKey: 7\n"
+	if err := os.WriteFile(filepath.Join(dir, "main.yaml"), []byte(main), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(sub, "sw.yaml"), []byte(sw), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	files, err := ReadFiles(filepath.Join(dir, "main.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(files) != 2 || string(files["main.yaml"]) != main || string(files["net/sw.yaml"]) != sw {
+		t.Fatalf("ReadFiles = %v", files)
+	}
+	topo, err := LoadBytes(files)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(topo.Hosts) != 1 || len(topo.Switches) != 1 {
+		t.Fatalf("LoadBytes of ReadFiles: %+v", topo)
+	}
+	if _, err := ReadFiles(filepath.Join(dir, "missing.yaml")); err == nil || !strings.Contains(err.Error(), "missing.yaml") {
+		t.Fatalf("ReadFiles of a missing file: %v", err)
+	}
+	// An invalid topology is read all the same: judging it is Load's job.
+	if err := os.WriteFile(filepath.Join(sub, "sw.yaml"), []byte("apiVersion: loom/v1\nswitches: 3\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ReadFiles(dir); err != nil {
+		t.Fatalf("ReadFiles of an invalid topology: %v", err)
 	}
 }
