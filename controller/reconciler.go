@@ -49,6 +49,7 @@ func (c Config) withDefaults() Config {
 // Host states in HostStatus.State.
 const (
 	StatePending     = "pending"     // not reconciled yet
+	StateApplying    = "applying"    // a new revision of the topology is being applied
 	StateInSync      = "in sync"     // the last reconcile succeeded
 	StateUnreachable = "unreachable" // its OVSDB server could not be reached
 	StateError       = "error"       // reached, but the reconcile failed
@@ -67,6 +68,10 @@ type HostStatus struct {
 	Repairs       int           `json:"repairs"`     // reconciles that found drift on a host in sync
 	LastChanges   int           `json:"lastChanges"` // OVSDB changes + flow mods of the last reconcile
 	NextRetry     time.Time     `json:"nextRetry,omitempty"`
+	// Revision is the topology revision the host last reached; Desired is
+	// the one it is given (equal once it is in sync).
+	Revision int64 `json:"revision"`
+	Desired  int64 `json:"desiredRevision"`
 }
 
 // A Reconciler keeps every host of a topology equal to its desired state,
@@ -109,6 +114,13 @@ func (r *Reconciler) SetTopology(t *topology.Topology) error {
 	if err != nil {
 		return err
 	}
+	r.SetDesired(states, 0)
+	return nil
+}
+
+// SetDesired makes states (compiled from revision rev of the topology) the
+// desired state of their hosts, as SetTopology does.
+func (r *Reconciler) SetDesired(states []*flows.HostState, rev int64) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	seen := map[string]bool{}
@@ -124,7 +136,7 @@ func (r *Reconciler) SetTopology(t *topology.Topology) error {
 				r.start(w)
 			}
 		}
-		w.setDesired(hs)
+		w.setDesired(hs, rev)
 	}
 	for name, w := range r.workers {
 		if !seen[name] {
@@ -133,7 +145,6 @@ func (r *Reconciler) SetTopology(t *topology.Topology) error {
 			r.metrics.forget(name)
 		}
 	}
-	return nil
 }
 
 // Run reconciles until ctx ends, then waits for the workers to stop.
@@ -207,10 +218,11 @@ func (w *worker) poke() {
 	}
 }
 
-func (w *worker) setDesired(hs *flows.HostState) {
+func (w *worker) setDesired(hs *flows.HostState, rev int64) {
 	w.mu.Lock()
 	w.desired = hs
 	w.status.Flows = len(hs.Flows)
+	w.status.Desired = rev
 	w.mu.Unlock()
 	w.poke()
 }
@@ -320,7 +332,18 @@ func (w *worker) reconcile(ctx context.Context, why string) bool {
 	w.mu.Lock()
 	hs := w.desired
 	wasInSync := w.status.State == StateInSync
+	rev := w.status.Desired
+	var applying *HostStatus
+	if w.status.Revision != rev && w.status.State != StateApplying {
+		// Say so: a large host may take a while.
+		w.status.State = StateApplying
+		s := w.status
+		applying = &s
+	}
 	w.mu.Unlock()
+	if applying != nil {
+		w.r.onStatus(*applying)
+	}
 
 	start := time.Now()
 	ctx, cancel := context.WithTimeout(ctx, w.r.cfg.HostTimeout)
@@ -370,6 +393,7 @@ func (w *worker) reconcile(ctx context.Context, why string) bool {
 		w.status.LastError = res.Err.Error()
 	} else {
 		w.status.Failures, w.status.LastError = 0, ""
+		w.status.Revision = rev
 		if wasInSync && changes > 0 {
 			w.status.Repairs++
 			repaired = true

@@ -1,0 +1,283 @@
+// Package api is loomd's HTTP API, version 1: the documents it reads and
+// writes (JSON) and a client for them. The server is controller/daemon;
+// loomctl is the main client. Every path is under /api/v1/:
+//
+//	GET  topology              the stored topology: its files and revision
+//	PUT  topology              replace it (TopologyUpdate; the revision must match)
+//	POST validate              check files (Files), change nothing
+//	POST plan                  what the hosts would need for files (or the stored topology)
+//	GET  status                every host's status; ?watch=true streams Events (NDJSON)
+//	GET  hosts/{host}/flows    the switch's flows, each explained, and drift
+//	GET|PUT log/level          the log level, as {"level":"debug"}
+//
+// Every 4xx and 5xx answer carries an Error document.
+package api
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/loom-sdn/loom/controller"
+	"github.com/loom-sdn/loom/topology"
+)
+
+// Prefix is the path every API call starts with.
+const Prefix = "/api/v1/"
+
+// Topology sources.
+const (
+	SourceAPI   = "api"   // the topology is written through the API (and loomctl)
+	SourceFiles = "files" // loomd reads it from files it watches; the API cannot write it
+)
+
+// Topology is the topology loomd holds and applies.
+type Topology struct {
+	// Revision counts the accepted changes; 0 means none was ever stored.
+	Revision int64  `json:"revision"`
+	Source   string `json:"source"`
+	// Path is the watched file or folder (source files).
+	Path string `json:"path,omitempty"`
+	// Files are the YAML files by name; includes name other keys.
+	Files     map[string]string `json:"files"`
+	UpdatedAt time.Time         `json:"updatedAt,omitzero"`
+}
+
+// TopologyUpdate replaces the stored topology. Revision is the one the
+// change was made from: if another change came first, loomd answers 409
+// Conflict with the current revision and stores nothing.
+type TopologyUpdate struct {
+	Revision int64             `json:"revision"`
+	Files    map[string]string `json:"files"`
+}
+
+// Files is a topology to validate or plan.
+type Files struct {
+	Files map[string]string `json:"files"`
+}
+
+// Problem is one error or warning in a topology, where it was written.
+type Problem struct {
+	File    string `json:"file,omitempty"`
+	Line    int    `json:"line,omitempty"`
+	Col     int    `json:"col,omitempty"`
+	Message string `json:"message"`
+	Hint    string `json:"hint,omitempty"`
+}
+
+func (p Problem) String() string {
+	e := topology.Error{Pos: topology.Pos{File: p.File, Line: p.Line, Col: p.Col}, Msg: p.Message, Hint: p.Hint}
+	return e.Error()
+}
+
+// Problems lists the problems of a topology error (a topology.ErrorList),
+// or the error itself as one problem without a position.
+func Problems(err error) []Problem {
+	var l topology.ErrorList
+	if !errors.As(err, &l) {
+		return []Problem{{Message: err.Error()}}
+	}
+	out := make([]Problem, len(l))
+	for i, e := range l {
+		out[i] = Problem{File: e.Pos.File, Line: e.Pos.Line, Col: e.Pos.Col, Message: e.Msg, Hint: e.Hint}
+	}
+	return out
+}
+
+// Summary counts a topology's objects.
+type Summary struct {
+	Hosts    int `json:"hosts"`
+	Switches int `json:"switches"`
+	Ports    int `json:"ports"`
+	ACLs     int `json:"acls"`
+}
+
+// Summarize counts t's objects.
+func Summarize(t *topology.Topology) Summary {
+	return Summary{Hosts: len(t.Hosts), Switches: len(t.Switches), Ports: len(t.Ports), ACLs: len(t.ACLs)}
+}
+
+// Validation is the answer to validate, and to a successful PUT.
+type Validation struct {
+	Valid    bool      `json:"valid"`
+	Errors   []Problem `json:"errors,omitempty"`
+	Warnings []Problem `json:"warnings,omitempty"`
+	Summary  Summary   `json:"summary"`
+}
+
+// Applied is the answer to a successful PUT of the topology.
+type Applied struct {
+	Revision int64     `json:"revision"`
+	Warnings []Problem `json:"warnings,omitempty"`
+	Summary  Summary   `json:"summary"`
+	// Unchanged is true when the files were those already stored: the
+	// revision did not move.
+	Unchanged bool `json:"unchanged,omitempty"`
+}
+
+// Plan is what every host would need to match a topology.
+type Plan struct {
+	// Revision is the stored revision the plan was made against.
+	Revision int64      `json:"revision"`
+	Hosts    []HostPlan `json:"hosts"`
+	Warnings []Problem  `json:"warnings,omitempty"`
+}
+
+// HostPlan is what one host would need. Flows are in OVS's syntax; a flow
+// whose table, priority and match stay but whose actions change is in
+// FlowsModify, as the new flow.
+type HostPlan struct {
+	Host         string   `json:"host"`
+	OVSDB        []string `json:"ovsdb,omitempty"`
+	Foreign      []string `json:"foreign,omitempty"` // ports on Loom's bridge that Loom leaves alone
+	FlowsAdd     []string `json:"flowsAdd,omitempty"`
+	FlowsModify  []string `json:"flowsModify,omitempty"`
+	FlowsDelete  []string `json:"flowsDelete,omitempty"`
+	FlowMods     int      `json:"flowMods"` // size of the bundle that would apply it
+	DesiredFlows int      `json:"desiredFlows"`
+	Error        string   `json:"error,omitempty"`
+}
+
+// PlanOf is the plan of a dry-run result.
+func PlanOf(r controller.HostResult) HostPlan {
+	h := HostPlan{Host: r.Host, OVSDB: r.OVSDB, Foreign: r.Foreign, DesiredFlows: r.DesiredFlows}
+	h.FlowsAdd, h.FlowsModify, h.FlowsDelete = controller.FlowChanges(r.Flows)
+	if r.Flows != nil {
+		h.FlowMods = r.Flows.FlowMods()
+	}
+	if r.Err != nil {
+		h.Error = r.Err.Error()
+	}
+	return h
+}
+
+// Changed tells whether the host would change.
+func (h HostPlan) Changed() bool {
+	return len(h.OVSDB)+len(h.FlowsAdd)+len(h.FlowsModify)+len(h.FlowsDelete) > 0
+}
+
+// TopologyState says which topology is in force and what became of the
+// last attempt to change it.
+type TopologyState struct {
+	Source   string    `json:"source"`
+	Path     string    `json:"path,omitempty"`
+	Revision int64     `json:"revision"`
+	Loaded   bool      `json:"loaded"` // a valid topology is in force
+	LoadedAt time.Time `json:"loadedAt,omitzero"`
+	Summary
+	// Rejected is why the newest files were not taken (source files), with
+	// their problems.
+	Rejected string    `json:"rejected,omitempty"`
+	Problems []Problem `json:"problems,omitempty"`
+}
+
+// Status is the answer to GET status.
+type Status struct {
+	Topology TopologyState           `json:"topology"`
+	Hosts    []controller.HostStatus `json:"hosts"`
+}
+
+// Event types of the status watch.
+const (
+	EventSnapshot = "snapshot" // Status: the whole state, always first
+	EventHost     = "host"     // Host: one host's status changed
+	EventTopology = "topology" // Topology: the topology changed or was rejected
+)
+
+// Event is one line of GET status?watch=true.
+type Event struct {
+	Type     string                 `json:"type"`
+	Status   *Status                `json:"status,omitempty"`
+	Host     *controller.HostStatus `json:"host,omitempty"`
+	Topology *TopologyState         `json:"topology,omitempty"`
+}
+
+// Flow is a flow of Loom's and the topology object behind it.
+type Flow struct {
+	Flow    string `json:"flow"`
+	Explain string `json:"explain"`
+}
+
+// HostFlows is the answer to GET hosts/{host}/flows: the switch's flows in
+// Loom's cookie space and how they differ from the topology.
+type HostFlows struct {
+	Host     string `json:"host"`
+	Revision int64  `json:"revision"`
+	Flows    []Flow `json:"flows"`
+	Desired  int    `json:"desired"`
+	Missing  []Flow `json:"missing,omitempty"` // in the topology, not on the switch
+	Extra    []Flow `json:"extra,omitempty"`   // on the switch, not in the topology
+}
+
+// FlowsOf converts a controller.FlowReport.
+func FlowsOf(r *controller.FlowReport) *HostFlows {
+	conv := func(in []controller.ExplainedFlow) []Flow {
+		if len(in) == 0 {
+			return nil
+		}
+		out := make([]Flow, len(in))
+		for i, f := range in {
+			out[i] = Flow{Flow: f.Flow, Explain: f.Explain}
+		}
+		return out
+	}
+	h := &HostFlows{Host: r.Host, Flows: conv(r.Flows), Desired: r.Desired, Missing: conv(r.Missing), Extra: conv(r.Extra)}
+	if h.Flows == nil {
+		h.Flows = []Flow{}
+	}
+	return h
+}
+
+// Error is the body of every 4xx and 5xx answer.
+type Error struct {
+	Message  string    `json:"error"`
+	Problems []Problem `json:"problems,omitempty"`
+	// Revision is the current revision, on a 409 Conflict.
+	Revision int64 `json:"revision,omitempty"`
+	// Code is the HTTP status (not sent).
+	Code int `json:"-"`
+}
+
+func (e *Error) Error() string {
+	s := e.Message
+	for _, p := range e.Problems {
+		s += "\n" + p.String()
+	}
+	return s
+}
+
+// IsConflict tells whether err is loomd's answer to a stale revision.
+func IsConflict(err error) bool {
+	var e *Error
+	return errors.As(err, &e) && e.Code == http.StatusConflict
+}
+
+// IsNotFound tells whether err is a 404 (an unknown host, say).
+func IsNotFound(err error) bool {
+	var e *Error
+	return errors.As(err, &e) && e.Code == http.StatusNotFound
+}
+
+// FilesOf returns files as strings, as the API carries them.
+func FilesOf(b map[string][]byte) map[string]string {
+	out := make(map[string]string, len(b))
+	for k, v := range b {
+		out[k] = string(v)
+	}
+	return out
+}
+
+// BytesOf is the inverse of FilesOf.
+func BytesOf(s map[string]string) map[string][]byte {
+	out := make(map[string][]byte, len(s))
+	for k, v := range s {
+		out[k] = []byte(v)
+	}
+	return out
+}
+
+// Conflictf builds a 409 error.
+func Conflictf(current int64, format string, args ...any) *Error {
+	return &Error{Message: fmt.Sprintf(format, args...), Revision: current, Code: http.StatusConflict}
+}

@@ -1,0 +1,332 @@
+package daemon
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"os"
+	"sync"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/loom-sdn/loom/controller"
+	"github.com/loom-sdn/loom/controller/api"
+	"github.com/loom-sdn/loom/flows"
+	"github.com/loom-sdn/loom/topology"
+)
+
+// Config is what a Daemon needs.
+type Config struct {
+	Log *zap.Logger
+	// Level, if set, is the log level GET/PUT log/level reads and changes.
+	Level *zap.AtomicLevel
+	// Reconciler tunes the reconcilers (and gives the TLS files and the
+	// metrics registry).
+	Reconciler controller.Config
+	// StateDir is where the topology and its revision are kept.
+	StateDir string
+	// TopologyPath, if set, is the file or folder the topology is read
+	// from (and re-read when it changes); the API cannot write it then.
+	// Empty: the topology is written through the API.
+	TopologyPath string
+	// StatusFile, if set, receives every host's status as JSON after each
+	// change.
+	StatusFile string
+	// Auth says who may call the API.
+	Auth Auth
+}
+
+// Daemon holds the topology and the reconcilers.
+type Daemon struct {
+	cfg   Config
+	log   *zap.Logger
+	rec   *controller.Reconciler
+	store store
+	hub   hub
+
+	mu    sync.Mutex // serializes changes of the topology
+	topo  *topology.Topology
+	st    stored
+	state api.TopologyState
+
+	// onReady is called once, when a valid topology is first in force.
+	readyOnce sync.Once
+	onReady   func()
+	lastRead  map[string][]byte // source files: the files last read, valid or not
+
+	status *statusFile
+	done   chan struct{} // closed when Run returns: status streams end
+}
+
+// New makes a Daemon and loads the stored (source api) or current (source
+// files) topology; it reaches no host before Run.
+func New(cfg Config, onReady func()) (*Daemon, error) {
+	if cfg.StateDir == "" {
+		return nil, fmt.Errorf("state-dir: not set")
+	}
+	if onReady == nil {
+		onReady = func() {}
+	}
+	d := &Daemon{cfg: cfg, log: cfg.Log, store: store{dir: cfg.StateDir}, onReady: onReady, done: make(chan struct{}),
+		status: &statusFile{path: cfg.StatusFile, log: cfg.Log, m: map[string]controller.HostStatus{}}}
+	d.rec = controller.NewReconciler(cfg.Log, cfg.Reconciler, d.hostChanged)
+	st, err := d.store.load()
+	if err != nil {
+		return nil, fmt.Errorf("state-dir: %w", err)
+	}
+	d.st = st
+	d.state = api.TopologyState{Source: api.SourceAPI, Revision: st.Revision}
+	if cfg.TopologyPath != "" {
+		d.state.Source, d.state.Path = api.SourceFiles, cfg.TopologyPath
+		d.checkFiles()
+		return d, nil
+	}
+	if st.Source == api.SourceFiles {
+		// It was file-driven: keep the revision, not the files' authority.
+		d.log.Info("the stored topology came from files; it stays until one is written through the API",
+			zap.String("path", st.Path), zap.Int64("revision", st.Revision))
+	}
+	if len(st.Files) == 0 {
+		d.log.Info("no topology stored yet: waiting for one through the API (loomctl apply -f FILE)")
+		return d, nil
+	}
+	t, err := topology.LoadBytes(api.BytesOf(st.Files))
+	if err == nil {
+		err = d.install(t, st)
+	}
+	if err != nil {
+		// A Loom that reads the language more strictly than the one that
+		// stored it: say so and wait for a new topology.
+		d.reject(fmt.Sprintf("the stored topology (revision %d) is not valid for this loomd", st.Revision), err)
+		return d, nil
+	}
+	return d, nil
+}
+
+// Reconciler is the daemon's reconciler.
+func (d *Daemon) Reconciler() *controller.Reconciler { return d.rec }
+
+// Ready tells whether a valid topology is in force.
+func (d *Daemon) Ready() bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.state.Loaded
+}
+
+// Run reconciles the hosts (and, with source files, re-reads the files
+// every reload) until ctx ends, then waits for the host workers to stop:
+// work in flight on a host is abandoned (a flow bundle is all or nothing).
+func (d *Daemon) Run(ctx context.Context, reload time.Duration) {
+	if d.cfg.TopologyPath != "" {
+		go func() {
+			t := time.NewTicker(reload)
+			defer t.Stop()
+			for {
+				select {
+				case <-ctx.Done():
+					return
+				case <-t.C:
+					d.checkFiles()
+				}
+			}
+		}()
+	}
+	d.rec.Run(ctx)
+	close(d.done)
+}
+
+func (d *Daemon) hostChanged(s controller.HostStatus) {
+	d.status.update(s)
+	d.hub.publish(api.Event{Type: api.EventHost, Host: &s})
+}
+
+// install makes t (stored as st) the topology in force. The caller holds
+// d.mu, or is New.
+func (d *Daemon) install(t *topology.Topology, st stored) error {
+	states, err := flows.Compile(t)
+	if err != nil {
+		return err
+	}
+	if !sameFiles(st.Files, d.st.Files) || st.Revision != d.st.Revision || st.Source != d.st.Source {
+		if err := d.store.save(st); err != nil {
+			return &api.Error{Message: "the topology could not be stored, nothing changed: " + err.Error(), Code: http.StatusInternalServerError}
+		}
+	}
+	d.st, d.topo = st, t
+	d.rec.SetDesired(states, st.Revision)
+	d.state = api.TopologyState{Source: d.state.Source, Path: d.state.Path, Revision: st.Revision,
+		Loaded: true, LoadedAt: time.Now(), Summary: api.Summarize(t)}
+	for _, w := range t.Warnings {
+		d.log.Warn("topology", zap.String("warning", w.Error()))
+	}
+	d.log.Info("topology in force", zap.Int64("revision", st.Revision), zap.String("source", d.state.Source),
+		zap.Int("hosts", len(t.Hosts)), zap.Int("switches", len(t.Switches)), zap.Int("ports", len(t.Ports)))
+	d.publishTopology()
+	d.readyOnce.Do(d.onReady)
+	return nil
+}
+
+// reject records why a new topology was not taken; the one in force stays.
+func (d *Daemon) reject(why string, err error) {
+	d.log.Error(why+"; the running topology stays", zap.Error(err))
+	d.state.Rejected, d.state.Problems = why, api.Problems(err)
+	d.publishTopology()
+}
+
+func (d *Daemon) publishTopology() {
+	s := d.state
+	d.hub.publish(api.Event{Type: api.EventTopology, Topology: &s})
+}
+
+// checkFiles re-reads the topology files and takes them if they changed
+// and are valid.
+func (d *Daemon) checkFiles() {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	path := d.cfg.TopologyPath
+	files, err := topology.ReadFiles(path)
+	if err != nil {
+		if d.lastRead != nil || d.state.Rejected == "" {
+			d.reject("topology files unreadable", err)
+		}
+		d.lastRead = nil
+		return
+	}
+	if d.lastRead != nil && equalBytes(files, d.lastRead) {
+		return
+	}
+	d.lastRead = files
+	// Load from the disk, for errors that name the files as they are there.
+	t, err := topology.Load(path)
+	if err != nil {
+		d.reject("topology files rejected", err)
+		return
+	}
+	st := stored{Revision: d.st.Revision, Source: api.SourceFiles, Path: path, Files: api.FilesOf(files), UpdatedAt: time.Now()}
+	if !sameFiles(st.Files, d.st.Files) || d.st.Source != api.SourceFiles {
+		st.Revision++
+	} else {
+		st.UpdatedAt = d.st.UpdatedAt
+	}
+	if err := d.install(t, st); err != nil {
+		d.reject("topology files not taken", err)
+	}
+}
+
+func equalBytes(a, b map[string][]byte) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for k, v := range a {
+		if w, ok := b[k]; !ok || !bytes.Equal(v, w) {
+			return false
+		}
+	}
+	return true
+}
+
+// Put replaces the topology (source api).
+func (d *Daemon) Put(u api.TopologyUpdate) (*api.Applied, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.cfg.TopologyPath != "" {
+		return nil, api.Conflictf(d.st.Revision, "loomd reads its topology from %s (setting topology): edit the files there, loomd takes them when they change", d.cfg.TopologyPath)
+	}
+	if u.Revision != d.st.Revision {
+		return nil, api.Conflictf(d.st.Revision, "revision %d is not the current one (%d): the topology changed since it was read; read it again and redo the change", u.Revision, d.st.Revision)
+	}
+	if len(u.Files) == 0 {
+		return nil, badRequest("no files: a topology needs at least one file")
+	}
+	t, err := topology.LoadBytes(api.BytesOf(u.Files))
+	if err != nil {
+		return nil, invalid(err)
+	}
+	a := &api.Applied{Revision: d.st.Revision, Warnings: warnings(t), Summary: api.Summarize(t)}
+	if d.st.Source == api.SourceAPI && sameFiles(u.Files, d.st.Files) && d.state.Loaded {
+		a.Unchanged = true
+		return a, nil
+	}
+	st := stored{Revision: d.st.Revision + 1, Source: api.SourceAPI, Files: u.Files, UpdatedAt: time.Now()}
+	if err := d.install(t, st); err != nil {
+		if e, ok := err.(*api.Error); ok {
+			return nil, e
+		}
+		return nil, invalid(err)
+	}
+	a.Revision = st.Revision
+	return a, nil
+}
+
+// Topology returns the topology in force (or stored) and its revision.
+func (d *Daemon) Topology() api.Topology {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	files := d.st.Files
+	if files == nil {
+		files = map[string]string{}
+	}
+	return api.Topology{Revision: d.st.Revision, Source: d.state.Source, Path: d.state.Path, Files: files, UpdatedAt: d.st.UpdatedAt}
+}
+
+// current returns the topology in force, if any, and its revision.
+func (d *Daemon) current() (*topology.Topology, int64) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.topo, d.st.Revision
+}
+
+// Status is what GET status answers.
+func (d *Daemon) Status() api.Status {
+	d.mu.Lock()
+	s := d.state
+	d.mu.Unlock()
+	return api.Status{Topology: s, Hosts: d.rec.Status()}
+}
+
+func warnings(t *topology.Topology) []api.Problem {
+	if len(t.Warnings) == 0 {
+		return nil
+	}
+	return api.Problems(t.Warnings)
+}
+
+func invalid(err error) *api.Error {
+	p := api.Problems(err)
+	return &api.Error{Message: fmt.Sprintf("the topology is invalid (%d problems), nothing was changed", len(p)), Problems: p, Code: http.StatusBadRequest}
+}
+
+func badRequest(format string, args ...any) *api.Error {
+	return &api.Error{Message: fmt.Sprintf(format, args...), Code: http.StatusBadRequest}
+}
+
+// statusFile keeps every host's latest status in a JSON file, replaced
+// atomically, for scripts that do not speak HTTP.
+type statusFile struct {
+	path string
+	log  *zap.Logger
+	mu   sync.Mutex
+	m    map[string]controller.HostStatus
+}
+
+func (s *statusFile) update(st controller.HostStatus) {
+	if s.path == "" {
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.m[st.Host] = st
+	b, err := json.MarshalIndent(s.m, "", "  ")
+	if err == nil {
+		tmp := s.path + ".tmp"
+		if err = os.WriteFile(tmp, b, 0o644); err == nil {
+			err = os.Rename(tmp, s.path)
+		}
+	}
+	if err != nil {
+		s.log.Warn("status file", zap.Error(err))
+	}
+}

@@ -1,0 +1,81 @@
+package daemon
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"maps"
+	"os"
+	"path/filepath"
+	"time"
+)
+
+// stored is the topology on disk, in STATE-DIR/topology.json.
+type stored struct {
+	Revision  int64             `json:"revision"`
+	Source    string            `json:"source"`
+	Path      string            `json:"path,omitempty"`
+	Files     map[string]string `json:"files"`
+	UpdatedAt time.Time         `json:"updatedAt"`
+}
+
+// store keeps the topology in a folder; each save replaces the file
+// atomically (temporary file, fsync, rename, fsync of the folder), so a
+// crash leaves the old one or the new one, never a mix.
+type store struct{ dir string }
+
+func (s store) path() string { return filepath.Join(s.dir, "topology.json") }
+
+// load returns the stored topology, or a zero one if none was stored.
+func (s store) load() (stored, error) {
+	var st stored
+	b, err := os.ReadFile(s.path())
+	if errors.Is(err, os.ErrNotExist) {
+		return st, nil
+	}
+	if err != nil {
+		return st, err
+	}
+	if err := json.Unmarshal(b, &st); err != nil {
+		return st, fmt.Errorf("%s: %w", s.path(), err)
+	}
+	return st, nil
+}
+
+func (s store) save(st stored) error {
+	if err := os.MkdirAll(s.dir, 0o750); err != nil {
+		return err
+	}
+	b, err := json.MarshalIndent(st, "", "  ")
+	if err != nil {
+		return err
+	}
+	f, err := os.CreateTemp(s.dir, ".topology-*.json")
+	if err != nil {
+		return err
+	}
+	tmp := f.Name()
+	defer os.Remove(tmp) // after the rename there is nothing to remove
+	if _, err := f.Write(append(b, '\n')); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	if err := os.Rename(tmp, s.path()); err != nil {
+		return err
+	}
+	d, err := os.Open(s.dir)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	return d.Sync()
+}
+
+func sameFiles(a, b map[string]string) bool { return maps.Equal(a, b) }
