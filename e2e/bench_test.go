@@ -361,7 +361,7 @@ func TestBenchPush(t *testing.T) {
 	if err := os.WriteFile(mini, []byte(benchBridge), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if out, err := exec.Command("ip", "netns", "exec", l.Prefix+"ctl", filepath.Join(bin, "loomctl"), "apply", "-f", mini).CombinedOutput(); err != nil {
+	if out, err := exec.Command("ip", "netns", "exec", l.Prefix+"ctl", filepath.Join(bin, "loomctl"), "apply", "--direct", "-f", mini).CombinedOutput(); err != nil {
 		t.Fatalf("loomctl apply: %v\n%s", err, out)
 	}
 	labDir := os.Getenv("LOOM_LAB_DIR")

@@ -51,7 +51,7 @@ func startLoomd(t, owner *testing.T, l *Lab, topo string) *loomd {
 	dir := t.TempDir()
 	d := &loomd{t: t, status: filepath.Join(dir, "status.json"), fault: filepath.Join(dir, "bad-flow"), log: &syncBuffer{}}
 	d.cmd = exec.Command("ip", "netns", "exec", l.Prefix+"ctl", binary(t, "loomd"),
-		"--config", filepath.Join(dir, "none.yaml"), "--topology", topo,
+		"--config", filepath.Join(dir, "none.yaml"), "--topology", topo, "--state-dir", filepath.Join(dir, "state"),
 		"--reload-interval", "500ms", "--audit-interval", "3s", "--probe-interval", "1s",
 		"--backoff-max", "2s", "--host-timeout", "20s", "--status-file", d.status, "--log-level", "debug",
 		"--listen", "127.0.0.1:9477")
@@ -133,7 +133,7 @@ func (d *loomd) inSync(hosts ...string) bool {
 // planClean runs `loomctl plan` against the lab: true when no host would
 // change, i.e. OVSDB and flows equal the topology everywhere.
 func planClean(l *Lab, topo string) bool {
-	out, err := l.Loomctl("plan", "-f", topo)
+	out, err := l.Loomctl("plan", "--direct", "-f", topo)
 	return err == nil && strings.Contains(out, "nothing changed on any switch")
 }
 
@@ -208,7 +208,7 @@ func TestFaults(t *testing.T) {
 		l.MustExec("h1", "ovs-ofctl", "-O", "OpenFlow13", "add-flow", "br-int", "table=60,priority=7,cookie=0x4c4d0307000000ff,reg7=0x123,actions=drop")
 		l.MustExec("h1", "ovs-ofctl", "-O", "OpenFlow13", "add-flow", "br-int", "table=60,priority=6,cookie=0x1234,reg7=0x124,actions=drop")
 		took := waitFor(t, "drift repaired", 30*time.Second, func() bool { return planClean(l, "testdata/faults.yaml") })
-		if out, err := l.Loomctl("flows", "-f", "testdata/faults.yaml", "h1"); err != nil || !strings.Contains(out, "no drift") || !strings.Contains(out, "port g1 (") {
+		if out, err := l.Loomctl("flows", "--direct", "-f", "testdata/faults.yaml", "h1"); err != nil || !strings.Contains(out, "no drift") || !strings.Contains(out, "port g1 (") {
 			t.Errorf("loomctl flows after the repair: %v\n%s", err, out)
 		}
 		t.Logf("hand-made drift repaired in %v", took.Round(time.Millisecond))
@@ -319,7 +319,7 @@ func TestFaults(t *testing.T) {
 			t.Errorf("/readyz: %s", out)
 		}
 		status, err := l.Loomctl("status")
-		if err != nil || !regexp.MustCompile(`(?m)^h3\s+in sync\s+\d+`).MatchString(status) || !strings.Contains(status, "topology "+topo+": 3 hosts") {
+		if err != nil || !regexp.MustCompile(`(?m)^h3\s+in sync\s+\d+`).MatchString(status) || !strings.Contains(status, "from "+topo+": 3 hosts") {
 			t.Errorf("loomctl status: %v\n%s", err, status)
 		}
 		out := d.get(l, "/metrics")
@@ -386,7 +386,7 @@ func TestFaults(t *testing.T) {
 				t.Errorf("after a kill %v into the apply: %v", delay, err)
 			}
 		}
-		if out, err := l.Loomctl("plan", "-f", topo); err != nil || !strings.Contains(out, "nothing changed on any switch") {
+		if out, err := l.Loomctl("plan", "--direct", "-f", topo); err != nil || !strings.Contains(out, "nothing changed on any switch") {
 			t.Errorf("not consistent: %v\n%s", err, out)
 		}
 	})

@@ -19,7 +19,7 @@ func TestUnreachableHostDoesNotStopOthers(t *testing.T) {
 		l.Workload(w.host, w.name, w.mac, w.ip+"/"+w.plen)
 	}
 
-	out, err := l.Loomctl("plan", "-f", "testdata/two-ports.yaml")
+	out, err := l.Loomctl("plan", "--direct", "-f", "testdata/two-ports.yaml")
 	t.Logf("plan:\n%s", out)
 	if err != nil {
 		t.Fatalf("plan: %v", err)
@@ -31,7 +31,7 @@ func TestUnreachableHostDoesNotStopOthers(t *testing.T) {
 		t.Fatalf("plan created br-int")
 	}
 
-	out, err = l.Loomctl("apply", "--host-timeout", "5s", "-f", "testdata/two-ports.yaml", "-f", "testdata/unreachable-host.yaml")
+	out, err = l.Loomctl("apply", "--direct", "--host-timeout", "5s", "-f", "testdata/two-ports.yaml", "-f", "testdata/unreachable-host.yaml")
 	t.Logf("apply:\n%s", out)
 	if err == nil {
 		t.Fatal("apply with an unreachable host exited 0")

@@ -26,7 +26,7 @@ func TestPhysical(t *testing.T) {
 	l.VTEP("vtep1", "vxlan", "198.19.0.50", 20, "02:00:00:00:50:01", "192.0.2.100/26")
 	l.VTEP("vtep2", "gretap", "198.19.0.51", 10, "02:00:00:00:60:01", "192.0.2.50/26", "198.19.0.11")
 
-	if out, err := l.Loomctl("apply", "-f", "testdata/physical.yaml"); err != nil {
+	if out, err := l.Loomctl("apply", "--direct", "-f", "testdata/physical.yaml"); err != nil {
 		t.Fatalf("apply: %v\n%s", err, out)
 	}
 
@@ -82,7 +82,7 @@ func TestPhysical(t *testing.T) {
 		}
 	})
 
-	out, err := l.Loomctl("apply", "-f", "testdata/physical.yaml")
+	out, err := l.Loomctl("apply", "--direct", "-f", "testdata/physical.yaml")
 	if err != nil || !strings.Contains(out, "nothing changed on any switch") {
 		t.Errorf("second apply: %v\n%s", err, out)
 	}

@@ -115,7 +115,7 @@ func TestOverlays(t *testing.T) {
 	l := NewLab(t, "lm-t3-", 3)
 	w := overlayWorkloads
 	w.add(l, "g1", "g2", "g3", "b1", "b3", "t2", "t3", "web", "client")
-	if out, err := l.Loomctl("apply", "-f", "testdata/overlays.yaml"); err != nil {
+	if out, err := l.Loomctl("apply", "--direct", "-f", "testdata/overlays.yaml"); err != nil {
 		t.Fatalf("apply: %v\n%s", err, out)
 	}
 

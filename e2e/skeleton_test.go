@@ -62,7 +62,7 @@ func TestWalkingSkeleton(t *testing.T) {
 		t.Fatalf("br-int exists before apply: %s", out)
 	}
 
-	out, err := l.Loomctl("apply", "-f", "testdata/three-ports.yaml")
+	out, err := l.Loomctl("apply", "--direct", "-f", "testdata/three-ports.yaml")
 	t.Logf("first apply:\n%s", out)
 	if err != nil {
 		t.Fatalf("apply: %v", err)
@@ -85,18 +85,18 @@ func TestWalkingSkeleton(t *testing.T) {
 	// A flow deleted by hand: loomctl flows explains every flow and shows
 	// the drift (exit 1); apply repairs it.
 	l.MustExec("h2", "ovs-ofctl", "-O", "OpenFlow13", "del-flows", "br-int", "table=60,reg7=0/0")
-	out, err = l.Loomctl("flows", "-f", "testdata/three-ports.yaml", "h2")
+	out, err = l.Loomctl("flows", "--direct", "-f", "testdata/three-ports.yaml", "h2")
 	if err == nil || !strings.Contains(out, "# missing on the switch:") || !strings.Contains(out, "port b1 (testdata/three-ports.yaml") {
 		t.Errorf("loomctl flows does not show the drift: %v\n%s", err, out)
 	}
-	if out, err := l.Loomctl("apply", "-f", "testdata/three-ports.yaml"); err != nil || !strings.Contains(out, "1 changed") {
+	if out, err := l.Loomctl("apply", "--direct", "-f", "testdata/three-ports.yaml"); err != nil || !strings.Contains(out, "1 changed") {
 		t.Errorf("apply did not repair the drift: %v\n%s", err, out)
 	}
-	if out, err := l.Loomctl("flows", "-f", "testdata/three-ports.yaml", "h2"); err != nil || !strings.Contains(out, "no drift") {
+	if out, err := l.Loomctl("flows", "--direct", "-f", "testdata/three-ports.yaml", "h2"); err != nil || !strings.Contains(out, "no drift") {
 		t.Errorf("loomctl flows after the repair: %v\n%s", err, out)
 	}
 
-	out, err = l.Loomctl("apply", "-f", "testdata/three-ports.yaml")
+	out, err = l.Loomctl("apply", "--direct", "-f", "testdata/three-ports.yaml")
 	t.Logf("second apply:\n%s", out)
 	if err != nil {
 		t.Fatalf("second apply: %v", err)
@@ -116,7 +116,7 @@ func TestWalkingSkeleton(t *testing.T) {
 			a2Key = p.Key
 		}
 	}
-	out, err = l.Loomctl("apply", "-f", "testdata/two-ports.yaml")
+	out, err = l.Loomctl("apply", "--direct", "-f", "testdata/two-ports.yaml")
 	t.Logf("apply without a2:\n%s", out)
 	if err != nil {
 		t.Fatalf("apply without a2: %v", err)

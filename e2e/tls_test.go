@@ -126,7 +126,7 @@ ports:
   - {name: s2, switch: green, host: h2, mac: "02:00:00:00:60:02", ips: [192.0.2.2], interface: lm-s2}
 `), 0o644)
 	apply := func(files tlsFiles, extra ...string) (string, error) {
-		return l.Loomctl(append(append([]string{"apply", "-f", topo}, files.args()...), extra...)...)
+		return l.Loomctl(append(append([]string{"apply", "--direct", "-f", topo}, files.args()...), extra...)...)
 	}
 
 	start = time.Now()
@@ -171,7 +171,7 @@ ports:
 
 	t.Run("second apply changes nothing", func(t *testing.T) {
 		// The files from the environment this time, as `lab.sh env ctl` sets them.
-		cmd := exec.Command("ip", "netns", "exec", l.Prefix+"ctl", binary(t, "loomctl"), "apply", "-f", topo)
+		cmd := exec.Command("ip", "netns", "exec", l.Prefix+"ctl", binary(t, "loomctl"), "apply", "--direct", "-f", topo)
 		cmd.Env = append(os.Environ(), "LOOM_PRIVATE_KEY="+good.key, "LOOM_CERTIFICATE="+good.cert, "LOOM_CA_CERT="+good.ca)
 		b, err := cmd.CombinedOutput()
 		if out := string(b); err != nil || !strings.Contains(out, "nothing changed on any switch") {
@@ -233,12 +233,12 @@ ports:
 			t.Fatalf("apply with a missing key: %v, want an error naming it before any host:\n%s", err, out)
 		}
 		// Only some of the files.
-		out, err = l.Loomctl("plan", "-f", topo, "--private-key", good.key)
+		out, err = l.Loomctl("plan", "--direct", "-f", topo, "--private-key", good.key)
 		if err == nil || !strings.Contains(out, "or none") || strings.Contains(out, "h1") {
 			t.Fatalf("plan with only a key: %v\n%s", err, out)
 		}
 		// None: ssl: hosts fail, saying what they need.
-		out, err = l.Loomctl("plan", "-f", topo)
+		out, err = l.Loomctl("plan", "--direct", "-f", topo)
 		if err == nil || strings.Count(out, "an ssl: address needs a private key, a certificate and a CA certificate") != 2 {
 			t.Fatalf("plan without TLS: %v\n%s", err, out)
 		}

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
 	"io"
 
@@ -10,23 +9,24 @@ import (
 	"github.com/loom-sdn/loom/flows"
 )
 
-func newCompileCmd() *cobra.Command {
+func newCompileCmd(g *globals) *cobra.Command {
 	var (
-		files  []string
-		host   string
-		output string
+		files []string
+		host  string
+		out   output
 	)
 	cmd := &cobra.Command{
-		Use:   "compile -f FILE [--host H]",
+		Use:   "compile [-f FILE] [--host H]",
 		Short: "Print the bridge, ports and flows a topology gives each host, offline",
 		Long: "Print the bridge, ports and flows a topology gives each host, without contacting any host.\n" +
 			"Each flow is followed by the topology object and rule that made it.",
-		Args: cobra.NoArgs,
+		Example: "  loomctl compile -f topology.yaml --host h1\n  loomctl compile --host h1 -o yaml      # the topology loomd holds",
+		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if output != "text" && output != "json" {
-				return fmt.Errorf("-o %q: want text or json", output)
+			if err := out.check(); err != nil {
+				return err
 			}
-			t, err := loadTopology(cmd, files)
+			t, err := g.load(cmd, files)
 			if err != nil {
 				return err
 			}
@@ -40,15 +40,15 @@ func newCompileCmd() *cobra.Command {
 			} else if states, err = flows.Compile(t); err != nil {
 				return err
 			}
-			if output == "json" {
-				return compileJSON(cmd.OutOrStdout(), states)
+			if out.format != "text" {
+				return compileStructured(cmd.OutOrStdout(), &out, states)
 			}
 			return compileText(cmd.OutOrStdout(), states)
 		},
 	}
-	cmd.Flags().StringSliceVarP(&files, "filename", "f", nil, "topology file or folder (repeatable)")
+	cmd.Flags().StringSliceVarP(&files, "filename", "f", nil, "topology file or folder (repeatable); default: the topology loomd holds")
 	cmd.Flags().StringVar(&host, "host", "", "only this host")
-	cmd.Flags().StringVarP(&output, "output", "o", "text", "text or json")
+	out.flag(cmd, "text", "json", "yaml")
 	return cmd
 }
 
@@ -111,7 +111,7 @@ type jsonHost struct {
 	Flows            []jsonFlow `json:"flows"`
 }
 
-func compileJSON(out io.Writer, states []*flows.HostState) error {
+func compileStructured(out io.Writer, o *output, states []*flows.HostState) error {
 	hosts := []jsonHost{}
 	for _, hs := range states {
 		h := jsonHost{Host: hs.Host, OVSDB: hs.OVSDB, OpenFlow: hs.OpenFlow, Bridge: hs.Bridge,
@@ -138,7 +138,6 @@ func compileJSON(out io.Writer, states []*flows.HostState) error {
 		}
 		hosts = append(hosts, h)
 	}
-	enc := json.NewEncoder(out)
-	enc.SetIndent("", "  ")
-	return enc.Encode(hosts)
+	_, err := o.structured(out, hosts)
+	return err
 }

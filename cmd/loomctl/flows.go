@@ -3,94 +3,104 @@ package main
 import (
 	"context"
 	"fmt"
-	"regexp"
-	"strconv"
-	"strings"
+	"io"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/loom-sdn/loom/controller"
+	"github.com/loom-sdn/loom/controller/api"
 	"github.com/loom-sdn/loom/flows"
-	"github.com/loom-sdn/loom/flows/ofctl"
-	"github.com/loom-sdn/loom/topology"
 )
 
-var dumpCookieRE = regexp.MustCompile(`cookie=(0x[0-9a-f]+)`)
-
-func newFlowsCmd() *cobra.Command {
+func newFlowsCmd(g *globals) *cobra.Command {
 	var (
 		files   []string
+		direct  bool
 		tls     controller.TLS
 		timeout time.Duration
+		out     output
 	)
 	cmd := &cobra.Command{
-		Use:   "flows -f FILE HOST",
+		Use:   "flows HOST",
 		Short: "Show the flows a host's switch holds, each with the topology object behind it, and any drift",
 		Long: "Read the flows in Loom's cookie space from HOST's switch (no change is made), print each\n" +
 			"with the topology object, file:line and rule that made it, then what differs from the\n" +
-			"topology: flows missing on the switch and flows it should not hold.",
-		Args: cobra.ExactArgs(1),
+			"topology: flows missing on the switch and flows it should not hold. Exit status 1 on drift.\n\n" +
+			"loomd reads the switch and explains with the topology it holds; with --direct -f FILE,\n" +
+			"loomctl reads the switch itself and explains with FILE.",
+		Example: "  loomctl flows h1\n  loomctl flows h1 -o json | jq '.flows[].explain'\n  loomctl flows --direct -f topology.yaml h1",
+		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := tls.Check(); err != nil {
+			if err := out.check(); err != nil {
 				return err
 			}
-			t, err := loadTopology(cmd, files)
-			if err != nil {
-				return err
-			}
-			hs, err := flows.CompileHost(t, args[0])
-			if err != nil {
-				return err
-			}
-			ctx, cancel := context.WithTimeout(context.Background(), timeout)
+			ctx, cancel := context.WithTimeout(cmd.Context(), timeout)
 			defer cancel()
-			observed, err := tls.OpenFlow(hs.OpenFlow).Dump(ctx)
-			if err != nil {
-				return err
-			}
-			out := cmd.OutOrStdout()
-			n := 0
-			for _, line := range strings.Split(strings.TrimSpace(string(observed)), "\n") {
-				m := dumpCookieRE.FindStringSubmatch(line)
-				if m == nil {
-					continue
+			var rep *api.HostFlows
+			if direct {
+				if err := tls.Check(); err != nil {
+					return err
 				}
-				c, _ := strconv.ParseUint(m[1], 0, 64)
-				fmt.Fprintf(out, "%s\n    # %s\n", strings.TrimSpace(line), flows.Explain(t, c))
-				n++
+				t, err := loadTopology(cmd, files)
+				if err != nil {
+					return err
+				}
+				hs, err := flows.CompileHost(t, args[0])
+				if err != nil {
+					return err
+				}
+				r, err := controller.InspectFlows(ctx, t, hs, tls.OpenFlow(hs.OpenFlow))
+				if err != nil {
+					return err
+				}
+				rep = api.FlowsOf(r)
+			} else {
+				if len(files) > 0 {
+					return fmt.Errorf("-f goes with --direct: loomd explains with the topology it holds")
+				}
+				c, err := g.remote.client()
+				if err != nil {
+					return err
+				}
+				if rep, err = c.Flows(ctx, args[0]); err != nil {
+					return err
+				}
 			}
-			plan, err := ofctl.PlanFlows(ctx, hs, observed)
-			if err != nil {
+			w := cmd.OutOrStdout()
+			if ok, err := out.structured(w, rep); !ok {
+				printFlows(w, g.colors(w), rep)
+			} else if err != nil {
 				return err
 			}
-			fmt.Fprintf(out, "# %s: %d flows of Loom's on the switch, %d in the topology\n", hs.Host, n, len(hs.Flows))
-			if plan.Empty() {
-				fmt.Fprintln(out, "# no drift: the switch holds exactly the topology's flows")
-				return nil
+			if len(rep.Missing)+len(rep.Extra) > 0 {
+				return exitError{1}
 			}
-			for _, l := range plan.Missing {
-				fmt.Fprintf(out, "# missing on the switch: %s\n#     %s\n", l, explainLine(t, l))
-			}
-			for _, l := range plan.Extra {
-				fmt.Fprintf(out, "# on the switch but not in the topology: %s\n#     %s\n", l, explainLine(t, l))
-			}
-			fmt.Fprintf(out, "# drift: %d missing, %d extra (loomctl apply repairs it)\n", len(plan.Missing), len(plan.Extra))
-			return exitError{1}
+			return nil
 		},
 	}
-	cmd.Flags().StringSliceVarP(&files, "filename", "f", nil, "topology file or folder (repeatable)")
+	cmd.Flags().StringSliceVarP(&files, "filename", "f", nil, "with --direct: topology file or folder (repeatable)")
+	cmd.Flags().BoolVar(&direct, "direct", false, "no loomd: read the switch from here")
 	cmd.Flags().DurationVar(&timeout, "timeout", 30*time.Second, "time allowed")
+	out.flag(cmd, "table", "json", "yaml")
 	addTLSFlags(cmd, &tls)
 	return cmd
 }
 
-// explainLine explains the cookie of a flow line, as OVS prints it.
-func explainLine(t *topology.Topology, line string) string {
-	m := dumpCookieRE.FindStringSubmatch(line)
-	if m == nil {
-		return "no cookie"
+func printFlows(w io.Writer, col colors, r *api.HostFlows) {
+	for _, f := range r.Flows {
+		fmt.Fprintf(w, "%s\n    # %s\n", f.Flow, f.Explain)
 	}
-	c, _ := strconv.ParseUint(m[1], 0, 64)
-	return flows.Explain(t, c)
+	fmt.Fprintf(w, "# %s: %d flows of Loom's on the switch, %d in the topology\n", r.Host, len(r.Flows), r.Desired)
+	if len(r.Missing)+len(r.Extra) == 0 {
+		fmt.Fprintln(w, "# no drift: the switch holds exactly the topology's flows")
+		return
+	}
+	for _, f := range r.Missing {
+		fmt.Fprintf(w, "%s %s\n#     %s\n", col.red("# missing on the switch:"), f.Flow, f.Explain)
+	}
+	for _, f := range r.Extra {
+		fmt.Fprintf(w, "%s %s\n#     %s\n", col.red("# on the switch but not in the topology:"), f.Flow, f.Explain)
+	}
+	fmt.Fprintf(w, "# drift: %d missing, %d extra (loomd repairs it at its next reconcile)\n", len(r.Missing), len(r.Extra))
 }

@@ -102,13 +102,13 @@ func sortedMapKeys(m map[string]string) []string {
 	return ks
 }
 
-func newGetCmd() *cobra.Command {
+func newGetCmd(g *globals) *cobra.Command {
 	var (
 		files  []string
 		output string
 	)
 	cmd := &cobra.Command{
-		Use:       "get hosts|switches|ports|acls [NAME] -f FILE",
+		Use:       "get hosts|switches|ports|acls [NAME] [-f FILE]",
 		Short:     "List the objects of a topology",
 		Example:   "  loomctl get ports -f topology.yaml\n  loomctl get hosts h1 -f topology.yaml -o yaml",
 		Args:      cobra.RangeArgs(1, 2),
@@ -118,7 +118,7 @@ func newGetCmd() *cobra.Command {
 			if !ok {
 				return fmt.Errorf("get %q: want hosts, switches, ports or acls", args[0])
 			}
-			t, err := loadTopology(cmd, files)
+			t, err := g.load(cmd, files)
 			if err != nil {
 				return err
 			}
@@ -138,7 +138,7 @@ func newGetCmd() *cobra.Command {
 			return printRows(cmd.OutOrStdout(), rows, output)
 		},
 	}
-	cmd.Flags().StringSliceVarP(&files, "filename", "f", nil, "topology file or folder (repeatable)")
+	cmd.Flags().StringSliceVarP(&files, "filename", "f", nil, "topology file or folder (repeatable); default: the topology loomd holds")
 	cmd.Flags().StringVarP(&output, "output", "o", "table", "table, json or yaml")
 	return cmd
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"io"
 	"os"
 
 	"github.com/spf13/cobra"
@@ -17,6 +18,13 @@ func (e exitError) Error() string { return fmt.Sprintf("exit status %d", e.code)
 type globals struct {
 	logLevel string
 	log      *zap.Logger
+	remote   remote
+	noColor  bool
+}
+
+// colors tells how to paint output for w.
+func (g *globals) colors(w io.Writer) colors {
+	return colors{on: !g.noColor && os.Getenv("NO_COLOR") == "" && isTerminal(w)}
 }
 
 func newRootCmd() *cobra.Command {
@@ -40,19 +48,25 @@ func newRootCmd() *cobra.Command {
 		},
 	}
 	root.PersistentFlags().StringVar(&g.logLevel, "log-level", "error", "log level on stderr: debug, info, warn, error")
-	root.AddCommand(newApplyCmd(g, false), newApplyCmd(g, true), newValidateCmd(), newCompileCmd(),
-		newExplainCmd(), newTraceCmd(), newFlowsCmd(), newStatusCmd(), newGetCmd())
+	root.PersistentFlags().BoolVar(&g.noColor, "no-color", false, "never color the output (also: NO_COLOR set, or output not a terminal)")
+	g.remote.flags(root)
+	root.AddCommand(newApplyCmd(g, false), newApplyCmd(g, true), newValidateCmd(), newCompileCmd(g),
+		newExplainCmd(g), newTraceCmd(g), newFlowsCmd(g), newStatusCmd(g), newGetCmd(g),
+		newDiffCmd(g), newShowCmd(g))
 	return root
 }
 
-func main() {
+func main() { os.Exit(loomctlMain()) }
+
+// loomctlMain runs loomctl on os.Args and returns its exit status.
+func loomctlMain() int {
 	err := newRootCmd().Execute()
 	if err == nil {
-		return
+		return 0
 	}
 	if e, ok := err.(exitError); ok {
-		os.Exit(e.code)
+		return e.code
 	}
 	fmt.Fprintln(os.Stderr, "loomctl:", err)
-	os.Exit(1)
+	return 1
 }

@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/spf13/cobra"
 )
 
 // run runs loomctl in process and returns stdout, stderr and the exit code.
@@ -179,4 +181,39 @@ func TestGet(t *testing.T) {
 	if _, _, code := run(t, "get", "routers", "-f", full); code != 1 {
 		t.Errorf("get routers: exit %d", code)
 	}
+}
+
+// Every command has a short line, examples and, when it prints data, -o
+// with json and yaml.
+func TestEveryCommandDocumented(t *testing.T) {
+	noData := map[string]bool{"loomctl": true, "loomctl completion": true, "loomctl help": true}
+	var walk func(c *cobra.Command)
+	walk = func(c *cobra.Command) {
+		path := c.CommandPath()
+		for _, sub := range c.Commands() {
+			walk(sub)
+		}
+		if strings.HasPrefix(path, "loomctl completion ") || path == "loomctl help" {
+			return
+		}
+		if c.Short == "" {
+			t.Errorf("%s: no short description", path)
+		}
+		if c.HasSubCommands() && !c.Runnable() {
+			return
+		}
+		if c.Example == "" && !noData[path] {
+			t.Errorf("%s: no examples", path)
+		}
+		if noData[path] {
+			return
+		}
+		f := c.Flags().Lookup("output")
+		if f == nil || !strings.Contains(f.Usage, "json") || !strings.Contains(f.Usage, "yaml") {
+			t.Errorf("%s: no -o with json and yaml", path)
+		}
+	}
+	root := newRootCmd()
+	root.InitDefaultCompletionCmd()
+	walk(root)
 }

@@ -2,113 +2,73 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
-	"net/http"
-	"os"
-	"strings"
 	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/loom-sdn/loom/controller"
+	"github.com/loom-sdn/loom/controller/api"
 )
 
-// statusDoc is loomd's GET /api/v1/status (cmd/loomd/api.go).
-type statusDoc struct {
-	Topology struct {
-		Path     string    `json:"path"`
-		Loaded   bool      `json:"loaded"`
-		LoadedAt time.Time `json:"loadedAt"`
-		Rejected string    `json:"rejected"`
-		Hosts    int       `json:"hosts"`
-		Switches int       `json:"switches"`
-		Ports    int       `json:"ports"`
-	} `json:"topology"`
-	Hosts []controller.HostStatus `json:"hosts"`
-}
-
-// server is how loomctl reaches loomd.
-type server struct {
-	url, tokenFile string
-}
-
-func (s *server) flags(cmd *cobra.Command) {
-	def := os.Getenv("LOOM_SERVER")
-	if def == "" {
-		def = "http://127.0.0.1:9477"
-	}
-	cmd.Flags().StringVar(&s.url, "server", def, "loomd's address (env LOOM_SERVER)")
-	cmd.Flags().StringVar(&s.tokenFile, "token-file", os.Getenv("LOOM_TOKEN_FILE"), "file holding loomd's bearer token (env LOOM_TOKEN_FILE)")
-}
-
-func (s *server) get(ctx context.Context, path string, v any) error {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, strings.TrimSuffix(s.url, "/")+path, nil)
-	if err != nil {
-		return err
-	}
-	if s.tokenFile != "" {
-		b, err := os.ReadFile(s.tokenFile)
-		if err != nil {
-			return fmt.Errorf("token-file: %w", err)
-		}
-		req.Header.Set("Authorization", "Bearer "+strings.TrimSpace(string(b)))
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return fmt.Errorf("loomd at %s: %w (is it running? see --server)", s.url, err)
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(resp.Body)
-	if err != nil {
-		return err
-	}
-	if resp.StatusCode != http.StatusOK {
-		var e struct{ Error string }
-		json.Unmarshal(body, &e) //nolint:errcheck // fall back to the status line
-		if e.Error == "" {
-			e.Error = resp.Status
-		}
-		return fmt.Errorf("loomd: %s", e.Error)
-	}
-	return json.Unmarshal(body, v)
-}
-
-func newStatusCmd() *cobra.Command {
+func newStatusCmd(g *globals) *cobra.Command {
 	var (
-		srv    server
-		output string
+		out   output
+		watch bool
 	)
 	cmd := &cobra.Command{
-		Use:   "status",
+		Use:   "status [--watch]",
 		Short: "Show loomd's topology and every host's state",
-		Long: "Ask loomd for its topology and every host's state: in sync, pending, unreachable\n" +
-			"or error (with the last error). Exit status 1 when a host is not in sync.",
-		Example: "  loomctl status\n  loomctl status --server http://10.0.0.5:9477 --token-file ~/.loom/token -o json",
-		Args:    cobra.NoArgs,
+		Long: "Ask loomd for its topology (source, revision, counts, and why newer files were rejected)\n" +
+			"and every host's state: pending, applying, in sync, unreachable or error (with the last\n" +
+			"error), the revision it reached, its flows and its last reconcile. Exit status 1 when a\n" +
+			"host is not in sync or no topology is in force. --watch prints each change as it happens, until interrupted.",
+		Example: "  loomctl status\n  loomctl status --watch\n" +
+			"  loomctl status --server https://10.0.0.5:9477 --token-file ~/.config/loom/token -o json",
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-			defer cancel()
-			var doc statusDoc
-			if err := srv.get(ctx, "/api/v1/status", &doc); err != nil {
+			if err := out.check(); err != nil {
 				return err
 			}
-			out := cmd.OutOrStdout()
-			switch output {
-			case "json":
-				enc := json.NewEncoder(out)
-				enc.SetIndent("", "  ")
-				if err := enc.Encode(doc); err != nil {
-					return err
-				}
-			case "table":
-				printStatus(out, &doc)
-			default:
-				return fmt.Errorf("-o %q: want table or json", output)
+			c, err := g.remote.client()
+			if err != nil {
+				return err
 			}
-			for _, h := range doc.Hosts {
+			w := cmd.OutOrStdout()
+			col := g.colors(w)
+			if watch {
+				return c.Watch(cmd.Context(), func(ev api.Event) error {
+					if ok, err := out.structured(w, ev); ok {
+						return err
+					}
+					switch {
+					case ev.Status != nil:
+						printStatus(w, col, ev.Status)
+					case ev.Host != nil:
+						fmt.Fprintf(w, "%s  %s\n", time.Now().Format("15:04:05"), hostLine(col, *ev.Host))
+					case ev.Topology != nil:
+						fmt.Fprintf(w, "%s  %s\n", time.Now().Format("15:04:05"), topologyLine(ev.Topology))
+					}
+					return nil
+				})
+			}
+			ctx, cancel := context.WithTimeout(cmd.Context(), 10*time.Second)
+			defer cancel()
+			st, err := c.Status(ctx)
+			if err != nil {
+				return err
+			}
+			if ok, err := out.structured(w, st); !ok {
+				printStatus(w, col, st)
+			} else if err != nil {
+				return err
+			}
+			if !st.Topology.Loaded {
+				return exitError{1}
+			}
+			for _, h := range st.Hosts {
 				if h.State != controller.StateInSync {
 					return exitError{1}
 				}
@@ -116,24 +76,56 @@ func newStatusCmd() *cobra.Command {
 			return nil
 		},
 	}
-	srv.flags(cmd)
-	cmd.Flags().StringVarP(&output, "output", "o", "table", "table or json")
+	out.flag(cmd, "table", "json", "yaml")
+	cmd.Flags().BoolVarP(&watch, "watch", "w", false, "follow changes as they happen")
 	return cmd
 }
 
-func printStatus(out io.Writer, doc *statusDoc) {
-	t := doc.Topology
+func topologyLine(t *api.TopologyState) string {
+	src := "written through the API"
+	if t.Source == api.SourceFiles {
+		src = "from " + t.Path
+	}
+	s := fmt.Sprintf("topology %s: none in force", src)
 	if t.Loaded {
-		fmt.Fprintf(out, "topology %s: %d hosts, %d switches, %d ports, loaded %s\n", t.Path, t.Hosts, t.Switches, t.Ports, t.LoadedAt.Format(time.RFC3339))
-	} else {
-		fmt.Fprintf(out, "topology %s: none loaded\n", t.Path)
+		s = fmt.Sprintf("topology revision %d, %s: %d hosts, %d switches, %d ports, %d ACLs, in force since %s",
+			t.Revision, src, t.Hosts, t.Switches, t.Ports, t.ACLs, t.LoadedAt.Format(time.RFC3339))
 	}
 	if t.Rejected != "" {
-		fmt.Fprintf(out, "the newest files were rejected, the topology above stays:\n%s\n", t.Rejected)
+		s += fmt.Sprintf("\n%s, the topology above stays:", t.Rejected)
+		for _, p := range t.Problems {
+			s += "\n  " + p.String()
+		}
+	}
+	return s
+}
+
+func stateColor(col colors, state string) string {
+	switch state {
+	case controller.StateInSync:
+		return col.green(state)
+	case controller.StateError, controller.StateUnreachable:
+		return col.red(state)
+	}
+	return col.yellow(state)
+}
+
+func hostLine(col colors, h controller.HostStatus) string {
+	s := fmt.Sprintf("%s: %s, revision %d of %d, %d flows", h.Host, stateColor(col, h.State), h.Revision, h.Desired, h.Flows)
+	if h.LastError != "" {
+		s += ": " + h.LastError
+	}
+	return s
+}
+
+func printStatus(out io.Writer, col colors, st *api.Status) {
+	fmt.Fprintln(out, topologyLine(&st.Topology))
+	if len(st.Hosts) == 0 {
+		return
 	}
 	tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "HOST\tSTATE\tFLOWS\tRECONCILES\tREPAIRS\tLAST\tERROR")
-	for _, h := range doc.Hosts {
+	fmt.Fprintln(tw, "HOST\tSTATE\tREVISION\tFLOWS\tRECONCILES\tREPAIRS\tLAST\tERROR")
+	for _, h := range st.Hosts {
 		last := "-"
 		if !h.LastReconcile.IsZero() {
 			last = fmt.Sprintf("%s ago (%v)", time.Since(h.LastReconcile).Round(time.Second), h.LastDuration.Round(time.Millisecond))
@@ -142,7 +134,13 @@ func printStatus(out io.Writer, doc *statusDoc) {
 		if len(errText) > 80 {
 			errText = errText[:77] + "..."
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%d\t%s\t%s\n", h.Host, h.State, h.Flows, h.Reconciles, h.Repairs, last, errText)
+		rev := fmt.Sprint(h.Revision)
+		if h.Revision != h.Desired {
+			rev = fmt.Sprintf("%d→%d", h.Revision, h.Desired)
+		}
+		// Every color code has the same length, so tabwriter's columns stay
+		// aligned.
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%d\t%d\t%s\t%s\n", h.Host, stateColor(col, h.State), rev, h.Flows, h.Reconciles, h.Repairs, last, errText)
 	}
 	tw.Flush()
 }

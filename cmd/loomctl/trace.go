@@ -14,15 +14,16 @@ import (
 	"github.com/loom-sdn/loom/topology"
 )
 
-func newTraceCmd() *cobra.Command {
+func newTraceCmd(g *globals) *cobra.Command {
 	var (
 		files         []string
 		from, to, dst string
 		proto         string
 		dport         uint16
+		out           output
 	)
 	cmd := &cobra.Command{
-		Use:   "trace -f FILE --from PORT (--to PORT | --dst IP)",
+		Use:   "trace [-f FILE] --from PORT (--to PORT | --dst IP)",
 		Short: "Follow a packet through the flows of every host it crosses, offline",
 		Long: "Follow a packet from a port through the compiled flows of its host, and through the\n" +
 			"tunnels to the hosts it reaches, printing every table it passes with the topology\n" +
@@ -32,19 +33,31 @@ func newTraceCmd() *cobra.Command {
   loomctl trace -f topology.yaml --from web1 --dst 192.0.2.99 --proto arp`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			t, err := loadTopology(cmd, files)
+			if err := out.check(); err != nil {
+				return err
+			}
+			t, err := g.load(cmd, files)
 			if err != nil {
 				return err
 			}
 			tr := &tracer{t: t, sims: map[string]*sim.Switch{}, states: map[string]*flows.HostState{}}
-			return tr.run(cmd.OutOrStdout(), from, to, dst, proto, dport)
+			doc, err := tr.run(from, to, dst, proto, dport)
+			if err != nil {
+				return err
+			}
+			if ok, err := out.structured(cmd.OutOrStdout(), doc); ok {
+				return err
+			}
+			printTrace(cmd.OutOrStdout(), doc)
+			return nil
 		},
 	}
-	cmd.Flags().StringSliceVarP(&files, "filename", "f", nil, "topology file or folder (repeatable)")
+	cmd.Flags().StringSliceVarP(&files, "filename", "f", nil, "topology file or folder (repeatable); default: the topology loomd holds")
 	cmd.Flags().StringVar(&from, "from", "", "the port the packet is sent from")
 	cmd.Flags().StringVar(&to, "to", "", "the port it is sent to (its MAC and first IP)")
 	cmd.Flags().StringVar(&dst, "dst", "", "or the destination IP (its MAC from the topology, if known)")
 	cmd.Flags().StringVar(&proto, "proto", "icmp", "icmp (echo request), tcp, udp or arp (a request for the destination IP)")
+	out.flag(cmd, "text", "json", "yaml")
 	cmd.Flags().Uint16Var(&dport, "dport", 80, "destination port for tcp and udp")
 	return cmd
 }
@@ -94,10 +107,58 @@ func ofport(hs *flows.HostState, object string) int {
 	return 0
 }
 
-func (tr *tracer) run(w io.Writer, from, to, dst, proto string, dport uint16) error {
+// traceDoc is a packet's path, as trace -o json|yaml prints it.
+type traceDoc struct {
+	Note string     `json:"note,omitempty"`
+	Hops []traceHop `json:"hops"`
+}
+
+type traceHop struct {
+	Host    string      `json:"host"`
+	Via     string      `json:"via"`
+	Packet  string      `json:"packet"`
+	Steps   []traceStep `json:"steps"`
+	Dropped bool        `json:"dropped,omitempty"`
+	Outputs []string    `json:"outputs,omitempty"`
+}
+
+type traceStep struct {
+	Depth     int    `json:"depth,omitempty"` // inside how many clone actions
+	Table     int    `json:"table"`
+	TableName string `json:"tableName"`
+	Priority  int    `json:"priority,omitempty"`
+	Miss      bool   `json:"miss,omitempty"` // no flow matched: dropped
+	Explain   string `json:"explain,omitempty"`
+}
+
+func printTrace(w io.Writer, doc *traceDoc) {
+	if doc.Note != "" {
+		fmt.Fprintf(w, "note: %s\n", doc.Note)
+	}
+	for _, h := range doc.Hops {
+		fmt.Fprintf(w, "== host %s, %s: %s\n", h.Host, h.Via, h.Packet)
+		for _, s := range h.Steps {
+			ind := strings.Repeat("  ", s.Depth+1)
+			if s.Miss {
+				fmt.Fprintf(w, "%stable %d %s: no flow matches: dropped\n", ind, s.Table, s.TableName)
+				continue
+			}
+			fmt.Fprintf(w, "%stable %d %s, priority %d: %s\n", ind, s.Table, s.TableName, s.Priority, s.Explain)
+		}
+		if h.Dropped {
+			fmt.Fprintln(w, "  => dropped")
+		}
+		for _, o := range h.Outputs {
+			fmt.Fprintf(w, "  => %s\n", o)
+		}
+	}
+}
+
+func (tr *tracer) run(from, to, dst, proto string, dport uint16) (*traceDoc, error) {
+	doc := &traceDoc{Hops: []traceHop{}}
 	src, err := tr.port(from)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	var srcIP netip.Addr
 	for _, ip := range src.IPs {
@@ -112,7 +173,7 @@ func (tr *tracer) run(w io.Writer, from, to, dst, proto string, dport uint16) er
 	case to != "":
 		p, err := tr.port(to)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		dstMAC = p.MAC
 		for _, ip := range p.IPs {
@@ -123,14 +184,14 @@ func (tr *tracer) run(w io.Writer, from, to, dst, proto string, dport uint16) er
 		}
 	case dst != "":
 		if dstIP, err = netip.ParseAddr(dst); err != nil {
-			return fmt.Errorf("--dst %q: %w", dst, err)
+			return nil, fmt.Errorf("--dst %q: %w", dst, err)
 		}
 		dstMAC = tr.macOf(dstIP)
 	default:
-		return fmt.Errorf("give --to PORT or --dst IP")
+		return nil, fmt.Errorf("give --to PORT or --dst IP")
 	}
 	if !srcIP.IsValid() || !dstIP.Is4() {
-		return fmt.Errorf("trace needs IPv4 addresses on both ends")
+		return nil, fmt.Errorf("trace needs IPv4 addresses on both ends")
 	}
 	var pkt sim.Packet
 	switch proto {
@@ -143,14 +204,14 @@ func (tr *tracer) run(w io.Writer, from, to, dst, proto string, dport uint16) er
 	case "arp":
 		pkt = sim.ARPRequest(src.MAC, srcIP, dstIP)
 	default:
-		return fmt.Errorf("--proto %q: want icmp, tcp, udp or arp", proto)
+		return nil, fmt.Errorf("--proto %q: want icmp, tcp, udp or arp", proto)
 	}
 	if dstMAC[0] == 0xff && proto != "arp" {
-		fmt.Fprintf(w, "note: %s is not in the topology; the packet is sent to the broadcast MAC\n", dstIP)
+		doc.Note = fmt.Sprintf("%s is not in the topology; the packet is sent to the broadcast MAC", dstIP)
 	}
 	hs, _, err := tr.host(src.Host)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	type hop struct {
 		host string
@@ -160,39 +221,37 @@ func (tr *tracer) run(w io.Writer, from, to, dst, proto string, dport uint16) er
 	queue := []hop{{src.Host, pkt.At(ofport(hs, "port/"+src.Name)), "from port " + src.Name}}
 	for n := 0; len(queue) > 0; n++ {
 		if n == 16 {
-			return fmt.Errorf("more than 16 hops: giving up")
+			return nil, fmt.Errorf("more than 16 hops: giving up")
 		}
 		h := queue[0]
 		queue = queue[1:]
 		hs, sw, err := tr.host(h.host)
 		if err != nil {
-			return err
+			return nil, err
 		}
-		fmt.Fprintf(w, "== host %s, %s: %s\n", h.host, h.via, h.pkt)
+		th := traceHop{Host: h.host, Via: h.via, Packet: h.pkt.String(), Steps: []traceStep{}}
 		res, err := sw.Run(h.pkt)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		for _, s := range res.Steps {
-			ind := strings.Repeat("  ", s.Depth+1)
-			if s.Miss {
-				fmt.Fprintf(w, "%stable %d %s: no flow matches: dropped\n", ind, s.Table, flows.TableName(s.Table))
-				continue
+			st := traceStep{Depth: s.Depth, Table: s.Table, TableName: flows.TableName(s.Table), Miss: s.Miss}
+			if !s.Miss {
+				st.Priority, st.Explain = s.Priority, flows.Explain(tr.t, s.Cookie)
 			}
-			fmt.Fprintf(w, "%stable %d %s, priority %d: %s\n", ind, s.Table, flows.TableName(s.Table), s.Priority, flows.Explain(tr.t, s.Cookie))
+			th.Steps = append(th.Steps, st)
 		}
-		if res.Dropped {
-			fmt.Fprintln(w, "  => dropped")
-		}
+		th.Dropped = res.Dropped
 		for _, o := range res.Outputs {
 			what, next, nextPkt := tr.where(hs, o)
-			fmt.Fprintf(w, "  => %s\n", what)
+			th.Outputs = append(th.Outputs, what)
 			if next != "" {
 				queue = append(queue, hop{next, nextPkt, "from the tunnel of host " + h.host})
 			}
 		}
+		doc.Hops = append(doc.Hops, th)
 	}
-	return nil
+	return doc, nil
 }
 
 // macOf finds the MAC of an IP in the topology (ports and stations).

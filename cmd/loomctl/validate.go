@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -72,17 +71,21 @@ func problems(l topology.ErrorList) []problem {
 
 func newValidateCmd() *cobra.Command {
 	var (
-		files  []string
-		output string
+		files []string
+		out   output
 	)
 	cmd := &cobra.Command{
 		Use:   "validate -f FILE|DIR",
 		Short: "Check a topology and report every error with its position",
 		Long: "Check a topology and report every error with its position, as FILE:LINE:COL: message (hint).\n" +
 			"Exit status 0 when it is valid (warnings allowed), 1 when it is not.",
-		Args: cobra.NoArgs,
+		Example: "  loomctl validate -f topology.yaml\n  loomctl validate -f topology/ -o json | jq '.errors[]'",
+		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			switch output {
+			if err := out.check(); err != nil {
+				return err
+			}
+			switch out.format {
 			case "text":
 				t, err := loadTopology(cmd, files)
 				if err != nil {
@@ -90,18 +93,16 @@ func newValidateCmd() *cobra.Command {
 				}
 				fmt.Fprintf(cmd.OutOrStdout(), "valid: %d hosts, %d switches, %d ports, %d ACLs\n", len(t.Hosts), len(t.Switches), len(t.Ports), len(t.ACLs))
 				return nil
-			case "json":
-				return validateJSON(cmd.OutOrStdout(), files)
 			}
-			return fmt.Errorf("-o %q: want text or json", output)
+			return validateStructured(cmd.OutOrStdout(), &out, files)
 		},
 	}
 	cmd.Flags().StringSliceVarP(&files, "filename", "f", nil, "topology file or folder (repeatable)")
-	cmd.Flags().StringVarP(&output, "output", "o", "text", "text or json")
+	out.flag(cmd, "text", "json", "yaml")
 	return cmd
 }
 
-func validateJSON(w io.Writer, files []string) error {
+func validateStructured(w io.Writer, o *output, files []string) error {
 	if len(files) == 0 {
 		return fmt.Errorf("no topology given: use -f FILE or -f DIR")
 	}
@@ -118,9 +119,7 @@ func validateJSON(w io.Writer, files []string) error {
 		res.Warnings = problems(t.Warnings)
 		res.Hosts, res.Switches, res.Ports, res.ACLs = len(t.Hosts), len(t.Switches), len(t.Ports), len(t.ACLs)
 	}
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	if err := enc.Encode(res); err != nil {
+	if _, err := o.structured(w, res); err != nil {
 		return err
 	}
 	if !res.Valid {

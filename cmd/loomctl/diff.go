@@ -1,0 +1,276 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"reflect"
+	"sort"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/loom-sdn/loom/topology"
+)
+
+// change is one object that differs between two topologies.
+type change struct {
+	Kind   string               `json:"kind"`
+	Name   string               `json:"name"`
+	Change string               `json:"change"` // added, removed, changed
+	Fields map[string][2]string `json:"fields,omitempty"`
+}
+
+func newDiffCmd(g *globals) *cobra.Command {
+	var (
+		files []string
+		out   output
+	)
+	cmd := &cobra.Command{
+		Use:   "diff -f FILE|DIR",
+		Short: "Show how a topology differs from the one loomd holds, object by object",
+		Long: "Compare the topology of -f with the one loomd holds: the hosts, switches, ports, ACLs,\n" +
+			"L2 gateways and external endpoints added, removed or changed, with each changed field's\n" +
+			"old and new value. Nothing is changed and no host is contacted (plan says what the\n" +
+			"hosts would need). Exit status 1 when they differ, as diff(1).",
+		Example: "  loomctl diff -f topology.yaml\n  loomctl diff -f topology/ -o json",
+		Args:    cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := out.check(); err != nil {
+				return err
+			}
+			if len(files) == 0 {
+				return fmt.Errorf("no topology given: use -f FILE|DIR")
+			}
+			next, err := loadTopology(cmd, files)
+			if err != nil {
+				return err
+			}
+			var cur *topology.Topology
+			if cur, _, err = g.stored(cmd); err != nil && !strings.Contains(err.Error(), "no topology yet") {
+				return err
+			}
+			if cur == nil {
+				cur = &topology.Topology{}
+			}
+			changes := diffTopologies(cur, next)
+			w := cmd.OutOrStdout()
+			if ok, err := out.structured(w, changes); !ok {
+				printChanges(w, g.colors(w), changes)
+			} else if err != nil {
+				return err
+			}
+			if len(changes) > 0 {
+				return exitError{1}
+			}
+			return nil
+		},
+	}
+	cmd.Flags().StringSliceVarP(&files, "filename", "f", nil, "topology file or folder (repeatable)")
+	out.flag(cmd, "table", "json", "yaml")
+	return cmd
+}
+
+func printChanges(w io.Writer, col colors, changes []change) {
+	if len(changes) == 0 {
+		fmt.Fprintln(w, "no differences: loomd holds this topology")
+		return
+	}
+	counts := map[string]int{}
+	for _, c := range changes {
+		counts[c.Change]++
+		switch c.Change {
+		case "added":
+			fmt.Fprintf(w, "%s %s %s\n", col.green("+"), c.Kind, c.Name)
+		case "removed":
+			fmt.Fprintf(w, "%s %s %s\n", col.red("-"), c.Kind, c.Name)
+		default:
+			fmt.Fprintf(w, "%s %s %s\n", col.yellow("~"), c.Kind, c.Name)
+		}
+		for _, f := range sortedFieldKeys(c.Fields) {
+			v := c.Fields[f]
+			switch {
+			case c.Change == "added":
+				fmt.Fprintf(w, "    %s: %s\n", f, v[1])
+			case c.Change == "changed":
+				fmt.Fprintf(w, "    %s: %s → %s\n", f, orNone(v[0]), orNone(v[1]))
+			}
+		}
+	}
+	fmt.Fprintf(w, "%d added, %d changed, %d removed\n", counts["added"], counts["changed"], counts["removed"])
+}
+
+func orNone(s string) string {
+	if s == "" {
+		return "(none)"
+	}
+	return s
+}
+
+func sortedFieldKeys(m map[string][2]string) []string {
+	ks := make([]string, 0, len(m))
+	for k := range m {
+		ks = append(ks, k)
+	}
+	sort.Strings(ks)
+	return ks
+}
+
+// diffTopologies lists the objects that differ, by kind then name.
+func diffTopologies(a, b *topology.Topology) []change {
+	var out []change
+	for _, k := range []struct {
+		kind string
+		a, b any
+	}{
+		{"host", a.Hosts, b.Hosts}, {"switch", a.Switches, b.Switches}, {"port", a.Ports, b.Ports},
+		{"acl", a.ACLs, b.ACLs}, {"l2gateway", a.L2Gateways, b.L2Gateways},
+		{"endpoint", a.ExternalEndpoints, b.ExternalEndpoints},
+	} {
+		old, next := byName(k.a), byName(k.b)
+		names := map[string]bool{}
+		for n := range old {
+			names[n] = true
+		}
+		for n := range next {
+			names[n] = true
+		}
+		sorted := make([]string, 0, len(names))
+		for n := range names {
+			sorted = append(sorted, n)
+		}
+		sort.Strings(sorted)
+		for _, n := range sorted {
+			o, ok1 := old[n]
+			x, ok2 := next[n]
+			c := change{Kind: k.kind, Name: n, Fields: map[string][2]string{}}
+			switch {
+			case !ok1:
+				c.Change = "added"
+				for f, v := range x {
+					c.Fields[f] = [2]string{"", v}
+				}
+			case !ok2:
+				c.Change, c.Fields = "removed", nil
+			default:
+				c.Change = "changed"
+				for f := range mergeKeys(o, x) {
+					if o[f] != x[f] {
+						c.Fields[f] = [2]string{o[f], x[f]}
+					}
+				}
+				if len(c.Fields) == 0 {
+					continue
+				}
+			}
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+func mergeKeys(a, b map[string]string) map[string]bool {
+	m := map[string]bool{}
+	for k := range a {
+		m[k] = true
+	}
+	for k := range b {
+		m[k] = true
+	}
+	return m
+}
+
+// byName flattens each object of a slice of model structs into its fields'
+// printed values, keyed by object name. Positions and derived ids are left
+// out (a port's and a host's key derive from the name): moving an object
+// within the files is no change.
+func byName(list any) map[string]map[string]string {
+	out := map[string]map[string]string{}
+	v := reflect.ValueOf(list)
+	for i := 0; i < v.Len(); i++ {
+		fields := map[string]string{}
+		flatten(v.Index(i), "", fields)
+		out[fields["name"]] = fields
+		delete(fields, "name")
+	}
+	return out
+}
+
+func flatten(v reflect.Value, prefix string, out map[string]string) {
+	if s, ok := v.Interface().(fmt.Stringer); ok && v.Kind() != reflect.Struct {
+		if str := s.String(); str != "" {
+			out[prefix] = str
+		}
+		return
+	}
+	switch v.Kind() {
+	case reflect.Struct:
+		if s, ok := v.Interface().(fmt.Stringer); ok {
+			if str := s.String(); str != "" && str != "invalid IP" {
+				out[prefix] = str
+			}
+			return
+		}
+		t := v.Type()
+		for i := 0; i < t.NumField(); i++ {
+			f := t.Field(i)
+			if !f.IsExported() || f.Name == "Pos" || f.Name == "ID" || (f.Name == "Key" && (t.Name() == "Host" || t.Name() == "Port")) {
+				continue
+			}
+			name := lowerFirst(f.Name)
+			if prefix != "" {
+				name = prefix + "." + name
+			}
+			flatten(v.Field(i), name, out)
+		}
+	case reflect.Slice:
+		if v.Len() == 0 {
+			return
+		}
+		if v.Type().Elem().Kind() == reflect.Struct && !v.Type().Elem().Implements(reflect.TypeFor[fmt.Stringer]()) {
+			for i := 0; i < v.Len(); i++ {
+				flatten(v.Index(i), fmt.Sprintf("%s[%d]", prefix, i), out)
+			}
+			return
+		}
+		parts := make([]string, v.Len())
+		for i := range parts {
+			parts[i] = fmt.Sprint(v.Index(i).Interface())
+		}
+		out[prefix] = strings.Join(parts, ",")
+	case reflect.Map:
+		keys := v.MapKeys()
+		sort.Slice(keys, func(i, j int) bool { return fmt.Sprint(keys[i]) < fmt.Sprint(keys[j]) })
+		for _, k := range keys {
+			out[fmt.Sprintf("%s.%v", prefix, k)] = fmt.Sprint(v.MapIndex(k).Interface())
+		}
+	case reflect.Pointer:
+		if !v.IsNil() {
+			flatten(v.Elem(), prefix, out)
+		}
+	default:
+		if !v.IsZero() {
+			out[prefix] = fmt.Sprint(v.Interface())
+		}
+	}
+}
+
+func lowerFirst(s string) string {
+	if s == "" {
+		return s
+	}
+	// Initialisms stay whole: MAC → mac, IPs → ips, ACLsFromPort → aclsFromPort.
+	i := 0
+	for i < len(s) && s[i] >= 'A' && s[i] <= 'Z' {
+		i++
+	}
+	switch {
+	case i == len(s):
+		return strings.ToLower(s)
+	case i > 1:
+		if s[i] == 's' {
+			return strings.ToLower(s[:i]) + s[i:]
+		}
+		i--
+	}
+	return strings.ToLower(s[:max(i, 1)]) + s[max(i, 1):]
+}

@@ -1,0 +1,181 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/loom-sdn/loom/controller"
+	"github.com/loom-sdn/loom/controller/api"
+	"github.com/loom-sdn/loom/topology"
+)
+
+// shown is show's document: the desired topology as a tree, each host
+// with its realized state.
+type shown struct {
+	Topology api.TopologyState `json:"topology"`
+	Switches []shownSwitch     `json:"switches"`
+	Hosts    []shownHost       `json:"hosts"`
+}
+
+type shownSwitch struct {
+	Name     string      `json:"name"`
+	Kind     string      `json:"kind"`
+	Subnets  []string    `json:"subnets,omitempty"`
+	MTU      int         `json:"mtu"`
+	Ports    []shownPort `json:"ports"`
+	Gateways []string    `json:"gateways,omitempty"`
+	Remote   []shownVTEP `json:"externalEndpoints,omitempty"`
+}
+
+type shownPort struct {
+	Name      string   `json:"name"`
+	Host      string   `json:"host"`
+	MAC       string   `json:"mac"`
+	IPs       []string `json:"ips,omitempty"`
+	Interface string   `json:"interface"`
+	ACLs      string   `json:"acls,omitempty"`
+	State     string   `json:"state"` // its host's
+}
+
+type shownVTEP struct {
+	Name     string `json:"name"`
+	IP       string `json:"ip"`
+	Stations int    `json:"stations"`
+}
+
+type shownHost struct {
+	Name   string                 `json:"name"`
+	OVSDB  string                 `json:"ovsdb"`
+	Bridge string                 `json:"bridge"`
+	Status *controller.HostStatus `json:"status,omitempty"`
+}
+
+func newShowCmd(g *globals) *cobra.Command {
+	var out output
+	cmd := &cobra.Command{
+		Use:   "show",
+		Short: "Show loomd's topology as a tree of switches and ports, with each host's realized state",
+		Long: "Print the topology loomd holds as a tree, as ovn-nbctl show does: each switch with its\n" +
+			"kind, subnets and MTU, its ports (host, MAC, IPs, interface, ACLs) and gateways, then each\n" +
+			"host with what loomd made of it: its state, the revision it reached, its flows, its last error.",
+		Example: "  loomctl show\n  loomctl show -o yaml",
+		Args:    cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := out.check(); err != nil {
+				return err
+			}
+			t, _, err := g.stored(cmd)
+			if err != nil {
+				return err
+			}
+			c, err := g.remote.client()
+			if err != nil {
+				return err
+			}
+			st, err := c.Status(cmd.Context())
+			if err != nil {
+				return err
+			}
+			doc := buildShown(t, st)
+			w := cmd.OutOrStdout()
+			if ok, err := out.structured(w, doc); ok {
+				return err
+			}
+			printShown(w, g.colors(w), doc)
+			return nil
+		},
+	}
+	out.flag(cmd, "table", "json", "yaml")
+	return cmd
+}
+
+func buildShown(t *topology.Topology, st *api.Status) *shown {
+	status := map[string]*controller.HostStatus{}
+	for i := range st.Hosts {
+		status[st.Hosts[i].Host] = &st.Hosts[i]
+	}
+	doc := &shown{Topology: st.Topology, Switches: []shownSwitch{}, Hosts: []shownHost{}}
+	for _, s := range t.Switches {
+		sw := shownSwitch{Name: s.Name, MTU: s.MTU, Ports: []shownPort{}}
+		sw.Kind = fmt.Sprintf("overlay, %s key %d", s.Encapsulation, s.TunnelKey)
+		if !s.Overlay() {
+			sw.Kind = fmt.Sprintf("vlan %d on physnet %s", s.VLAN, s.Physnet)
+		}
+		for _, p := range s.Subnets {
+			sw.Subnets = append(sw.Subnets, p.String())
+		}
+		for _, p := range t.Ports {
+			if p.Switch != s.Name {
+				continue
+			}
+			sp := shownPort{Name: p.Name, Host: p.Host, MAC: p.MAC.String(), Interface: p.Interface, State: controller.StatePending}
+			if p.Interface == "" {
+				sp.Interface = "iface-id " + p.IfaceID
+			}
+			for _, ip := range p.IPs {
+				sp.IPs = append(sp.IPs, ip.String())
+			}
+			if len(p.ACLsFromPort)+len(p.ACLsToPort) > 0 {
+				sp.ACLs = fmt.Sprintf("from-port [%s] to-port [%s]", strings.Join(p.ACLsFromPort, ","), strings.Join(p.ACLsToPort, ","))
+			}
+			if hs := status[p.Host]; hs != nil {
+				sp.State = hs.State
+			}
+			sw.Ports = append(sw.Ports, sp)
+		}
+		for _, gw := range t.L2Gateways {
+			if gw.Switch == s.Name {
+				sw.Gateways = append(sw.Gateways, fmt.Sprintf("%s: vlan %d on %s of %s", gw.Name, gw.VLAN, gw.Physnet, gw.Host))
+			}
+		}
+		for _, e := range t.ExternalEndpoints {
+			if e.Switch == s.Name {
+				sw.Remote = append(sw.Remote, shownVTEP{Name: e.Name, IP: e.IP.String(), Stations: len(e.Behind)})
+			}
+		}
+		doc.Switches = append(doc.Switches, sw)
+	}
+	for _, h := range t.Hosts {
+		doc.Hosts = append(doc.Hosts, shownHost{Name: h.Name, OVSDB: h.OVSDB, Bridge: h.Bridge, Status: status[h.Name]})
+	}
+	return doc
+}
+
+func printShown(w io.Writer, col colors, doc *shown) {
+	fmt.Fprintln(w, topologyLine(&doc.Topology))
+	for _, s := range doc.Switches {
+		fmt.Fprintf(w, "switch %s (%s", col.bold(s.Name), s.Kind)
+		if len(s.Subnets) > 0 {
+			fmt.Fprintf(w, ", %s", strings.Join(s.Subnets, " "))
+		}
+		fmt.Fprintf(w, ", mtu %d)\n", s.MTU)
+		for _, p := range s.Ports {
+			fmt.Fprintf(w, "    port %s on %s [%s]\n", p.Name, p.Host, stateColor(col, p.State))
+			addr := p.MAC
+			if len(p.IPs) > 0 {
+				addr += " " + strings.Join(p.IPs, " ")
+			}
+			fmt.Fprintf(w, "        addresses: %s\n        interface: %s\n", addr, p.Interface)
+			if p.ACLs != "" {
+				fmt.Fprintf(w, "        acls: %s\n", p.ACLs)
+			}
+		}
+		for _, gw := range s.Gateways {
+			fmt.Fprintf(w, "    l2 gateway %s\n", gw)
+		}
+		for _, e := range s.Remote {
+			fmt.Fprintf(w, "    external endpoint %s at %s (%d stations)\n", e.Name, e.IP, e.Stations)
+		}
+	}
+	for _, h := range doc.Hosts {
+		fmt.Fprintf(w, "host %s (%s, bridge %s)\n", col.bold(h.Name), h.OVSDB, h.Bridge)
+		if h.Status == nil {
+			fmt.Fprintln(w, "    not reconciled yet")
+			continue
+		}
+		fmt.Fprintf(w, "    %s\n", hostLine(col, *h.Status))
+	}
+}
