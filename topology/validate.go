@@ -77,12 +77,20 @@ func refHint(got, kind string, known []string) string {
 		return h
 	}
 	if len(known) == 0 {
-		return "there are no " + kind + "s"
+		return "there are no " + plural(kind)
 	}
 	if len(known) > 8 {
 		return ""
 	}
-	return "known " + kind + "s: " + strings.Join(known, ", ")
+	return "known " + plural(kind) + ": " + strings.Join(known, ", ")
+}
+
+// plural is the plural of a kind of object ("switch" → "switches").
+func plural(kind string) string {
+	if strings.HasSuffix(kind, "ch") || strings.HasSuffix(kind, "s") {
+		return kind + "es"
+	}
+	return kind + "s"
 }
 
 // catalog is the names of one kind, for references.

@@ -52,7 +52,7 @@ func newRootCmd() *cobra.Command {
 	g.remote.flags(root)
 	root.AddCommand(newApplyCmd(g, false), newApplyCmd(g, true), newValidateCmd(), newCompileCmd(g),
 		newExplainCmd(g), newTraceCmd(g), newFlowsCmd(g), newStatusCmd(g), newGetCmd(g),
-		newDiffCmd(g), newShowCmd(g))
+		newDiffCmd(g), newShowCmd(g), newSwitchCmd(g), newPortCmd(g), newACLCmd(g))
 	return root
 }
 

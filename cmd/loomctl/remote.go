@@ -21,9 +21,9 @@ import (
 // variables, then the config file (~/.config/loom/loomctl.yaml or
 // LOOM_CONFIG), then the default address.
 type remote struct {
-	server, token, tokenFile string
-	caCert, cert, key        string
-	config                   string
+	server, tokenFile string
+	caCert, cert, key string
+	config            string
 }
 
 // remoteConfig is loomctl's config file.

@@ -18,7 +18,7 @@ import (
 var loomdBin string
 
 func TestMain(m *testing.M) {
-	os.Exit(testscript.RunMain(m, map[string]func() int{"loomctl": loomctlMain}))
+	testscript.Main(m, map[string]func(){"loomctl": func() { os.Exit(loomctlMain()) }})
 }
 
 // TestScripts runs testdata/script/*.txtar: loomctl's commands against a

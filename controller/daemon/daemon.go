@@ -53,9 +53,10 @@ type Daemon struct {
 	state api.TopologyState
 
 	// onReady is called once, when a valid topology is first in force.
-	readyOnce sync.Once
-	onReady   func()
-	lastRead  map[string][]byte // source files: the files last read, valid or not
+	readyOnce  sync.Once
+	onReady    func()
+	lastRead   map[string][]byte // source files: the files last read
+	lastJudged map[string][]byte // and the last ones loaded, valid or not
 
 	status *statusFile
 	done   chan struct{} // closed when Run returns: status streams end
@@ -81,7 +82,7 @@ func New(cfg Config, onReady func()) (*Daemon, error) {
 	d.state = api.TopologyState{Source: api.SourceAPI, Revision: st.Revision}
 	if cfg.TopologyPath != "" {
 		d.state.Source, d.state.Path = api.SourceFiles, cfg.TopologyPath
-		d.checkFiles()
+		d.checkFilesNow(true)
 		return d, nil
 	}
 	if st.Source == api.SourceFiles {
@@ -182,8 +183,13 @@ func (d *Daemon) publishTopology() {
 }
 
 // checkFiles re-reads the topology files and takes them if they changed
-// and are valid.
-func (d *Daemon) checkFiles() {
+// and are valid. Changes are debounced: files are judged once they read
+// the same at two checks in a row, so that an editor's or a deployment's
+// burst of writes is taken whole, not file by file. At start (settled
+// false) they are judged at once.
+func (d *Daemon) checkFiles() { d.checkFilesNow(false) }
+
+func (d *Daemon) checkFilesNow(now bool) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	path := d.cfg.TopologyPath
@@ -192,13 +198,18 @@ func (d *Daemon) checkFiles() {
 		if d.lastRead != nil || d.state.Rejected == "" {
 			d.reject("topology files unreadable", err)
 		}
-		d.lastRead = nil
+		d.lastRead, d.lastJudged = nil, nil
 		return
 	}
-	if d.lastRead != nil && equalBytes(files, d.lastRead) {
+	if !now && !equalBytes(files, d.lastRead) {
+		d.lastRead = files // changed: judge it once it holds still
 		return
 	}
 	d.lastRead = files
+	if d.lastJudged != nil && equalBytes(files, d.lastJudged) {
+		return
+	}
+	d.lastJudged = files
 	// Load from the disk, for errors that name the files as they are there.
 	t, err := topology.Load(path)
 	if err != nil {

@@ -297,6 +297,11 @@ func TestFilesSource(t *testing.T) {
 	}
 	f.d.checkFiles()
 	f.call("GET", "/api/v1/status", token, "", &st)
+	if st.Topology.Rejected != "" {
+		t.Error("a change was judged before it held still for one check")
+	}
+	f.d.checkFiles()
+	f.call("GET", "/api/v1/status", token, "", &st)
 	if st.Topology.Revision != 1 || st.Topology.Rejected == "" || len(st.Topology.Problems) != 1 || st.Topology.Problems[0].File != path {
 		t.Errorf("after a bad edit: %+v", st.Topology)
 	}

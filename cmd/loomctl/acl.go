@@ -1,0 +1,123 @@
+package main
+
+import (
+	"fmt"
+
+	"github.com/spf13/cobra"
+
+	"github.com/loom-sdn/loom/topology"
+	"github.com/loom-sdn/loom/topology/edit"
+)
+
+// newACLCmd makes `acl add|del`: edits of the ACLs of the topology loomd
+// stores, a rule at a time (edit.go).
+func newACLCmd(g *globals) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "acl add|del",
+		Short: "Add or delete ACL rules (and ACLs) of the topology loomd stores",
+		Long: "Add or delete a rule of an ACL of the topology loomd stores, or a whole ACL. Ports name\n" +
+			"the ACLs they apply (loomctl port set NAME acls.toPort=[...]).\n\n" + editLong,
+		Example: "  loomctl acl add web-in name=http action=allow proto=tcp dstPorts=80\n" +
+			"  loomctl acl del web-in http\n" +
+			"  loomctl acl del web-in",
+	}
+	cmd.AddCommand(newACLAddCmd(g), newACLDelCmd(g))
+	return cmd
+}
+
+// aclAddOptions are the flags of `acl add`.
+type aclAddOptions struct {
+	position int
+	edit     editOptions
+}
+
+func newACLAddCmd(g *globals) *cobra.Command {
+	var o aclAddOptions
+	cmd := &cobra.Command{
+		Use:   "add ACL key=value... [--position N]",
+		Short: "Add a rule to an ACL (making the ACL if there is none)",
+		Long: "Add a rule, made of key=value fields (name, action, ethType, proto, src, dst, srcPorts,\n" +
+			"dstPorts, icmpType, icmpCode), to an ACL: at the end, or at index --position (0 is\n" +
+			"first; the first rule that matches decides). An ACL that does not exist is made.\n\n" + editLong,
+		Example: "  loomctl acl add web-in name=http action=allow proto=tcp dstPorts=80\n" +
+			"  loomctl acl add web-in name=admin action=allow proto=tcp src=203.0.113.0/24 dstPorts=8000-8099 --position 0\n" +
+			"  loomctl acl add basics name=arp action=allow ethType=arp\n" +
+			"  loomctl acl add web-in action=drop proto=udp --dry-run",
+		Args: cobra.MinimumNArgs(2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			acl := args[0]
+			rule, err := edit.ParseFields(args[1:])
+			if err != nil {
+				return err
+			}
+			subject, name := "a rule", ""
+			for _, f := range rule {
+				if f.Key == "name" {
+					subject, name = "rule "+f.Value, f.Value
+				}
+			}
+			return runEdit(cmd, g, &o.edit, editChange{
+				action: "add", kind: "rule", name: name, acl: acl, subject: subject,
+				apply: func(f edit.Files) (edit.Files, string, error) {
+					out, err := edit.AddRule(f, acl, rule, o.position)
+					return out, ruleWhere(f, acl, o.position), err
+				},
+			})
+		},
+	}
+	cmd.Flags().IntVar(&o.position, "position", -1, "index the rule takes in the ACL, 0 for first (default: last)")
+	o.edit.flags(cmd)
+	return cmd
+}
+
+// ruleWhere says where a rule added at position goes, as the files
+// before the edit tell.
+func ruleWhere(files edit.Files, acl string, position int) string {
+	t, err := topology.LoadBytes(files)
+	if err != nil {
+		return "added to ACL " + acl
+	}
+	a, ok := t.ACL(acl)
+	if !ok {
+		return "added to new ACL " + acl
+	}
+	if n := len(a.Rules); position < 0 || position > n {
+		position = n
+	}
+	return fmt.Sprintf("added to ACL %s at index %d", acl, position)
+}
+
+func newACLDelCmd(g *globals) *cobra.Command {
+	var o editOptions
+	cmd := &cobra.Command{
+		Use:   "del ACL [RULE]",
+		Short: "Delete a rule of an ACL (by name or index from 0), or the whole ACL",
+		Long:  "Delete a rule of an ACL, named or counted from 0, or, with no RULE, the whole ACL.\n\n" + editLong,
+		Example: "  loomctl acl del web-in http\n" +
+			"  loomctl acl del web-in 0\n" +
+			"  loomctl acl del web-in",
+		Args: cobra.RangeArgs(1, 2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			acl := args[0]
+			if len(args) == 1 {
+				return runEdit(cmd, g, &o, editChange{
+					action: "delete", kind: "acl", name: acl, subject: "ACL " + acl,
+					apply: func(f edit.Files) (edit.Files, string, error) {
+						out, err := edit.Delete(f, edit.ACLs, acl)
+						return out, "deleted", err
+					},
+				})
+			}
+			rule := args[1]
+			return runEdit(cmd, g, &o, editChange{
+				action: "delete", kind: "rule", name: rule, acl: acl, subject: "rule " + rule,
+				apply: func(f edit.Files) (edit.Files, string, error) {
+					out, err := edit.DeleteRule(f, acl, rule)
+					return out, "deleted from ACL " + acl, err
+				},
+			})
+		},
+	}
+	o.flags(cmd)
+	return cmd
+}

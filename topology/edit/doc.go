@@ -1,0 +1,26 @@
+// Package edit changes topology files the way an operator would by hand:
+// add, delete or set one host, switch, port or ACL (or one ACL rule), and
+// leave the rest of every file as it was written. It is what `loomctl
+// switch|port|acl` run on the files they get from loomd, before they
+// validate the result with topology.LoadBytes and store it.
+//
+// Invariants:
+//
+//   - Pure and deterministic: no I/O, no logging; the same files and edit
+//     give the same bytes. Only gopkg.in/yaml.v3 and topology are used.
+//   - Files an edit does not touch come back byte-identical.
+//   - In the file it touches, an edit rewrites only the lines of what it
+//     changes (the list item, or the key and its value) and splices them
+//     into the original text, so blank lines, comments and their
+//     alignment elsewhere survive; yaml.v3 re-encoding a whole file would
+//     drop blank lines and re-align comments. Every splice is checked: the
+//     spliced file must decode to the same data as the edited yaml.v3 tree
+//     and repeat no comment; if not (an odd layout, flow style), the whole
+//     file is encoded from the tree instead (two-space indent, comments
+//     kept).
+//   - Meaning is not checked here: a field with an unknown key or a bad
+//     value is written as given, and the loader, which reads the result,
+//     reports it with its position. Only what an edit needs is checked:
+//     that the object exists (or does not, for Add), that keys are
+//     well-formed, and that values are YAML.
+package edit

@@ -1,0 +1,504 @@
+package edit
+
+import (
+	"fmt"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/loom-sdn/loom/topology"
+)
+
+// Files are topology files by name, as topology.LoadBytes reads them.
+type Files map[string][]byte
+
+// Kind is a top-level list of named objects in a topology file.
+type Kind string
+
+// The kinds of objects an edit can add, delete or set.
+const (
+	Hosts             Kind = "hosts"
+	Switches          Kind = "switches"
+	Ports             Kind = "ports"
+	ACLs              Kind = "acls"
+	L2Gateways        Kind = "l2Gateways"
+	ExternalEndpoints Kind = "externalEndpoints"
+)
+
+var singular = map[Kind]string{
+	Hosts: "host", Switches: "switch", Ports: "port", ACLs: "ACL",
+	L2Gateways: "l2 gateway", ExternalEndpoints: "external endpoint",
+}
+
+// Singular is how messages name one object of the kind: "port", "ACL".
+func (k Kind) Singular() string {
+	if s, ok := singular[k]; ok {
+		return s
+	}
+	return string(k)
+}
+
+func (k Kind) check() error {
+	if _, ok := singular[k]; !ok {
+		return fmt.Errorf("unknown kind %q: want hosts, switches, ports, acls, l2Gateways or externalEndpoints", string(k))
+	}
+	return nil
+}
+
+// NewFile is the file Add creates when there is none.
+const NewFile = "topology.yaml"
+
+// Field is one key=value of an edit. Key may be dotted to reach into
+// nested mappings (acls.toPort); Value is YAML text ([a, b], 100, false,
+// auto), and a value that is not YAML (but does not start with [ or {)
+// is a plain string. An empty Value removes the key (Set) or leaves it
+// out (Add).
+type Field struct {
+	Key, Value string
+}
+
+func (f Field) String() string { return f.Key + "=" + f.Value }
+
+var keyRE = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_-]*(\.[A-Za-z][A-Za-z0-9_-]*)*$`)
+
+// ParseField parses key=value.
+func ParseField(s string) (Field, error) {
+	k, v, ok := strings.Cut(s, "=")
+	if !ok {
+		return Field{}, fmt.Errorf("%q: want key=value, e.g. mtu=1400 or ips=[192.0.2.5]", s)
+	}
+	f := Field{Key: strings.TrimSpace(k), Value: strings.TrimSpace(v)}
+	if !keyRE.MatchString(f.Key) {
+		return Field{}, fmt.Errorf("%q: the key %q is not a field name (letters, digits, - and _; dots reach into a mapping, as in acls.toPort)", s, f.Key)
+	}
+	if _, err := f.node(); err != nil {
+		return Field{}, err
+	}
+	return f, nil
+}
+
+// ParseFields parses each of args as key=value.
+func ParseFields(args []string) ([]Field, error) {
+	out := make([]Field, 0, len(args))
+	for _, a := range args {
+		f, err := ParseField(a)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, f)
+	}
+	return out, nil
+}
+
+// node is the value as a YAML node; nil for an empty value.
+func (f Field) node() (*yaml.Node, error) {
+	if f.Value == "" {
+		return nil, nil
+	}
+	var doc yaml.Node
+	err := yaml.Unmarshal([]byte(f.Value), &doc)
+	if err != nil && strings.ContainsAny(f.Value[:1], "[{") {
+		return nil, fmt.Errorf("%s: the value is not valid YAML: %s (quote it to write a string)",
+			f, strings.TrimPrefix(err.Error(), "yaml: "))
+	}
+	if err != nil || len(doc.Content) == 0 || doc.Content[0].Kind == yaml.AliasNode {
+		return str(f.Value), nil
+	}
+	n := doc.Content[0]
+	walk(n, func(n *yaml.Node) {
+		n.HeadComment, n.LineComment, n.FootComment = "", "", ""
+		n.Line, n.Column = 0, 0
+		n.Anchor = ""
+	})
+	return n, nil
+}
+
+func str(s string) *yaml.Node { return &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: s} }
+
+func walk(n *yaml.Node, fn func(*yaml.Node)) {
+	fn(n)
+	for _, c := range n.Content {
+		walk(c, fn)
+	}
+}
+
+// Add adds a new object {name: NAME, fields...} at the end of the kind's
+// list. The file is, for a port, the file of its switch if that file has
+// a ports list; otherwise the first file (by name) with a list of the
+// kind; otherwise, for a port, the file of its switch; otherwise the first
+// file. With no files at all, it creates NewFile.
+func Add(files Files, kind Kind, name string, fields []Field) (Files, error) {
+	if err := kind.check(); err != nil {
+		return nil, err
+	}
+	obj, err := object(name, fields)
+	if err != nil {
+		return nil, err
+	}
+	s, err := parse(files)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.add(kind, name, obj); err != nil {
+		return nil, err
+	}
+	return s.result(files)
+}
+
+// object builds {name: NAME, fields...}.
+func object(name string, fields []Field) (*yaml.Node, error) {
+	if name == "" {
+		return nil, fmt.Errorf("no name given")
+	}
+	obj := &yaml.Node{Kind: yaml.MappingNode, Tag: "!!map"}
+	obj.Content = append(obj.Content, str("name"), str(name))
+	for _, f := range fields {
+		if f.Key == "name" {
+			return nil, fmt.Errorf("%s: the name is given as NAME, not as a field", f)
+		}
+		v, err := f.node()
+		if err != nil {
+			return nil, err
+		}
+		if v == nil {
+			continue
+		}
+		if err := setPath(obj, strings.Split(f.Key, "."), v); err != nil {
+			return nil, fmt.Errorf("%s: %w", f, err)
+		}
+	}
+	return obj, nil
+}
+
+func (s *set) add(kind Kind, name string, obj *yaml.Node) error {
+	if l, ok := s.find(kind, name); ok {
+		return fmt.Errorf("%s %q already exists at %s", kind.Singular(), name, l.at())
+	}
+	f, err := s.target(kind, obj)
+	if err != nil {
+		return err
+	}
+	return f.insertItem(f.root(), string(kind), obj, -1)
+}
+
+// target is the file a new object of kind goes to.
+func (s *set) target(kind Kind, obj *yaml.Node) (*file, error) {
+	var swFile *file
+	if kind == Ports {
+		if v := get(obj, "switch"); v != nil && v.Kind == yaml.ScalarNode {
+			if l, ok := s.find(Switches, v.Value); ok {
+				swFile = l.f
+				if _, seq := l.f.list(kind); seq != nil {
+					return l.f, nil
+				}
+			}
+		}
+	}
+	for _, n := range s.names {
+		if _, seq := s.files[n].list(kind); seq != nil {
+			return s.files[n], nil
+		}
+	}
+	if swFile != nil {
+		return swFile, nil
+	}
+	for _, n := range s.names {
+		if s.files[n].root() != nil {
+			return s.files[n], nil
+		}
+	}
+	if len(s.names) == 0 {
+		f, err := parseFile(NewFile, []byte("apiVersion: "+topology.APIVersion+"\nkind: Topology\n"))
+		if err != nil {
+			return nil, err
+		}
+		f.changed = true
+		s.files[NewFile] = f
+		s.names = []string{NewFile}
+		return f, nil
+	}
+	return nil, fmt.Errorf("no file to add the %s to: none holds a YAML mapping", kind.Singular())
+}
+
+// Delete removes the named object.
+func Delete(files Files, kind Kind, name string) (Files, error) {
+	if err := kind.check(); err != nil {
+		return nil, err
+	}
+	s, err := parse(files)
+	if err != nil {
+		return nil, err
+	}
+	l, err := s.must(kind, name)
+	if err != nil {
+		return nil, err
+	}
+	l.f.deleteItem(l.f.root(), string(kind), l.i)
+	return s.result(files)
+}
+
+// Set sets fields of the named object; a field with an empty value
+// removes its key. Dotted keys reach into nested mappings, which are
+// made as needed and removed when they become empty.
+func Set(files Files, kind Kind, name string, fields []Field) (Files, error) {
+	if err := kind.check(); err != nil {
+		return nil, err
+	}
+	if len(fields) == 0 {
+		return nil, fmt.Errorf("nothing to set: give key=value")
+	}
+	s, err := parse(files)
+	if err != nil {
+		return nil, err
+	}
+	l, err := s.must(kind, name)
+	if err != nil {
+		return nil, err
+	}
+	var edits []fieldEdit
+	for _, f := range fields {
+		v, err := f.node()
+		if err != nil {
+			return nil, err
+		}
+		if f.Key == "name" {
+			if v == nil || v.Kind != yaml.ScalarNode {
+				return nil, fmt.Errorf("%s: a %s needs a name", f, kind.Singular())
+			}
+			if o, ok := s.find(kind, v.Value); ok && v.Value != name {
+				return nil, fmt.Errorf("%s: %s %q already exists at %s", f, kind.Singular(), v.Value, o.at())
+			}
+		}
+		edits = append(edits, fieldEdit{f, strings.Split(f.Key, "."), v})
+	}
+	if err := l.f.setFields(l.item(), fmt.Sprintf("%s %q", kind.Singular(), name), edits); err != nil {
+		return nil, err
+	}
+	return s.result(files)
+}
+
+// AddRule adds a rule, made of fields, to the named ACL: at index
+// position, or at the end when position is negative or past the end.
+// An ACL that does not exist is added, with this one rule.
+func AddRule(files Files, acl string, rule []Field, position int) (Files, error) {
+	if len(rule) == 0 {
+		return nil, fmt.Errorf("an empty rule: give key=value, e.g. action=allow proto=tcp dstPorts=80")
+	}
+	r := &yaml.Node{Kind: yaml.MappingNode, Tag: "!!map"}
+	for _, f := range rule {
+		v, err := f.node()
+		if err != nil {
+			return nil, err
+		}
+		if v == nil {
+			continue
+		}
+		if err := setPath(r, strings.Split(f.Key, "."), v); err != nil {
+			return nil, fmt.Errorf("%s: %w", f, err)
+		}
+	}
+	s, err := parse(files)
+	if err != nil {
+		return nil, err
+	}
+	l, ok := s.find(ACLs, acl)
+	if !ok {
+		obj, err := object(acl, nil)
+		if err != nil {
+			return nil, err
+		}
+		obj.Content = append(obj.Content, str("rules"), &yaml.Node{Kind: yaml.SequenceNode, Tag: "!!seq", Content: []*yaml.Node{r}})
+		if err := s.add(ACLs, acl, obj); err != nil {
+			return nil, err
+		}
+		return s.result(files)
+	}
+	obj := l.item()
+	if obj.Kind != yaml.MappingNode {
+		return nil, fmt.Errorf("ACL %q at %s is not a mapping", acl, l.at())
+	}
+	if name := get(r, "name"); name != nil {
+		if rules := get(obj, "rules"); rules != nil && rules.Kind == yaml.SequenceNode {
+			for _, old := range rules.Content {
+				if n := get(old, "name"); n != nil && n.Value == name.Value {
+					return nil, fmt.Errorf("ACL %q already has a rule named %q, at %s:%d", acl, name.Value, l.f.name, n.Line)
+				}
+			}
+		}
+	}
+	if err := l.f.insertItem(obj, "rules", r, position); err != nil {
+		return nil, err
+	}
+	return s.result(files)
+}
+
+// DeleteRule removes a rule of the named ACL, named or counted from 0.
+func DeleteRule(files Files, acl, rule string) (Files, error) {
+	s, err := parse(files)
+	if err != nil {
+		return nil, err
+	}
+	l, err := s.must(ACLs, acl)
+	if err != nil {
+		return nil, err
+	}
+	obj := l.item()
+	rules := get(obj, "rules")
+	if rules == nil || rules.Kind != yaml.SequenceNode {
+		return nil, fmt.Errorf("ACL %q at %s has no rules list", acl, l.at())
+	}
+	idx := -1
+	var names []string
+	for i, r := range rules.Content {
+		if n := get(r, "name"); n != nil && n.Kind == yaml.ScalarNode {
+			names = append(names, n.Value)
+			if n.Value == rule && idx < 0 {
+				idx = i
+			}
+		}
+	}
+	if idx < 0 {
+		if i, err := strconv.Atoi(rule); err == nil && i >= 0 && i < len(rules.Content) {
+			idx = i
+		}
+	}
+	if idx < 0 {
+		hint := didYouMean(rule, names)
+		return nil, fmt.Errorf("ACL %q has no rule %q%s: give a rule's name or its index, 0 to %d",
+			acl, rule, hint, len(rules.Content)-1)
+	}
+	l.f.deleteItem(obj, "rules", idx)
+	return s.result(files)
+}
+
+// set is the parsed files of an edit.
+type set struct {
+	names []string // sorted
+	files map[string]*file
+}
+
+func parse(files Files) (*set, error) {
+	s := &set{files: map[string]*file{}}
+	for n := range files {
+		s.names = append(s.names, n)
+	}
+	sort.Strings(s.names)
+	for _, n := range s.names {
+		f, err := parseFile(n, files[n])
+		if err != nil {
+			return nil, err
+		}
+		s.files[n] = f
+	}
+	return s, nil
+}
+
+// result is files with the changed ones replaced; files itself is not
+// changed.
+func (s *set) result(files Files) (Files, error) {
+	out := make(Files, len(files)+1)
+	for n, b := range files {
+		out[n] = b
+	}
+	for _, n := range s.names {
+		f := s.files[n]
+		if !f.changed {
+			continue
+		}
+		b, err := f.bytes()
+		if err != nil {
+			return nil, err
+		}
+		out[n] = b
+	}
+	return out, nil
+}
+
+// loc is where an object is: item i of the kind's list in f.
+type loc struct {
+	f   *file
+	seq *yaml.Node
+	i   int
+}
+
+func (l loc) item() *yaml.Node { return l.seq.Content[l.i] }
+
+func (l loc) at() string {
+	n := l.item()
+	if v := get(n, "name"); v != nil {
+		n = v
+	}
+	return fmt.Sprintf("%s:%d", l.f.name, n.Line)
+}
+
+func (s *set) find(kind Kind, name string) (loc, bool) {
+	for _, fn := range s.names {
+		f := s.files[fn]
+		_, seq := f.list(kind)
+		if seq == nil {
+			continue
+		}
+		for i, it := range seq.Content {
+			if n := get(it, "name"); n != nil && n.Kind == yaml.ScalarNode && n.Value == name {
+				return loc{f, seq, i}, true
+			}
+		}
+	}
+	return loc{}, false
+}
+
+// must finds the object or says it is not there, and what was meant.
+func (s *set) must(kind Kind, name string) (loc, error) {
+	if l, ok := s.find(kind, name); ok {
+		return l, nil
+	}
+	var names []string
+	for _, fn := range s.names {
+		if _, seq := s.files[fn].list(kind); seq != nil {
+			for _, it := range seq.Content {
+				if n := get(it, "name"); n != nil && n.Kind == yaml.ScalarNode {
+					names = append(names, n.Value)
+				}
+			}
+		}
+	}
+	return loc{}, fmt.Errorf("no %s named %q%s", kind.Singular(), name, didYouMean(name, names))
+}
+
+// didYouMean suggests the closest of known to got, as " (did you mean
+// "x"?)", if one is close enough.
+func didYouMean(got string, known []string) string {
+	best, bestD := "", len(got)/2+2
+	for _, k := range known {
+		if d := editDistance(strings.ToLower(got), strings.ToLower(k)); d < bestD || d == bestD && k < best {
+			best, bestD = k, d
+		}
+	}
+	if best == "" || bestD > len(got)/2+1 {
+		return ""
+	}
+	return fmt.Sprintf(" (did you mean %q?)", best)
+}
+
+func editDistance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			c := prev[j-1]
+			if a[i-1] != b[j-1] {
+				c++
+			}
+			cur[j] = min(c, prev[j]+1, cur[j-1]+1)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(b)]
+}
