@@ -96,7 +96,8 @@ func newACLDelCmd(g *globals) *cobra.Command {
 		Example: "  loomctl acl del web-in http\n" +
 			"  loomctl acl del web-in 0\n" +
 			"  loomctl acl del web-in",
-		Args: cobra.RangeArgs(1, 2),
+		Args:              cobra.RangeArgs(1, 2),
+		ValidArgsFunction: g.completeNames(0, "acls"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			acl := args[0]
 			if len(args) == 1 {

@@ -112,11 +112,15 @@ func (o *applyOptions) run(cmd *cobra.Command, g *globals, dry bool) error {
 	out := cmd.OutOrStdout()
 	col := g.colors(out)
 	if dry {
-		if ok, err := o.out.structured(out, plan); ok {
+		if ok, err := o.out.structured(out, plan); !ok {
+			printPlan(out, col, plan, o.verbose)
+		} else if err != nil {
 			return err
 		}
-		if printPlan(out, col, plan, o.verbose) > 0 {
-			return exitError{1}
+		for _, h := range plan.Hosts {
+			if h.Error != "" {
+				return exitError{1} // as apply: a host that cannot answer fails the command
+			}
 		}
 		return nil
 	}

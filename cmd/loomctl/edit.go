@@ -361,11 +361,12 @@ func newDelCmd(g *globals, kind edit.Kind, example string) *cobra.Command {
 	var o editOptions
 	word := kind.Singular()
 	cmd := &cobra.Command{
-		Use:     "del NAME",
-		Short:   "Delete a " + word,
-		Long:    "Delete a " + word + " from the topology loomd stores.\n\n" + editLong,
-		Example: example,
-		Args:    cobra.ExactArgs(1),
+		Use:               "del NAME",
+		Short:             "Delete a " + word,
+		Long:              "Delete a " + word + " from the topology loomd stores.\n\n" + editLong,
+		Example:           example,
+		Args:              cobra.ExactArgs(1),
+		ValidArgsFunction: g.completeNames(0, string(kind)),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			name := args[0]
 			return runEdit(cmd, g, &o, editChange{
@@ -386,11 +387,12 @@ func newSetCmd(g *globals, kind edit.Kind, example string) *cobra.Command {
 	var o editOptions
 	word := kind.Singular()
 	cmd := &cobra.Command{
-		Use:     "set NAME key=value...",
-		Short:   "Set or remove (key=) fields of a " + word,
-		Long:    "Set or remove fields of a " + word + " of the topology loomd stores.\n\n" + editLong,
-		Example: example,
-		Args:    cobra.MinimumNArgs(2),
+		Use:               "set NAME key=value...",
+		Short:             "Set or remove (key=) fields of a " + word,
+		Long:              "Set or remove fields of a " + word + " of the topology loomd stores.\n\n" + editLong,
+		Example:           example,
+		Args:              cobra.MinimumNArgs(2),
+		ValidArgsFunction: g.completeNames(0, string(kind)),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			name := args[0]
 			fields, err := edit.ParseFields(args[1:])

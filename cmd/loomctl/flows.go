@@ -29,8 +29,9 @@ func newFlowsCmd(g *globals) *cobra.Command {
 			"topology: flows missing on the switch and flows it should not hold. Exit status 1 on drift.\n\n" +
 			"loomd reads the switch and explains with the topology it holds; with --direct -f FILE,\n" +
 			"loomctl reads the switch itself and explains with FILE.",
-		Example: "  loomctl flows h1\n  loomctl flows h1 -o json | jq '.flows[].explain'\n  loomctl flows --direct -f topology.yaml h1",
-		Args:    cobra.ExactArgs(1),
+		Example:           "  loomctl flows h1\n  loomctl flows h1 -o json | jq '.flows[].explain'\n  loomctl flows --direct -f topology.yaml h1",
+		Args:              cobra.ExactArgs(1),
+		ValidArgsFunction: g.completeNames(0, "hosts"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := out.check(); err != nil {
 				return err

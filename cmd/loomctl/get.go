@@ -108,11 +108,16 @@ func newGetCmd(g *globals) *cobra.Command {
 		output string
 	)
 	cmd := &cobra.Command{
-		Use:       "get hosts|switches|ports|acls [NAME] [-f FILE]",
-		Short:     "List the objects of a topology",
-		Example:   "  loomctl get ports -f topology.yaml\n  loomctl get hosts h1 -f topology.yaml -o yaml",
-		Args:      cobra.RangeArgs(1, 2),
-		ValidArgs: []string{"hosts", "switches", "ports", "acls"},
+		Use:     "get hosts|switches|ports|acls [NAME] [-f FILE]",
+		Short:   "List the objects of a topology",
+		Example: "  loomctl get ports -f topology.yaml\n  loomctl get hosts h1 -f topology.yaml -o yaml",
+		Args:    cobra.RangeArgs(1, 2),
+		ValidArgsFunction: func(cmd *cobra.Command, args []string, toComplete string) ([]string, cobra.ShellCompDirective) {
+			if len(args) == 0 {
+				return []string{"hosts", "switches", "ports", "acls"}, cobra.ShellCompDirectiveNoFileComp
+			}
+			return g.completeNames(1, "")(cmd, args, toComplete)
+		},
 		RunE: func(cmd *cobra.Command, args []string) error {
 			list, ok := kinds[args[0]]
 			if !ok {

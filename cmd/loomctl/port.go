@@ -42,10 +42,10 @@ func newPortAddCmd(g *globals) *cobra.Command {
 		Long: "Add a port to a logical switch of the topology loomd stores: the workload on host H\n" +
 			"behind the OVS interface IF (or the one whose external_ids:iface-id is --iface-id).\n\n" + editLong,
 		Example: "  loomctl port add blue web3 --host h2 --ip 192.0.2.13 --interface lm-web3\n" +
-			"  loomctl port add blue vm7 --host h1 --mac 02:00:00:00:07:07 --iface-id vm7-uuid\n" +
 			"  loomctl port add shop web3 --host h1 --interface lm-web3 acls.toPort=[basics,web-in] acls.fromPort=[basics,web-out]\n" +
 			"  loomctl port add blue web3 --host h2 --interface lm-web3 --dry-run",
-		Args: cobra.MinimumNArgs(2),
+		Args:              cobra.MinimumNArgs(2),
+		ValidArgsFunction: g.completeNames(0, "switches"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			sw, name := args[0], args[1]
 			fields, err := o.fields(cmd, sw, args[2:])

@@ -1,0 +1,65 @@
+package main
+
+import (
+	"context"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/loom-sdn/loom/controller/api"
+	"github.com/loom-sdn/loom/topology"
+)
+
+// completeNames completes the positional argument at index pos with the
+// names of a kind of object in the topology loomd holds (kinds: hosts,
+// switches, ports, acls), or with a kind chosen by an earlier argument
+// (kind "": args[0] names it, as in get). Without loomd it offers nothing.
+func (g *globals) completeNames(pos int, kind string) func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
+	return func(cmd *cobra.Command, args []string, _ string) ([]string, cobra.ShellCompDirective) {
+		k := kind
+		if k == "" && len(args) > 0 {
+			k = args[0]
+		}
+		if len(args) != pos || k == "" {
+			return nil, cobra.ShellCompDirectiveNoFileComp
+		}
+		c, err := g.remote.client()
+		if err != nil {
+			return nil, cobra.ShellCompDirectiveNoFileComp
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		st, err := c.Topology(ctx)
+		if err != nil {
+			return nil, cobra.ShellCompDirectiveNoFileComp
+		}
+		t, err := topology.LoadBytes(api.BytesOf(st.Files))
+		if err != nil {
+			return nil, cobra.ShellCompDirectiveNoFileComp
+		}
+		return objectNames(t, k), cobra.ShellCompDirectiveNoFileComp
+	}
+}
+
+func objectNames(t *topology.Topology, kind string) []string {
+	var out []string
+	switch kind {
+	case "hosts":
+		for _, h := range t.Hosts {
+			out = append(out, h.Name)
+		}
+	case "switches":
+		for _, s := range t.Switches {
+			out = append(out, s.Name)
+		}
+	case "ports":
+		for _, p := range t.Ports {
+			out = append(out, p.Name)
+		}
+	case "acls":
+		for _, a := range t.ACLs {
+			out = append(out, a.Name)
+		}
+	}
+	return out
+}
