@@ -201,12 +201,17 @@ func follow(ctx context.Context, c *api.Client, rev int64, wait time.Duration, o
 	hosts := map[string]controller.HostStatus{}
 	done := map[string]bool{}
 	start := time.Now()
+	applying := map[string]bool{}
 	report := func(h controller.HostStatus) {
 		hosts[h.Host] = h
 		if done[h.Host] || h.Desired < rev {
 			return
 		}
 		switch {
+		case h.State == controller.StateApplying && !applying[h.Host]:
+			applying[h.Host] = true
+			fmt.Fprintf(out, "  %s %s: applying revision %d (%d flows)\n", col.yellow("…"), h.Host, rev, h.Flows)
+			return
 		case h.State == controller.StateInSync && h.Revision >= rev:
 			fmt.Fprintf(out, "  %s %s: %s at revision %d after %v (%d changes)\n", col.green("✓"), h.Host, col.green(h.State),
 				h.Revision, time.Since(start).Round(10*time.Millisecond), h.LastChanges)
@@ -226,7 +231,7 @@ func follow(ctx context.Context, c *api.Client, rev int64, wait time.Duration, o
 		case ev.Host != nil:
 			report(*ev.Host)
 		}
-		if len(hosts) > 0 && len(done) == len(hosts) {
+		if len(done) == len(hosts) { // every host there (or none in the topology)
 			return api.ErrStop
 		}
 		return nil
