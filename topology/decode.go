@@ -286,6 +286,10 @@ func kindName(n *yaml.Node) string {
 	return strconv.Quote(n.Value)
 }
 
+// DidYouMean suggests the closest of known to got, as `did you mean "x"?`,
+// if one is close enough; otherwise "".
+func DidYouMean(got string, known []string) string { return didYouMean(got, known) }
+
 // didYouMean suggests the closest of known to got, if it is close enough.
 func didYouMean(got string, known []string) string {
 	best, bestD := "", len(got)/2+2

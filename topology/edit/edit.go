@@ -471,34 +471,8 @@ func (s *set) must(kind Kind, name string) (loc, error) {
 // didYouMean suggests the closest of known to got, as " (did you mean
 // "x"?)", if one is close enough.
 func didYouMean(got string, known []string) string {
-	best, bestD := "", len(got)/2+2
-	for _, k := range known {
-		if d := editDistance(strings.ToLower(got), strings.ToLower(k)); d < bestD || d == bestD && k < best {
-			best, bestD = k, d
-		}
+	if h := topology.DidYouMean(got, known); h != "" {
+		return " (" + h + ")"
 	}
-	if best == "" || bestD > len(got)/2+1 {
-		return ""
-	}
-	return fmt.Sprintf(" (did you mean %q?)", best)
-}
-
-func editDistance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			c := prev[j-1]
-			if a[i-1] != b[j-1] {
-				c++
-			}
-			cur[j] = min(c, prev[j]+1, cur[j-1]+1)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
+	return ""
 }
