@@ -60,14 +60,14 @@ type HostStatus struct {
 	Host          string        `json:"host"`
 	State         string        `json:"state"`
 	LastError     string        `json:"lastError,omitempty"`
-	LastReconcile time.Time     `json:"lastReconcile,omitempty"`
+	LastReconcile time.Time     `json:"lastReconcile,omitzero"`
 	LastDuration  time.Duration `json:"lastDurationNs,omitempty"`
 	Flows         int           `json:"flows"`       // desired flows
 	Reconciles    int           `json:"reconciles"`  // attempts so far
 	Failures      int           `json:"failures"`    // consecutive failures
 	Repairs       int           `json:"repairs"`     // reconciles that found drift on a host in sync
 	LastChanges   int           `json:"lastChanges"` // OVSDB changes + flow mods of the last reconcile
-	NextRetry     time.Time     `json:"nextRetry,omitempty"`
+	NextRetry     time.Time     `json:"nextRetry,omitzero"`
 	// Revision is the topology revision the host last reached; Desired is
 	// the one it is given (equal once it is in sync).
 	Revision int64 `json:"revision"`
@@ -129,7 +129,7 @@ func (r *Reconciler) SetDesired(states []*flows.HostState, rev int64) {
 		w := r.workers[hs.Host]
 		if w == nil {
 			w = &worker{r: r, host: hs.Host, log: r.log.With(zap.String("host", hs.Host)),
-				wake: make(chan struct{}, 1), stop: make(chan struct{}),
+				wake: make(chan struct{}, 1), dbEvent: make(chan struct{}, 1), stop: make(chan struct{}),
 				status: HostStatus{Host: hs.Host, State: StatePending}}
 			r.workers[hs.Host] = w
 			if r.ctx != nil {
@@ -199,7 +199,12 @@ type worker struct {
 	host string
 	log  *zap.Logger
 	wake chan struct{} // capacity 1: wake-ups coalesce
-	stop chan struct{}
+	// dbEvent is poked by the host's OVSDB cache events. They include the
+	// echoes of Loom's own transactions and the first copy of the database
+	// after each connection, so they only lead to a reconcile when the
+	// cache no longer matches the desired state (see ovsdbMatches).
+	dbEvent chan struct{}
+	stop    chan struct{}
 
 	mu      sync.Mutex
 	desired *flows.HostState
@@ -216,6 +221,40 @@ func (w *worker) poke() {
 	case w.wake <- struct{}{}:
 	default:
 	}
+}
+
+func (w *worker) pokeDB() {
+	select {
+	case w.dbEvent <- struct{}{}:
+	default:
+	}
+}
+
+// ovsdbMatches tells whether a host that was in sync at its desired
+// revision still is, as far as its OVSDB shows: the plan for its bridge
+// is empty and every port has its OpenFlow port. It reads the cache (and
+// sends one echo); flows are the probe's and the audit's business.
+func (w *worker) ovsdbMatches(ctx context.Context) bool {
+	w.mu.Lock()
+	hs := w.desired
+	ok := w.status.State == StateInSync && w.status.Revision == w.status.Desired
+	w.mu.Unlock()
+	if !ok || w.db == nil {
+		return false
+	}
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	spec := BridgeSpec(hs)
+	plan, err := w.db.Plan(ctx, spec)
+	if err != nil || !plan.Empty() {
+		return false
+	}
+	want := map[string]int{}
+	for _, p := range spec.Ports {
+		want[p.Name] = p.OfportRequest
+	}
+	ready, err := w.db.OfportsReady(ctx, spec.Name, want)
+	return err == nil && ready
 }
 
 func (w *worker) setDesired(hs *flows.HostState, rev int64) {
@@ -249,6 +288,11 @@ func (w *worker) run(ctx context.Context) {
 			return
 		case <-w.wake:
 			why = "change"
+		case <-w.dbEvent:
+			if retry != nil || w.ovsdbMatches(ctx) {
+				continue
+			}
+			why = "ovsdb"
 		case <-audit.C:
 			why = "audit"
 		case <-retry:
@@ -333,6 +377,8 @@ func (w *worker) reconcile(ctx context.Context, why string) bool {
 	hs := w.desired
 	wasInSync := w.status.State == StateInSync
 	rev := w.status.Desired
+	// Changes made to reach a new revision are not repairs of drift.
+	sameRev := w.status.Revision == rev
 	var applying *HostStatus
 	if w.status.Revision != rev && w.status.State != StateApplying {
 		// Say so: a large host may take a while.
@@ -359,7 +405,7 @@ func (w *worker) reconcile(ctx context.Context, why string) bool {
 			res.Err, state = err, StateUnreachable
 		} else {
 			w.db, w.lost = db, db.Done()
-			db.Watch(w.poke)
+			db.Watch(w.pokeDB)
 		}
 	}
 	if w.db != nil {
@@ -394,7 +440,7 @@ func (w *worker) reconcile(ctx context.Context, why string) bool {
 	} else {
 		w.status.Failures, w.status.LastError = 0, ""
 		w.status.Revision = rev
-		if wasInSync && changes > 0 {
+		if wasInSync && sameRev && changes > 0 {
 			w.status.Repairs++
 			repaired = true
 		}

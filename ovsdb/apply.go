@@ -142,6 +142,16 @@ func (c *Client) WaitOfports(ctx context.Context, bridge string, want map[string
 	}
 }
 
+// OfportsReady tells, from the cache, whether every interface of want has
+// its requested OpenFlow port on bridge now (WaitOfports without waiting).
+func (c *Client) OfportsReady(ctx context.Context, bridge string, want map[string]int) (bool, error) {
+	pending, failed, err := c.checkOfports(ctx, bridge, slices.Sorted(maps.Keys(want)), want)
+	if err != nil {
+		return false, fmt.Errorf("ovsdb %s: ofports on bridge %q: %w", c.addr, bridge, err)
+	}
+	return len(pending) == 0 && len(failed) == 0, nil
+}
+
 // checkOfports reads the cache once: pending describes interfaces not
 // there yet, failed holds the interfaces OVS gave up on.
 func (c *Client) checkOfports(ctx context.Context, bridge string, names []string, want map[string]int) (pending []string, failed []error, err error) {
