@@ -102,11 +102,14 @@ func (e *Engine) logResult(r *HostResult) {
 	if r.Flows != nil {
 		fields = append(fields, zap.Int("flow_groups", len(r.Flows.Groups)), zap.Int("flow_mods", r.Flows.FlowMods()))
 	}
-	if r.Err != nil {
+	switch {
+	case r.Err != nil:
 		e.Log.Warn("host failed", append(fields, zap.Error(r.Err))...)
-		return
+	case e.Opts.DryRun:
+		e.Log.Debug("host planned", fields...)
+	default:
+		e.Log.Info("host reconciled", fields...)
 	}
-	e.Log.Info("host reconciled", fields...)
 }
 
 // BridgeSpec is the OVSDB part of a host's desired state.

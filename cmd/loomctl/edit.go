@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"sort"
 	"strings"
 	"time"
@@ -12,6 +13,7 @@ import (
 	"go.uber.org/zap"
 	"gopkg.in/yaml.v3"
 
+	"github.com/loom-sdn/loom/controller"
 	"github.com/loom-sdn/loom/controller/api"
 	"github.com/loom-sdn/loom/topology"
 	"github.com/loom-sdn/loom/topology/edit"
@@ -30,11 +32,13 @@ const editTries = 5
 // editOptions are the flags every edit command has.
 type editOptions struct {
 	dryRun bool
+	wait   time.Duration
 	out    output
 }
 
 func (o *editOptions) flags(cmd *cobra.Command) {
 	cmd.Flags().BoolVar(&o.dryRun, "dry-run", false, "validate the edit and show the change of the files; store nothing")
+	cmd.Flags().DurationVar(&o.wait, "wait", 0, "follow the hosts until they reach the new revision, for at most this long (as apply does); 0: return once loomd stored it")
 	o.out.flag(cmd, "table", "json", "yaml")
 }
 
@@ -70,6 +74,8 @@ type editResult struct {
 	// Applied).
 	Warnings []api.Problem `json:"warnings,omitempty"`
 	Applied  *api.Applied  `json:"applied,omitempty"`
+	// Hosts are the hosts' states at the end of --wait.
+	Hosts []controller.HostStatus `json:"hosts,omitempty"`
 }
 
 // runEdit gets, edits, validates and puts back the topology, retrying on
@@ -139,7 +145,30 @@ func runEdit(cmd *cobra.Command, g *globals, o *editOptions, c editChange) error
 		if applied.Unchanged {
 			line = fmt.Sprintf("%s: nothing to change (revision %d)", c.subject, applied.Revision)
 		}
-		return printEdit(cmd, o, res, line)
+		if o.wait <= 0 || applied.Unchanged {
+			return printEdit(cmd, o, res, line)
+		}
+		w := cmd.OutOrStdout()
+		var progress io.Writer = w
+		if o.out.format != "table" {
+			progress = io.Discard
+		} else {
+			fmt.Fprintln(w, line)
+		}
+		if res.Hosts, err = follow(cmd.Context(), client, applied.Revision, o.wait, progress, g.colors(w)); err != nil {
+			return err
+		}
+		if o.out.format != "table" {
+			if _, err := o.out.structured(w, res); err != nil {
+				return err
+			}
+		}
+		for _, h := range res.Hosts {
+			if h.State != controller.StateInSync || h.Revision < applied.Revision {
+				return exitError{1}
+			}
+		}
+		return nil
 	}
 }
 

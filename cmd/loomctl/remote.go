@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/spf13/cobra"
+	"golang.org/x/sys/unix"
 	"gopkg.in/yaml.v3"
 
 	"github.com/loom-sdn/loom/controller/api"
@@ -186,12 +187,13 @@ func (c colors) red(s string) string    { return c.paint("31", s) }
 func (c colors) yellow(s string) string { return c.paint("33", s) }
 func (c colors) bold(s string) string   { return c.paint("1", s) }
 
-// isTerminal tells whether w is a character device (a terminal).
+// isTerminal tells whether w is a terminal (not merely a character
+// device such as /dev/null).
 func isTerminal(w any) bool {
 	f, ok := w.(*os.File)
 	if !ok {
 		return false
 	}
-	st, err := f.Stat()
-	return err == nil && st.Mode()&os.ModeCharDevice != 0
+	_, err := unix.IoctlGetTermios(int(f.Fd()), unix.TCGETS)
+	return err == nil
 }

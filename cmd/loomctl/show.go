@@ -176,6 +176,6 @@ func printShown(w io.Writer, col colors, doc *shown) {
 			fmt.Fprintln(w, "    not reconciled yet")
 			continue
 		}
-		fmt.Fprintf(w, "    %s\n", hostLine(col, *h.Status))
+		fmt.Fprintf(w, "    %s\n", hostState(col, *h.Status))
 	}
 }

@@ -88,8 +88,8 @@ func topologyLine(t *api.TopologyState) string {
 	}
 	s := fmt.Sprintf("topology %s: none in force", src)
 	if t.Loaded {
-		s = fmt.Sprintf("topology revision %d, %s: %d hosts, %d switches, %d ports, %d ACLs, in force since %s",
-			t.Revision, src, t.Hosts, t.Switches, t.Ports, t.ACLs, t.LoadedAt.Format(time.RFC3339))
+		s = fmt.Sprintf("topology revision %d, %s: %d hosts, %d switches, %d ports, %d ACLs, since %s",
+			t.Revision, src, t.Hosts, t.Switches, t.Ports, t.ACLs, t.WrittenAt.Local().Format(time.RFC3339))
 	}
 	if t.Rejected != "" {
 		s += fmt.Sprintf("\n%s, the topology above stays:", t.Rejected)
@@ -111,7 +111,12 @@ func stateColor(col colors, state string) string {
 }
 
 func hostLine(col colors, h controller.HostStatus) string {
-	s := fmt.Sprintf("%s: %s, revision %d of %d, %d flows", h.Host, stateColor(col, h.State), h.Revision, h.Desired, h.Flows)
+	return h.Host + ": " + hostState(col, h)
+}
+
+// hostState is a host's state, the revision it reached and its flows.
+func hostState(col colors, h controller.HostStatus) string {
+	s := fmt.Sprintf("%s, revision %d of %d, %d flows", stateColor(col, h.State), h.Revision, h.Desired, h.Flows)
 	if h.LastError != "" {
 		s += ": " + h.LastError
 	}

@@ -163,8 +163,11 @@ type TopologyState struct {
 	Source   string    `json:"source"`
 	Path     string    `json:"path,omitempty"`
 	Revision int64     `json:"revision"`
-	Loaded   bool      `json:"loaded"` // a valid topology is in force
-	LoadedAt time.Time `json:"loadedAt,omitzero"`
+	Loaded   bool      `json:"loaded"`            // a valid topology is in force
+	LoadedAt time.Time `json:"loadedAt,omitzero"` // by this loomd process
+	// WrittenAt is when the revision was written (through the API) or
+	// read (from files).
+	WrittenAt time.Time `json:"writtenAt,omitzero"`
 	Summary
 	// Rejected is why the newest files were not taken (source files), with
 	// their problems.

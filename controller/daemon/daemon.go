@@ -159,7 +159,7 @@ func (d *Daemon) install(t *topology.Topology, st stored) error {
 	d.st, d.topo = st, t
 	d.rec.SetDesired(states, st.Revision)
 	d.state = api.TopologyState{Source: d.state.Source, Path: d.state.Path, Revision: st.Revision,
-		Loaded: true, LoadedAt: time.Now(), Summary: api.Summarize(t)}
+		Loaded: true, LoadedAt: time.Now(), WrittenAt: st.UpdatedAt, Summary: api.Summarize(t)}
 	for _, w := range t.Warnings {
 		d.log.Warn("topology", zap.String("warning", w.Error()))
 	}
