@@ -48,7 +48,8 @@ demo: deps build ## a 2-host lab, deploy/examples/two-hosts.yaml applied, a ping
 lab-up: ## a lab of 2 simulated hosts (N=3 for three)
 	$(LAB) up $(or $(N),2)
 
-lab-down: ## remove the lab
+lab-down: ## remove the lab (and stop the demo's loomd)
+	deploy/demo.sh stop
 	$(LAB) down
 
 clean: ## remove build output

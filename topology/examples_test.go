@@ -130,7 +130,7 @@ func TestTwoHostsIsTheDemo(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(string(demo), "loomctl apply -f deploy/examples/two-hosts.yaml") {
+	if !strings.Contains(string(demo), "topo=deploy/examples/two-hosts.yaml") || !strings.Contains(string(demo), `loomctl apply -f "$topo"`) {
 		t.Error("deploy/demo.sh no longer applies deploy/examples/two-hosts.yaml")
 	}
 	topo, err := topology.Load(file)
