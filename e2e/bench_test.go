@@ -1004,7 +1004,7 @@ func convergeOnce(t *testing.T, bin string, S, P int, idle time.Duration) conver
 
 	var log syncBuffer
 	cmd := exec.Command("ip", "netns", "exec", l.Prefix+"ctl", filepath.Join(bin, "loomd"),
-		"--config", filepath.Join(dir, "none.yaml"), "--topology", topo, "--status-file", status,
+		"--config", filepath.Join(dir, "none.yaml"), "--topology", topo, "--state-dir", filepath.Join(dir, "state"), "--status-file", status,
 		"--reload-interval", "100ms", "--log-level", "debug")
 	cmd.Stdout, cmd.Stderr = &log, &log
 	t0 := time.Now()
