@@ -4,9 +4,12 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"runtime"
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 
 	"github.com/digitalocean/go-openvswitch/ovs"
 
@@ -62,13 +65,28 @@ func Compile(t *topology.Topology) ([]*HostState, error) {
 		return nil, err
 	}
 	ix := newIndex(t)
-	out := make([]*HostState, 0, len(t.Hosts))
-	for i := range t.Hosts {
-		hs, err := compileHost(ix, &t.Hosts[i])
+	// Hosts are compiled concurrently: the index is only read, each host's
+	// state is its own, and results keep the hosts' order, so the output
+	// (and the error, the first host's in order) does not depend on the
+	// schedule.
+	out := make([]*HostState, len(t.Hosts))
+	errs := make([]error, len(t.Hosts))
+	next := atomic.Int64{}
+	var wg sync.WaitGroup
+	for range min(runtime.GOMAXPROCS(0), len(t.Hosts)) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := int(next.Add(1) - 1); i < len(t.Hosts); i = int(next.Add(1) - 1) {
+				out[i], errs[i] = compileHost(ix, &t.Hosts[i])
+			}
+		}()
+	}
+	wg.Wait()
+	for _, err := range errs {
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, hs)
 	}
 	return out, nil
 }
