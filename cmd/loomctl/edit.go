@@ -88,7 +88,7 @@ func runEdit(cmd *cobra.Command, g *globals, o *editOptions, c editChange) error
 	if err != nil {
 		return err
 	}
-	ctx, cancel := context.WithTimeout(cmd.Context(), time.Minute)
+	ctx, cancel := context.WithTimeout(cmd.Context(), 10*time.Minute) // loomd compiles the whole topology for each change
 	defer cancel()
 	res := editResult{Action: c.action, Kind: c.kind, Name: c.name, ACL: c.acl, DryRun: o.dryRun}
 	for try := 1; ; try++ {
