@@ -47,16 +47,20 @@ type Daemon struct {
 	store store
 	hub   hub
 
-	mu    sync.Mutex // serializes changes of the topology
-	topo  *topology.Topology
-	st    stored
-	state api.TopologyState
+	// writeMu serializes the writers of the topology (Put, checkFiles),
+	// which compile outside mu; mu guards what readers read. A writer
+	// holds writeMu, and mu too when it changes the fields below.
+	writeMu sync.Mutex
+	mu      sync.Mutex
+	topo    *topology.Topology
+	st      stored
+	state   api.TopologyState
 
 	// onReady is called once, when a valid topology is first in force.
 	readyOnce  sync.Once
 	onReady    func()
-	lastRead   map[string][]byte // source files: the files last read
-	lastJudged map[string][]byte // and the last ones loaded, valid or not
+	lastRead   map[string][]byte // source files: the files last read (writeMu)
+	lastJudged map[string][]byte // and the last ones loaded, valid or not (writeMu)
 
 	status *statusFile
 	done   chan struct{} // closed when Run returns: status streams end
@@ -145,7 +149,8 @@ func (d *Daemon) hostChanged(s controller.HostStatus) {
 }
 
 // install makes t (stored as st) the topology in force. The caller holds
-// d.mu, or is New.
+// d.writeMu, or is New; the compilation, which may take seconds on large
+// topologies, does not hold up readers (status, GET topology).
 func (d *Daemon) install(t *topology.Topology, st stored) error {
 	states, err := flows.Compile(t)
 	if err != nil {
@@ -156,10 +161,12 @@ func (d *Daemon) install(t *topology.Topology, st stored) error {
 			return &api.Error{Message: "the topology could not be stored, nothing changed: " + err.Error(), Code: http.StatusInternalServerError}
 		}
 	}
+	d.mu.Lock()
 	d.st, d.topo = st, t
 	d.rec.SetDesired(states, st.Revision)
 	d.state = api.TopologyState{Source: d.state.Source, Path: d.state.Path, Revision: st.Revision,
 		Loaded: true, LoadedAt: time.Now(), WrittenAt: st.UpdatedAt, Summary: api.Summarize(t)}
+	d.mu.Unlock()
 	for _, w := range t.Warnings {
 		d.log.Warn("topology", zap.String("warning", w.Error()))
 	}
@@ -173,12 +180,16 @@ func (d *Daemon) install(t *topology.Topology, st stored) error {
 // reject records why a new topology was not taken; the one in force stays.
 func (d *Daemon) reject(why string, err error) {
 	d.log.Error(why+"; the running topology stays", zap.Error(err))
+	d.mu.Lock()
 	d.state.Rejected, d.state.Problems = why, api.Problems(err)
+	d.mu.Unlock()
 	d.publishTopology()
 }
 
 func (d *Daemon) publishTopology() {
+	d.mu.Lock()
 	s := d.state
+	d.mu.Unlock()
 	d.hub.publish(api.Event{Type: api.EventTopology, Topology: &s})
 }
 
@@ -190,8 +201,8 @@ func (d *Daemon) publishTopology() {
 func (d *Daemon) checkFiles() { d.checkFilesNow(false) }
 
 func (d *Daemon) checkFilesNow(now bool) {
-	d.mu.Lock()
-	defer d.mu.Unlock()
+	d.writeMu.Lock()
+	defer d.writeMu.Unlock()
 	path := d.cfg.TopologyPath
 	files, err := topology.ReadFiles(path)
 	if err != nil {
@@ -241,8 +252,8 @@ func equalBytes(a, b map[string][]byte) bool {
 
 // Put replaces the topology (source api).
 func (d *Daemon) Put(u api.TopologyUpdate) (*api.Applied, error) {
-	d.mu.Lock()
-	defer d.mu.Unlock()
+	d.writeMu.Lock()
+	defer d.writeMu.Unlock()
 	if d.cfg.TopologyPath != "" {
 		return nil, api.Conflictf(d.st.Revision, "loomd reads its topology from %s (setting topology): edit the files there, loomd takes them when they change", d.cfg.TopologyPath)
 	}

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -313,5 +314,39 @@ func TestFilesSource(t *testing.T) {
 	g.call("GET", "/api/v1/status", token, "", &st)
 	if st.Topology.Revision != 1 || !st.Topology.Loaded {
 		t.Errorf("restart on the same files: %+v", st.Topology)
+	}
+}
+
+// Writers race for a revision: one wins, the others get 409, and readers
+// are served meanwhile.
+func TestConcurrentPuts(t *testing.T) {
+	f := newFixture(t, t.TempDir(), "")
+	const n = 8
+	codes := make(chan int, n)
+	for i := range n {
+		go func() {
+			files := map[string]string{"net.yaml": strings.Replace(topo, "tunnelKey: 100", fmt.Sprintf("tunnelKey: %d", 100+i), 1)}
+			code, _ := f.call("PUT", "/api/v1/topology", token, put(0, files), nil)
+			codes <- code
+		}()
+		go f.call("GET", "/api/v1/status", token, "", nil)
+	}
+	won := 0
+	for range n {
+		switch code := <-codes; code {
+		case 200:
+			won++
+		case 409:
+		default:
+			t.Errorf("PUT answered %d", code)
+		}
+	}
+	if won != 1 {
+		t.Errorf("%d PUTs of revision 0 won, want 1", won)
+	}
+	var got api.Topology
+	f.call("GET", "/api/v1/topology", token, "", &got)
+	if got.Revision != 1 {
+		t.Errorf("revision %d after the race, want 1", got.Revision)
 	}
 }
