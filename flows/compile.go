@@ -183,10 +183,17 @@ func CompileHost(t *topology.Topology, host string) (*HostState, error) {
 }
 
 func compileHost(ix *index, me *topology.Host) (*HostState, error) {
+	hs, _, err := compileHostTraced(ix, me)
+	return hs, err
+}
+
+// compileHostTraced compiles one host and says what it read of the
+// topology (deps.go).
+func compileHostTraced(ix *index, me *topology.Host) (*HostState, map[string]struct{}, error) {
 	_, hostport, _ := strings.Cut(me.OpenFlow, ":")
 	ap, err := netip.ParseAddrPort(hostport)
 	if err != nil {
-		return nil, fmt.Errorf("host %q: openflow address %q: %w", me.Name, me.OpenFlow, err)
+		return nil, nil, fmt.Errorf("host %q: openflow address %q: %w", me.Name, me.OpenFlow, err)
 	}
 	scheme := "ptcp"
 	if strings.HasPrefix(me.OpenFlow, "ssl:") {
@@ -208,9 +215,9 @@ func compileHost(ix *index, me *topology.Host) (*HostState, error) {
 		c.logicalSwitch(c.views[name])
 	}
 	if err := c.finish(); err != nil {
-		return nil, fmt.Errorf("host %q: %w", me.Name, err)
+		return nil, nil, fmt.Errorf("host %q: %w", me.Name, err)
 	}
-	return hs, nil
+	return hs, c.reads, nil
 }
 
 // view is what one host sees of a logical switch.
@@ -225,7 +232,9 @@ type view struct {
 }
 
 type compiler struct {
-	*index
+	ix *index // read only through the accessors of deps.go, which record what was read
+	// reads are the keys of what this host's compilation read (see deps.go).
+	reads   map[string]struct{}
 	me      topology.Host
 	hs      *HostState
 	views   map[string]*view // the switches this host carries, by name
@@ -238,19 +247,20 @@ type compiler struct {
 // newCompiler finds the switches this host carries (it has ports on them
 // or is their gateway) and what it sees of each.
 func newCompiler(ix *index, me topology.Host, hs *HostState) *compiler {
-	c := &compiler{index: ix, me: me, hs: hs, views: map[string]*view{},
+	c := &compiler{ix: ix, reads: map[string]struct{}{}, me: me, hs: hs, views: map[string]*view{},
 		ofport: map[string]int{}, uplink: map[string]int{}, epPort: map[string]int{}}
-	for _, p := range ix.portsByHost[me.Name] {
+	c.read(keyHost + me.Name)
+	for _, p := range c.portsOnHost(me.Name) {
 		c.carry(p.Switch)
 	}
-	for _, g := range ix.gatewaysByHost[me.Name] {
+	for _, g := range c.gatewaysOnHost(me.Name) {
 		c.carry(g.Switch)
 	}
 	sort.Strings(c.carried)
 	for _, name := range c.carried {
 		v := c.views[name]
 		remote := map[string]bool{}
-		for _, p := range ix.portsBySwitch[name] {
+		for _, p := range c.portsOnSwitch(name) {
 			if p.Host == me.Name {
 				v.local = append(v.local, p)
 			} else {
@@ -258,17 +268,17 @@ func newCompiler(ix *index, me topology.Host, hs *HostState) *compiler {
 				remote[p.Host] = true
 			}
 		}
-		for _, g := range ix.gateways[name] {
+		for _, g := range c.gatewaysOfSwitch(name) {
 			if g.Host == me.Name {
 				v.gateway = g
 			} else {
-				v.gatewayHost = ix.hosts[g.Host]
+				v.gatewayHost = c.host(g.Host)
 				remote[g.Host] = true
 			}
 		}
-		v.endpoints = ix.endpoints[name]
+		v.endpoints = c.endpointsOfSwitch(name)
 		for h := range remote {
-			v.remoteHosts = append(v.remoteHosts, ix.hosts[h])
+			v.remoteHosts = append(v.remoteHosts, c.host(h))
 		}
 		sort.Slice(v.remoteHosts, func(i, j int) bool { return v.remoteHosts[i].Name < v.remoteHosts[j].Name })
 	}
@@ -277,7 +287,7 @@ func newCompiler(ix *index, me topology.Host, hs *HostState) *compiler {
 
 func (c *compiler) carry(sw string) {
 	if _, ok := c.views[sw]; !ok {
-		c.views[sw] = &view{sw: c.switches[sw]}
+		c.views[sw] = &view{sw: c.switch_(sw)}
 		c.carried = append(c.carried, sw)
 	}
 }
@@ -300,13 +310,13 @@ func switchOrigin(s *topology.Switch, r Rule) Origin {
 // carries, one uplink per physnet it uses.
 func (c *compiler) ports() {
 	var local []string
-	for _, p := range c.portsByHost[c.me.Name] {
+	for _, p := range c.portsOnHost(c.me.Name) {
 		local = append(local, p.Name)
 	}
 	for i, n := range topology.AssignIDs(local, MaxWorkloadOfport) {
 		c.ofport[local[i]] = int(n)
 	}
-	for _, p := range c.portsByHost[c.me.Name] {
+	for _, p := range c.portsOnHost(c.me.Name) {
 		c.hs.Ports = append(c.hs.Ports, Port{
 			Name:        p.Interface,
 			Ofport:      c.ofport[p.Name],
@@ -521,7 +531,7 @@ func (c *compiler) overlay(v *view) {
 		})
 	}
 	for _, p := range v.remote {
-		h := c.hosts[p.Host]
+		h := c.host(p.Host)
 		c.add(portOrigin(p, RuleL2Remote), p.Key, ovs.Flow{
 			Table: TableL2Lookup, Priority: 100,
 			Matches: []ovs.Match{matchFlag(FlagFromOverlay, false), matchSwitch(sw.ID), ovs.DataLinkDestination(p.MAC.String())},
@@ -581,7 +591,7 @@ func (c *compiler) overlay(v *view) {
 		})
 	} else if gh := v.gatewayHost; gh != nil {
 		o := Origin{Kind: KindGateway, Rule: RuleUnknownToGateway}
-		g := c.gateways[sw.Name][0] // the topology allows one per switch
+		g := c.gatewaysOfSwitch(sw.Name)[0] // the topology allows one per switch
 		o.Name, o.Pos = g.Name, g.Pos
 		c.add(o, g.ID, ovs.Flow{
 			Table: TableL2Lookup, Priority: 70,

@@ -1,0 +1,195 @@
+package flows
+
+import (
+	"fmt"
+	"os"
+	"reflect"
+	"testing"
+
+	"github.com/loom-sdn/loom/topology"
+	"github.com/loom-sdn/loom/topology/edit"
+	"github.com/loom-sdn/loom/topology/topotest"
+)
+
+// sameStates fails t unless got and want are equal host by host: every
+// field, every flow's text and origin.
+func sameStates(t *testing.T, step string, got, want []*HostState) {
+	t.Helper()
+	if len(got) != len(want) {
+		t.Fatalf("%s: %d hosts, want %d", step, len(got), len(want))
+	}
+	for i := range want {
+		g, w := got[i], want[i]
+		gt, err := g.FlowText()
+		if err != nil {
+			t.Fatal(err)
+		}
+		wt, _ := w.FlowText()
+		if string(gt) != string(wt) {
+			t.Errorf("%s: host %s: flows differ from a full compile", step, w.Host)
+		}
+		for j := range w.Flows {
+			if j >= len(g.Flows) {
+				break
+			}
+			// Positions may be older in reused hosts (CompileIncremental).
+			gotO, wantO := g.Flows[j].Origin, w.Flows[j].Origin
+			gotO.Pos, wantO.Pos = topology.Pos{}, topology.Pos{}
+			if gotO != wantO {
+				t.Errorf("%s: host %s: flow %d: origin %+v, want %+v", step, w.Host, j, g.Flows[j].Origin, w.Flows[j].Origin)
+				break
+			}
+		}
+		gc, wc := *g, *w
+		gc.Flows, wc.Flows = nil, nil
+		if !reflect.DeepEqual(gc, wc) {
+			t.Errorf("%s: host %s:\n%+v\nwant\n%+v", step, w.Host, gc, wc)
+		}
+	}
+}
+
+// CompileIncremental after each of a series of edits equals a full
+// compile, and recompiles only the hosts an edit can touch.
+func TestCompileIncrementalEqualsCompile(t *testing.T) {
+	src, err := os.ReadFile("testdata/full/topology.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	files := edit.Files{"full.yaml": src}
+	f := func(kv ...string) []edit.Field {
+		fs, err := edit.ParseFields(kv)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return fs
+	}
+	steps := []struct {
+		name     string
+		do       func(edit.Files) (edit.Files, error)
+		compiled int // -1: not checked
+	}{
+		{"nothing changed", func(fs edit.Files) (edit.Files, error) { return fs, nil }, 0},
+		{"a port's IP (green: h1, h2)", func(fs edit.Files) (edit.Files, error) {
+			return edit.Set(fs, edit.Ports, "g1", f("ips=[192.0.2.5]"))
+		}, 2},
+		{"a port added on a host new to its switch", func(fs edit.Files) (edit.Files, error) {
+			return edit.Add(fs, edit.Ports, "g3", f("switch=green", "host=h3", "mac=auto", "ips=[192.0.2.3]", "interface=lm-g3"))
+		}, 3},
+		{"a port deleted", func(fs edit.Files) (edit.Files, error) { return edit.Delete(fs, edit.Ports, "b3") }, -1},
+		{"a switch's key", func(fs edit.Files) (edit.Files, error) {
+			return edit.Set(fs, edit.Switches, "blue", f("tunnelKey=21"))
+		}, -1},
+		{"an ACL rule added", func(fs edit.Files) (edit.Files, error) {
+			return edit.AddRule(fs, "web-in", f("name=www", "action=allow", "proto=tcp", "dstPorts=80"), 0)
+		}, 1},
+		{"an ACL that no port uses", func(fs edit.Files) (edit.Files, error) {
+			return edit.AddRule(fs, "unused", f("action=drop"), -1)
+		}, 0},
+		{"an ACL attached to a port", func(fs edit.Files) (edit.Files, error) {
+			return edit.Set(fs, edit.Ports, "client", f("acls.toPort=[web-in]"))
+		}, -1},
+		{"a host's tunnel IP", func(fs edit.Files) (edit.Files, error) {
+			return edit.Set(fs, edit.Hosts, "h3", f("tunnelIP=198.19.0.33"))
+		}, -1},
+		{"a gateway's VLAN", func(fs edit.Files) (edit.Files, error) {
+			return edit.Set(fs, edit.L2Gateways, "gw-blue", f("vlan=301"))
+		}, -1},
+		{"an external endpoint's IP", func(fs edit.Files) (edit.Files, error) {
+			return edit.Set(fs, edit.ExternalEndpoints, "vtep1", f("ip=198.19.0.51"))
+		}, -1},
+		{"a VLAN switch's VLAN", func(fs edit.Files) (edit.Files, error) {
+			return edit.Set(fs, edit.Switches, "red", f("vlan=201"))
+		}, -1},
+		{"a port moved to another host", func(fs edit.Files) (edit.Files, error) {
+			return edit.Set(fs, edit.Ports, "r2", f("host=h3"))
+		}, -1},
+		{"a port renamed (its id, and maybe others', change)", func(fs edit.Files) (edit.Files, error) {
+			return edit.Set(fs, edit.Ports, "web", f("name=web0"))
+		}, -1},
+		{"a host added", func(fs edit.Files) (edit.Files, error) {
+			return edit.Add(fs, edit.Hosts, "h4", f("ovsdb=tcp:198.18.0.14:6640", "tunnelIP=198.19.0.14"))
+		}, 1},
+		{"every line moved down by a comment on top", func(fs edit.Files) (edit.Files, error) {
+			out := edit.Files{}
+			for k, v := range fs {
+				out[k] = v
+			}
+			out["full.yaml"] = append([]byte("# a comment that moves every line\n\n"), fs["full.yaml"]...)
+			return out, nil
+		}, 0},
+		{"a port on the new host", func(fs edit.Files) (edit.Files, error) {
+			return edit.Add(fs, edit.Ports, "t4", f("switch=teal", "host=h4", "mac=auto", "ips=[192.0.2.140]", "interface=lm-t4"))
+		}, -1},
+	}
+	t0, err := topology.LoadBytes(files)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, cache, r, err := CompileIncremental(t0, nil)
+	if err != nil || r.Compiled != len(t0.Hosts) {
+		t.Fatalf("first compile: %+v, %v", r, err)
+	}
+	for _, s := range steps {
+		next, err := s.do(files)
+		if err != nil {
+			t.Fatalf("%s: edit: %v", s.name, err)
+		}
+		files = next
+		topo, err := topology.LoadBytes(files)
+		if err != nil {
+			t.Fatalf("%s: %v", s.name, err)
+		}
+		want, err := Compile(topo)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []*HostState
+		got, cache, r, err = CompileIncremental(topo, cache)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sameStates(t, s.name, got, want)
+		t.Logf("%s: %d hosts compiled, %d reused", s.name, r.Compiled, r.Reused)
+		if s.compiled >= 0 && r.Compiled != s.compiled {
+			t.Errorf("%s: %d hosts compiled, want %d", s.name, r.Compiled, s.compiled)
+		}
+	}
+}
+
+// On a large topology, one port added recompiles only the hosts of its
+// switch and its own host.
+func TestCompileIncrementalOnePort(t *testing.T) {
+	files := edit.Files{"big.yaml": topotest.Generate(40, 10, 5)}
+	topo, err := topology.LoadBytes(files)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, cache, _, err := CompileIncremental(topo, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	next, err := edit.Add(files, edit.Ports, "extra", []edit.Field{{Key: "switch", Value: "s0"}, {Key: "host", Value: "h39"},
+		{Key: "mac", Value: "auto"}, {Key: "interface", Value: "lm-extra"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	topo2, err := topology.LoadBytes(next)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, _, r, err := CompileIncremental(topo2, cache)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, _ := Compile(topo2)
+	sameStates(t, "one port", got, want)
+	carriers := map[string]bool{"h39": true}
+	for _, p := range topo2.Ports {
+		if p.Switch == "s0" {
+			carriers[p.Host] = true
+		}
+	}
+	if r.Compiled != len(carriers) {
+		t.Errorf("%d hosts compiled, want the %d that carry s0 %s", r.Compiled, len(carriers), fmt.Sprint(carriers))
+	}
+}
