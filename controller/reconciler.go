@@ -257,11 +257,22 @@ func (w *worker) ovsdbMatches(ctx context.Context) bool {
 	return err == nil && ready
 }
 
+// setDesired gives the worker a new desired state. The same state again
+// (a new revision that does not change this host: the compiler reused it)
+// on a host in sync needs no reconcile: the host reached the revision.
 func (w *worker) setDesired(hs *flows.HostState, rev int64) {
 	w.mu.Lock()
+	same := w.desired == hs && w.status.State == StateInSync && w.status.Revision == w.status.Desired
 	w.desired = hs
 	w.status.Flows = len(hs.Flows)
 	w.status.Desired = rev
+	if same {
+		w.status.Revision = rev
+		s := w.status
+		w.mu.Unlock()
+		w.r.onStatus(s)
+		return
+	}
 	w.mu.Unlock()
 	w.poke()
 }

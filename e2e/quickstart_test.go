@@ -211,5 +211,19 @@ func TestQuickstart(t *testing.T) {
 			t.Error(err)
 		}
 	}
+
+	// Beyond the page: a revision that changes no host's flows (an ACL no
+	// port uses) reaches every host without a reconcile.
+	before := d.hosts()
+	out, err = l.Loomctl("acl", "add", "unused", "action=drop", "--wait", "30s")
+	if err != nil || !strings.Contains(out, "✓ h1: in sync at revision 3") || !strings.Contains(out, "✓ h2: in sync at revision 3") ||
+		strings.Count(out, "nothing to change for it") != 2 {
+		t.Errorf("acl add of an unused ACL: %v\n%s", err, out)
+	}
+	for h, s := range d.hosts() {
+		if s.Reconciles != before[h].Reconciles || s.Revision != 3 {
+			t.Errorf("%s: %d reconciles at revision %d, was %d: a revision that leaves the host as it was reconciled it", h, s.Reconciles, s.Revision, before[h].Reconciles)
+		}
+	}
 	t.Logf("quickstart took %v", time.Since(start).Round(time.Millisecond))
 }

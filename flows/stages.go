@@ -24,7 +24,7 @@ func (c *compiler) responder(v *view) {
 		owner *topology.Port
 	}
 	var all []known
-	for _, p := range c.portsBySwitch[sw.Name] {
+	for _, p := range c.portsOnSwitch(sw.Name) {
 		all = append(all, known{portOrigin(p, RuleARPReply), p.Key, p.MAC.String(), p.IPs, p})
 	}
 	for _, e := range v.endpoints {
@@ -143,7 +143,7 @@ func (c *compiler) portACLs(v *view, p *topology.Port) {
 	} {
 		prio := 30000
 		for _, name := range dir.acls {
-			a := c.acls[name]
+			a := c.acl(name)
 			for i := range a.Rules {
 				r := &a.Rules[i]
 				o := Origin{Kind: KindACL, Name: a.Name, Rule: dir.rule, Pos: r.Pos, Note: aclRuleNote(r)}

@@ -139,6 +139,7 @@ func (o *applyOptions) run(cmd *cobra.Command, g *globals, dry bool) error {
 			return exitError{1}
 		}
 	}
+	sent := time.Now()
 	applied, err := c.PutTopology(ctx, api.TopologyUpdate{Revision: cur.Revision, Files: files})
 	if api.IsConflict(err) {
 		return fmt.Errorf("%w\n(someone changed loomd's topology after this plan: run apply again to see the new plan)", err)
@@ -159,7 +160,7 @@ func (o *applyOptions) run(cmd *cobra.Command, g *globals, dry bool) error {
 		if structured {
 			log = io.Discard
 		}
-		res.Hosts, err = follow(ctx, c, applied.Revision, o.wait, log, col)
+		res.Hosts, err = follow(ctx, c, applied.Revision, sent, o.wait, log, col)
 		if err != nil {
 			return err
 		}
@@ -193,14 +194,14 @@ func apiProblems(cmd *cobra.Command, err error) error {
 }
 
 // follow watches loomd's status stream until every host reached revision
-// rev or failed trying, or wait passed; it prints each host as it gets
-// there and returns the last status of every host.
-func follow(ctx context.Context, c *api.Client, rev int64, wait time.Duration, out io.Writer, col colors) ([]controller.HostStatus, error) {
+// rev (sent to loomd at sent) or failed trying, or wait passed; it prints
+// each host as it gets there and returns the last status of every host.
+func follow(ctx context.Context, c *api.Client, rev int64, sent time.Time, wait time.Duration, out io.Writer, col colors) ([]controller.HostStatus, error) {
 	ctx, cancel := context.WithTimeout(ctx, wait)
 	defer cancel()
 	hosts := map[string]controller.HostStatus{}
 	done := map[string]bool{}
-	start := time.Now()
+	start := sent
 	applying := map[string]bool{}
 	report := func(h controller.HostStatus) {
 		hosts[h.Host] = h
@@ -213,8 +214,12 @@ func follow(ctx context.Context, c *api.Client, rev int64, wait time.Duration, o
 			fmt.Fprintf(out, "  %s %s: applying revision %d (%d flows)\n", col.yellow("…"), h.Host, rev, h.Flows)
 			return
 		case h.State == controller.StateInSync && h.Revision >= rev:
-			fmt.Fprintf(out, "  %s %s: %s at revision %d after %v (%d changes)\n", col.green("✓"), h.Host, col.green(h.State),
-				h.Revision, time.Since(start).Round(10*time.Millisecond), h.LastChanges)
+			what := fmt.Sprintf("%d changes", h.LastChanges)
+			if !h.LastReconcile.After(start) {
+				what = "nothing to change for it" // the revision left this host as it was
+			}
+			fmt.Fprintf(out, "  %s %s: %s at revision %d after %v (%s)\n", col.green("✓"), h.Host, col.green(h.State),
+				h.Revision, time.Since(start).Round(10*time.Millisecond), what)
 		case (h.State == controller.StateError || h.State == controller.StateUnreachable) && h.Failures > 0 && h.LastReconcile.After(start):
 			fmt.Fprintf(out, "  %s %s: %s: %s (loomd retries it)\n", col.red("✗"), h.Host, col.red(h.State), h.LastError)
 		default:

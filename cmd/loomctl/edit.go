@@ -125,6 +125,7 @@ func runEdit(cmd *cobra.Command, g *globals, o *editOptions, c editChange) error
 			res.Applied = &api.Applied{Revision: cur.Revision, Summary: api.Summarize(t), Unchanged: true}
 			return printEdit(cmd, o, res, fmt.Sprintf("%s: nothing to change (revision %d)", c.subject, cur.Revision))
 		}
+		sent := time.Now()
 		applied, err := client.PutTopology(ctx, api.TopologyUpdate{Revision: cur.Revision, Files: api.FilesOf(after)})
 		if api.IsConflict(err) {
 			if try < editTries {
@@ -155,7 +156,7 @@ func runEdit(cmd *cobra.Command, g *globals, o *editOptions, c editChange) error
 		} else {
 			fmt.Fprintln(w, line)
 		}
-		if res.Hosts, err = follow(cmd.Context(), client, applied.Revision, o.wait, progress, g.colors(w)); err != nil {
+		if res.Hosts, err = follow(cmd.Context(), client, applied.Revision, sent, o.wait, progress, g.colors(w)); err != nil {
 			return err
 		}
 		if o.out.format != "table" {
