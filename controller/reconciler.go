@@ -183,6 +183,41 @@ func (r *Reconciler) Status() []HostStatus {
 	return out
 }
 
+// Observed is what OVS last reported of a host's bridge.
+type Observed struct {
+	At         time.Time              `json:"at,omitzero"` // zero: never read
+	Interfaces []ovsdb.InterfaceState `json:"interfaces"`
+}
+
+// Observed returns what OVS last reported of host's bridge (read from the
+// worker's OVSDB cache after each reconcile and each OVSDB change); false
+// for a host not in the topology.
+func (r *Reconciler) Observed(host string) (Observed, bool) {
+	r.mu.Lock()
+	w := r.workers[host]
+	r.mu.Unlock()
+	if w == nil {
+		return Observed{}, false
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.observed, true
+}
+
+// observe records the bridge's interfaces from the cache.
+func (w *worker) observe(ctx context.Context, bridge string) {
+	if w.db == nil {
+		return
+	}
+	ifs, err := w.db.Interfaces(ctx, bridge)
+	if err != nil {
+		return
+	}
+	w.mu.Lock()
+	w.observed = Observed{At: time.Now(), Interfaces: ifs}
+	w.mu.Unlock()
+}
+
 // Wake asks for a reconcile of host (all hosts when host is "").
 func (r *Reconciler) Wake(host string) {
 	r.mu.Lock()
@@ -206,9 +241,10 @@ type worker struct {
 	dbEvent chan struct{}
 	stop    chan struct{}
 
-	mu      sync.Mutex
-	desired *flows.HostState
-	status  HostStatus
+	mu       sync.Mutex
+	desired  *flows.HostState
+	status   HostStatus
+	observed Observed // the bridge's interfaces as OVS last reported them
 
 	// Owned by the worker's goroutine.
 	db      *ovsdb.Client
@@ -254,6 +290,8 @@ func (w *worker) ovsdbMatches(ctx context.Context) bool {
 		want[p.Name] = p.OfportRequest
 	}
 	ready, err := w.db.OfportsReady(ctx, spec.Name, want)
+	// Link states and the like change without changing the plan.
+	w.observe(ctx, spec.Name)
 	return err == nil && ready
 }
 
@@ -421,6 +459,7 @@ func (w *worker) reconcile(ctx context.Context, why string) bool {
 	}
 	if w.db != nil {
 		res = reconcileHost(ctx, w.db, w.r.cfg.TLS.OpenFlow(hs.OpenFlow), hs, false)
+		w.observe(ctx, hs.Bridge)
 		if res.Err != nil {
 			state = StateError
 			// Start over from a fresh connection (and a full copy of the

@@ -203,7 +203,7 @@ func TestQuickstart(t *testing.T) {
 	if after, err := l.Loomctl("get", "ports"); err != nil || after != ports {
 		t.Errorf("loomctl get ports after the restart: %v\n%s\nbefore:\n%s", err, after, ports)
 	}
-	if out, err := l.Loomctl("show"); err != nil || !strings.Contains(out, "port web2 on h2 [in sync]") {
+	if out, err := l.Loomctl("show"); err != nil || !regexp.MustCompile(`port web2 on h2 \[in sync\] ofport \d+, link up`).MatchString(out) {
 		t.Errorf("loomctl show: %v\n%s", err, out)
 	}
 	for _, p := range [][2]string{{"web2", "web1"}, {"db1", "web1"}} {
@@ -225,5 +225,12 @@ func TestQuickstart(t *testing.T) {
 			t.Errorf("%s: %d reconciles at revision %d, was %d: a revision that leaves the host as it was reconciled it", h, s.Reconciles, s.Revision, before[h].Reconciles)
 		}
 	}
+
+	// A workload's link that goes down: show says what OVS says.
+	l.MustExec("h2", "ip", "link", "set", "lm-web2", "down")
+	waitFor(t, "show reports web2's link down", 20*time.Second, func() bool {
+		out, _ := l.Loomctl("show")
+		return regexp.MustCompile(`port web2 on h2 \[in sync\] ofport \d+, link down`).MatchString(out)
+	})
 	t.Logf("quickstart took %v", time.Since(start).Round(time.Millisecond))
 }

@@ -144,8 +144,9 @@ func clientModel() (model.ClientDBModel, error) {
 }
 
 // newMonitor asks for the columns the package reads, and no others: the
-// statistics and status columns change every few seconds on a busy switch.
-// Only monitored columns are filled in cached rows.
+// statistics and status columns change every few seconds on a busy switch
+// (an interface's link and admin state change only with the link, and are
+// shown by loomctl show). Only monitored columns are filled in cached rows.
 func newMonitor(ovs client.Client) *client.Monitor {
 	root := &vswitchd.OpenvSwitch{}
 	br := &vswitchd.Bridge{}
@@ -158,7 +159,8 @@ func newMonitor(ovs client.Client) *client.Monitor {
 			&br.Protocols, &br.Controller, &br.Ports, &br.ExternalIDs),
 		client.WithTable(port, &port.Name, &port.Interfaces, &port.ExternalIDs),
 		client.WithTable(iface, &iface.Name, &iface.Type, &iface.Options,
-			&iface.OfportRequest, &iface.Ofport, &iface.Error, &iface.ExternalIDs),
+			&iface.OfportRequest, &iface.Ofport, &iface.Error, &iface.ExternalIDs,
+			&iface.LinkState, &iface.AdminState),
 		client.WithTable(ctl, &ctl.Target, &ctl.ExternalIDs),
 	)
 }

@@ -564,6 +564,24 @@ func TestWaitOfports(t *testing.T) {
 		ie.Message != "could not open network device lmo-nosuch (No such device)" {
 		t.Errorf("InterfaceError = %+v", *ie)
 	}
+	// Interfaces reports the same, and the ports that work.
+	ifs, err := c.Interfaces(ctx, "lmo-br")
+	if err != nil {
+		t.Fatal(err)
+	}
+	byName := map[string]InterfaceState{}
+	for _, i := range ifs {
+		byName[i.Name] = i
+	}
+	if i := byName["lmo-nosuch"]; i.Ofport != -1 || !strings.Contains(i.Error, "could not open network device") || !i.Loom {
+		t.Errorf("Interfaces: lmo-nosuch = %+v", i)
+	}
+	if i := byName["lmo-p1"]; i.Ofport != 11 || i.Type != "internal" || i.Error != "" || !i.Loom || i.Port != "lmo-p1" {
+		t.Errorf("Interfaces: lmo-p1 = %+v", i)
+	}
+	if i := byName["lmo-br"]; i.Ofport != 65534 {
+		t.Errorf("Interfaces: the bridge's local port = %+v", i)
+	}
 
 	// Fixed right away: the stale error of the previous config must not be
 	// reported (WaitOfports waits for cur_cfg to catch up first).

@@ -1,9 +1,11 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"strings"
+	"sync"
 
 	"github.com/spf13/cobra"
 
@@ -38,6 +40,15 @@ type shownPort struct {
 	Interface string   `json:"interface"`
 	ACLs      string   `json:"acls,omitempty"`
 	State     string   `json:"state"` // its host's
+	// As OVS on the host last reported the interface (absent: not read yet).
+	Observed *shownIface `json:"observed,omitempty"`
+}
+
+type shownIface struct {
+	OnBridge bool   `json:"onBridge"`
+	Ofport   int    `json:"ofport,omitempty"`
+	Link     string `json:"link,omitempty"`
+	Error    string `json:"error,omitempty"`
 }
 
 type shownVTEP struct {
@@ -79,7 +90,7 @@ func newShowCmd(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			doc := buildShown(t, st)
+			doc := buildShown(t, st, interfaces(cmd.Context(), c, t))
 			w := cmd.OutOrStdout()
 			if ok, err := out.structured(w, doc); ok {
 				return err
@@ -92,7 +103,35 @@ func newShowCmd(g *globals) *cobra.Command {
 	return cmd
 }
 
-func buildShown(t *topology.Topology, st *api.Status) *shown {
+// interfaces asks loomd what each host's OVS last reported of its bridge,
+// for all hosts at once; a host it cannot say anything of is left out.
+func interfaces(ctx context.Context, c *api.Client, t *topology.Topology) map[string]*api.HostInterfaces {
+	var (
+		mu  sync.Mutex
+		wg  sync.WaitGroup
+		out = map[string]*api.HostInterfaces{}
+		sem = make(chan struct{}, 16)
+	)
+	for _, h := range t.Hosts {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			hi, err := c.Interfaces(ctx, h.Name)
+			if err != nil || hi.At.IsZero() {
+				return
+			}
+			mu.Lock()
+			out[h.Name] = hi
+			mu.Unlock()
+		}()
+	}
+	wg.Wait()
+	return out
+}
+
+func buildShown(t *topology.Topology, st *api.Status, ifs map[string]*api.HostInterfaces) *shown {
 	status := map[string]*controller.HostStatus{}
 	for i := range st.Hosts {
 		status[st.Hosts[i].Host] = &st.Hosts[i]
@@ -124,6 +163,14 @@ func buildShown(t *topology.Topology, st *api.Status) *shown {
 			if hs := status[p.Host]; hs != nil {
 				sp.State = hs.State
 			}
+			if hi := ifs[p.Host]; hi != nil && p.Interface != "" {
+				sp.Observed = &shownIface{}
+				for _, i := range hi.Interfaces {
+					if i.Name == p.Interface {
+						sp.Observed = &shownIface{OnBridge: true, Ofport: i.Ofport, Link: i.LinkState, Error: i.Error}
+					}
+				}
+			}
 			sw.Ports = append(sw.Ports, sp)
 		}
 		for _, gw := range t.L2Gateways {
@@ -144,6 +191,23 @@ func buildShown(t *topology.Topology, st *api.Status) *shown {
 	return doc
 }
 
+// observedText says how OVS last reported a port's interface.
+func observedText(col colors, o *shownIface) string {
+	switch {
+	case o == nil:
+		return ""
+	case !o.OnBridge:
+		return " " + col.red("not on the bridge")
+	case o.Error != "":
+		return " " + col.red("ofport "+fmt.Sprint(o.Ofport)+": "+o.Error)
+	case o.Link != "" && o.Link != "up":
+		return fmt.Sprintf(" ofport %d, link %s", o.Ofport, col.red(o.Link))
+	case o.Link != "":
+		return fmt.Sprintf(" ofport %d, link %s", o.Ofport, o.Link)
+	}
+	return fmt.Sprintf(" ofport %d", o.Ofport)
+}
+
 func printShown(w io.Writer, col colors, doc *shown) {
 	fmt.Fprintln(w, topologyLine(&doc.Topology))
 	for _, s := range doc.Switches {
@@ -153,7 +217,7 @@ func printShown(w io.Writer, col colors, doc *shown) {
 		}
 		fmt.Fprintf(w, ", mtu %d)\n", s.MTU)
 		for _, p := range s.Ports {
-			fmt.Fprintf(w, "    port %s on %s [%s]\n", p.Name, p.Host, stateColor(col, p.State))
+			fmt.Fprintf(w, "    port %s on %s [%s]%s\n", p.Name, p.Host, stateColor(col, p.State), observedText(col, p.Observed))
 			addr := p.MAC
 			if len(p.IPs) > 0 {
 				addr += " " + strings.Join(p.IPs, " ")

@@ -162,6 +162,12 @@ func (c *Client) Watch(ctx context.Context, fn func(Event) error) error {
 // ErrStop, returned by a Watch callback, ends the watch without error.
 var ErrStop = fmt.Errorf("stop watching")
 
+// Interfaces returns what host's OVS last reported of its bridge.
+func (c *Client) Interfaces(ctx context.Context, host string) (*HostInterfaces, error) {
+	var h HostInterfaces
+	return &h, c.do(ctx, http.MethodGet, "hosts/"+url.PathEscape(host)+"/interfaces", nil, &h)
+}
+
 // Flows returns the flows of host's switch, explained, and the drift.
 func (c *Client) Flows(ctx context.Context, host string) (*HostFlows, error) {
 	var f HostFlows

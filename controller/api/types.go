@@ -8,6 +8,7 @@
 //	POST plan                  what the hosts would need for files (or the stored topology)
 //	GET  status                every host's status; ?watch=true streams Events (NDJSON)
 //	GET  hosts/{host}/flows    the switch's flows, each explained, and drift
+//	GET  hosts/{host}/interfaces  the bridge's interfaces as OVS last reported them
 //	GET|PUT log/level          the log level, as {"level":"debug"}
 //
 // Every 4xx and 5xx answer carries an Error document.
@@ -194,6 +195,14 @@ type Event struct {
 	Status   *Status                `json:"status,omitempty"`
 	Host     *controller.HostStatus `json:"host,omitempty"`
 	Topology *TopologyState         `json:"topology,omitempty"`
+}
+
+// HostInterfaces is the answer to GET hosts/{host}/interfaces: what the
+// host's OVS last reported of the interfaces of Loom's bridge (from
+// loomd's OVSDB cache; nothing is read from the host for it).
+type HostInterfaces struct {
+	Host string `json:"host"`
+	controller.Observed
 }
 
 // Flow is a flow of Loom's and the topology object behind it.

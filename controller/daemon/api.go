@@ -16,6 +16,7 @@ import (
 	"github.com/loom-sdn/loom/controller"
 	"github.com/loom-sdn/loom/controller/api"
 	"github.com/loom-sdn/loom/flows"
+	"github.com/loom-sdn/loom/ovsdb"
 	"github.com/loom-sdn/loom/topology"
 )
 
@@ -99,6 +100,19 @@ func (d *Daemon) Handler() http.Handler {
 			return
 		}
 		writeJSON(w, http.StatusOK, f)
+	})
+	mux.HandleFunc("GET "+api.Prefix+"hosts/{host}/interfaces", func(w http.ResponseWriter, r *http.Request) {
+		host := r.PathValue("host")
+		o, ok := d.rec.Observed(host)
+		if !ok {
+			_, rev := d.current()
+			writeError(w, &api.Error{Message: fmt.Sprintf("no host %q in the topology (revision %d)", host, rev), Code: http.StatusNotFound})
+			return
+		}
+		if o.Interfaces == nil {
+			o.Interfaces = []ovsdb.InterfaceState{}
+		}
+		writeJSON(w, http.StatusOK, api.HostInterfaces{Host: host, Observed: o})
 	})
 	if d.cfg.Level != nil {
 		mux.Handle(api.Prefix+"log/level", d.cfg.Level)

@@ -191,6 +191,15 @@ func TestAPIPutPersistsAcrossRestarts(t *testing.T) {
 	if code, raw := g.call("GET", "/api/v1/hosts/h3/flows", token, "", &e); code != 404 || !strings.Contains(e.Message, `no host "h3"`) {
 		t.Errorf("flows of an unknown host: %d %s", code, raw)
 	}
+	if code, raw := g.call("GET", "/api/v1/hosts/h3/interfaces", token, "", &e); code != 404 || !strings.Contains(e.Message, `no host "h3"`) {
+		t.Errorf("interfaces of an unknown host: %d %s", code, raw)
+	}
+	// Not reached yet (no reconciler runs here): nothing observed.
+	var hi api.HostInterfaces
+	if code, raw := g.call("GET", "/api/v1/hosts/h1/interfaces", token, "", &hi); code != 200 || hi.Host != "h1" ||
+		!hi.At.IsZero() || hi.Interfaces == nil || len(hi.Interfaces) != 0 {
+		t.Errorf("interfaces of a host never reached: %d %s", code, raw)
+	}
 }
 
 func TestAPIUnstorableChangesNothing(t *testing.T) {
