@@ -144,13 +144,14 @@ func (e *Engine) host(ctx context.Context, hs *flows.HostState, dialOpts []ovsdb
 		return r
 	}
 	defer db.Close()
-	return reconcileHost(ctx, db, e.Opts.TLS.OpenFlow(hs.OpenFlow), hs, e.Opts.DryRun)
+	return reconcileHost(ctx, db, e.Opts.TLS.OpenFlow(hs.OpenFlow), hs, e.Opts.DryRun, nil)
 }
 
 // reconcileHost brings one host to hs over an open OVSDB connection (or, in
 // a dry run, plans): one OVSDB transaction, then one flow bundle, each
-// verified. It is the one place that changes a host.
-func reconcileHost(ctx context.Context, db *ovsdb.Client, of *ofctl.Client, hs *flows.HostState, dry bool) (r HostResult) {
+// verified. It is the one place that changes a host. known (may be nil)
+// is what the caller remembers of the switch's flows between calls.
+func reconcileHost(ctx context.Context, db *ovsdb.Client, of *ofctl.Client, hs *flows.HostState, dry bool, known *ofctl.Known) (r HostResult) {
 	r.Host = hs.Host
 	r.DesiredFlows = len(hs.Flows)
 	spec := BridgeSpec(hs)
@@ -198,6 +199,6 @@ func reconcileHost(ctx context.Context, db *ovsdb.Client, of *ofctl.Client, hs *
 		r.Err = err
 		return r
 	}
-	r.Flows, r.Err = of.Sync(ctx, hs)
+	r.Flows, r.Err = of.Sync(ctx, hs, known)
 	return r
 }

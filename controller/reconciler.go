@@ -12,6 +12,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/loom-sdn/loom/flows"
+	"github.com/loom-sdn/loom/flows/ofctl"
 	"github.com/loom-sdn/loom/ovsdb"
 	"github.com/loom-sdn/loom/topology"
 )
@@ -247,6 +248,7 @@ type worker struct {
 	observed Observed // the bridge's interfaces as OVS last reported them
 
 	// Owned by the worker's goroutine.
+	known   ofctl.Known // the switch's flows last found right
 	db      *ovsdb.Client
 	lost    <-chan struct{}
 	backoff time.Duration
@@ -458,7 +460,7 @@ func (w *worker) reconcile(ctx context.Context, why string) bool {
 		}
 	}
 	if w.db != nil {
-		res = reconcileHost(ctx, w.db, w.r.cfg.TLS.OpenFlow(hs.OpenFlow), hs, false)
+		res = reconcileHost(ctx, w.db, w.r.cfg.TLS.OpenFlow(hs.OpenFlow), hs, false, &w.known)
 		w.observe(ctx, hs.Bridge)
 		if res.Err != nil {
 			state = StateError

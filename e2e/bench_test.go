@@ -345,7 +345,7 @@ func (p *pusher) floorBundle(file string) (time.Duration, error) {
 // sync is Loom's path, as loomd takes it: Client.Sync.
 func (p *pusher) sync(hs *flows.HostState) (time.Duration, *ofctl.Plan, error) {
 	start := time.Now()
-	plan, err := p.c.Sync(p.ctx, hs)
+	plan, err := p.c.Sync(p.ctx, hs, nil)
 	return time.Since(start), plan, err
 }
 

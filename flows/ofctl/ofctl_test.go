@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -164,5 +165,53 @@ func TestCompiledFlowsParse(t *testing.T) {
 				t.Errorf("%s host %s: OVS read %d of %d flows", f, hs.Host, len(missing), len(hs.Flows))
 			}
 		}
+	}
+}
+
+// On a switch with none of Loom's flows, the plan adds every flow, each
+// group once, and deletes nothing; it matches what OVS's comparison says.
+func TestPlanAllEqualsPlanFromEmpty(t *testing.T) {
+	needOfctl(t)
+	hs := compileH1(t)
+	all, err := planAll(hs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	viaOVS, err := PlanFlows(context.Background(), hs, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(all.Adds) != len(hs.Flows) || len(all.Deletes) != 0 || len(all.Missing) != len(viaOVS.Missing) ||
+		!slices.Equal(all.Groups, viaOVS.Groups) || all.FlowMods() != viaOVS.FlowMods() {
+		t.Errorf("planAll: %d adds, %d deletes, %d groups; PlanFlows from empty: %d adds, %d deletes, %d groups",
+			len(all.Adds), len(all.Deletes), len(all.Groups), len(viaOVS.Adds), len(viaOVS.Deletes), len(viaOVS.Groups))
+	}
+}
+
+func TestKnown(t *testing.T) {
+	hs := compileH1(t)
+	dump := []byte("NXST_FLOW reply (xid=0x4):\n cookie=0x4c4d000000000002, table=10, priority=1 actions=drop\n cookie=0x4c4d000000000001, priority=0 actions=drop\n")
+	lines := flowLines(dump)
+	if len(lines) != 2 || !strings.HasPrefix(lines[0], "cookie=0x4c4d000000000001") {
+		t.Fatalf("flowLines = %q", lines)
+	}
+	var k *Known
+	if k.matches(hs, lines) {
+		t.Error("a nil Known matches")
+	}
+	k = &Known{}
+	k.remember(hs, lines)
+	if !k.matches(hs, flowLines(dump)) {
+		t.Error("the same dump does not match")
+	}
+	if k.matches(compileH1(t), lines) {
+		t.Error("another desired state matches")
+	}
+	if k.matches(hs, lines[:1]) {
+		t.Error("another dump matches")
+	}
+	k.forget()
+	if k.matches(hs, lines) {
+		t.Error("a forgotten dump matches")
 	}
 }
