@@ -304,8 +304,16 @@ func (r *recordingSource) read(p string) ([]byte, error) {
 // same topology as Load(paths...), with shorter file names in positions.
 // Only a file or folder that cannot be read is an error.
 func ReadFiles(paths ...string) (map[string][]byte, error) {
+	_, files, err := ReadFilesIn(paths...)
+	return files, err
+}
+
+// ReadFilesIn is ReadFiles, and also the folder the keys are relative to.
+// (Reading costs a whole Load: callers that poll should first check
+// whether those files changed.)
+func ReadFilesIn(paths ...string) (dir string, files map[string][]byte, err error) {
 	rec := &recordingSource{files: map[string][]byte{}}
-	_, err := load(rec, paths)
+	_, err = load(rec, paths)
 	var l ErrorList
 	if errors.As(err, &l) {
 		var unread ErrorList
@@ -315,19 +323,19 @@ func ReadFiles(paths ...string) (map[string][]byte, error) {
 			}
 		}
 		if len(unread) > 0 {
-			return nil, unread
+			return "", nil, unread
 		}
 	} else if err != nil {
-		return nil, err
+		return "", nil, err
 	}
 	if len(rec.files) == 0 {
-		return nil, errors.New("no topology files found")
+		return "", nil, errors.New("no topology files found")
 	}
 	var dirs []string
 	for name := range rec.files {
 		abs, err := filepath.Abs(name)
 		if err != nil {
-			return nil, err
+			return "", nil, err
 		}
 		dirs = append(dirs, filepath.Dir(abs))
 	}
@@ -342,9 +350,9 @@ func ReadFiles(paths ...string) (map[string][]byte, error) {
 		abs, _ := filepath.Abs(name)
 		rel, err := filepath.Rel(common, abs)
 		if err != nil {
-			return nil, err
+			return "", nil, err
 		}
 		out[filepath.ToSlash(rel)] = b
 	}
-	return out, nil
+	return common, out, nil
 }

@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"net/http"
 	"os"
+	"path/filepath"
+	"sort"
 	"sync"
 	"time"
 
@@ -61,6 +63,8 @@ type Daemon struct {
 	onReady    func()
 	cache      *flows.Cache      // the last compilation, to reuse unchanged hosts (writeMu)
 	lastRead   map[string][]byte // source files: the files last read (writeMu)
+	lastDir    string            // the folder lastRead's names are relative to
+	lastPrint  []byte            // the cheap fingerprint of the files last read
 	lastJudged map[string][]byte // and the last ones loaded, valid or not (writeMu)
 
 	status *statusFile
@@ -209,14 +213,22 @@ func (d *Daemon) checkFilesNow(now bool) {
 	d.writeMu.Lock()
 	defer d.writeMu.Unlock()
 	path := d.cfg.TopologyPath
-	files, err := topology.ReadFiles(path)
+	// Reading the files as the loader does costs a parse of them all: skip
+	// it while the files last read, and the folders they are in, hold the
+	// same bytes and names.
+	print := fingerprint(path, d.lastDir, d.lastRead)
+	if d.lastRead != nil && bytes.Equal(print, d.lastPrint) && equalBytes(d.lastRead, d.lastJudged) {
+		return
+	}
+	dir, files, err := topology.ReadFilesIn(path)
 	if err != nil {
 		if d.lastRead != nil || d.state.Rejected == "" {
 			d.reject("topology files unreadable", err)
 		}
-		d.lastRead, d.lastJudged = nil, nil
+		d.lastRead, d.lastJudged, d.lastPrint = nil, nil, nil
 		return
 	}
+	d.lastDir, d.lastPrint = dir, fingerprint(path, dir, files)
 	if !now && !equalBytes(files, d.lastRead) {
 		d.lastRead = files // changed: judge it once it holds still
 		return
@@ -241,6 +253,43 @@ func (d *Daemon) checkFilesNow(now bool) {
 	if err := d.install(t, st); err != nil {
 		d.reject("topology files not taken", err)
 	}
+}
+
+// fingerprint is, cheaply, what decides whether the topology files
+// changed: the contents of the files last read (names relative to dir),
+// and the YAML file names in path (if a folder) and in their folders. A
+// file added to or removed from those folders, or any of those files
+// changed, changes it.
+func fingerprint(path, dir string, last map[string][]byte) []byte {
+	var b bytes.Buffer
+	folders := map[string]bool{path: true}
+	names := make([]string, 0, len(last))
+	for n := range last {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		p := filepath.Join(dir, filepath.FromSlash(n))
+		folders[filepath.Dir(p)] = true
+		c, err := os.ReadFile(p)
+		fmt.Fprintf(&b, "%s %d %v\n", n, len(c), err)
+		b.Write(c)
+	}
+	list := make([]string, 0, len(folders))
+	for f := range folders {
+		list = append(list, f)
+	}
+	sort.Strings(list)
+	for _, f := range list {
+		ents, err := os.ReadDir(f)
+		fmt.Fprintf(&b, "dir %s %v\n", f, err)
+		for _, e := range ents {
+			if ext := filepath.Ext(e.Name()); ext == ".yaml" || ext == ".yml" {
+				fmt.Fprintf(&b, "%s\n", e.Name())
+			}
+		}
+	}
+	return b.Bytes()
 }
 
 func equalBytes(a, b map[string][]byte) bool {

@@ -355,9 +355,9 @@ func flowLines(dump []byte) []string {
 	return out
 }
 
-// planAll is the plan for a switch that holds none of Loom's flows: add
+// PlanEmpty is the plan for a switch that holds none of Loom's flows: add
 // them all (no comparison needed).
-func planAll(hs *flows.HostState) (*Plan, error) {
+func PlanEmpty(hs *flows.HostState) (*Plan, error) {
 	p := &Plan{}
 	seen := map[Group]bool{}
 	for _, f := range hs.Flows {
@@ -397,7 +397,7 @@ func (c *Client) Sync(ctx context.Context, hs *flows.HostState, known *Known) (*
 	}
 	var p *Plan
 	if len(lines) == 0 {
-		p, err = planAll(hs)
+		p, err = PlanEmpty(hs)
 	} else {
 		p, err = PlanFlows(ctx, hs, observed)
 	}

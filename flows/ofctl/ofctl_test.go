@@ -170,10 +170,10 @@ func TestCompiledFlowsParse(t *testing.T) {
 
 // On a switch with none of Loom's flows, the plan adds every flow, each
 // group once, and deletes nothing; it matches what OVS's comparison says.
-func TestPlanAllEqualsPlanFromEmpty(t *testing.T) {
+func TestPlanEmptyEqualsPlanFromEmpty(t *testing.T) {
 	needOfctl(t)
 	hs := compileH1(t)
-	all, err := planAll(hs)
+	all, err := PlanEmpty(hs)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -183,7 +183,7 @@ func TestPlanAllEqualsPlanFromEmpty(t *testing.T) {
 	}
 	if len(all.Adds) != len(hs.Flows) || len(all.Deletes) != 0 || len(all.Missing) != len(viaOVS.Missing) ||
 		!slices.Equal(all.Groups, viaOVS.Groups) || all.FlowMods() != viaOVS.FlowMods() {
-		t.Errorf("planAll: %d adds, %d deletes, %d groups; PlanFlows from empty: %d adds, %d deletes, %d groups",
+		t.Errorf("PlanEmpty: %d adds, %d deletes, %d groups; PlanFlows from empty: %d adds, %d deletes, %d groups",
 			len(all.Adds), len(all.Deletes), len(all.Groups), len(viaOVS.Adds), len(viaOVS.Deletes), len(viaOVS.Groups))
 	}
 }
