@@ -317,18 +317,27 @@ func (c *Client) Apply(ctx context.Context, p *Plan) error {
 	return nil
 }
 
-// Known remembers, for one host, the last dump of its switch that OVS's own
-// comparison found equal to the host's desired flows, so that an identical
-// dump later (a reconcile that finds nothing to do, the common case) needs
-// no comparison. The zero value knows nothing; a Known is used by one
-// goroutine at a time.
+// Known remembers, for one host, which desired state its switch was last
+// brought to, and the last dump of it that OVS's own comparison found equal
+// to that state. An identical dump later (a reconcile that finds nothing
+// to do, the common case) needs no comparison; a new desired state is
+// sent as the difference from the old one. The zero value knows nothing; a
+// Known is used by one goroutine at a time.
 type Known struct {
 	desired *flows.HostState
-	lines   []string // the dump's flow lines, sorted
+	lines   []string // the dump's flow lines, sorted; nil: verified by count only
 }
 
 func (k *Known) matches(hs *flows.HostState, lines []string) bool {
-	return k != nil && k.desired == hs && slices.Equal(k.lines, lines)
+	return k != nil && k.desired == hs && k.lines != nil && slices.Equal(k.lines, lines)
+}
+
+// reached records that the switch was brought to hs, checked by its flow
+// count only.
+func (k *Known) reached(hs *flows.HostState) {
+	if k != nil {
+		k.desired, k.lines = hs, nil
+	}
 }
 
 func (k *Known) remember(hs *flows.HostState, lines []string) {
@@ -380,13 +389,125 @@ func PlanEmpty(hs *flows.HostState) (*Plan, error) {
 	return p, nil
 }
 
-// Sync brings the switch's flows to the host's desired state: it dumps,
-// plans (comparing with OVS's parser, unless the switch holds none of
-// Loom's flows or the dump is one known to be right), applies the plan as
-// one bundle, and checks that the switch then holds as many of Loom's
-// flows as it should. It returns the plan it applied (empty when the
-// switch was already right). known may be nil.
+// PlanDelta is the plan from a switch that holds from's flows to to's,
+// computed from the two desired states alone: flow groups whose flows
+// differ are replaced (deleted first if they lose a flow), new groups are
+// added, groups that go away are deleted. Missing and Extra are in the
+// compiler's syntax.
+func PlanDelta(from, to *flows.HostState) (*Plan, error) {
+	texts := func(hs *flows.HostState) (map[Group][]string, error) {
+		m := map[Group][]string{}
+		for _, f := range hs.Flows {
+			t, err := f.Text()
+			if err != nil {
+				return nil, err
+			}
+			g := Group{f.Table, f.Cookie}
+			m[g] = append(m[g], t)
+		}
+		for _, l := range m {
+			sort.Strings(l)
+		}
+		return m, nil
+	}
+	old, err := texts(from)
+	if err != nil {
+		return nil, err
+	}
+	next, err := texts(to)
+	if err != nil {
+		return nil, err
+	}
+	p := &Plan{}
+	dirty := map[Group]bool{} // value: the group loses a flow (delete it first)
+	for g, nl := range next {
+		ol := old[g]
+		if slices.Equal(ol, nl) {
+			continue
+		}
+		have := map[string]bool{}
+		for _, t := range ol {
+			have[t] = true
+		}
+		want := map[string]bool{}
+		for _, t := range nl {
+			want[t] = true
+			if !have[t] {
+				p.Missing = append(p.Missing, t)
+			}
+		}
+		stale := false
+		for _, t := range ol {
+			if !want[t] {
+				p.Extra = append(p.Extra, t)
+				stale = true
+			}
+		}
+		dirty[g] = stale
+	}
+	for g, ol := range old {
+		if _, ok := next[g]; !ok {
+			p.Extra = append(p.Extra, ol...)
+			dirty[g] = true
+		}
+	}
+	for g := range dirty {
+		p.Groups = append(p.Groups, g)
+	}
+	sort.Slice(p.Groups, func(i, j int) bool {
+		a, b := p.Groups[i], p.Groups[j]
+		return a.Table < b.Table || a.Table == b.Table && a.Cookie < b.Cookie
+	})
+	sort.Strings(p.Missing)
+	sort.Strings(p.Extra)
+	for _, g := range p.Groups {
+		if dirty[g] {
+			p.Deletes = append(p.Deletes, &ovs.MatchFlow{Table: g.Table, Cookie: g.Cookie, CookieMask: ^uint64(0)})
+		}
+	}
+	for _, f := range to.Flows {
+		if _, ok := dirty[Group{f.Table, f.Cookie}]; ok {
+			of := f.Flow
+			p.Adds = append(p.Adds, &of)
+		}
+	}
+	return p, nil
+}
+
+// Sync brings the switch's flows to the host's desired state and returns
+// the plan it applied (empty when the switch was already right). known
+// (may be nil) is what the caller remembers of the switch:
+//
+//   - when the switch was last brought to another desired state, only the
+//     difference is sent (PlanDelta), without reading the switch;
+//   - otherwise Sync dumps the switch and plans: no comparison when it
+//     holds none of Loom's flows or the dump is one known to be right,
+//     else OVS's own (diff-flows).
+//
+// The plan goes as one bundle (OVS applies it whole or not at all); then
+// the switch must hold as many of Loom's flows as it should. A difference
+// sent to a switch that turns out not to have held the old state (its
+// count is off) is followed at once by the full path.
 func (c *Client) Sync(ctx context.Context, hs *flows.HostState, known *Known) (*Plan, error) {
+	if known != nil && known.desired != nil && known.desired != hs {
+		p, err := PlanDelta(known.desired, hs)
+		if err != nil {
+			return nil, err
+		}
+		if p.Empty() {
+			known.desired = hs // the same flows: the dump, if known, is still right
+			return p, nil
+		}
+		known.forget()
+		if err := c.Apply(ctx, p); err != nil {
+			return p, err
+		}
+		if n, err := c.FlowCount(ctx); err == nil && n == len(hs.Flows) {
+			known.reached(hs)
+			return p, nil
+		}
+		// The switch did not hold what Loom last left there: compare it.
+	}
 	observed, err := c.Dump(ctx)
 	if err != nil {
 		return nil, err
@@ -422,5 +543,6 @@ func (c *Client) Sync(ctx context.Context, hs *flows.HostState, known *Known) (*
 	if n != len(hs.Flows) {
 		return p, fmt.Errorf("verify: the switch holds %d of Loom's flows after the bundle, not %d", n, len(hs.Flows))
 	}
+	known.reached(hs)
 	return p, nil
 }

@@ -215,3 +215,60 @@ func TestKnown(t *testing.T) {
 		t.Error("a forgotten dump matches")
 	}
 }
+
+// PlanDelta, from two desired states alone, plans what OVS's comparison of
+// the new state with a switch holding the old one plans.
+func TestPlanDeltaEqualsPlanFlows(t *testing.T) {
+	needOfctl(t)
+	src, err := os.ReadFile("../testdata/full/topology.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	compile := func(files map[string][]byte) map[string]*flows.HostState {
+		topo, err := topology.LoadBytes(files)
+		if err != nil {
+			t.Fatal(err)
+		}
+		states, err := flows.Compile(topo)
+		if err != nil {
+			t.Fatal(err)
+		}
+		m := map[string]*flows.HostState{}
+		for _, hs := range states {
+			m[hs.Host] = hs
+		}
+		return m
+	}
+	base := map[string][]byte{"full.yaml": src}
+	before := compile(base)
+	for _, c := range []struct{ name, old, new string }{
+		{"a port added", "ports:\n", "ports:\n  - {name: g3, switch: green, host: h1, mac: auto, ips: [192.0.2.3], interface: lm-g3}\n"},
+		{"a port's IP changed", "ips: [192.0.2.1]", "ips: [192.0.2.9]"},
+		{"an ACL rule dropped", "      - {name: no-5001, action: drop, proto: tcp, dstPorts: 5001}\n", ""},
+		{"a switch's key", "tunnelKey: 20", "tunnelKey: 21"},
+		{"a port removed", "  - {name: b3, switch: blue, host: h3, mac: \"02:00:00:00:20:03\", ips: [192.0.2.67, \"2001:db8:20::3\"], interface: lm-b3}\n", ""},
+	} {
+		edited := strings.Replace(string(src), c.old, c.new, 1)
+		if edited == string(src) {
+			t.Fatalf("%s: the edit changed nothing", c.name)
+		}
+		after := compile(map[string][]byte{"full.yaml": []byte(edited)})
+		for host, hs := range after {
+			delta, err := PlanDelta(before[host], hs)
+			if err != nil {
+				t.Fatal(err)
+			}
+			old, _ := before[host].FlowText()
+			viaOVS, err := PlanFlows(context.Background(), hs, old)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !slices.Equal(delta.Groups, viaOVS.Groups) || len(delta.Deletes) != len(viaOVS.Deletes) || len(delta.Adds) != len(viaOVS.Adds) ||
+				len(delta.Missing) != len(viaOVS.Missing) || len(delta.Extra) != len(viaOVS.Extra) {
+				t.Errorf("%s, %s: PlanDelta %d groups, %d deletes, %d adds, %d missing, %d extra; PlanFlows %d, %d, %d, %d, %d",
+					c.name, host, len(delta.Groups), len(delta.Deletes), len(delta.Adds), len(delta.Missing), len(delta.Extra),
+					len(viaOVS.Groups), len(viaOVS.Deletes), len(viaOVS.Adds), len(viaOVS.Missing), len(viaOVS.Extra))
+			}
+		}
+	}
+}
