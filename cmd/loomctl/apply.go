@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"maps"
@@ -227,22 +228,32 @@ func follow(ctx context.Context, c *api.Client, rev int64, sent time.Time, wait 
 		}
 		done[h.Host] = true
 	}
-	err := c.Watch(ctx, func(ev api.Event) error {
-		switch {
-		case ev.Status != nil:
-			for _, h := range ev.Status.Hosts {
-				report(h)
+	finished := false
+	for !finished && ctx.Err() == nil {
+		err := c.Watch(ctx, func(ev api.Event) error {
+			switch {
+			case ev.Status != nil:
+				for _, h := range ev.Status.Hosts {
+					report(h)
+				}
+			case ev.Host != nil:
+				report(*ev.Host)
 			}
-		case ev.Host != nil:
-			report(*ev.Host)
+			if len(done) == len(hosts) { // every host there (or none in the topology)
+				finished = true
+				return api.ErrStop
+			}
+			return nil
+		})
+		switch {
+		case finished, ctx.Err() != nil:
+		case errors.Is(err, api.ErrStreamClosed):
+			// loomd cuts off a watcher that falls behind (a burst of many
+			// hosts' events): watch again, its snapshot says where all are.
+			time.Sleep(100 * time.Millisecond)
+		case err != nil:
+			return nil, err
 		}
-		if len(done) == len(hosts) { // every host there (or none in the topology)
-			return api.ErrStop
-		}
-		return nil
-	})
-	if err != nil && ctx.Err() == nil {
-		return nil, err
 	}
 	names := make([]string, 0, len(hosts))
 	for n := range hosts {

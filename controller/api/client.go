@@ -6,6 +6,7 @@ import (
 	"context"
 	"crypto/tls"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -156,8 +157,12 @@ func (c *Client) Watch(ctx context.Context, fn func(Event) error) error {
 	if err := sc.Err(); err != nil {
 		return fmt.Errorf("loomd status stream: %w", err)
 	}
-	return fmt.Errorf("loomd closed the status stream")
+	return ErrStreamClosed
 }
+
+// ErrStreamClosed is Watch's error when loomd ends the stream: it stops, or
+// it cut off a watcher that fell behind (watch again).
+var ErrStreamClosed = errors.New("loomd closed the status stream")
 
 // ErrStop, returned by a Watch callback, ends the watch without error.
 var ErrStop = fmt.Errorf("stop watching")

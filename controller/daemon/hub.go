@@ -16,7 +16,7 @@ type hub struct {
 }
 
 func (h *hub) subscribe() chan api.Event {
-	c := make(chan api.Event, 256)
+	c := make(chan api.Event, 4096)
 	h.mu.Lock()
 	if h.subs == nil {
 		h.subs = map[chan api.Event]struct{}{}
