@@ -381,28 +381,50 @@ func badRequest(format string, args ...any) *api.Error {
 
 // statusFile keeps every host's latest status in a JSON file, replaced
 // atomically, for scripts that do not speak HTTP.
+//
+// update only records the status and wakes a writer goroutine, which
+// writes the latest of all hosts: a burst of updates (a revision reaching
+// a thousand hosts) is one write, not a thousand, and the reconcilers
+// never wait for the disk.
 type statusFile struct {
-	path string
-	log  *zap.Logger
-	mu   sync.Mutex
-	m    map[string]controller.HostStatus
+	path  string
+	log   *zap.Logger
+	mu    sync.Mutex
+	m     map[string]controller.HostStatus
+	dirty chan struct{} // capacity 1
+	once  sync.Once
 }
 
 func (s *statusFile) update(st controller.HostStatus) {
 	if s.path == "" {
 		return
 	}
+	s.once.Do(func() {
+		s.dirty = make(chan struct{}, 1)
+		go s.writer()
+	})
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	s.m[st.Host] = st
-	b, err := json.MarshalIndent(s.m, "", "  ")
-	if err == nil {
-		tmp := s.path + ".tmp"
-		if err = os.WriteFile(tmp, b, 0o644); err == nil {
-			err = os.Rename(tmp, s.path)
-		}
+	s.mu.Unlock()
+	select {
+	case s.dirty <- struct{}{}:
+	default:
 	}
-	if err != nil {
-		s.log.Warn("status file", zap.Error(err))
+}
+
+func (s *statusFile) writer() {
+	for range s.dirty {
+		s.mu.Lock()
+		b, err := json.MarshalIndent(s.m, "", "  ")
+		s.mu.Unlock()
+		if err == nil {
+			tmp := s.path + ".tmp"
+			if err = os.WriteFile(tmp, b, 0o644); err == nil {
+				err = os.Rename(tmp, s.path)
+			}
+		}
+		if err != nil {
+			s.log.Warn("status file", zap.Error(err))
+		}
 	}
 }
