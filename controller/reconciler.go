@@ -184,6 +184,20 @@ func (r *Reconciler) Status() []HostStatus {
 	return out
 }
 
+// Desired returns host's desired state (nil for a host not in the
+// topology).
+func (r *Reconciler) Desired(host string) *flows.HostState {
+	r.mu.Lock()
+	w := r.workers[host]
+	r.mu.Unlock()
+	if w == nil {
+		return nil
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.desired
+}
+
 // Observed is what OVS last reported of a host's bridge.
 type Observed struct {
 	At         time.Time              `json:"at,omitzero"` // zero: never read

@@ -70,25 +70,39 @@ func Compile(t *topology.Topology) ([]*HostState, error) {
 	// (and the error, the first host's in order) does not depend on the
 	// schedule.
 	out := make([]*HostState, len(t.Hosts))
-	errs := make([]error, len(t.Hosts))
-	next := atomic.Int64{}
+	err := eachHost(len(t.Hosts), func(i int) (err error) {
+		out[i], err = compileHost(ix, &t.Hosts[i])
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// eachHost runs fn for 0..n-1 on one goroutine per core and returns the
+// error of the lowest i that failed (so that it does not depend on the
+// schedule).
+func eachHost(n int, fn func(i int) error) error {
+	errs := make([]error, n)
+	var next atomic.Int64
 	var wg sync.WaitGroup
-	for range min(runtime.GOMAXPROCS(0), len(t.Hosts)) {
+	for range min(runtime.GOMAXPROCS(0), n) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for i := int(next.Add(1) - 1); i < len(t.Hosts); i = int(next.Add(1) - 1) {
-				out[i], errs[i] = compileHost(ix, &t.Hosts[i])
+			for i := int(next.Add(1) - 1); i < n; i = int(next.Add(1) - 1) {
+				errs[i] = fn(i)
 			}
 		}()
 	}
 	wg.Wait()
 	for _, err := range errs {
 		if err != nil {
-			return nil, err
+			return err
 		}
 	}
-	return out, nil
+	return nil
 }
 
 // index holds the topology's objects by the names the compiler looks them

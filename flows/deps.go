@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"reflect"
-	"runtime"
 	"sort"
 	"sync"
 	"sync/atomic"
@@ -249,41 +248,29 @@ func CompileIncremental(t *topology.Topology, prev *Cache) ([]*HostState, *Cache
 	h := &hasher{ix: ix, memo: map[string]digest{}}
 	out := make([]*HostState, len(t.Hosts))
 	entries := make([]cachedHost, len(t.Hosts))
-	errs := make([]error, len(t.Hosts))
 	var compiled atomic.Int64
-	next := atomic.Int64{}
-	var wg sync.WaitGroup
-	for range min(runtime.GOMAXPROCS(0), len(t.Hosts)) {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := int(next.Add(1) - 1); i < len(t.Hosts); i = int(next.Add(1) - 1) {
-				me := &t.Hosts[i]
-				if prev != nil {
-					if e, ok := prev.hosts[me.Name]; ok && unchanged(h, e.deps) {
-						out[i], entries[i] = e.hs, e
-						continue
-					}
-				}
-				compiled.Add(1)
-				hs, reads, err := compileHostTraced(ix, me)
-				if err != nil {
-					errs[i] = err
-					continue
-				}
-				deps := make(map[string]digest, len(reads))
-				for k := range reads {
-					deps[k] = h.digest(k)
-				}
-				out[i], entries[i] = hs, cachedHost{hs: hs, deps: deps}
+	err := eachHost(len(t.Hosts), func(i int) error {
+		me := &t.Hosts[i]
+		if prev != nil {
+			if e, ok := prev.hosts[me.Name]; ok && unchanged(h, e.deps) {
+				out[i], entries[i] = e.hs, e
+				return nil
 			}
-		}()
-	}
-	wg.Wait()
-	for _, err := range errs {
-		if err != nil {
-			return nil, nil, r, err
 		}
+		compiled.Add(1)
+		hs, reads, err := compileHostTraced(ix, me)
+		if err != nil {
+			return err
+		}
+		deps := make(map[string]digest, len(reads))
+		for k := range reads {
+			deps[k] = h.digest(k)
+		}
+		out[i], entries[i] = hs, cachedHost{hs: hs, deps: deps}
+		return nil
+	})
+	if err != nil {
+		return nil, nil, r, err
 	}
 	c := &Cache{hosts: make(map[string]cachedHost, len(t.Hosts))}
 	for i, e := range entries {

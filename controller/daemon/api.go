@@ -236,16 +236,16 @@ func (d *Daemon) plan(ctx context.Context, files map[string]string) (*api.Plan, 
 // flows reads one host's flows and explains them with the topology in
 // force.
 func (d *Daemon) flows(ctx context.Context, host string) (*api.HostFlows, error) {
-	t, rev := d.current()
+	// The topology and the host's state it was compiled into, together
+	// (install hands the states over under d.mu).
+	d.mu.Lock()
+	t, rev, hs := d.topo, d.st.Revision, d.rec.Desired(host)
+	d.mu.Unlock()
 	if t == nil {
 		return nil, &api.Error{Message: "no topology in force", Code: http.StatusConflict}
 	}
-	if _, ok := t.Host(host); !ok {
+	if hs == nil {
 		return nil, &api.Error{Message: fmt.Sprintf("no host %q in the topology (revision %d)", host, rev), Code: http.StatusNotFound}
-	}
-	hs, err := flows.CompileHost(t, host)
-	if err != nil {
-		return nil, err
 	}
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()

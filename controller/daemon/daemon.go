@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -217,7 +218,7 @@ func (d *Daemon) checkFilesNow(now bool) {
 	// it while the files last read, and the folders they are in, hold the
 	// same bytes and names.
 	print := fingerprint(path, d.lastDir, d.lastRead)
-	if d.lastRead != nil && bytes.Equal(print, d.lastPrint) && equalBytes(d.lastRead, d.lastJudged) {
+	if d.lastRead != nil && bytes.Equal(print, d.lastPrint) && maps.EqualFunc(d.lastRead, d.lastJudged, bytes.Equal) {
 		return
 	}
 	dir, files, err := topology.ReadFilesIn(path)
@@ -229,12 +230,12 @@ func (d *Daemon) checkFilesNow(now bool) {
 		return
 	}
 	d.lastDir, d.lastPrint = dir, fingerprint(path, dir, files)
-	if !now && !equalBytes(files, d.lastRead) {
+	if !now && !maps.EqualFunc(files, d.lastRead, bytes.Equal) {
 		d.lastRead = files // changed: judge it once it holds still
 		return
 	}
 	d.lastRead = files
-	if d.lastJudged != nil && equalBytes(files, d.lastJudged) {
+	if d.lastJudged != nil && maps.EqualFunc(files, d.lastJudged, bytes.Equal) {
 		return
 	}
 	d.lastJudged = files
@@ -290,18 +291,6 @@ func fingerprint(path, dir string, last map[string][]byte) []byte {
 		}
 	}
 	return b.Bytes()
-}
-
-func equalBytes(a, b map[string][]byte) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for k, v := range a {
-		if w, ok := b[k]; !ok || !bytes.Equal(v, w) {
-			return false
-		}
-	}
-	return true
 }
 
 // Put replaces the topology (source api).

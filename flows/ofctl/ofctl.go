@@ -256,6 +256,14 @@ func PlanFlows(ctx context.Context, hs *flows.HostState, observed []byte) (*Plan
 		}
 		dirty[g] = dirty[g] || i >= len(missing)
 	}
+	p.bundle(dirty, hs)
+	return p, nil
+}
+
+// bundle fills in the plan's groups and its bundle from the groups to
+// replace (true: the group has a flow to remove, so it is deleted first)
+// and the desired state they take their flows from.
+func (p *Plan) bundle(dirty map[Group]bool, hs *flows.HostState) {
 	for g := range dirty {
 		p.Groups = append(p.Groups, g)
 	}
@@ -274,7 +282,6 @@ func PlanFlows(ctx context.Context, hs *flows.HostState, observed []byte) (*Plan
 			p.Adds = append(p.Adds, &of)
 		}
 	}
-	return p, nil
 }
 
 // faultHook, set only in test builds (tag faultinject), may change a plan
@@ -368,24 +375,16 @@ func flowLines(dump []byte) []string {
 // them all (no comparison needed).
 func PlanEmpty(hs *flows.HostState) (*Plan, error) {
 	p := &Plan{}
-	seen := map[Group]bool{}
+	dirty := map[Group]bool{}
 	for _, f := range hs.Flows {
 		text, err := f.Text()
 		if err != nil {
 			return nil, err
 		}
 		p.Missing = append(p.Missing, text)
-		if g := (Group{f.Table, f.Cookie}); !seen[g] {
-			seen[g] = true
-			p.Groups = append(p.Groups, g)
-		}
-		of := f.Flow
-		p.Adds = append(p.Adds, &of)
+		dirty[Group{f.Table, f.Cookie}] = false // nothing to delete
 	}
-	sort.Slice(p.Groups, func(i, j int) bool {
-		a, b := p.Groups[i], p.Groups[j]
-		return a.Table < b.Table || a.Table == b.Table && a.Cookie < b.Cookie
-	})
+	p.bundle(dirty, hs)
 	return p, nil
 }
 
@@ -451,26 +450,9 @@ func PlanDelta(from, to *flows.HostState) (*Plan, error) {
 			dirty[g] = true
 		}
 	}
-	for g := range dirty {
-		p.Groups = append(p.Groups, g)
-	}
-	sort.Slice(p.Groups, func(i, j int) bool {
-		a, b := p.Groups[i], p.Groups[j]
-		return a.Table < b.Table || a.Table == b.Table && a.Cookie < b.Cookie
-	})
 	sort.Strings(p.Missing)
 	sort.Strings(p.Extra)
-	for _, g := range p.Groups {
-		if dirty[g] {
-			p.Deletes = append(p.Deletes, &ovs.MatchFlow{Table: g.Table, Cookie: g.Cookie, CookieMask: ^uint64(0)})
-		}
-	}
-	for _, f := range to.Flows {
-		if _, ok := dirty[Group{f.Table, f.Cookie}]; ok {
-			of := f.Flow
-			p.Adds = append(p.Adds, &of)
-		}
-	}
+	p.bundle(dirty, to)
 	return p, nil
 }
 
