@@ -105,6 +105,13 @@ func (e *InterfaceError) Error() string {
 	return fmt.Sprintf("interface %q: ofport %d: %s", e.Interface, e.Ofport, msg)
 }
 
+// NoDevice tells whether OVS found no network device of the interface's
+// name on the host (a system interface, such as a veth or a NIC, that does
+// not exist there, or not yet).
+func (e *InterfaceError) NoDevice() bool {
+	return strings.HasSuffix(e.Message, "(No such device)")
+}
+
 // pollInterval is how often WaitOfports looks at the cache.
 const pollInterval = 20 * time.Millisecond
 
@@ -114,11 +121,34 @@ const pollInterval = 20 * time.Millisecond
 // ofport -1 or an error text, and an error wrapping ctx.Err() listing what
 // is still missing when ctx ends.
 func (c *Client) WaitOfports(ctx context.Context, bridge string, want map[string]int) error {
+	down, err := c.waitPorts(ctx, bridge, want, true)
+	if err == nil && len(down) > 0 {
+		errs := make([]error, len(down))
+		for i, e := range down {
+			errs[i] = e
+		}
+		err = fmt.Errorf("ovsdb %s: wait ofports on bridge %q: %w", c.addr, bridge, errors.Join(errs...))
+	}
+	return err
+}
+
+// WaitPorts waits until ovs-vswitchd has set up, or given up on, each
+// named interface on bridge: each has the OpenFlow port number in want (0
+// = any number), or is returned in down (ofport -1 or an error text). An
+// interface OVS gave up on is not an error of the call: the other
+// interfaces work, and OVS opens it by itself once its device appears.
+// When ctx ends first, the error wraps ctx.Err() and lists what is still
+// missing.
+func (c *Client) WaitPorts(ctx context.Context, bridge string, want map[string]int) (down []*InterfaceError, err error) {
+	return c.waitPorts(ctx, bridge, want, false)
+}
+
+func (c *Client) waitPorts(ctx context.Context, bridge string, want map[string]int, failFast bool) ([]*InterfaceError, error) {
 	wrap := func(err error) error {
 		return fmt.Errorf("ovsdb %s: wait ofports on bridge %q: %w", c.addr, bridge, err)
 	}
 	if len(want) == 0 {
-		return nil
+		return nil, nil
 	}
 	names := slices.Sorted(maps.Keys(want))
 	ticker := time.NewTicker(pollInterval)
@@ -126,17 +156,14 @@ func (c *Client) WaitOfports(ctx context.Context, bridge string, want map[string
 	for {
 		pending, failed, err := c.checkOfports(ctx, bridge, names, want)
 		if err != nil {
-			return wrap(err)
+			return nil, wrap(err)
 		}
-		if len(failed) > 0 {
-			return wrap(errors.Join(failed...))
-		}
-		if len(pending) == 0 {
-			return nil
+		if len(pending) == 0 || (failFast && len(failed) > 0) {
+			return failed, nil
 		}
 		select {
 		case <-ctx.Done():
-			return wrap(fmt.Errorf("%w: still waiting for %s", ctx.Err(), strings.Join(pending, "; ")))
+			return nil, wrap(fmt.Errorf("%w: still waiting for %s", ctx.Err(), strings.Join(pending, "; ")))
 		case <-ticker.C:
 		}
 	}
@@ -145,16 +172,24 @@ func (c *Client) WaitOfports(ctx context.Context, bridge string, want map[string
 // OfportsReady tells, from the cache, whether every interface of want has
 // its requested OpenFlow port on bridge now (WaitOfports without waiting).
 func (c *Client) OfportsReady(ctx context.Context, bridge string, want map[string]int) (bool, error) {
-	pending, failed, err := c.checkOfports(ctx, bridge, slices.Sorted(maps.Keys(want)), want)
+	pending, down, err := c.PortsNow(ctx, bridge, want)
+	return err == nil && len(pending) == 0 && len(down) == 0, err
+}
+
+// PortsNow reads from the cache, without waiting, what WaitPorts waits
+// for: pending describes the interfaces of want that ovs-vswitchd has not
+// set up yet (nor given up on), down those it gave up on.
+func (c *Client) PortsNow(ctx context.Context, bridge string, want map[string]int) (pending []string, down []*InterfaceError, err error) {
+	pending, down, err = c.checkOfports(ctx, bridge, slices.Sorted(maps.Keys(want)), want)
 	if err != nil {
-		return false, fmt.Errorf("ovsdb %s: ofports on bridge %q: %w", c.addr, bridge, err)
+		return nil, nil, fmt.Errorf("ovsdb %s: ofports on bridge %q: %w", c.addr, bridge, err)
 	}
-	return len(pending) == 0 && len(failed) == 0, nil
+	return pending, down, nil
 }
 
 // checkOfports reads the cache once: pending describes interfaces not
 // there yet, failed holds the interfaces OVS gave up on.
-func (c *Client) checkOfports(ctx context.Context, bridge string, names []string, want map[string]int) (pending []string, failed []error, err error) {
+func (c *Client) checkOfports(ctx context.Context, bridge string, names []string, want map[string]int) (pending []string, failed []*InterfaceError, err error) {
 	s, err := c.snapshot(ctx)
 	if err != nil {
 		return nil, nil, err

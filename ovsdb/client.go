@@ -146,7 +146,8 @@ func clientModel() (model.ClientDBModel, error) {
 // newMonitor asks for the columns the package reads, and no others: the
 // statistics and status columns change every few seconds on a busy switch
 // (an interface's link and admin state change only with the link, and are
-// shown by loomctl show). Only monitored columns are filled in cached rows.
+// shown by loomctl show; its ifindex only when its device is made anew,
+// see WatchRecreated). Only monitored columns are filled in cached rows.
 func newMonitor(ovs client.Client) *client.Monitor {
 	root := &vswitchd.OpenvSwitch{}
 	br := &vswitchd.Bridge{}
@@ -160,7 +161,7 @@ func newMonitor(ovs client.Client) *client.Monitor {
 		client.WithTable(port, &port.Name, &port.Interfaces, &port.ExternalIDs),
 		client.WithTable(iface, &iface.Name, &iface.Type, &iface.Options,
 			&iface.OfportRequest, &iface.Ofport, &iface.Error, &iface.ExternalIDs,
-			&iface.LinkState, &iface.AdminState),
+			&iface.LinkState, &iface.AdminState, &iface.Ifindex),
 		client.WithTable(ctl, &ctl.Target, &ctl.ExternalIDs),
 	)
 }

@@ -159,6 +159,24 @@ func (s *Server) StartVswitchd(t testing.TB) {
 	})
 }
 
+// InVswitchd runs a command (e.g. ip link add ...) in the network
+// namespace of the ovs-vswitchd started by StartVswitchd, where the
+// devices of its system interfaces live, and returns its output.
+func (s *Server) InVswitchd(t testing.TB, args ...string) string {
+	t.Helper()
+	require(t, "nsenter")
+	b, err := os.ReadFile(filepath.Join(s.Dir, "ovs-vswitchd.pid"))
+	if err != nil {
+		t.Fatalf("ovsdbtest: no ovs-vswitchd (StartVswitchd first): %v", err)
+	}
+	pid := strings.TrimSpace(string(b))
+	out, err := command("nsenter", append([]string{"-t", pid, "-n", "--"}, args...)...).CombinedOutput()
+	if err != nil {
+		t.Fatalf("ovsdbtest: in ovs-vswitchd's namespace: %s: %v: %s", strings.Join(args, " "), err, out)
+	}
+	return string(out)
+}
+
 func (s *Server) run(t testing.TB, name string, args ...string) {
 	t.Helper()
 	cmd := command(name, args...)
