@@ -41,6 +41,9 @@ type HostResult struct {
 	DesiredFlows int
 	Duration     time.Duration
 	Err          error
+	// PortsDown lists the ports OVS could not set up; the rest of the host
+	// works without them (not an error of the run).
+	PortsDown []PortProblem
 }
 
 // Changed tells whether the run changed (or would change) the host.
@@ -101,6 +104,10 @@ func (e *Engine) logResult(r *HostResult) {
 	}
 	if r.Flows != nil {
 		fields = append(fields, zap.Int("flow_groups", len(r.Flows.Groups)), zap.Int("flow_mods", r.Flows.FlowMods()))
+	}
+	for _, p := range r.PortsDown {
+		e.Log.Warn("port down", zap.String("host", r.Host), zap.String("object", p.Object),
+			zap.String("interface", p.Interface), zap.String("problem", p.Problem))
 	}
 	switch {
 	case r.Err != nil:
@@ -183,10 +190,14 @@ func reconcileHost(ctx context.Context, db *ovsdb.Client, of *ofctl.Client, hs *
 	for _, p := range spec.Ports {
 		want[p.Name] = p.OfportRequest
 	}
-	if err := db.WaitOfports(ctx, spec.Name, want); err != nil {
+	// A port OVS gives up on (its interface does not exist) is left down:
+	// it holds back nothing else of the host (see ports.go).
+	down, err := db.WaitPorts(ctx, spec.Name, want)
+	if err != nil {
 		r.Err = err
 		return r
 	}
+	r.PortsDown = portProblems(hs, down)
 	switch after, err := db.Plan(ctx, spec); {
 	case err != nil:
 		r.Err = fmt.Errorf("verify ovsdb: %w", err)

@@ -52,6 +52,7 @@ const (
 	StatePending     = "pending"     // not reconciled yet
 	StateApplying    = "applying"    // a new revision of the topology is being applied
 	StateInSync      = "in sync"     // the last reconcile succeeded
+	StateDegraded    = "degraded"    // the last reconcile succeeded but some ports are down (ports.go)
 	StateUnreachable = "unreachable" // its OVSDB server could not be reached
 	StateError       = "error"       // reached, but the reconcile failed
 )
@@ -73,6 +74,9 @@ type HostStatus struct {
 	// the one it is given (equal once it is in sync).
 	Revision int64 `json:"revision"`
 	Desired  int64 `json:"desiredRevision"`
+	// PortsDown lists the ports OVS could not set up (state degraded):
+	// the rest of the host works without them.
+	PortsDown []PortProblem `json:"portsDown,omitempty"`
 }
 
 // A Reconciler keeps every host of a topology equal to its desired state,
@@ -130,7 +134,7 @@ func (r *Reconciler) SetDesired(states []*flows.HostState, rev int64) {
 		w := r.workers[hs.Host]
 		if w == nil {
 			w = &worker{r: r, host: hs.Host, log: r.log.With(zap.String("host", hs.Host)),
-				wake: make(chan struct{}, 1), dbEvent: make(chan struct{}, 1), stop: make(chan struct{}),
+				wake: make(chan struct{}, 1), dbEvent: make(chan struct{}, 1), bounce: make(chan struct{}, 1), stop: make(chan struct{}),
 				status: HostStatus{Host: hs.Host, State: StatePending}}
 			r.workers[hs.Host] = w
 			if r.ctx != nil {
@@ -254,12 +258,16 @@ type worker struct {
 	// after each connection, so they only lead to a reconcile when the
 	// cache no longer matches the desired state (see ovsdbMatches).
 	dbEvent chan struct{}
-	stop    chan struct{}
+	// bounce is poked when interfaces in recreated got new devices.
+	bounce chan struct{}
+	stop   chan struct{}
 
-	mu       sync.Mutex
-	desired  *flows.HostState
-	status   HostStatus
-	observed Observed // the bridge's interfaces as OVS last reported them
+	mu        sync.Mutex
+	desired   *flows.HostState
+	tried     *flows.HostState // the desired state of the last reconcile
+	status    HostStatus
+	observed  Observed        // the bridge's interfaces as OVS last reported them
+	recreated map[string]bool // interfaces whose device was made anew (ports.go)
 
 	// Owned by the worker's goroutine.
 	known   ofctl.Known // the switch's flows last found right
@@ -282,14 +290,16 @@ func (w *worker) pokeDB() {
 	}
 }
 
-// ovsdbMatches tells whether a host that was in sync at its desired
-// revision still is, as far as its OVSDB shows: the plan for its bridge
-// is empty and every port has its OpenFlow port. It reads the cache (and
-// sends one echo); flows are the probe's and the audit's business.
+// ovsdbMatches tells whether a host that was at its desired revision
+// still is, as far as its OVSDB shows: the plan for its bridge is empty and
+// every port has its OpenFlow port or was given up on by OVS (the ports
+// down are recorded: a port comes up, or goes down, without a reconcile).
+// It reads the cache (and sends one echo); flows are the probe's and the
+// audit's business.
 func (w *worker) ovsdbMatches(ctx context.Context) bool {
 	w.mu.Lock()
 	hs := w.desired
-	ok := w.status.State == StateInSync && w.status.Revision == w.status.Desired
+	ok := w.status.AtRevision()
 	w.mu.Unlock()
 	if !ok || w.db == nil {
 		return false
@@ -305,10 +315,14 @@ func (w *worker) ovsdbMatches(ctx context.Context) bool {
 	for _, p := range spec.Ports {
 		want[p.Name] = p.OfportRequest
 	}
-	ready, err := w.db.OfportsReady(ctx, spec.Name, want)
+	pending, down, err := w.db.PortsNow(ctx, spec.Name, want)
 	// Link states and the like change without changing the plan.
 	w.observe(ctx, spec.Name)
-	return err == nil && ready
+	if err != nil || len(pending) > 0 {
+		return false
+	}
+	w.setPortsDown(portProblems(hs, down))
+	return true
 }
 
 // setDesired gives the worker a new desired state. The same state again
@@ -316,7 +330,7 @@ func (w *worker) ovsdbMatches(ctx context.Context) bool {
 // on a host in sync needs no reconcile: the host reached the revision.
 func (w *worker) setDesired(hs *flows.HostState, rev int64) {
 	w.mu.Lock()
-	same := w.desired == hs && w.status.State == StateInSync && w.status.Revision == w.status.Desired
+	same := w.desired == hs && w.status.AtRevision()
 	w.desired = hs
 	w.status.Flows = len(hs.Flows)
 	w.status.Desired = rev
@@ -358,6 +372,11 @@ func (w *worker) run(ctx context.Context) {
 				continue
 			}
 			why = "ovsdb"
+		case <-w.bounce:
+			if w.recreatePorts(ctx) {
+				continue
+			}
+			why = "interface recreated"
 		case <-audit.C:
 			why = "audit"
 		case <-retry:
@@ -372,7 +391,7 @@ func (w *worker) run(ctx context.Context) {
 			}
 			why = "probe"
 		}
-		if retry != nil && why != "retry" {
+		if retry != nil && why != "retry" && !(why == "change" && w.newDesired()) {
 			continue // failing: wait for the retry, don't hammer the host
 		}
 		if w.reconcile(ctx, why) {
@@ -381,6 +400,15 @@ func (w *worker) run(ctx context.Context) {
 		}
 		retry = time.After(w.nextBackoff())
 	}
+}
+
+// newDesired tells whether the host was given a desired state since its
+// last reconcile: a failing host tries a new revision at once, whatever
+// its backoff.
+func (w *worker) newDesired() bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.desired != w.tried
 }
 
 // nextBackoff doubles the wait up to BackoffMax, with ±20% jitter so that
@@ -440,7 +468,8 @@ func (w *worker) reconcile(ctx context.Context, why string) bool {
 	defer func() { <-w.r.sem }()
 	w.mu.Lock()
 	hs := w.desired
-	wasInSync := w.status.State == StateInSync
+	w.tried = hs
+	wasInSync := w.status.State == StateInSync || w.status.State == StateDegraded
 	rev := w.status.Desired
 	// Changes made to reach a new revision are not repairs of drift.
 	sameRev := w.status.Revision == rev
@@ -471,22 +500,29 @@ func (w *worker) reconcile(ctx context.Context, why string) bool {
 		} else {
 			w.db, w.lost = db, db.Done()
 			db.Watch(w.pokeDB)
+			db.WatchRecreated(w.interfaceRecreated)
 		}
 	}
 	if w.db != nil {
 		res = reconcileHost(ctx, w.db, w.r.cfg.TLS.OpenFlow(hs.OpenFlow), hs, false, &w.known)
 		w.observe(ctx, hs.Bridge)
-		if res.Err != nil {
+		switch {
+		case res.Err != nil:
 			state = StateError
 			// Start over from a fresh connection (and a full copy of the
 			// database) next time.
 			w.closeDB()
+		case len(res.PortsDown) > 0:
+			state = StateDegraded
 		}
 	}
 	took := time.Since(start)
 	changes := len(res.OVSDB)
 	fields := []zap.Field{zap.String("trigger", why), zap.String("state", state),
 		zap.Int("ovsdb_changes", len(res.OVSDB)), zap.Duration("duration", took)}
+	if len(res.PortsDown) > 0 {
+		fields = append(fields, zap.Int("ports_down", len(res.PortsDown)))
+	}
 	if res.Flows != nil {
 		changes += res.Flows.FlowMods()
 		fields = append(fields, zap.Int("flows_missing", len(res.Flows.Missing)),
@@ -500,12 +536,14 @@ func (w *worker) reconcile(ctx context.Context, why string) bool {
 	w.status.LastChanges = changes
 	w.status.NextRetry = time.Time{}
 	repaired := false
+	portsBefore := w.status.PortsDown
 	if res.Err != nil {
 		w.status.Failures++
 		w.status.LastError = res.Err.Error()
 	} else {
 		w.status.Failures, w.status.LastError = 0, ""
 		w.status.Revision = rev
+		w.status.PortsDown = res.PortsDown
 		if wasInSync && sameRev && changes > 0 {
 			w.status.Repairs++
 			repaired = true
@@ -513,6 +551,9 @@ func (w *worker) reconcile(ctx context.Context, why string) bool {
 	}
 	s := w.status
 	w.mu.Unlock()
+	if res.Err == nil {
+		w.logPorts(portsBefore, res.PortsDown)
+	}
 	w.r.onStatus(s)
 	w.r.metrics.observe(w.host, state, took, len(hs.Flows), repaired)
 

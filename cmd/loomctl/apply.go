@@ -40,7 +40,8 @@ func newApplyCmd(g *globals, dry bool) *cobra.Command {
 		Long: "Send the topology to loomd: it is validated (every error with its position), planned on\n" +
 			"every host (flows to add, modify and delete, OVSDB changes), shown, and after confirmation\n" +
 			"(--yes to skip it) stored as loomd's next revision. loomctl then follows each host until it\n" +
-			"reaches the revision or fails. Exit status 1 if a host failed or did not get there in --wait.\n\n" +
+			"reaches the revision or fails. Exit status 1 if a host failed, did not get there in --wait,\n" +
+			"or got there with ports down (degraded: each is listed with what is wrong).\n\n" +
 			"With --direct, no loomd is involved: loomctl itself connects to every host once, applies,\n" +
 			"verifies and reports (the one-shot mode).",
 		Example: "  loomctl apply -f topology.yaml\n  loomctl apply -f topology/ --yes --wait 5m\n" +
@@ -221,6 +222,12 @@ func follow(ctx context.Context, c *api.Client, rev int64, sent time.Time, wait 
 			}
 			fmt.Fprintf(out, "  %s %s: %s at revision %d after %v (%s)\n", col.green("✓"), h.Host, col.green(h.State),
 				h.Revision, time.Since(start).Round(10*time.Millisecond), what)
+		case h.State == controller.StateDegraded && h.Revision >= rev:
+			fmt.Fprintf(out, "  %s %s: %s at revision %d after %v, with %d port(s) down:\n", col.yellow("!"), h.Host, col.yellow(h.State),
+				h.Revision, time.Since(start).Round(10*time.Millisecond), len(h.PortsDown))
+			for _, p := range h.PortsDown {
+				fmt.Fprintf(out, "      %s\n", p.Problem)
+			}
 		case (h.State == controller.StateError || h.State == controller.StateUnreachable) && h.Failures > 0 && h.LastReconcile.After(start):
 			fmt.Fprintf(out, "  %s %s: %s: %s (loomd retries it)\n", col.red("✗"), h.Host, col.red(h.State), h.LastError)
 		default:
@@ -342,7 +349,7 @@ func (o *applyOptions) runDirect(cmd *cobra.Command, g *globals, dry bool) error
 		failed := 0
 		for i, r := range results {
 			p.Hosts[i] = api.PlanOf(r)
-			if r.Err != nil {
+			if r.Err != nil || len(r.PortsDown) > 0 {
 				failed++
 			}
 		}
@@ -356,6 +363,11 @@ func (o *applyOptions) runDirect(cmd *cobra.Command, g *globals, dry bool) error
 	}
 	if failed := report(out, results, dry); failed > 0 {
 		return exitError{1}
+	}
+	for _, r := range results {
+		if len(r.PortsDown) > 0 {
+			return exitError{1} // as apply through loomd: degraded is not done
+		}
 	}
 	return nil
 }
@@ -383,6 +395,8 @@ func report(w io.Writer, results []controller.HostResult, dry bool) (failed int)
 		case r.Err != nil:
 			failed++
 			fmt.Fprintf(w, "%s: FAILED: %v\n", r.Host, r.Err)
+		case !r.Changed() && len(r.PortsDown) > 0:
+			fmt.Fprintf(w, "%s: no changes (%d flows), %d port(s) down\n", r.Host, r.DesiredFlows, len(r.PortsDown))
 		case !r.Changed():
 			fmt.Fprintf(w, "%s: in sync, no changes (%d flows)\n", r.Host, r.DesiredFlows)
 		default:
@@ -394,6 +408,9 @@ func report(w io.Writer, results []controller.HostResult, dry bool) (failed int)
 		}
 		for _, f := range r.Foreign {
 			fmt.Fprintf(w, "  ovsdb: left alone (not Loom's): %s\n", f)
+		}
+		for _, p := range r.PortsDown {
+			fmt.Fprintf(w, "  down: %s\n", p.Problem)
 		}
 		if p := r.Flows; p != nil && !p.Empty() {
 			fmt.Fprintf(w, "  flows: %d missing, %d stale, in %d groups: one bundle of %d flow mods",

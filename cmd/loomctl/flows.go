@@ -93,6 +93,9 @@ func printFlows(w io.Writer, col colors, r *api.HostFlows) {
 		fmt.Fprintf(w, "%s\n    # %s\n", f.Flow, f.Explain)
 	}
 	fmt.Fprintf(w, "# %s: %d flows of Loom's on the switch, %d in the topology\n", r.Host, len(r.Flows), r.Desired)
+	for _, n := range hostNotes(r.Status, r.Revision) {
+		fmt.Fprintf(w, "# %s\n", col.yellow(n))
+	}
 	if len(r.Missing)+len(r.Extra) == 0 {
 		fmt.Fprintln(w, "# no drift: the switch holds exactly the topology's flows")
 		return
@@ -103,5 +106,29 @@ func printFlows(w io.Writer, col colors, r *api.HostFlows) {
 	for _, f := range r.Extra {
 		fmt.Fprintf(w, "%s %s\n#     %s\n", col.red("# on the switch but not in the topology:"), f.Flow, f.Explain)
 	}
-	fmt.Fprintf(w, "# drift: %d missing, %d extra (loomd repairs it at its next reconcile)\n", len(r.Missing), len(r.Extra))
+	repair := "loomd repairs it at its next reconcile"
+	if h := r.Status; h != nil && (h.State == controller.StateError || h.State == controller.StateUnreachable) {
+		repair = "loomd repairs it once a reconcile of the host succeeds; the last failed (above)"
+	}
+	fmt.Fprintf(w, "# drift: %d missing, %d extra (%s)\n", len(r.Missing), len(r.Extra), repair)
+}
+
+// hostNotes says, from its status, what a host's switch may not hold of
+// revision rev of the topology: nothing when it is in sync at rev.
+func hostNotes(h *controller.HostStatus, rev int64) []string {
+	if h == nil {
+		return nil
+	}
+	var notes []string
+	if !h.AtRevision() || h.Revision != rev {
+		n := fmt.Sprintf("host %s is not at revision %d: it is %s at revision %d", h.Host, rev, h.State, h.Revision)
+		if h.LastError != "" {
+			n += " (" + h.LastError + ")"
+		}
+		notes = append(notes, n+"; its switch may not do what the topology says")
+	}
+	for _, p := range h.PortsDown {
+		notes = append(notes, fmt.Sprintf("host %s has a port down: %s; its flows are on the switch but no packet enters or leaves by it", h.Host, p.Problem))
+	}
+	return notes
 }

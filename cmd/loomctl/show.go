@@ -39,7 +39,10 @@ type shownPort struct {
 	IPs       []string `json:"ips,omitempty"`
 	Interface string   `json:"interface"`
 	ACLs      string   `json:"acls,omitempty"`
-	State     string   `json:"state"` // its host's
+	// State is its host's, or "down" when its host lists it among its
+	// ports down (Problem says why).
+	State   string `json:"state"`
+	Problem string `json:"problem,omitempty"`
 	// As OVS on the host last reported the interface (absent: not read yet).
 	Observed *shownIface `json:"observed,omitempty"`
 }
@@ -161,7 +164,7 @@ func buildShown(t *topology.Topology, st *api.Status, ifs map[string]*api.HostIn
 				sp.ACLs = fmt.Sprintf("from-port [%s] to-port [%s]", strings.Join(p.ACLsFromPort, ","), strings.Join(p.ACLsToPort, ","))
 			}
 			if hs := status[p.Host]; hs != nil {
-				sp.State = hs.State
+				sp.State, sp.Problem = portState(hs, "port/"+p.Name)
 			}
 			if hi := ifs[p.Host]; hi != nil && p.Interface != "" {
 				sp.Observed = &shownIface{}
@@ -189,6 +192,21 @@ func buildShown(t *topology.Topology, st *api.Status, ifs map[string]*api.HostIn
 		doc.Hosts = append(doc.Hosts, shownHost{Name: h.Name, OVSDB: h.OVSDB, Bridge: h.Bridge, Status: status[h.Name]})
 	}
 	return doc
+}
+
+// portState is the state of a port of a host: down when the host lists
+// it among its ports down, in sync when others are (the host is degraded),
+// else its host's.
+func portState(h *controller.HostStatus, object string) (state, problem string) {
+	for _, p := range h.PortsDown {
+		if p.Object == object {
+			return portDown, p.Problem
+		}
+	}
+	if h.State == controller.StateDegraded {
+		return controller.StateInSync, ""
+	}
+	return h.State, ""
 }
 
 // observedText says how OVS last reported a port's interface.
@@ -221,6 +239,9 @@ func printShown(w io.Writer, col colors, doc *shown) {
 			addr := p.MAC
 			if len(p.IPs) > 0 {
 				addr += " " + strings.Join(p.IPs, " ")
+			}
+			if p.Problem != "" {
+				fmt.Fprintf(w, "        %s %s\n", col.red("down:"), p.Problem)
 			}
 			fmt.Fprintf(w, "        addresses: %s\n        interface: %s\n", addr, p.Interface)
 			if p.ACLs != "" {

@@ -22,9 +22,10 @@ func newStatusCmd(g *globals) *cobra.Command {
 		Use:   "status [--watch]",
 		Short: "Show loomd's topology and every host's state",
 		Long: "Ask loomd for its topology (source, revision, counts, and why newer files were rejected)\n" +
-			"and every host's state: pending, applying, in sync, unreachable or error (with the last\n" +
-			"error), the revision it reached, its flows and its last reconcile. Exit status 1 when a\n" +
-			"host is not in sync or no topology is in force. --watch prints each change as it happens, until interrupted.",
+			"and every host's state: pending, applying, in sync, degraded (at the revision, with ports\n" +
+			"down: each is listed with what is wrong), unreachable or error (with the last error), the\n" +
+			"revision it reached, its flows and its last reconcile. Exit status 1 when a host is not in\n" +
+			"sync or no topology is in force. --watch prints each change as it happens, until interrupted.",
 		Example: "  loomctl status\n  loomctl status --watch\n" +
 			"  loomctl status --server https://10.0.0.5:9477 --token-file ~/.config/loom/token -o json",
 		Args: cobra.NoArgs,
@@ -104,7 +105,7 @@ func stateColor(col colors, state string) string {
 	switch state {
 	case controller.StateInSync:
 		return col.green(state)
-	case controller.StateError, controller.StateUnreachable:
+	case controller.StateError, controller.StateUnreachable, portDown:
 		return col.red(state)
 	}
 	return col.yellow(state)
@@ -114,13 +115,32 @@ func hostLine(col colors, h controller.HostStatus) string {
 	return h.Host + ": " + hostState(col, h)
 }
 
-// hostState is a host's state, the revision it reached and its flows.
+// hostState is a host's state, the revision it reached and its flows, and
+// its ports down.
 func hostState(col colors, h controller.HostStatus) string {
 	s := fmt.Sprintf("%s, revision %d of %d, %d flows", stateColor(col, h.State), h.Revision, h.Desired, h.Flows)
 	if h.LastError != "" {
 		s += ": " + h.LastError
 	}
+	for _, p := range h.PortsDown {
+		s += "\n    " + col.red("down:") + " " + p.Problem
+	}
 	return s
+}
+
+// portDown is the state show gives a port that its host lists as down.
+const portDown = "down"
+
+// portsDownText counts a host's ports down, for a table cell.
+func portsDownText(h controller.HostStatus) string {
+	switch n := len(h.PortsDown); n {
+	case 0:
+		return ""
+	case 1:
+		return "1 port down (below)"
+	default:
+		return fmt.Sprintf("%d ports down (below)", n)
+	}
 }
 
 func printStatus(out io.Writer, col colors, st *api.Status) {
@@ -136,6 +156,9 @@ func printStatus(out io.Writer, col colors, st *api.Status) {
 			last = fmt.Sprintf("%s ago (%v)", time.Since(h.LastReconcile).Round(time.Second), h.LastDuration.Round(time.Millisecond))
 		}
 		errText := h.LastError
+		if errText == "" {
+			errText = portsDownText(h)
+		}
 		if len(errText) > 80 {
 			errText = errText[:77] + "..."
 		}
@@ -148,4 +171,9 @@ func printStatus(out io.Writer, col colors, st *api.Status) {
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%d\t%d\t%s\t%s\n", h.Host, stateColor(col, h.State), rev, h.Flows, h.Reconciles, h.Repairs, last, errText)
 	}
 	tw.Flush()
+	for _, h := range st.Hosts {
+		for _, p := range h.PortsDown {
+			fmt.Fprintf(out, "%s %s: %s\n", col.red("down:"), h.Host, p.Problem)
+		}
+	}
 }

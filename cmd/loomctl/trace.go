@@ -1,14 +1,18 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"net"
 	"net/netip"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/loom-sdn/loom/controller"
+	"github.com/loom-sdn/loom/controller/api"
 	"github.com/loom-sdn/loom/flows"
 	"github.com/loom-sdn/loom/flows/sim"
 	"github.com/loom-sdn/loom/topology"
@@ -27,7 +31,9 @@ func newTraceCmd(g *globals) *cobra.Command {
 		Short: "Follow a packet through the flows of every host it crosses, offline",
 		Long: "Follow a packet from a port through the compiled flows of its host, and through the\n" +
 			"tunnels to the hosts it reaches, printing every table it passes with the topology\n" +
-			"object and rule behind each flow, and where it ends. No host is contacted.",
+			"object and rule behind each flow, and where it ends. No host is contacted. With loomd's\n" +
+			"topology (no -f), a note says when a host on the way is not at that revision, or has ports\n" +
+			"down: its switch may not do what the trace shows.",
 		Example: `  loomctl trace -f topology.yaml --from web1 --to db1
   loomctl trace -f topology.yaml --from web1 --dst 192.0.2.12 --proto tcp --dport 5432
   loomctl trace -f topology.yaml --from web1 --dst 192.0.2.99 --proto arp`,
@@ -36,7 +42,16 @@ func newTraceCmd(g *globals) *cobra.Command {
 			if err := out.check(); err != nil {
 				return err
 			}
-			t, err := g.load(cmd, files)
+			var (
+				t      *topology.Topology
+				stored *api.Topology
+				err    error
+			)
+			if len(files) > 0 {
+				t, err = loadTopology(cmd, files)
+			} else {
+				t, stored, err = g.stored(cmd)
+			}
 			if err != nil {
 				return err
 			}
@@ -44,6 +59,9 @@ func newTraceCmd(g *globals) *cobra.Command {
 			doc, err := tr.run(from, to, dst, proto, dport)
 			if err != nil {
 				return err
+			}
+			if stored != nil {
+				doc.HostNotes = g.traceNotes(cmd.Context(), doc, stored.Revision)
 			}
 			if ok, err := out.structured(cmd.OutOrStdout(), doc); ok {
 				return err
@@ -109,8 +127,38 @@ func ofport(hs *flows.HostState, object string) int {
 
 // traceDoc is a packet's path, as trace -o json|yaml prints it.
 type traceDoc struct {
-	Note string     `json:"note,omitempty"`
-	Hops []traceHop `json:"hops"`
+	Note string `json:"note,omitempty"`
+	// HostNotes say which hosts on the way are not at the revision traced,
+	// or have ports down (tracing loomd's topology).
+	HostNotes []string   `json:"hostNotes,omitempty"`
+	Hops      []traceHop `json:"hops"`
+}
+
+// traceNotes asks loomd for the status of the hosts a trace crossed and
+// says which may not do what the trace shows (see hostNotes).
+func (g *globals) traceNotes(ctx context.Context, doc *traceDoc, rev int64) []string {
+	c, err := g.remote.client()
+	if err == nil {
+		var st *api.Status
+		ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		defer cancel()
+		if st, err = c.Status(ctx); err == nil {
+			byHost := map[string]*controller.HostStatus{}
+			for i := range st.Hosts {
+				byHost[st.Hosts[i].Host] = &st.Hosts[i]
+			}
+			var notes []string
+			seen := map[string]bool{}
+			for _, h := range doc.Hops {
+				if !seen[h.Host] {
+					seen[h.Host] = true
+					notes = append(notes, hostNotes(byHost[h.Host], rev)...)
+				}
+			}
+			return notes
+		}
+	}
+	return []string{fmt.Sprintf("the hosts' status could not be read (%v): whether their switches hold revision %d is unknown", err, rev)}
 }
 
 type traceHop struct {
@@ -134,6 +182,9 @@ type traceStep struct {
 func printTrace(w io.Writer, doc *traceDoc) {
 	if doc.Note != "" {
 		fmt.Fprintf(w, "note: %s\n", doc.Note)
+	}
+	for _, n := range doc.HostNotes {
+		fmt.Fprintf(w, "note: %s\n", n)
 	}
 	for _, h := range doc.Hops {
 		fmt.Fprintf(w, "== host %s, %s: %s\n", h.Host, h.Via, h.Packet)

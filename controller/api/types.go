@@ -138,11 +138,13 @@ type HostPlan struct {
 	FlowMods     int      `json:"flowMods"` // size of the bundle that would apply it
 	DesiredFlows int      `json:"desiredFlows"`
 	Error        string   `json:"error,omitempty"`
+	// PortsDown, after an apply: the ports OVS could not set up.
+	PortsDown []controller.PortProblem `json:"portsDown,omitempty"`
 }
 
 // PlanOf is the plan of a dry-run result.
 func PlanOf(r controller.HostResult) HostPlan {
-	h := HostPlan{Host: r.Host, OVSDB: r.OVSDB, Foreign: r.Foreign, DesiredFlows: r.DesiredFlows}
+	h := HostPlan{Host: r.Host, OVSDB: r.OVSDB, Foreign: r.Foreign, DesiredFlows: r.DesiredFlows, PortsDown: r.PortsDown}
 	h.FlowsAdd, h.FlowsModify, h.FlowsDelete = controller.FlowChanges(r.Flows)
 	if r.Flows != nil {
 		h.FlowMods = r.Flows.FlowMods()
@@ -216,10 +218,13 @@ type Flow struct {
 type HostFlows struct {
 	Host     string `json:"host"`
 	Revision int64  `json:"revision"`
-	Flows    []Flow `json:"flows"`
-	Desired  int    `json:"desired"`
-	Missing  []Flow `json:"missing,omitempty"` // in the topology, not on the switch
-	Extra    []Flow `json:"extra,omitempty"`   // on the switch, not in the topology
+	// Status is the host's status when the switch was read (loomd only):
+	// whether it is at Revision, and its ports down.
+	Status  *controller.HostStatus `json:"status,omitempty"`
+	Flows   []Flow                 `json:"flows"`
+	Desired int                    `json:"desired"`
+	Missing []Flow                 `json:"missing,omitempty"` // in the topology, not on the switch
+	Extra   []Flow                 `json:"extra,omitempty"`   // on the switch, not in the topology
 }
 
 // FlowsOf converts a controller.FlowReport.

@@ -255,6 +255,12 @@ func (d *Daemon) flows(ctx context.Context, host string) (*api.HostFlows, error)
 	}
 	f := api.FlowsOf(rep)
 	f.Revision = rev
+	// Whether the host is at the revision the flows are compared with.
+	for _, h := range d.rec.Status() {
+		if h.Host == host {
+			f.Status = &h
+		}
+	}
 	return f, nil
 }
 

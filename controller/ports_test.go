@@ -1,0 +1,67 @@
+package controller
+
+import (
+	"testing"
+
+	"github.com/loom-sdn/loom/flows"
+	"github.com/loom-sdn/loom/ovsdb"
+)
+
+func TestPortProblems(t *testing.T) {
+	hs := &flows.HostState{Host: "h2", Ports: []flows.Port{
+		{Name: "lm-web9", ExternalIDs: map[string]string{flows.ExtIDObject: "port/web9"}},
+		{Name: "eth9", ExternalIDs: map[string]string{flows.ExtIDObject: "physnet/phys1"}},
+		{Name: "gre-h3", Type: "gre", ExternalIDs: map[string]string{flows.ExtIDObject: "host/h3"}},
+	}}
+	noDev := func(name string) *ovsdb.InterfaceError {
+		return &ovsdb.InterfaceError{Interface: name, Ofport: -1, Message: "could not open network device " + name + " (No such device)"}
+	}
+	got := portProblems(hs, []*ovsdb.InterfaceError{
+		noDev("lm-web9"),
+		noDev("eth9"),
+		{Interface: "gre-h3", Ofport: -1, Message: "gre-h3: bad remote_ip"},
+		{Interface: "lm-stray", Ofport: -1},
+	})
+	want := []PortProblem{
+		{Object: "", Interface: "lm-stray", Problem: "port lm-stray: OVS on host h2 could not set up interface lm-stray: no reason given (see ovs-vswitchd's log on the host)"},
+		{Object: "host/h3", Interface: "gre-h3", Problem: "tunnel to host h3: OVS on host h2 could not set up interface gre-h3: gre-h3: bad remote_ip",
+			OVSError: "gre-h3: bad remote_ip"},
+		{Object: "physnet/phys1", Interface: "eth9", Problem: "uplink of physnet phys1: interface eth9 does not exist on host h2 (bring up the NIC, or fix the host's physnets)",
+			OVSError: "could not open network device eth9 (No such device)"},
+		{Object: "port/web9", Interface: "lm-web9", Problem: "port web9: interface lm-web9 does not exist on host h2 (start the workload, or fix the port's interface or host)",
+			OVSError: "could not open network device lm-web9 (No such device)"},
+	}
+	if len(got) != len(want) {
+		t.Fatalf("got %d problems, want %d: %+v", len(got), len(want), got)
+	}
+	for i := range want {
+		if got[i] != want[i] {
+			t.Errorf("problem %d:\n got %+v\nwant %+v", i, got[i], want[i])
+		}
+	}
+	if portProblems(hs, nil) != nil {
+		t.Error("no interface down: want nil")
+	}
+}
+
+func TestWithPorts(t *testing.T) {
+	down := []PortProblem{{Object: "port/web9", Interface: "lm-web9", Problem: "x"}}
+	s := HostStatus{State: StateInSync, Revision: 3, Desired: 3}
+	s = withPorts(s, down)
+	if s.State != StateDegraded || len(s.PortsDown) != 1 || !s.AtRevision() {
+		t.Errorf("with a port down: %+v", s)
+	}
+	s = withPorts(s, nil)
+	if s.State != StateInSync || s.PortsDown != nil || !s.AtRevision() {
+		t.Errorf("port back: %+v", s)
+	}
+	for _, st := range []HostStatus{
+		{State: StateDegraded, Revision: 2, Desired: 3},
+		{State: StateError, Revision: 3, Desired: 3},
+		{State: StateApplying, Revision: 3, Desired: 3},
+	} {
+		if st.AtRevision() {
+			t.Errorf("%+v: AtRevision", st)
+		}
+	}
+}
