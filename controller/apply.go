@@ -182,6 +182,15 @@ func reconcileHost(ctx context.Context, db *ovsdb.Client, of *ofctl.Client, hs *
 		return r
 	}
 
+	if plan.AddsPorts {
+		// Cheap when ovs-vswitchd is idle (the common case): a port
+		// deleted by someone a moment ago must be gone from ovs-vswitchd
+		// before it is added again, or it keeps the old device.
+		if err := db.WaitApplied(ctx); err != nil {
+			r.Err = err
+			return r
+		}
+	}
 	if err := db.Apply(ctx, plan); err != nil {
 		r.Err = err
 		return r

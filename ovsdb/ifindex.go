@@ -204,8 +204,19 @@ func (c *Client) RecreatePorts(ctx context.Context, spec BridgeSpec, names []str
 	return down, nil
 }
 
-// waitCurCfg waits until ovs-vswitchd has applied every transaction
-// committed so far (cur_cfg caught up with next_cfg).
+// WaitApplied waits until ovs-vswitchd has applied every transaction
+// committed so far (cur_cfg caught up with next_cfg). Before a port is
+// added, it makes sure that a deletion of the same port a moment before
+// (by hand, or by RecreatePorts) reached ovs-vswitchd on its own: seen
+// together, the two would leave it holding the port's old device.
+func (c *Client) WaitApplied(ctx context.Context) error {
+	if err := c.waitCurCfg(ctx); err != nil {
+		return fmt.Errorf("ovsdb %s: %w", c.addr, err)
+	}
+	return nil
+}
+
+// waitCurCfg is WaitApplied.
 func (c *Client) waitCurCfg(ctx context.Context) error {
 	if err := c.sync(ctx); err != nil {
 		return err

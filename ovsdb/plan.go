@@ -39,6 +39,8 @@ type Plan struct {
 	Bridge string
 	// CreatesBridge is set when the bridge does not exist yet.
 	CreatesBridge bool
+	// AddsPorts is set when the plan adds ports to the bridge.
+	AddsPorts bool
 	// Changes describes each change in words, the bridge first, e.g. `create bridge
 	// br-int`, `add port lm-web1 (ofport 17)`, `update port gre-h2:
 	// options:remote_ip 198.19.0.11 -> 198.19.0.12`, `delete port lm-old`.
@@ -447,6 +449,7 @@ func (pl *planner) createBridge() error {
 // addPort inserts a Port and its Interface and returns the Port's named
 // UUID, for the caller to reference from the bridge.
 func (pl *planner) addPort(ps PortSpec) (string, error) {
+	pl.plan.AddsPorts = true
 	iface := pl.wantIface(ps)
 	iface.UUID = pl.uuidName("iface", ps.Name)
 	port := &vswitchd.Port{
