@@ -76,7 +76,9 @@ func TestBadPortContained(t *testing.T) {
 		if err == nil || !strings.Contains(out, "down: h2: "+wantProblem) || !strings.Contains(out, "degraded") {
 			t.Errorf("loomctl status (want exit 1, the port's problem): %v\n%s", err, out)
 		}
+		t.Logf("loomctl status:\n%s", out)
 		out, err = l.Loomctl("show")
+		t.Logf("loomctl show:\n%s", out)
 		if err != nil || !strings.Contains(out, "port b9 on h2 [down]") || !strings.Contains(out, "port b1 on h2 [in sync]") ||
 			!strings.Contains(out, "down: "+wantProblem) {
 			t.Errorf("loomctl show: b9 down with its problem, b1 in sync: %v\n%s", err, out)
@@ -178,6 +180,10 @@ func TestBadPortContained(t *testing.T) {
 			h := d.hosts()["h2"]
 			return h.State == controller.StateError && time.Until(h.NextRetry) > 8*time.Second
 		})
+		out, _ := l.Loomctl("flows", "h2")
+		if !strings.Contains(out, "# host h2 is not in sync (error) at revision") || !strings.Contains(out, "the last failed") {
+			t.Errorf("loomctl flows h2 while h2 fails:\n%s", out)
+		}
 		os.Remove(d.fault)
 		h := d.hosts()["h2"]
 		start := time.Now()

@@ -120,12 +120,17 @@ func hostNotes(h *controller.HostStatus, rev int64) []string {
 		return nil
 	}
 	var notes []string
-	if !h.AtRevision() || h.Revision != rev {
-		n := fmt.Sprintf("host %s is not at revision %d: it is %s at revision %d", h.Host, rev, h.State, h.Revision)
-		if h.LastError != "" {
-			n += " (" + h.LastError + ")"
-		}
-		notes = append(notes, n+"; its switch may not do what the topology says")
+	why := ""
+	if h.LastError != "" {
+		why = ": " + h.LastError
+	}
+	switch {
+	case h.Revision != rev:
+		notes = append(notes, fmt.Sprintf("host %s is not at revision %d: it is at revision %d, %s%s; its switch may not do what the topology says",
+			h.Host, rev, h.Revision, h.State, why))
+	case !h.AtRevision():
+		notes = append(notes, fmt.Sprintf("host %s is not in sync (%s) at revision %d%s; its switch may not do what the topology says",
+			h.Host, h.State, rev, why))
 	}
 	for _, p := range h.PortsDown {
 		notes = append(notes, fmt.Sprintf("host %s has a port down: %s; its flows are on the switch but no packet enters or leaves by it", h.Host, p.Problem))
