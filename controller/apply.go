@@ -26,6 +26,9 @@ type Options struct {
 	DryRun bool
 	// TLS is for hosts with ssl: addresses.
 	TLS TLS
+	// Skip names hosts not to contact, each with why; their results carry
+	// only that and their desired flow count.
+	Skip map[string]string
 }
 
 // HostResult is what a run did, or would do, on one host.
@@ -41,6 +44,8 @@ type HostResult struct {
 	DesiredFlows int
 	Duration     time.Duration
 	Err          error
+	// NotContacted is why the host was not contacted (Options.Skip).
+	NotContacted string
 }
 
 // Changed tells whether the run changed (or would change) the host.
@@ -63,8 +68,7 @@ func (e *Engine) Apply(ctx context.Context, t *topology.Topology) ([]HostResult,
 	if err != nil {
 		return nil, fmt.Errorf("compile: %w", err)
 	}
-	dialOpts, err := e.Opts.TLS.dialOptions()
-	if err != nil {
+	if err := e.Opts.TLS.Check(); err != nil {
 		return nil, err
 	}
 	par := e.Opts.Parallel
@@ -75,13 +79,17 @@ func (e *Engine) Apply(ctx context.Context, t *topology.Topology) ([]HostResult,
 	sem := make(chan struct{}, par)
 	var wg sync.WaitGroup
 	for i, hs := range states {
+		if why, ok := e.Opts.Skip[hs.Host]; ok {
+			results[i] = HostResult{Host: hs.Host, DesiredFlows: len(hs.Flows), NotContacted: why}
+			continue
+		}
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			sem <- struct{}{}
 			defer func() { <-sem }()
 			start := time.Now()
-			r := e.host(ctx, hs, dialOpts)
+			r := e.host(ctx, hs)
 			r.Duration = time.Since(start)
 			e.logResult(&r)
 			results[i] = r
@@ -128,7 +136,7 @@ func BridgeSpec(hs *flows.HostState) ovsdb.BridgeSpec {
 	return spec
 }
 
-func (e *Engine) host(ctx context.Context, hs *flows.HostState, dialOpts []ovsdb.DialOption) (r HostResult) {
+func (e *Engine) host(ctx context.Context, hs *flows.HostState) (r HostResult) {
 	r.Host = hs.Host
 	r.DesiredFlows = len(hs.Flows)
 	timeout := e.Opts.HostTimeout
@@ -138,12 +146,21 @@ func (e *Engine) host(ctx context.Context, hs *flows.HostState, dialOpts []ovsdb
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 
+	dialOpts, err := e.Opts.TLS.dialOptions(hs)
+	if err != nil {
+		r.Err = err
+		return r
+	}
 	db, err := ovsdb.Dial(ctx, hs.OVSDB, e.Log.With(zap.String("host", hs.Host)), dialOpts...)
 	if err != nil {
 		r.Err = err
 		return r
 	}
 	defer db.Close()
+	if err := e.Opts.TLS.VerifyOpenFlow(ctx, hs); err != nil {
+		r.Err = err
+		return r
+	}
 	return reconcileHost(ctx, db, e.Opts.TLS.OpenFlow(hs.OpenFlow), hs, e.Opts.DryRun, nil)
 }
 
