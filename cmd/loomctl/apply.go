@@ -273,9 +273,13 @@ func follow(ctx context.Context, c *api.Client, rev int64, sent time.Time, wait 
 // printPlan prints a plan like terraform's: per host, then a summary
 // line. It returns the number of hosts that failed.
 func printPlan(w io.Writer, col colors, p *api.Plan, verbose bool) (failed int) {
-	var changed, add, mod, del, db int
+	var changed, add, mod, del, db, skipped int
 	for _, h := range p.Hosts {
 		switch {
+		case h.NotContacted != "":
+			skipped++
+			fmt.Fprintf(w, "%s %s: not contacted (%s): it is to hold %d flows\n", col.yellow("?"), h.Host, h.NotContacted, h.DesiredFlows)
+			continue
 		case h.Error != "":
 			failed++
 			fmt.Fprintf(w, "%s %s: %s\n", col.red("✗"), h.Host, h.Error)
@@ -309,9 +313,16 @@ func printPlan(w io.Writer, col colors, p *api.Plan, verbose bool) (failed int) 
 	for _, warn := range p.Warnings {
 		fmt.Fprintf(w, "warning: %s\n", warn)
 	}
-	fmt.Fprintf(w, "Plan: %d hosts to change (%d flows to add, %d to modify, %d to delete, %d OVSDB changes), %d in sync, %d failed\n",
-		changed, add, mod, del, db, len(p.Hosts)-changed-failed, failed)
-	if changed == 0 && failed == 0 {
+	fmt.Fprintf(w, "Plan: %d hosts to change (%d flows to add, %d to modify, %d to delete, %d OVSDB changes), %d in sync, %d failed",
+		changed, add, mod, del, db, len(p.Hosts)-changed-failed-skipped, failed)
+	if skipped > 0 {
+		fmt.Fprintf(w, ", %d not contacted", skipped)
+	}
+	fmt.Fprintln(w)
+	if skipped > 0 {
+		fmt.Fprintln(w, "loomd asks only the hosts of the topology in force, at its addresses: the others are planned once it holds them")
+	}
+	if changed == 0 && failed == 0 && skipped == 0 {
 		fmt.Fprintln(w, "nothing changed on any switch")
 	}
 	return failed
