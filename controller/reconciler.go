@@ -471,7 +471,7 @@ func (w *worker) reconcile(ctx context.Context, why string) bool {
 		if err != nil {
 			res.Err, state = err, StateError
 		} else if db, err = ovsdb.Dial(ctx, hs.OVSDB, w.log, opts...); err != nil {
-			res.Err, state = err, StateUnreachable
+			res.Err, state = err, dialState(err)
 		} else if err = w.r.cfg.TLS.VerifyOpenFlow(ctx, hs); err != nil {
 			db.Close()
 			res.Err, state = err, StateError

@@ -77,6 +77,16 @@ type endpoint struct {
 
 func endpointOf(hs *flows.HostState) endpoint { return endpoint{hs.OVSDB, hs.TLS} }
 
+// dialState is the state of a host whose OVSDB server could not be
+// dialled: unreachable, but in error when it answered with a certificate
+// other than the one pinned (it is reachable, it is not the host).
+func dialState(err error) string {
+	if errors.Is(err, ovsdb.ErrNotPinned) {
+		return StateError
+	}
+	return StateUnreachable
+}
+
 // OpenFlow is the OpenFlow client of target with t's files.
 func (t TLS) OpenFlow(target string) *ofctl.Client {
 	if !t.Enabled() {

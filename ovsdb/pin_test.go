@@ -6,11 +6,16 @@ import (
 	"encoding/hex"
 	"encoding/pem"
 	"errors"
+	"fmt"
 	"net"
 	"os"
 	"strings"
 	"testing"
 	"time"
+
+	"go.uber.org/zap/zaptest"
+
+	"github.com/loom-sdn/loom/ovsdb/ovsdbtest"
 )
 
 // TestPinned: a certificate of the trusted CA passes only if it is the
@@ -76,5 +81,32 @@ func TestPinned(t *testing.T) {
 	<-results
 	if err == nil || !strings.Contains(err.Error(), "unknown authority") {
 		t.Errorf("pinned certificate of an untrusted CA: %v", err)
+	}
+}
+
+// Through Dial (libovsdb), a pin mismatch is still ErrNotPinned, so that
+// loomd can tell it from an unreachable host.
+func TestDialPinned(t *testing.T) {
+	dir, err := os.MkdirTemp("/tmp", "lmpin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	p := newPKI(t, dir)
+	s := ovsdbtest.StartServerArgs(t, "--remote=pssl:0:127.0.0.1",
+		"--private-key="+p.swKey, "--certificate="+p.swCert, "--ca-cert="+p.ctlCA.CertFile())
+	addr := fmt.Sprintf("ssl:127.0.0.1:%d", s.ListeningPort(t))
+	cfg, err := LoadTLS(p.ctlKey, p.ctlC, p.switchCA.CertFile())
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := Dial(ctxT(t), addr, zaptest.NewLogger(t), WithTLS(Pinned(cfg, Pin{CommonName: "h1"})))
+	if err != nil {
+		t.Fatalf("Dial with the right pin: %v", err)
+	}
+	c.Close()
+	_, err = Dial(ctxT(t), addr, zaptest.NewLogger(t), WithTLS(Pinned(cfg, Pin{CommonName: "h2"})))
+	if !errors.Is(err, ErrNotPinned) || !strings.Contains(err.Error(), `the topology pins common name "h2"`) {
+		t.Fatalf("Dial with another host's pin: %v", err)
 	}
 }
