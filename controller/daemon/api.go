@@ -61,10 +61,15 @@ const (
 	DefaultMaxCalls = 2
 	// callWait is how long a call over MaxCalls waits for a turn.
 	callWait = time.Second
+
 	// maxProblems bounds the problems one answer lists; the count of the
 	// others follows them.
 	maxProblems = 1000
 )
+
+// bodyWait is how long the body of a call that has its turn may take to
+// arrive, plus a second per MiB (a variable for tests).
+var bodyWait = 10 * time.Second
 
 func (l Limits) withDefaults() Limits {
 	if l.MaxBody <= 0 {
@@ -246,6 +251,19 @@ func (d *Daemon) readJSON(w http.ResponseWriter, r *http.Request, v any) bool {
 		writeError(w, &api.Error{Message: fmt.Sprintf("Content-Type %q: send application/json", ct), Code: http.StatusUnsupportedMediaType})
 		return false
 	}
+	// The call holds its turn (heavy) while its body arrives: a slow
+	// client must not keep it long. The body gets bodyWait and a second
+	// per MiB it announces (or may send), within the server's read
+	// timeout.
+	wait := time.Duration(0)
+	if srv := serverOf(r); srv != nil && srv.ReadTimeout > 0 {
+		size := r.ContentLength
+		if size < 0 {
+			size = d.limits.MaxBody
+		}
+		wait = min(bodyWait+time.Duration(size>>20)*time.Second, srv.ReadTimeout)
+		http.NewResponseController(w).SetReadDeadline(time.Now().Add(wait)) //nolint:errcheck // unsupported: the server's deadline stays
+	}
 	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, d.limits.MaxBody))
 	dec.DisallowUnknownFields()
 	err := dec.Decode(v)
@@ -258,11 +276,8 @@ func (d *Daemon) readJSON(w http.ResponseWriter, r *http.Request, v any) bool {
 		case errors.As(err, &tooBig):
 			writeError(w, tooLarge(d.limits.MaxBody))
 		case errors.Is(err, os.ErrDeadlineExceeded):
-			msg := "the request body did not arrive in time"
-			if srv := serverOf(r); srv != nil && srv.ReadTimeout > 0 {
-				msg += fmt.Sprintf(" (loomd waits %v for a whole request)", srv.ReadTimeout)
-			}
-			writeError(w, &api.Error{Message: msg, Code: http.StatusRequestTimeout})
+			writeError(w, &api.Error{Message: fmt.Sprintf("the request body did not arrive in time: loomd waits %v for it (%v, and a second per MiB)", wait, bodyWait),
+				Code: http.StatusRequestTimeout})
 		case errors.Is(err, io.EOF):
 			writeError(w, badRequest("empty request body: send a JSON document"))
 		default:

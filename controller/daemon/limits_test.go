@@ -220,7 +220,7 @@ func TestTimeouts(t *testing.T) {
 	t.Run("slow body", func(t *testing.T) {
 		c := s.raw(t, fmt.Sprintf("POST /api/v1/validate HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer %s\r\nContent-Length: 1000\r\n\r\n{\"files\": {\"a\": \"", token))
 		out, took := closedBy(t, c, 10*to.Read)
-		if !strings.HasPrefix(out, "HTTP/1.1 408 ") || !strings.Contains(out, "the request body did not arrive in time (loomd waits 600ms for a whole request)") {
+		if !strings.HasPrefix(out, "HTTP/1.1 408 ") || !strings.Contains(out, "the request body did not arrive in time: loomd waits 600ms for it (10s, and a second per MiB)") {
 			t.Errorf("after %v: %q", took, out)
 		}
 		// Its turn was given back.
@@ -261,6 +261,27 @@ func TestTimeouts(t *testing.T) {
 			t.Fatal("no event within 10s")
 		}
 	})
+}
+
+// A call that has its turn gets bodyWait (and a second per MiB) for its
+// body, not the whole read timeout: a slow client does not keep the turn
+// long.
+func TestSlowBodyGivesItsTurnBack(t *testing.T) {
+	defer func(w time.Duration) { bodyWait = w }(bodyWait)
+	bodyWait = 300 * time.Millisecond
+	s := serve(t, Limits{MaxCalls: 1}, Listen{Timeouts: Timeouts{Read: time.Minute}})
+	start := time.Now()
+	c := s.raw(t, fmt.Sprintf("PUT /api/v1/topology HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer %s\r\nContent-Length: 1000\r\n\r\n{\"files\": {\"a\": \"", token))
+	out, took := closedBy(t, c, 10*time.Second)
+	if !strings.HasPrefix(out, "HTTP/1.1 408 ") || !strings.Contains(out, "loomd waits 300ms for it (300ms, and a second per MiB)") {
+		t.Errorf("after %v: %q", took, out)
+	}
+	if d := time.Since(start); d > 5*time.Second {
+		t.Errorf("the slow body kept its turn %v", d)
+	}
+	if _, err := s.client().Validate(context.Background(), map[string]string{"net.yaml": topo}); err != nil {
+		t.Errorf("validate after the slow body: %v", err)
+	}
 }
 
 // An answer ready after the write timeout is still delivered (a plan may
