@@ -29,6 +29,9 @@ type Client struct {
 	TLS *tls.Config
 }
 
+// HTTPClient is the HTTP client c uses (made from TLS if HTTP is nil).
+func (c *Client) HTTPClient() *http.Client { return c.http() }
+
 func (c *Client) http() *http.Client {
 	if c.HTTP != nil {
 		return c.HTTP

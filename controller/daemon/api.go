@@ -312,7 +312,11 @@ func answerInTime(w http.ResponseWriter, r *http.Request) http.ResponseWriter {
 	if srv == nil || srv.WriteTimeout <= 0 {
 		return w
 	}
-	return &deadlineWriter{ResponseWriter: w, rc: http.NewResponseController(w), d: srv.WriteTimeout}
+	// No deadline until then: over HTTP/2 the write timeout is a timer
+	// that resets the stream when it fires, written to or not.
+	rc := http.NewResponseController(w)
+	rc.SetWriteDeadline(time.Time{}) //nolint:errcheck // unsupported: the server's deadline stays
+	return &deadlineWriter{ResponseWriter: w, rc: rc, d: srv.WriteTimeout}
 }
 
 type deadlineWriter struct {
@@ -461,6 +465,9 @@ func (d *Daemon) watch(w http.ResponseWriter, r *http.Request) {
 	send := func(v any) bool {
 		if write > 0 {
 			rc.SetWriteDeadline(time.Now().Add(write)) //nolint:errcheck
+			// None while waiting for the next line: over HTTP/2 a
+			// deadline resets the stream when it passes, written to or not.
+			defer rc.SetWriteDeadline(time.Time{}) //nolint:errcheck
 		}
 		var err error
 		if v == nil {

@@ -3,6 +3,8 @@ package daemon
 import (
 	"bufio"
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -286,31 +288,49 @@ func TestSlowBodyGivesItsTurnBack(t *testing.T) {
 
 // An answer ready after the write timeout is still delivered (a plan may
 // wait for the hosts): the timeout counts from when the answer is
-// written. Without that, the same answer is lost (the positive control).
+// written, over HTTP/1 and HTTP/2 alike. Without that, the same answer is
+// lost (the positive control).
 func TestSlowAnswerDelivered(t *testing.T) {
-	for _, extend := range []bool{true, false} {
-		h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			time.Sleep(2 * shortTimeouts.Write)
-			if extend {
-				w = answerInTime(w, r)
+	p := newPKI(t)
+	cert, key := p.issue("loomd", x509.ExtKeyUsageServerAuth)
+	for _, https := range []bool{false, true} {
+		for _, extend := range []bool{true, false} {
+			h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				if extend {
+					w = answerInTime(w, r)
+				}
+				time.Sleep(2 * shortTimeouts.Write)
+				writeJSON(w, http.StatusOK, map[string]string{"late": "yes"})
+			})
+			l := Listen{Addr: "127.0.0.1:0", Timeouts: shortTimeouts}
+			c := &api.Client{}
+			if https {
+				l.CertFile, l.KeyFile = cert, key
+				c.TLS = &tls.Config{RootCAs: p.pool}
 			}
-			writeJSON(w, http.StatusOK, map[string]string{"late": "yes"})
-		})
-		srv, addr, err := Serve(Listen{Addr: "127.0.0.1:0", Timeouts: shortTimeouts}, h, zap.NewNop())
-		if err != nil {
-			t.Fatal(err)
+			srv, addr, err := Serve(l, h, zap.NewNop())
+			if err != nil {
+				t.Fatal(err)
+			}
+			url := "http://" + addr.String() + "/"
+			if https {
+				url = "https://" + addr.String() + "/"
+			}
+			c.Server = url
+			resp, err := c.HTTPClient().Get(url)
+			var b []byte
+			proto := ""
+			if err == nil {
+				proto = resp.Proto
+				b, err = io.ReadAll(resp.Body)
+				resp.Body.Close()
+			}
+			delivered := err == nil && strings.Contains(string(b), `"late": "yes"`)
+			if delivered != extend {
+				t.Errorf("https %v (%s), deadline from the answer %v: delivered %v (%v, %q)", https, proto, extend, delivered, err, b)
+			}
+			srv.Close()
 		}
-		resp, err := http.Get("http://" + addr.String() + "/")
-		var b []byte
-		if err == nil {
-			b, err = io.ReadAll(resp.Body)
-			resp.Body.Close()
-		}
-		delivered := err == nil && strings.Contains(string(b), `"late": "yes"`)
-		if delivered != extend {
-			t.Errorf("deadline from the answer %v: delivered %v (%v, %q)", extend, delivered, err, b)
-		}
-		srv.Close()
 	}
 }
 
@@ -446,5 +466,52 @@ func TestWriteFileAtomic(t *testing.T) {
 	}
 	if ents, _ := os.ReadDir(dir); len(ents) != 1 {
 		t.Errorf("files left: %v", ents)
+	}
+}
+
+// Over HTTPS (HTTP/2, where the write timeout resets the stream), the
+// status stream also outlives every timeout.
+func TestStatusStreamOverHTTPS(t *testing.T) {
+	p := newPKI(t)
+	cert, key := p.issue("loomd", x509.ExtKeyUsageServerAuth)
+	d, err := New(Config{Log: zaptest.NewLogger(t), StateDir: t.TempDir(), Auth: Auth{Token: token}}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, addr, err := Serve(Listen{Addr: "127.0.0.1:0", CertFile: cert, KeyFile: key, Timeouts: shortTimeouts}, d.Handler(), zaptest.NewLogger(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	c := &api.Client{Server: "https://" + addr.String(), Token: token, TLS: &tls.Config{RootCAs: p.pool}}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	events := make(chan api.Event, 10)
+	go func() {
+		c.Watch(ctx, func(ev api.Event) error { events <- ev; return nil })
+	}()
+	if ev := <-events; ev.Type != api.EventSnapshot {
+		t.Fatalf("first event: %+v", ev)
+	}
+	// HTTP/2 carries it (the client's connection is shared).
+	resp, err := c.HTTPClient().Get(c.Server + "/healthz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.Proto != "HTTP/2.0" {
+		t.Fatalf("protocol %s, want HTTP/2.0", resp.Proto)
+	}
+	time.Sleep(3 * max(shortTimeouts.Read, shortTimeouts.Write, shortTimeouts.Idle))
+	if _, err := c.PutTopology(ctx, api.TopologyUpdate{Files: map[string]string{"net.yaml": topo}}); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case ev := <-events:
+		if ev.Type != api.EventTopology {
+			t.Fatalf("after a quiet spell: %+v", ev)
+		}
+	case <-ctx.Done():
+		t.Fatal("no event after a quiet spell longer than the timeouts")
 	}
 }
