@@ -26,8 +26,8 @@ type Options struct {
 	DryRun bool
 	// TLS is for hosts with ssl: addresses.
 	TLS TLS
-	// Skip names hosts not to contact, each with why; their results carry
-	// only that and their desired flow count.
+	// Skip names hosts not to contact, each with why; each is planned as
+	// a new host instead (nothing on it yet).
 	Skip map[string]string
 }
 
@@ -44,7 +44,8 @@ type HostResult struct {
 	DesiredFlows int
 	Duration     time.Duration
 	Err          error
-	// NotContacted is why the host was not contacted (Options.Skip).
+	// NotContacted is why the host was not contacted (Options.Skip): the
+	// result is then its plan as a new host.
 	NotContacted string
 }
 
@@ -80,7 +81,7 @@ func (e *Engine) Apply(ctx context.Context, t *topology.Topology) ([]HostResult,
 	var wg sync.WaitGroup
 	for i, hs := range states {
 		if why, ok := e.Opts.Skip[hs.Host]; ok {
-			results[i] = HostResult{Host: hs.Host, DesiredFlows: len(hs.Flows), NotContacted: why}
+			results[i] = planAsNew(hs, why)
 			continue
 		}
 		wg.Add(1)
@@ -98,6 +99,20 @@ func (e *Engine) Apply(ctx context.Context, t *topology.Topology) ([]HostResult,
 	wg.Wait()
 	sort.Slice(results, func(i, j int) bool { return results[i].Host < results[j].Host })
 	return results, nil
+}
+
+// planAsNew is the result of a host not contacted (for why): planned as
+// the new host it is when it joins the topology, a bridge to create with
+// its ports and every flow to add. A host that holds something already
+// gets the real difference when it is reconciled.
+func planAsNew(hs *flows.HostState, why string) HostResult {
+	r := HostResult{Host: hs.Host, DesiredFlows: len(hs.Flows), NotContacted: why}
+	r.OVSDB = []string{"create bridge " + hs.Bridge}
+	for _, p := range hs.Ports {
+		r.OVSDB = append(r.OVSDB, "add port "+p.Name)
+	}
+	r.Flows, r.Err = ofctl.PlanEmpty(hs)
+	return r
 }
 
 func (e *Engine) logResult(r *HostResult) {

@@ -273,13 +273,10 @@ func follow(ctx context.Context, c *api.Client, rev int64, sent time.Time, wait 
 // printPlan prints a plan like terraform's: per host, then a summary
 // line. It returns the number of hosts that failed.
 func printPlan(w io.Writer, col colors, p *api.Plan, verbose bool) (failed int) {
-	var changed, add, mod, del, db, skipped int
+	var changed, add, mod, del, db int
+	skipped := 0 // not contacted: planned as new, counted as changed
 	for _, h := range p.Hosts {
 		switch {
-		case h.NotContacted != "":
-			skipped++
-			fmt.Fprintf(w, "%s %s: not contacted (%s): it is to hold %d flows\n", col.yellow("?"), h.Host, h.NotContacted, h.DesiredFlows)
-			continue
 		case h.Error != "":
 			failed++
 			fmt.Fprintf(w, "%s %s: %s\n", col.red("✗"), h.Host, h.Error)
@@ -292,6 +289,10 @@ func printPlan(w io.Writer, col colors, p *api.Plan, verbose bool) (failed int) 
 		add, mod, del, db = add+len(h.FlowsAdd), mod+len(h.FlowsModify), del+len(h.FlowsDelete), db+len(h.OVSDB)
 		fmt.Fprintf(w, "%s %s: %d flows to add, %d to modify, %d to delete; %d OVSDB changes (a bundle of %d flow mods)\n",
 			col.yellow("~"), col.bold(h.Host), len(h.FlowsAdd), len(h.FlowsModify), len(h.FlowsDelete), len(h.OVSDB), h.FlowMods)
+		if h.NotContacted != "" {
+			skipped++
+			fmt.Fprintf(w, "    %s: not contacted (%s): planned as a new host\n", col.yellow("?"), h.NotContacted)
+		}
 		for _, c := range h.OVSDB {
 			fmt.Fprintf(w, "    ovsdb: %s\n", c)
 		}
@@ -313,16 +314,12 @@ func printPlan(w io.Writer, col colors, p *api.Plan, verbose bool) (failed int) 
 	for _, warn := range p.Warnings {
 		fmt.Fprintf(w, "warning: %s\n", warn)
 	}
-	fmt.Fprintf(w, "Plan: %d hosts to change (%d flows to add, %d to modify, %d to delete, %d OVSDB changes), %d in sync, %d failed",
-		changed, add, mod, del, db, len(p.Hosts)-changed-failed-skipped, failed)
+	fmt.Fprintf(w, "Plan: %d hosts to change (%d flows to add, %d to modify, %d to delete, %d OVSDB changes), %d in sync, %d failed\n",
+		changed, add, mod, del, db, len(p.Hosts)-changed-failed, failed)
 	if skipped > 0 {
-		fmt.Fprintf(w, ", %d not contacted", skipped)
+		fmt.Fprintf(w, "%d hosts not contacted: loomd asks only the hosts of its topology in force, at the addresses they have there; the others are planned as new hosts\n", skipped)
 	}
-	fmt.Fprintln(w)
-	if skipped > 0 {
-		fmt.Fprintln(w, "loomd asks only the hosts of the topology in force, at its addresses: the others are planned once it holds them")
-	}
-	if changed == 0 && failed == 0 && skipped == 0 {
+	if changed == 0 && failed == 0 {
 		fmt.Fprintln(w, "nothing changed on any switch")
 	}
 	return failed

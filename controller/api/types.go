@@ -154,8 +154,8 @@ type HostPlan struct {
 	Error        string   `json:"error,omitempty"`
 	// NotContacted says why loomd did not ask the host (a host of the
 	// planned files that is not in the topology in force, or that is at
-	// other addresses there): the plan has no changes for it, only its
-	// desired flow count.
+	// other addresses there): its plan is then that of a new host, a
+	// bridge to create with its ports and every flow to add.
 	NotContacted string `json:"notContacted,omitempty"`
 }
 

@@ -77,6 +77,11 @@ func TestPlanContactsOnlyHostsInForce(t *testing.T) {
 		if (h.NotContacted == "") == (h.Error == "") { // h2 is contacted and refuses
 			t.Errorf("%s: error %q", h.Host, h.Error)
 		}
+		// The others are planned as new hosts.
+		if h.NotContacted != "" && (len(h.OVSDB) == 0 || h.OVSDB[0] != "create bridge br-int" || len(h.FlowsAdd) != h.DesiredFlows ||
+			h.DesiredFlows == 0 || len(h.FlowsDelete) != 0) {
+			t.Errorf("%s: not planned as a new host: %+v", h.Host, h)
+		}
 	}
 	time.Sleep(100 * time.Millisecond)
 	if n := dialled.Load(); n != 0 {
