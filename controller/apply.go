@@ -26,6 +26,9 @@ type Options struct {
 	DryRun bool
 	// TLS is for hosts with ssl: addresses.
 	TLS TLS
+	// Skip names hosts not to contact, each with why; each is planned as
+	// a new host instead (nothing on it yet).
+	Skip map[string]string
 }
 
 // HostResult is what a run did, or would do, on one host.
@@ -44,6 +47,9 @@ type HostResult struct {
 	// PortsDown lists the ports OVS could not set up; the rest of the host
 	// works without them (not an error of the run).
 	PortsDown []PortProblem
+	// NotContacted is why the host was not contacted (Options.Skip): the
+	// result is then its plan as a new host.
+	NotContacted string
 }
 
 // Changed tells whether the run changed (or would change) the host.
@@ -66,8 +72,7 @@ func (e *Engine) Apply(ctx context.Context, t *topology.Topology) ([]HostResult,
 	if err != nil {
 		return nil, fmt.Errorf("compile: %w", err)
 	}
-	dialOpts, err := e.Opts.TLS.dialOptions()
-	if err != nil {
+	if err := e.Opts.TLS.Check(); err != nil {
 		return nil, err
 	}
 	par := e.Opts.Parallel
@@ -78,13 +83,17 @@ func (e *Engine) Apply(ctx context.Context, t *topology.Topology) ([]HostResult,
 	sem := make(chan struct{}, par)
 	var wg sync.WaitGroup
 	for i, hs := range states {
+		if why, ok := e.Opts.Skip[hs.Host]; ok {
+			results[i] = planAsNew(hs, why)
+			continue
+		}
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			sem <- struct{}{}
 			defer func() { <-sem }()
 			start := time.Now()
-			r := e.host(ctx, hs, dialOpts)
+			r := e.host(ctx, hs)
 			r.Duration = time.Since(start)
 			e.logResult(&r)
 			results[i] = r
@@ -93,6 +102,20 @@ func (e *Engine) Apply(ctx context.Context, t *topology.Topology) ([]HostResult,
 	wg.Wait()
 	sort.Slice(results, func(i, j int) bool { return results[i].Host < results[j].Host })
 	return results, nil
+}
+
+// planAsNew is the result of a host not contacted (for why): planned as
+// the new host it is when it joins the topology, a bridge to create with
+// its ports and every flow to add. A host that holds something already
+// gets the real difference when it is reconciled.
+func planAsNew(hs *flows.HostState, why string) HostResult {
+	r := HostResult{Host: hs.Host, DesiredFlows: len(hs.Flows), NotContacted: why}
+	r.OVSDB = []string{"create bridge " + hs.Bridge}
+	for _, p := range hs.Ports {
+		r.OVSDB = append(r.OVSDB, "add port "+p.Name)
+	}
+	r.Flows, r.Err = ofctl.PlanEmpty(hs)
+	return r
 }
 
 func (e *Engine) logResult(r *HostResult) {
@@ -135,7 +158,7 @@ func BridgeSpec(hs *flows.HostState) ovsdb.BridgeSpec {
 	return spec
 }
 
-func (e *Engine) host(ctx context.Context, hs *flows.HostState, dialOpts []ovsdb.DialOption) (r HostResult) {
+func (e *Engine) host(ctx context.Context, hs *flows.HostState) (r HostResult) {
 	r.Host = hs.Host
 	r.DesiredFlows = len(hs.Flows)
 	timeout := e.Opts.HostTimeout
@@ -145,12 +168,21 @@ func (e *Engine) host(ctx context.Context, hs *flows.HostState, dialOpts []ovsdb
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 
+	dialOpts, err := e.Opts.TLS.dialOptions(hs)
+	if err != nil {
+		r.Err = err
+		return r
+	}
 	db, err := ovsdb.Dial(ctx, hs.OVSDB, e.Log.With(zap.String("host", hs.Host)), dialOpts...)
 	if err != nil {
 		r.Err = err
 		return r
 	}
 	defer db.Close()
+	if err := e.Opts.TLS.VerifyOpenFlow(ctx, hs); err != nil {
+		r.Err = err
+		return r
+	}
 	return reconcileHost(ctx, db, e.Opts.TLS.OpenFlow(hs.OpenFlow), hs, e.Opts.DryRun, nil)
 }
 

@@ -272,6 +272,7 @@ type worker struct {
 	// Owned by the worker's goroutine.
 	known   ofctl.Known // the switch's flows last found right
 	db      *ovsdb.Client
+	dialed  endpoint // what db was dialled for
 	lost    <-chan struct{}
 	backoff time.Duration
 }
@@ -490,15 +491,21 @@ func (w *worker) reconcile(ctx context.Context, why string) bool {
 	defer cancel()
 	var res HostResult
 	state := StateInSync
+	if w.db != nil && w.dialed != endpointOf(hs) {
+		w.closeDB() // the host moved, or its certificate pin changed
+	}
 	if w.db == nil {
-		opts, err := w.r.cfg.TLS.dialOptions() // files read anew: renewals are picked up
+		opts, err := w.r.cfg.TLS.dialOptions(hs) // files read anew: renewals are picked up
 		var db *ovsdb.Client
 		if err != nil {
 			res.Err, state = err, StateError
 		} else if db, err = ovsdb.Dial(ctx, hs.OVSDB, w.log, opts...); err != nil {
-			res.Err, state = err, StateUnreachable
+			res.Err, state = err, dialState(err)
+		} else if err = w.r.cfg.TLS.VerifyOpenFlow(ctx, hs); err != nil {
+			db.Close()
+			res.Err, state = err, StateError
 		} else {
-			w.db, w.lost = db, db.Done()
+			w.db, w.lost, w.dialed = db, db.Done(), endpointOf(hs)
 			db.Watch(w.pokeDB)
 			db.WatchRecreated(w.interfaceRecreated)
 		}

@@ -53,6 +53,9 @@ type HostState struct {
 	ControllerTarget string
 	Ports            []Port  // sorted by name
 	Flows            []*Flow // sorted by table, priority (high first), text
+
+	// TLS is the certificate the host must present on ssl: addresses.
+	TLS topology.CertPin
 }
 
 // ExtIDObject is the external id Loom writes on its ports' OVSDB rows to
@@ -218,7 +221,7 @@ func compileHostTraced(ix *index, me *topology.Host) (*HostState, map[string]str
 		addr = "[" + addr + "]"
 	}
 	hs := &HostState{
-		Host: me.Name, OVSDB: me.OVSDB, OpenFlow: me.OpenFlow,
+		Host: me.Name, OVSDB: me.OVSDB, OpenFlow: me.OpenFlow, TLS: me.TLS,
 		Bridge: me.Bridge, DatapathType: me.DatapathType,
 		ControllerTarget: fmt.Sprintf("%s:%d:%s", scheme, ap.Port(), addr),
 	}

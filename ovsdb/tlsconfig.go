@@ -2,8 +2,10 @@ package ovsdb
 
 import (
 	"context"
+	"crypto/sha256"
 	"crypto/tls"
 	"crypto/x509"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"net"
@@ -62,6 +64,61 @@ func LoadTLS(privateKey, certificate, caCert string) (*tls.Config, error) {
 		InsecureSkipVerify:    true, //nolint:gosec // verified by verifyChain
 		VerifyPeerCertificate: verifyChain(roots, caCert),
 	}, nil
+}
+
+// Pin names the one certificate a server may present, beyond being
+// signed by the CA: the CA signs every switch's certificate, so without a
+// pin any switch could pass for any other. Empty fields check nothing.
+type Pin struct {
+	// SHA256 is the SHA-256 of the certificate (DER), in lower-case hex.
+	SHA256 string
+	// CommonName is the subject's common name, exactly.
+	CommonName string
+}
+
+// ErrNotPinned is the error (wrapped) of a server whose certificate is
+// signed by the CA but is not the one pinned.
+var ErrNotPinned = errors.New("tls: not the certificate pinned for this host")
+
+// Pinned returns cfg (made by LoadTLS) requiring also that the server's
+// certificate match pin; an empty pin returns cfg itself.
+func Pinned(cfg *tls.Config, pin Pin) *tls.Config {
+	if pin == (Pin{}) {
+		return cfg
+	}
+	c := cfg.Clone()
+	chain := cfg.VerifyPeerCertificate
+	c.VerifyPeerCertificate = func(raw [][]byte, verified [][]*x509.Certificate) error {
+		if chain != nil {
+			if err := chain(raw, verified); err != nil {
+				return err
+			}
+		}
+		if len(raw) == 0 {
+			return errors.New("tls: the server sent no certificate")
+		}
+		return pin.check(raw[0])
+	}
+	return c
+}
+
+// check tells whether der, the server's certificate, is the pinned one.
+func (p Pin) check(der []byte) error {
+	cert, err := x509.ParseCertificate(der)
+	if err != nil {
+		return fmt.Errorf("tls: the server's certificate: %w", err)
+	}
+	sum := sha256.Sum256(der)
+	got := hex.EncodeToString(sum[:])
+	if p.SHA256 != "" && got != p.SHA256 {
+		return fmt.Errorf("%w: the server presented the certificate of subject %q with sha256 %s, the topology pins sha256 %s",
+			ErrNotPinned, cert.Subject.CommonName, got, p.SHA256)
+	}
+	if p.CommonName != "" && cert.Subject.CommonName != p.CommonName {
+		return fmt.Errorf("%w: the server presented the certificate of subject %q (sha256 %s), the topology pins common name %q",
+			ErrNotPinned, cert.Subject.CommonName, got, p.CommonName)
+	}
+	return nil
 }
 
 // readPEMFile reads a file that must hold PEM data; what names it in errors.

@@ -72,7 +72,17 @@ type Host struct {
 	// Key is the host's small stable id (1..MaxHostKey), derived from its
 	// name; it numbers the tunnel ports that lead to the host.
 	Key uint32
+	// TLS is the certificate the host must present (zero: any the CA
+	// signed).
+	TLS CertPin
 	Pos Pos
+}
+
+// CertPin names the certificate a host must present on ssl: addresses.
+// Empty fields check nothing.
+type CertPin struct {
+	SHA256     string // fingerprint of the DER certificate: 64 lower-case hex digits
+	CommonName string // the subject's common name, exactly
 }
 
 // Switch is a logical switch: one L2 broadcast domain spanning hosts.

@@ -141,8 +141,8 @@ func TestReferenceCoversSpec(t *testing.T) {
 	if strings.Join(walked, ",") != strings.Join(headings, ",") {
 		t.Errorf("sections %q, want one per spec type, in walk order: %q", headings, walked)
 	}
-	if len(walked) != 11 {
-		t.Errorf("walked %d spec types, want 11: %q", len(walked), walked)
+	if len(walked) != 12 {
+		t.Errorf("walked %d spec types, want 12: %q", len(walked), walked)
 	}
 }
 

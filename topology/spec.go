@@ -68,6 +68,16 @@ type HostSpec struct {
 	UnderlayMTU  int               `yaml:"underlayMTU" doc:"MTU of this host's underlay. Default: defaults.underlayMTU."`
 	Physnets     map[string]string `yaml:"physnets" doc:"Physical networks the host reaches, each mapped to the NIC (an OVS port) that carries it, e.g. physnet1: eth1."`
 	Labels       map[string]string `yaml:"labels" doc:"Free key/value labels, for selecting hosts."`
+	TLS          *TLS              `yaml:"tls" doc:"The certificate the host must present on its ssl: addresses, beyond being signed by the CA Loom trusts."`
+}
+
+// TLS pins the certificate a host presents on its ssl: addresses: Loom
+// refuses a host whose certificate does not match, even one the CA
+// signed (the CA signs every host's).
+type TLS struct {
+	Src        `yaml:"-"`
+	SHA256     string `yaml:"sha256" doc:"SHA-256 fingerprint of the host's certificate, 64 hex digits, pairs optionally separated by ':' (openssl x509 -noout -fingerprint -sha256 -in CERT)."`
+	CommonName string `yaml:"commonName" doc:"Subject common name (CN) the host's certificate must carry, exactly."`
 }
 
 // SwitchSpec is a logical switch: overlay (tunnelKey) or VLAN-backed

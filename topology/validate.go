@@ -387,6 +387,7 @@ func (v *validation) host(hs *HostSpec) (Host, bool) {
 			h.Labels[k] = val
 		}
 	}
+	v.hostTLS(hs, &h)
 	return h, len(v.errs) == n
 }
 

@@ -281,6 +281,7 @@ func follow(ctx context.Context, c *api.Client, rev int64, sent time.Time, wait 
 // line. It returns the number of hosts that failed.
 func printPlan(w io.Writer, col colors, p *api.Plan, verbose bool) (failed int) {
 	var changed, add, mod, del, db int
+	skipped := 0 // not contacted: planned as new, counted as changed
 	for _, h := range p.Hosts {
 		switch {
 		case h.Error != "":
@@ -295,6 +296,10 @@ func printPlan(w io.Writer, col colors, p *api.Plan, verbose bool) (failed int) 
 		add, mod, del, db = add+len(h.FlowsAdd), mod+len(h.FlowsModify), del+len(h.FlowsDelete), db+len(h.OVSDB)
 		fmt.Fprintf(w, "%s %s: %d flows to add, %d to modify, %d to delete; %d OVSDB changes (a bundle of %d flow mods)\n",
 			col.yellow("~"), col.bold(h.Host), len(h.FlowsAdd), len(h.FlowsModify), len(h.FlowsDelete), len(h.OVSDB), h.FlowMods)
+		if h.NotContacted != "" {
+			skipped++
+			fmt.Fprintf(w, "    %s: not contacted (%s): planned as a new host\n", col.yellow("?"), h.NotContacted)
+		}
 		for _, c := range h.OVSDB {
 			fmt.Fprintf(w, "    ovsdb: %s\n", c)
 		}
@@ -318,6 +323,9 @@ func printPlan(w io.Writer, col colors, p *api.Plan, verbose bool) (failed int) 
 	}
 	fmt.Fprintf(w, "Plan: %d hosts to change (%d flows to add, %d to modify, %d to delete, %d OVSDB changes), %d in sync, %d failed\n",
 		changed, add, mod, del, db, len(p.Hosts)-changed-failed, failed)
+	if skipped > 0 {
+		fmt.Fprintf(w, "%d hosts not contacted: loomd asks only the hosts of its topology in force, at the addresses they have there; the others are planned as new hosts\n", skipped)
+	}
 	if changed == 0 && failed == 0 {
 		fmt.Fprintln(w, "nothing changed on any switch")
 	}

@@ -51,6 +51,9 @@ func newFlowsCmd(g *globals) *cobra.Command {
 				if err != nil {
 					return err
 				}
+				if err := tls.VerifyOpenFlow(ctx, hs); err != nil {
+					return err
+				}
 				r, err := controller.InspectFlows(ctx, t, hs, tls.OpenFlow(hs.OpenFlow))
 				if err != nil {
 					return err

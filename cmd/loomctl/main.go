@@ -8,6 +8,8 @@ import (
 	"github.com/spf13/cobra"
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
+
+	"github.com/loom-sdn/loom/version"
 )
 
 // exitError carries an exit code out of a command without printing more.
@@ -52,7 +54,9 @@ func newRootCmd() *cobra.Command {
 	g.remote.flags(root)
 	root.AddCommand(newApplyCmd(g, false), newApplyCmd(g, true), newValidateCmd(), newCompileCmd(g),
 		newExplainCmd(g), newTraceCmd(g), newFlowsCmd(g), newStatusCmd(g), newGetCmd(g),
-		newDiffCmd(g), newShowCmd(g), newSwitchCmd(g), newPortCmd(g), newACLCmd(g))
+		newDiffCmd(g), newShowCmd(g), newSwitchCmd(g), newPortCmd(g), newACLCmd(g), newVersionCmd(g))
+	root.Version = version.Get().String()
+	root.SetVersionTemplate("loomctl {{.Version}}\n")
 	return root
 }
 

@@ -41,6 +41,7 @@ func TestScripts(t *testing.T) {
 			e.Setenv("NO_COLOR", "1")
 			e.Setenv("LOOM_CONFIG", filepath.Join(e.WorkDir, "no-loomctl.yaml"))
 			e.Setenv("EXAMPLES", mustAbs("../../deploy/examples"))
+			e.Setenv("LOOMD", loomdBin)
 			return nil
 		},
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){

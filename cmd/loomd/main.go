@@ -4,10 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"os"
 	"os/signal"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -22,6 +24,7 @@ import (
 
 	"github.com/loom-sdn/loom/controller"
 	"github.com/loom-sdn/loom/controller/daemon"
+	"github.com/loom-sdn/loom/version"
 )
 
 // keys are loomd's settings, their defaults and meaning (loomd --help).
@@ -47,19 +50,29 @@ var keys = []struct {
 	{"api-cert", "", "certificate (PEM) to serve the API over HTTPS"},
 	{"api-key", "", "private key (PEM) of api-cert"},
 	{"api-client-ca", "", "CA (PEM) whose client certificates the API trusts instead of the token (mTLS; needs api-cert)"},
+	{"api-max-body", "32MiB", "largest request body the API reads (bytes, or with KiB, MiB or GiB); a topology of 100,000 ports is about 15 MB"},
+	{"api-max-calls", "2", "validate, plan and topology writes served at once (each compiles a whole topology); more wait a second, then get 503"},
+	{"api-max-connections", "1024", "API connections open at once; more are refused at once with 503"},
+	{"metrics-listen", "", "if set, /metrics is served there, without credentials, and not on listen; empty: /metrics is on listen and needs the API's credentials when the API has any"},
 	{"log-format", "json", "json or console"},
 	{"log-level", "info", "debug, info, warn or error; changeable at run time: PUT /api/v1/log/level {\"level\":\"debug\"}"},
 }
 
 func main() {
-	if err := run(); err != nil {
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	err := run(ctx, os.Args[1:], os.Stdout, nil)
+	stop()
+	if err != nil {
 		fmt.Fprintln(os.Stderr, "loomd:", err)
 		os.Exit(1)
 	}
 }
 
-func run() error {
-	v, err := settings(os.Args[1:])
+// run is loomd with args until ctx ends. started, if not nil, is called
+// once loomd serves, with the addresses of the API and of /metrics (nil
+// when not served apart).
+func run(ctx context.Context, args []string, stdout io.Writer, started func(api, metrics net.Addr)) error {
+	v, err := settings(args, stdout)
 	if v == nil || err != nil {
 		return err
 	}
@@ -94,8 +107,18 @@ func run() error {
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	rc.Metrics = reg
 
+	if cfg.Limits.MaxBody, err = size(v, "api-max-body"); err != nil {
+		return err
+	}
+	if cfg.Limits.MaxCalls, err = positive(v, "api-max-calls"); err != nil {
+		return err
+	}
 	listen := daemon.Listen{Addr: v.GetString("listen"), CertFile: v.GetString("api-cert"),
 		KeyFile: v.GetString("api-key"), ClientCAFile: v.GetString("api-client-ca")}
+	if listen.MaxConns, err = positive(v, "api-max-connections"); err != nil {
+		return err
+	}
+	metricsListen := v.GetString("metrics-listen")
 	cfg.Auth.ClientCerts = listen.ClientCAFile != ""
 	if f := v.GetString("token-file"); f != "" {
 		if cfg.Auth.Token, err = readToken(f); err != nil {
@@ -108,30 +131,43 @@ func run() error {
 		}
 	}
 
-	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
-	defer stop()
 	d, err := daemon.New(cfg, func() { log.Info("a valid topology is in force") })
 	if err != nil {
 		return err
 	}
+	metrics := promhttp.HandlerFor(reg, promhttp.HandlerOpts{})
+	var apiAddr, metricsAddr net.Addr
 	if listen.Addr != "" {
 		mux := http.NewServeMux()
-		mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+		if metricsListen == "" {
+			// Host names and their states: for those who may call the API.
+			mux.Handle("/metrics", d.RequireAuth(metrics))
+		}
 		mux.Handle("/", d.Handler())
-		srv, addr, err := daemon.Serve(listen, mux, log)
+		srv, addr, err := daemon.Serve(listen, mux, log.With(zap.String("server", "api")))
 		if err != nil {
 			return err
 		}
-		defer func() {
-			sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-			defer cancel()
-			srv.Shutdown(sctx) //nolint:errcheck // watchers are cut off at the deadline
-		}()
+		defer shutdown(srv)
+		apiAddr = addr
 		if f := v.GetString("address-file"); f != "" {
 			if err := os.WriteFile(f, []byte(addr.String()+"\n"), 0o644); err != nil {
 				return fmt.Errorf("address-file: %w", err)
 			}
 		}
+	}
+	if metricsListen != "" {
+		mux := http.NewServeMux()
+		mux.Handle("/metrics", metrics)
+		srv, addr, err := daemon.Serve(daemon.Listen{Addr: metricsListen, MaxConns: 64}, mux, log.With(zap.String("server", "metrics")))
+		if err != nil {
+			return fmt.Errorf("metrics-listen: %w", err)
+		}
+		defer shutdown(srv)
+		metricsAddr = addr
+	}
+	if started != nil {
+		started(apiAddr, metricsAddr)
 	}
 	// Ready for systemd once the API answers: with the topology written
 	// through the API, there may be none to wait for yet.
@@ -144,27 +180,49 @@ func run() error {
 	return nil
 }
 
-// settings reads flags, environment and config file; nil means --help.
-func settings(args []string) (*viper.Viper, error) {
+func shutdown(srv *http.Server) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	srv.Shutdown(ctx) //nolint:errcheck // watchers are cut off at the deadline
+}
+
+// settings reads flags, environment and config file; nil means --help
+// or --version, answered on stdout.
+func settings(args []string, stdout io.Writer) (*viper.Viper, error) {
 	fs := pflag.NewFlagSet("loomd", pflag.ContinueOnError)
+	// Errors are returned, not printed; --help prints the usage below.
+	fs.SetOutput(io.Discard)
+	fs.Usage = func() {}
+	showVersion := fs.Bool("version", false, "print loomd's version and exit")
 	for _, k := range keys {
-		fs.String(k.name, k.def, k.help+" (env LOOM_"+strings.ToUpper(strings.ReplaceAll(k.name, "-", "_"))+")")
-	}
-	fs.Usage = func() {
-		fmt.Fprintf(os.Stderr, "Usage: loomd [flags]\n\nEvery setting comes, by precedence, from a flag, an environment variable or the config file.\n\n%s", fs.FlagUsages())
+		fs.String(k.name, k.def, k.help+" (env "+envName(k.name)+")")
 	}
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, pflag.ErrHelp) {
+			fmt.Fprintf(stdout, "Usage: loomd [flags]\n\nEvery setting comes, by precedence, from a flag, an environment variable or the config file.\n\n%s", fs.FlagUsages())
 			return nil, nil
 		}
-		return nil, err
+		return nil, fmt.Errorf("%w (loomd --help lists the flags)", err)
+	}
+	if fs.NArg() > 0 {
+		hint := "loomd takes only flags (loomd --help lists them)"
+		if fs.Arg(0) == "version" {
+			hint = "for loomd's version: loomd --version"
+		}
+		return nil, fmt.Errorf("unexpected argument %q: %s", fs.Arg(0), hint)
+	}
+	if *showVersion {
+		fmt.Fprintln(stdout, "loomd", version.Get())
+		return nil, nil
 	}
 	v := viper.New()
 	v.SetEnvPrefix("LOOM")
 	v.SetEnvKeyReplacer(strings.NewReplacer("-", "_"))
 	v.AutomaticEnv()
-	if err := v.BindPFlags(fs); err != nil {
-		return nil, err
+	for _, k := range keys {
+		if err := v.BindPFlag(k.name, fs.Lookup(k.name)); err != nil {
+			return nil, err
+		}
 	}
 	v.SetConfigFile(v.GetString("config"))
 	v.SetConfigType("yaml")
@@ -173,7 +231,51 @@ func settings(args []string) (*viper.Viper, error) {
 			return nil, fmt.Errorf("config %s: %w", v.GetString("config"), err)
 		}
 	}
+	// A misspelt key would otherwise be ignored, its setting left at the
+	// default without a word.
+	known := map[string]bool{}
+	for _, k := range keys {
+		known[k.name] = true
+	}
+	for _, k := range v.AllKeys() {
+		if !known[k] {
+			return nil, fmt.Errorf("config %s: unknown setting %q (loomd --help lists them)", v.GetString("config"), k)
+		}
+	}
 	return v, nil
+}
+
+func envName(key string) string {
+	return "LOOM_" + strings.ToUpper(strings.ReplaceAll(key, "-", "_"))
+}
+
+// positive reads an integer setting above 0.
+func positive(v *viper.Viper, key string) (int, error) {
+	n, err := strconv.Atoi(strings.TrimSpace(v.GetString(key)))
+	if err != nil || n <= 0 {
+		return 0, fmt.Errorf("%s %q: want a whole number above 0", key, v.GetString(key))
+	}
+	return n, nil
+}
+
+// size reads a byte count: 1048576, 512KiB, 32MiB or 1GiB.
+func size(v *viper.Viper, key string) (int64, error) {
+	s := strings.TrimSpace(v.GetString(key))
+	num, mult := s, int64(1)
+	for _, u := range []struct {
+		suffix string
+		mult   int64
+	}{{"KiB", 1 << 10}, {"MiB", 1 << 20}, {"GiB", 1 << 30}} {
+		if n, ok := strings.CutSuffix(s, u.suffix); ok {
+			num, mult = strings.TrimSpace(n), u.mult
+			break
+		}
+	}
+	n, err := strconv.ParseInt(num, 10, 64)
+	if err != nil || n <= 0 || n > (1<<40)/mult {
+		return 0, fmt.Errorf("%s %q: want a size such as 32MiB, 512KiB or 1048576 (bytes)", key, s)
+	}
+	return n * mult, nil
 }
 
 func duration(v *viper.Viper, key string) (time.Duration, error) {

@@ -11,7 +11,9 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
+	"time"
 )
 
 // Client calls loomd's API.
@@ -26,6 +28,9 @@ type Client struct {
 	// CA that signed loomd's certificate) when HTTP is nil.
 	TLS *tls.Config
 }
+
+// HTTPClient is the HTTP client c uses (made from TLS if HTTP is nil).
+func (c *Client) HTTPClient() *http.Client { return c.http() }
 
 func (c *Client) http() *http.Client {
 	if c.HTTP != nil {
@@ -58,20 +63,56 @@ func (c *Client) do(ctx context.Context, method, path string, in, out any) error
 }
 
 func (c *Client) send(ctx context.Context, method, path string, in any) (*http.Response, error) {
-	var body io.Reader
+	var body []byte
 	if in != nil {
 		b, err := json.Marshal(in)
 		if err != nil {
 			return nil, err
 		}
-		body = bytes.NewReader(b)
+		body = b
+	}
+	for try := 1; ; try++ {
+		resp, err := c.sendOnce(ctx, method, path, in != nil, body)
+		wait, busy := retryAfter(err)
+		if !busy || try == maxTries {
+			return resp, err
+		}
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return nil, err
+		case <-t.C:
+		}
+	}
+}
+
+// maxTries bounds the tries of a call that loomd answers 503 (busy) with
+// Retry-After: loomd refused it before doing anything, so it can be sent
+// again, PUTs included.
+const maxTries = 10
+
+// retryAfter tells whether err is loomd's "busy, try again" and how long
+// it asks to wait (at most 10s).
+func retryAfter(err error) (time.Duration, bool) {
+	var e *Error
+	if !errors.As(err, &e) || e.Code != http.StatusServiceUnavailable || e.retryAfter <= 0 {
+		return 0, false
+	}
+	return min(e.retryAfter, 10*time.Second), true
+}
+
+func (c *Client) sendOnce(ctx context.Context, method, path string, hasBody bool, body []byte) (*http.Response, error) {
+	var r io.Reader
+	if hasBody {
+		r = bytes.NewReader(body)
 	}
 	base := strings.TrimSuffix(c.Server, "/")
-	req, err := http.NewRequestWithContext(ctx, method, base+Prefix+path, body)
+	req, err := http.NewRequestWithContext(ctx, method, base+Prefix+path, r)
 	if err != nil {
 		return nil, err
 	}
-	if in != nil {
+	if hasBody {
 		req.Header.Set("Content-Type", "application/json")
 	}
 	if c.Token != "" {
@@ -91,7 +132,16 @@ func (c *Client) send(ctx context.Context, method, path string, in any) (*http.R
 		e.Message = strings.TrimSpace(resp.Status + ": " + string(b))
 	}
 	e.Code = resp.StatusCode
+	if s, err := strconv.Atoi(resp.Header.Get("Retry-After")); err == nil && s > 0 {
+		e.retryAfter = time.Duration(s) * time.Second
+	}
 	return nil, e
+}
+
+// Version returns loomd's version and its API's.
+func (c *Client) Version(ctx context.Context) (*ServerVersion, error) {
+	var v ServerVersion
+	return &v, c.do(ctx, http.MethodGet, "version", nil, &v)
 }
 
 // Topology returns the stored topology.

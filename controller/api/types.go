@@ -10,8 +10,11 @@
 //	GET  hosts/{host}/flows    the switch's flows, each explained, and drift
 //	GET  hosts/{host}/interfaces  the bridge's interfaces as OVS last reported them
 //	GET|PUT log/level          the log level, as {"level":"debug"}
+//	GET  version               loomd's version and the API's (ServerVersion)
 //
-// Every 4xx and 5xx answer carries an Error document.
+// Every 4xx and 5xx answer carries an Error document. A 503 with
+// Retry-After means loomd is busy (too many calls or connections at
+// once): the Client tries again.
 package api
 
 import (
@@ -22,10 +25,21 @@ import (
 
 	"github.com/loom-sdn/loom/controller"
 	"github.com/loom-sdn/loom/topology"
+	"github.com/loom-sdn/loom/version"
 )
 
+// Version is the API's version; Prefix carries it.
+const Version = "v1"
+
 // Prefix is the path every API call starts with.
-const Prefix = "/api/v1/"
+const Prefix = "/api/" + Version + "/"
+
+// ServerVersion is the answer to GET version: loomd's build and the
+// version of the API it serves.
+type ServerVersion struct {
+	version.Info
+	APIVersion string `json:"apiVersion"`
+}
 
 // Topology sources.
 const (
@@ -140,11 +154,16 @@ type HostPlan struct {
 	Error        string   `json:"error,omitempty"`
 	// PortsDown, after an apply: the ports OVS could not set up.
 	PortsDown []controller.PortProblem `json:"portsDown,omitempty"`
+	// NotContacted says why loomd did not ask the host (a host of the
+	// planned files that is not in the topology in force, or that is at
+	// other addresses there): its plan is then that of a new host, a
+	// bridge to create with its ports and every flow to add.
+	NotContacted string `json:"notContacted,omitempty"`
 }
 
 // PlanOf is the plan of a dry-run result.
 func PlanOf(r controller.HostResult) HostPlan {
-	h := HostPlan{Host: r.Host, OVSDB: r.OVSDB, Foreign: r.Foreign, DesiredFlows: r.DesiredFlows, PortsDown: r.PortsDown}
+	h := HostPlan{Host: r.Host, OVSDB: r.OVSDB, Foreign: r.Foreign, DesiredFlows: r.DesiredFlows, PortsDown: r.PortsDown, NotContacted: r.NotContacted}
 	h.FlowsAdd, h.FlowsModify, h.FlowsDelete = controller.FlowChanges(r.Flows)
 	if r.Flows != nil {
 		h.FlowMods = r.Flows.FlowMods()
@@ -254,6 +273,8 @@ type Error struct {
 	Revision int64 `json:"revision,omitempty"`
 	// Code is the HTTP status (not sent).
 	Code int `json:"-"`
+	// retryAfter is the answer's Retry-After, if any.
+	retryAfter time.Duration
 }
 
 func (e *Error) Error() string {

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
 	"strings"
 	"time"
 
@@ -18,6 +19,7 @@ import (
 	"github.com/loom-sdn/loom/flows"
 	"github.com/loom-sdn/loom/ovsdb"
 	"github.com/loom-sdn/loom/topology"
+	"github.com/loom-sdn/loom/version"
 )
 
 // Auth says who may call the API: a client with the bearer token, or one
@@ -39,8 +41,100 @@ func (a Auth) allows(r *http.Request) bool {
 	return ok && subtle.ConstantTimeCompare([]byte(got), []byte(a.Token)) == 1
 }
 
-// maxBody bounds a request body: a topology of 100,000 ports is about 15 MB.
-const maxBody = 64 << 20
+// Limits bound what the API's calls may cost loomd.
+type Limits struct {
+	// MaxBody bounds a request body in bytes (0: DefaultMaxBody).
+	MaxBody int64
+	// MaxCalls bounds the validate, plan and PUT topology calls served at
+	// once (0: DefaultMaxCalls): each loads and compiles a whole topology,
+	// which costs CPU and memory in proportion to its size. A call over
+	// the limit waits up to a second for another to end, then gets 503
+	// with Retry-After.
+	MaxCalls int
+}
+
+const (
+	// DefaultMaxBody is Limits.MaxBody's default: a topology of 100,000
+	// ports is about 15 MB, twice that as JSON with room to spare.
+	DefaultMaxBody = 32 << 20
+	// DefaultMaxCalls is Limits.MaxCalls's default.
+	DefaultMaxCalls = 2
+	// callWait is how long a call over MaxCalls waits for a turn.
+	callWait = time.Second
+
+	// maxProblems bounds the problems one answer lists; the count of the
+	// others follows them.
+	maxProblems = 1000
+)
+
+// bodyWait is how long the body of a call that has its turn may take to
+// arrive, plus a second per MiB (a variable for tests).
+var bodyWait = 10 * time.Second
+
+func (l Limits) withDefaults() Limits {
+	if l.MaxBody <= 0 {
+		l.MaxBody = DefaultMaxBody
+	}
+	if l.MaxCalls <= 0 {
+		l.MaxCalls = DefaultMaxCalls
+	}
+	return l
+}
+
+// RequireAuth serves h to the clients the API's credentials admit, and
+// 401 to others (loomd puts /metrics behind it).
+func (d *Daemon) RequireAuth(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !d.cfg.Auth.allows(r) {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="loomd"`)
+			writeError(w, &api.Error{Message: "missing or wrong credentials: send the bearer token (loomctl --token-file) or a client certificate loomd trusts", Code: http.StatusUnauthorized})
+			return
+		}
+		h.ServeHTTP(w, r)
+	})
+}
+
+// heavy admits a call that loads and compiles a topology: its body must
+// fit under MaxBody (said before anything is read), and it waits its turn
+// among MaxCalls.
+func (d *Daemon) heavy(h http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if r.ContentLength > d.limits.MaxBody {
+			w.Header().Set("Connection", "close") // rather than read the body to drop it
+			writeError(w, tooLarge(d.limits.MaxBody))
+			return
+		}
+		t := time.NewTimer(callWait)
+		defer t.Stop()
+		select {
+		case d.calls <- struct{}{}:
+			defer func() { <-d.calls }()
+		case <-t.C:
+			w.Header().Set("Retry-After", "1")
+			writeError(w, &api.Error{Message: fmt.Sprintf("loomd is busy: %d validate, plan or topology writes are being served, the most it serves at once (setting api-max-calls); try again in a second", d.limits.MaxCalls),
+				Code: http.StatusServiceUnavailable})
+			return
+		case <-r.Context().Done():
+			return
+		}
+		h(w, r)
+	}
+}
+
+func tooLarge(max int64) *api.Error {
+	return &api.Error{Message: fmt.Sprintf("request body over the limit of %s (setting api-max-body)", sizeString(max)), Code: http.StatusRequestEntityTooLarge}
+}
+
+// sizeString writes a byte count as people read it: "32 MiB (33554432 bytes)".
+func sizeString(n int64) string {
+	switch {
+	case n >= 1<<20 && n%(1<<20) == 0:
+		return fmt.Sprintf("%d MiB (%d bytes)", n>>20, n)
+	case n >= 1<<10 && n%(1<<10) == 0:
+		return fmt.Sprintf("%d KiB (%d bytes)", n>>10, n)
+	}
+	return fmt.Sprintf("%d bytes", n)
+}
 
 // Handler serves the API under /api/v1/ (see controller/api), and
 // /healthz and /readyz, which need no credentials.
@@ -49,9 +143,9 @@ func (d *Daemon) Handler() http.Handler {
 	mux.HandleFunc("GET "+api.Prefix+"topology", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, d.Topology())
 	})
-	mux.HandleFunc("PUT "+api.Prefix+"topology", func(w http.ResponseWriter, r *http.Request) {
+	mux.HandleFunc("PUT "+api.Prefix+"topology", d.heavy(func(w http.ResponseWriter, r *http.Request) {
 		var u api.TopologyUpdate
-		if !readJSON(w, r, &u) {
+		if !d.readJSON(w, r, &u) {
 			return
 		}
 		a, err := d.Put(u)
@@ -62,10 +156,10 @@ func (d *Daemon) Handler() http.Handler {
 		d.log.Info("topology written through the API", zap.Int64("revision", a.Revision), zap.Bool("unchanged", a.Unchanged),
 			zap.String("remote", r.RemoteAddr))
 		writeJSON(w, http.StatusOK, a)
-	})
-	mux.HandleFunc("POST "+api.Prefix+"validate", func(w http.ResponseWriter, r *http.Request) {
+	}))
+	mux.HandleFunc("POST "+api.Prefix+"validate", d.heavy(func(w http.ResponseWriter, r *http.Request) {
 		var f api.Files
-		if !readJSON(w, r, &f) {
+		if !d.readJSON(w, r, &f) {
 			return
 		}
 		if len(f.Files) == 0 {
@@ -73,10 +167,10 @@ func (d *Daemon) Handler() http.Handler {
 			return
 		}
 		writeJSON(w, http.StatusOK, validate(f.Files))
-	})
-	mux.HandleFunc("POST "+api.Prefix+"plan", func(w http.ResponseWriter, r *http.Request) {
+	}))
+	mux.HandleFunc("POST "+api.Prefix+"plan", d.heavy(func(w http.ResponseWriter, r *http.Request) {
 		var f api.Files
-		if r.ContentLength != 0 && !readJSON(w, r, &f) {
+		if r.ContentLength != 0 && !d.readJSON(w, r, &f) {
 			return
 		}
 		p, err := d.plan(r.Context(), f.Files)
@@ -85,6 +179,9 @@ func (d *Daemon) Handler() http.Handler {
 			return
 		}
 		writeJSON(w, http.StatusOK, p)
+	}))
+	mux.HandleFunc("GET "+api.Prefix+"version", func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusOK, api.ServerVersion{Info: version.Get(), APIVersion: api.Version})
 	})
 	mux.HandleFunc("GET "+api.Prefix+"status", func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Query().Get("watch") == "true" {
@@ -143,23 +240,31 @@ func (d *Daemon) Handler() http.Handler {
 		}
 		fmt.Fprintln(w, "ok")
 	})
-	outer.Handle("/api/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if !d.cfg.Auth.allows(r) {
-			w.Header().Set("WWW-Authenticate", `Bearer realm="loomd"`)
-			writeError(w, &api.Error{Message: "missing or wrong credentials: send the bearer token (loomctl --token-file) or a client certificate loomd trusts", Code: http.StatusUnauthorized})
-			return
-		}
-		mux.ServeHTTP(w, r)
-	}))
+	outer.Handle("/api/", d.RequireAuth(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mux.ServeHTTP(answerInTime(w, r), r)
+	})))
 	return outer
 }
 
-func readJSON(w http.ResponseWriter, r *http.Request, v any) bool {
+func (d *Daemon) readJSON(w http.ResponseWriter, r *http.Request, v any) bool {
 	if ct := r.Header.Get("Content-Type"); ct != "" && !strings.HasPrefix(ct, "application/json") {
 		writeError(w, &api.Error{Message: fmt.Sprintf("Content-Type %q: send application/json", ct), Code: http.StatusUnsupportedMediaType})
 		return false
 	}
-	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxBody))
+	// The call holds its turn (heavy) while its body arrives: a slow
+	// client must not keep it long. The body gets bodyWait and a second
+	// per MiB it announces (or may send), within the server's read
+	// timeout.
+	wait := time.Duration(0)
+	if srv := serverOf(r); srv != nil && srv.ReadTimeout > 0 {
+		size := r.ContentLength
+		if size < 0 {
+			size = d.limits.MaxBody
+		}
+		wait = min(bodyWait+time.Duration(size>>20)*time.Second, srv.ReadTimeout)
+		http.NewResponseController(w).SetReadDeadline(time.Now().Add(wait)) //nolint:errcheck // unsupported: the server's deadline stays
+	}
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, d.limits.MaxBody))
 	dec.DisallowUnknownFields()
 	err := dec.Decode(v)
 	if err == nil && dec.More() {
@@ -169,7 +274,10 @@ func readJSON(w http.ResponseWriter, r *http.Request, v any) bool {
 		var tooBig *http.MaxBytesError
 		switch {
 		case errors.As(err, &tooBig):
-			writeError(w, &api.Error{Message: fmt.Sprintf("request body over %d bytes", maxBody), Code: http.StatusRequestEntityTooLarge})
+			writeError(w, tooLarge(d.limits.MaxBody))
+		case errors.Is(err, os.ErrDeadlineExceeded):
+			writeError(w, &api.Error{Message: fmt.Sprintf("the request body did not arrive in time: loomd waits %v for it (%v, and a second per MiB)", wait, bodyWait),
+				Code: http.StatusRequestTimeout})
 		case errors.Is(err, io.EOF):
 			writeError(w, badRequest("empty request body: send a JSON document"))
 		default:
@@ -188,6 +296,56 @@ func writeJSON(w http.ResponseWriter, code int, v any) {
 	enc.Encode(v) //nolint:errcheck // the client went away
 }
 
+// serverOf is the server r came to, if any.
+func serverOf(r *http.Request) *http.Server {
+	srv, _ := r.Context().Value(http.ServerContextKey).(*http.Server)
+	return srv
+}
+
+// answerInTime gives an answer the server's whole write timeout from the
+// moment it starts to be written, not from the end of the request: a
+// plan waits for the hosts, a PUT of a large topology compiles it, and
+// the timeout is there to cut off clients that do not read, not slow
+// answers.
+func answerInTime(w http.ResponseWriter, r *http.Request) http.ResponseWriter {
+	srv := serverOf(r)
+	if srv == nil || srv.WriteTimeout <= 0 {
+		return w
+	}
+	// No deadline until then: over HTTP/2 the write timeout is a timer
+	// that resets the stream when it fires, written to or not.
+	rc := http.NewResponseController(w)
+	rc.SetWriteDeadline(time.Time{}) //nolint:errcheck // unsupported: the server's deadline stays
+	return &deadlineWriter{ResponseWriter: w, rc: rc, d: srv.WriteTimeout}
+}
+
+type deadlineWriter struct {
+	http.ResponseWriter
+	rc      *http.ResponseController
+	d       time.Duration
+	started bool
+}
+
+func (w *deadlineWriter) start() {
+	if !w.started {
+		w.started = true
+		w.rc.SetWriteDeadline(time.Now().Add(w.d)) //nolint:errcheck // unsupported: the server's deadline stays
+	}
+}
+
+func (w *deadlineWriter) WriteHeader(code int) {
+	w.start()
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *deadlineWriter) Write(b []byte) (int, error) {
+	w.start()
+	return w.ResponseWriter.Write(b)
+}
+
+// Unwrap lets http.ResponseController reach the connection.
+func (w *deadlineWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
 func writeError(w http.ResponseWriter, err error) {
 	var e *api.Error
 	if !errors.As(err, &e) {
@@ -202,26 +360,34 @@ func validate(files map[string]string) *api.Validation {
 		_, err = flows.Compile(t)
 	}
 	if err != nil {
-		return &api.Validation{Errors: api.Problems(err)}
+		p, _ := problems(err)
+		return &api.Validation{Errors: p}
 	}
 	return &api.Validation{Valid: true, Warnings: warnings(t), Summary: api.Summarize(t)}
 }
 
 // plan asks every host of files' topology (or of the one in force) what
-// it would need; it changes nothing.
+// it would need; it changes nothing. With files, only the hosts of the
+// topology in force are asked, and only at the addresses (and with the
+// certificate pin) they have there: the request's files do not choose
+// where loomd connects with its certificate. The others are listed as
+// not contacted.
 func (d *Daemon) plan(ctx context.Context, files map[string]string) (*api.Plan, error) {
-	t, rev := d.current()
+	cur, rev := d.current()
+	t := cur
+	var skip map[string]string
 	if files != nil {
 		var err error
 		if t, err = topology.LoadBytes(api.BytesOf(files)); err != nil {
 			return nil, invalid(err)
 		}
+		skip = notContacted(t, cur)
 	} else if t == nil {
 		return nil, &api.Error{Message: "no topology in force: send files to plan", Code: http.StatusConflict}
 	}
 	c := d.cfg.Reconciler
 	e := &controller.Engine{Log: d.log.With(zap.String("call", "plan")), Opts: controller.Options{
-		HostTimeout: min(c.HostTimeout, 30*time.Second), Parallel: c.Parallel, DryRun: true, TLS: c.TLS}}
+		HostTimeout: min(c.HostTimeout, 30*time.Second), Parallel: c.Parallel, DryRun: true, TLS: c.TLS, Skip: skip}}
 	results, err := e.Apply(ctx, t)
 	if err != nil {
 		return nil, invalid(err)
@@ -231,6 +397,29 @@ func (d *Daemon) plan(ctx context.Context, files map[string]string) (*api.Plan, 
 		p.Hosts[i] = api.PlanOf(r)
 	}
 	return p, nil
+}
+
+// notContacted lists the hosts of t that a plan must not contact, with
+// why: those not in the topology in force (cur), and those whose
+// addresses or certificate pin differ there.
+func notContacted(t, cur *topology.Topology) map[string]string {
+	skip := map[string]string{}
+	for _, h := range t.Hosts {
+		var now topology.Host
+		ok := false
+		if cur != nil {
+			now, ok = cur.Host(h.Name)
+		}
+		switch {
+		case !ok:
+			skip[h.Name] = "not in the topology in force"
+		case h.OVSDB != now.OVSDB || h.OpenFlow != now.OpenFlow:
+			skip[h.Name] = fmt.Sprintf("its addresses differ from the topology in force (ovsdb %s, openflow %s there)", now.OVSDB, now.OpenFlow)
+		case h.TLS != now.TLS:
+			skip[h.Name] = "its certificate pin (tls) differs from the topology in force"
+		}
+	}
+	return skip
 }
 
 // flows reads one host's flows and explains them with the topology in
@@ -249,7 +438,11 @@ func (d *Daemon) flows(ctx context.Context, host string) (*api.HostFlows, error)
 	}
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	rep, err := controller.InspectFlows(ctx, t, hs, d.cfg.Reconciler.TLS.OpenFlow(hs.OpenFlow))
+	err := d.cfg.Reconciler.TLS.VerifyOpenFlow(ctx, hs)
+	var rep *controller.FlowReport
+	if err == nil {
+		rep, err = controller.InspectFlows(ctx, t, hs, d.cfg.Reconciler.TLS.OpenFlow(hs.OpenFlow))
+	}
 	if err != nil {
 		return nil, &api.Error{Message: fmt.Sprintf("host %s: %v", host, err), Code: http.StatusBadGateway}
 	}
@@ -265,23 +458,40 @@ func (d *Daemon) flows(ctx context.Context, host string) (*api.HostFlows, error)
 }
 
 // watch streams status events as JSON lines: a snapshot, then each change.
+// The stream lasts as long as its client reads it: the server's read
+// timeout does not apply to it (a GET has no body to wait for), and each
+// line gets the whole write timeout.
 func (d *Daemon) watch(w http.ResponseWriter, r *http.Request) {
-	fl, ok := w.(http.Flusher)
-	if !ok {
-		writeError(w, errors.New("streaming unsupported"))
-		return
+	rc := http.NewResponseController(w)
+	rc.SetReadDeadline(time.Time{}) //nolint:errcheck // unsupported: no deadline to lift
+	write := time.Duration(0)
+	if srv := serverOf(r); srv != nil {
+		write = srv.WriteTimeout
+	}
+	send := func(v any) bool {
+		if write > 0 {
+			rc.SetWriteDeadline(time.Now().Add(write)) //nolint:errcheck
+			// None while waiting for the next line: over HTTP/2 a
+			// deadline resets the stream when it passes, written to or not.
+			defer rc.SetWriteDeadline(time.Time{}) //nolint:errcheck
+		}
+		var err error
+		if v == nil {
+			// An empty line keeps proxies from closing a quiet stream.
+			_, err = w.Write([]byte("\n"))
+		} else {
+			err = json.NewEncoder(w).Encode(v)
+		}
+		return err == nil && rc.Flush() == nil
 	}
 	c := d.hub.subscribe()
 	defer d.hub.unsubscribe(c)
 	w.Header().Set("Content-Type", "application/x-ndjson")
 	w.Header().Set("Cache-Control", "no-store")
-	w.WriteHeader(http.StatusOK)
-	enc := json.NewEncoder(w)
 	s := d.Status()
-	if enc.Encode(api.Event{Type: api.EventSnapshot, Status: &s}) != nil {
+	if !send(api.Event{Type: api.EventSnapshot, Status: &s}) {
 		return
 	}
-	fl.Flush()
 	keep := time.NewTicker(30 * time.Second)
 	defer keep.Stop()
 	for {
@@ -294,15 +504,13 @@ func (d *Daemon) watch(w http.ResponseWriter, r *http.Request) {
 			if !ok {
 				return // fell behind: the client reconnects for a fresh snapshot
 			}
-			if enc.Encode(ev) != nil {
+			if !send(ev) {
 				return
 			}
 		case <-keep.C:
-			// An empty line keeps proxies from closing a quiet stream.
-			if _, err := w.Write([]byte("\n")); err != nil {
+			if !send(nil) {
 				return
 			}
 		}
-		fl.Flush()
 	}
 }

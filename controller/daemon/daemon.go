@@ -40,6 +40,8 @@ type Config struct {
 	StatusFile string
 	// Auth says who may call the API.
 	Auth Auth
+	// Limits bound what the API's calls may cost.
+	Limits Limits
 }
 
 // Daemon holds the topology and the reconcilers.
@@ -49,6 +51,9 @@ type Daemon struct {
 	rec   *controller.Reconciler
 	store store
 	hub   hub
+
+	limits Limits
+	calls  chan struct{} // a slot per validate, plan or PUT being served
 
 	// writeMu serializes the writers of the topology (Put, checkFiles),
 	// which compile outside mu; mu guards what readers read. A writer
@@ -81,7 +86,9 @@ func New(cfg Config, onReady func()) (*Daemon, error) {
 	if onReady == nil {
 		onReady = func() {}
 	}
+	limits := cfg.Limits.withDefaults()
 	d := &Daemon{cfg: cfg, log: cfg.Log, store: store{dir: cfg.StateDir}, onReady: onReady, done: make(chan struct{}),
+		limits: limits, calls: make(chan struct{}, limits.MaxCalls),
 		status: &statusFile{path: cfg.StatusFile, log: cfg.Log, m: map[string]controller.HostStatus{}}}
 	d.rec = controller.NewReconciler(cfg.Log, cfg.Reconciler, d.hostChanged)
 	st, err := d.store.load()
@@ -191,7 +198,8 @@ func (d *Daemon) install(t *topology.Topology, st stored) error {
 func (d *Daemon) reject(why string, err error) {
 	d.log.Error(why+"; the running topology stays", zap.Error(err))
 	d.mu.Lock()
-	d.state.Rejected, d.state.Problems = why, api.Problems(err)
+	d.state.Rejected = why
+	d.state.Problems, _ = problems(err)
 	d.mu.Unlock()
 	d.publishTopology()
 }
@@ -356,12 +364,25 @@ func warnings(t *topology.Topology) []api.Problem {
 	if len(t.Warnings) == 0 {
 		return nil
 	}
-	return api.Problems(t.Warnings)
+	p, _ := problems(t.Warnings)
+	return p
 }
 
 func invalid(err error) *api.Error {
-	p := api.Problems(err)
-	return &api.Error{Message: fmt.Sprintf("the topology is invalid (%d problems), nothing was changed", len(p)), Problems: p, Code: http.StatusBadRequest}
+	p, n := problems(err)
+	return &api.Error{Message: fmt.Sprintf("the topology is invalid (%d problems), nothing was changed", n), Problems: p, Code: http.StatusBadRequest}
+}
+
+// problems lists err's problems, at most maxProblems of them and then
+// one that counts the others; n is how many there are in all.
+func problems(err error) (list []api.Problem, n int) {
+	list = api.Problems(err)
+	n = len(list)
+	if n > maxProblems {
+		list = append(list[:maxProblems:maxProblems], api.Problem{
+			Message: fmt.Sprintf("and %d more problems (the first %d are listed)", n-maxProblems, maxProblems)})
+	}
+	return list, n
 }
 
 func badRequest(format string, args ...any) *api.Error {
@@ -407,10 +428,7 @@ func (s *statusFile) writer() {
 		b, err := json.MarshalIndent(s.m, "", "  ")
 		s.mu.Unlock()
 		if err == nil {
-			tmp := s.path + ".tmp"
-			if err = os.WriteFile(tmp, b, 0o644); err == nil {
-				err = os.Rename(tmp, s.path)
-			}
+			err = writeFileAtomic(s.path, append(b, '\n'), 0o644)
 		}
 		if err != nil {
 			s.log.Warn("status file", zap.Error(err))

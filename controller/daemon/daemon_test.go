@@ -246,9 +246,17 @@ func TestAPIValidatePlanAndLogLevel(t *testing.T) {
 	if code, raw := f.call("POST", "/api/v1/validate", token, string(body), &v); code != 200 || !v.Valid || v.Summary.Hosts != 2 {
 		t.Errorf("validate: %d %s", code, raw)
 	}
-	// Planning reaches for the hosts; these refuse, and each says so.
+	// No topology in force: the hosts of the files are not contacted.
 	var p api.Plan
-	if code, raw := f.call("POST", "/api/v1/plan", token, string(body), &p); code != 200 || len(p.Hosts) != 2 || p.Hosts[0].Error == "" {
+	if code, raw := f.call("POST", "/api/v1/plan", token, string(body), &p); code != 200 || len(p.Hosts) != 2 ||
+		p.Hosts[0].NotContacted != "not in the topology in force" || p.Hosts[0].Error != "" || p.Hosts[0].DesiredFlows == 0 {
+		t.Errorf("plan: %d %s", code, raw)
+	}
+	// In force, they are asked; these refuse, and each says so.
+	f.call("PUT", "/api/v1/topology", token, put(0, map[string]string{"net.yaml": topo}), nil)
+	p = api.Plan{}
+	if code, raw := f.call("POST", "/api/v1/plan", token, string(body), &p); code != 200 || len(p.Hosts) != 2 ||
+		p.Hosts[0].NotContacted != "" || !strings.Contains(p.Hosts[0].Error, "tcp:127.0.0.1:1") {
 		t.Errorf("plan: %d %s", code, raw)
 	}
 	var lvl struct{ Level string }

@@ -126,12 +126,22 @@ func TestCheckAuth(t *testing.T) {
 		{"localhost:9477", Auth{}, true},
 		{"0.0.0.0:9477", Auth{}, false},
 		{"10.0.0.5:9477", Auth{}, false},
-		{"10.0.0.5:9477", Auth{Token: token}, true},
+		{"10.0.0.5:9477", Auth{Token: token}, false}, // the token would cross the network in clear
 		{"10.0.0.5:9477", Auth{ClientCerts: true}, true},
+		{"127.0.0.1:9477", Auth{Token: token}, true},
+		{"localhost:9477", Auth{Token: token}, true},
 	} {
 		err := Listen{Addr: c.addr}.CheckAuth(c.auth)
 		if (err == nil) != c.ok {
 			t.Errorf("%s %+v: %v", c.addr, c.auth, err)
 		}
+	}
+	// Over HTTPS, a token is fine off loopback.
+	if err := (Listen{Addr: "10.0.0.5:9477", CertFile: "c.pem", KeyFile: "k.pem"}).CheckAuth(Auth{Token: token}); err != nil {
+		t.Errorf("token over HTTPS: %v", err)
+	}
+	err := Listen{Addr: "0.0.0.0:9477"}.CheckAuth(Auth{Token: token})
+	if err == nil || !strings.Contains(err.Error(), "in clear") || !strings.Contains(err.Error(), "api-cert") {
+		t.Errorf("token over plain HTTP off loopback: %v", err)
 	}
 }

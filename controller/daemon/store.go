@@ -50,13 +50,29 @@ func (s store) save(st stored) error {
 	if err != nil {
 		return err
 	}
-	f, err := os.CreateTemp(s.dir, ".topology-*.json")
+	return writeFileAtomic(s.path(), append(b, '\n'), 0o600)
+}
+
+// writeFileAtomic replaces path with data: a temporary file of a unique
+// name in the same folder, written and synced, renamed over path, then
+// the folder synced. A crash leaves the old file or the new one, never a
+// mix; two writers never share a temporary file.
+func writeFileAtomic(path string, data []byte, perm os.FileMode) error {
+	dir, base := filepath.Split(path)
+	if dir == "" {
+		dir = "."
+	}
+	f, err := os.CreateTemp(dir, "."+base+"-*.tmp")
 	if err != nil {
 		return err
 	}
 	tmp := f.Name()
 	defer os.Remove(tmp) // after the rename there is nothing to remove
-	if _, err := f.Write(append(b, '\n')); err != nil {
+	if _, err := f.Write(data); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Chmod(perm); err != nil {
 		f.Close()
 		return err
 	}
@@ -67,10 +83,10 @@ func (s store) save(st stored) error {
 	if err := f.Close(); err != nil {
 		return err
 	}
-	if err := os.Rename(tmp, s.path()); err != nil {
+	if err := os.Rename(tmp, path); err != nil {
 		return err
 	}
-	d, err := os.Open(s.dir)
+	d, err := os.Open(dir)
 	if err != nil {
 		return err
 	}
