@@ -3,18 +3,18 @@ package topology
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"io"
 	"io/fs"
 	"os"
 	"path"
 	"path/filepath"
 	"reflect"
-	"regexp"
 	"sort"
-	"strconv"
 	"strings"
+	"unicode/utf8"
 
-	"gopkg.in/yaml.v3"
+	"go.yaml.in/yaml/v4"
 )
 
 // source is where topology files come from: the file system (Load) or a
@@ -167,34 +167,27 @@ func load(src source, roots []string) (*Topology, error) {
 			expand(p, at)
 		}
 	}
-	if d.unreadable {
+	if d.unreadable || d.errs.more > 0 {
 		// A file that is not YAML contributes nothing: checking references
-		// against the rest would only add noise.
-		return nil, d.errs.Err()
+		// against the rest would only add noise. Nor is it worth checking
+		// the meaning of files that already have more errors than are
+		// listed.
+		return nil, d.errs.sorted("errors", d.errs.more > 0 && !d.unreadable)
 	}
 	// Check the meaning even when some fields were wrong, so that every
 	// problem is reported at once; a field whose value was already
 	// rejected is not reported again.
-	decoded := len(d.errs)
+	if len(d.errs.list) > 0 {
+		d.errs.reported = map[Pos]bool{}
+		for _, e := range d.errs.list {
+			d.errs.reported[e.Pos] = true
+		}
+	}
 	t := d.validate()
-	if decoded > 0 {
-		bad := map[Pos]bool{}
-		for _, e := range d.errs[:decoded] {
-			bad[e.Pos] = true
-		}
-		kept := d.errs[:decoded]
-		for _, e := range d.errs[decoded:] {
-			if !bad[e.Pos] {
-				kept = append(kept, e)
-			}
-		}
-		d.errs = kept
+	if d.errs.n > 0 {
+		return nil, d.errs.sorted("errors", false)
 	}
-	if err := d.errs.Err(); err != nil {
-		return nil, err
-	}
-	d.warns.sort()
-	t.Warnings = d.warns
+	t.Warnings = d.warns.sorted("warnings", false)
 	return t, nil
 }
 
@@ -207,32 +200,45 @@ func unwrapPath(err error) error {
 }
 
 type decoder struct {
-	errs             ErrorList
+	errs             problems
 	tunnelIPReported map[string]bool
 	gwVLANPos        map[string]Pos
 	gwOfSwitch       map[string]string // switch -> its l2 gateway
-	warns            ErrorList
+	warns            problems
 	unreadable       bool // a file was not YAML or had tabs
 	specs            []*FileSpec
 	includeNodes     map[string][]Pos // file -> position of each include entry
+	// Aliases of the file being decoded (decode.go).
+	aliasBudget int                // nodes its aliases may still expand to
+	anchorSize  map[*yaml.Node]int // the nodes under each anchored node
+	expanding   map[*yaml.Node]bool
 }
-
-var yamlLine = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
 
 // file decodes one file; nil if it could not be read as YAML at all.
 func (d *decoder) file(name string, src []byte) *FileSpec {
-	if bytes.Contains(src, []byte("\t")) {
-		for i, line := range strings.Split(string(src), "\n") {
-			if c := strings.IndexByte(line, '\t'); c >= 0 {
-				d.errs.add(Pos{name, i + 1, c + 1}, "indent with spaces", "tab character: YAML forbids tabs")
+	if !utf8.Valid(src) {
+		// The YAML reader would say so without a position.
+		d.errs.add(badUTF8(name, src), "save the file as UTF-8", "invalid UTF-8")
+		d.unreadable = true
+		return nil
+	}
+	if bytes.IndexByte(src, '\t') >= 0 {
+		for i, line := range bytes.Split(src, []byte("\n")) {
+			if c := bytes.IndexByte(line, '\t'); c >= 0 {
+				d.errs.add(Pos{name, i + 1, utf8.RuneCount(line[:c]) + 1}, "indent with spaces", "tab character: YAML forbids tabs")
 			}
 		}
 		d.unreadable = true
 		return nil
 	}
+	l, err := yaml.NewLoader(bytes.NewReader(src))
+	if err != nil {
+		d.errs.add(Pos{File: name}, "", "%v", err)
+		d.unreadable = true
+		return nil
+	}
 	var doc yaml.Node
-	dec := yaml.NewDecoder(bytes.NewReader(src))
-	if err := dec.Decode(&doc); err != nil {
+	if err := l.Load(&doc); err != nil {
 		if errors.Is(err, io.EOF) {
 			d.errs.add(Pos{File: name, Line: 1}, "", "empty file: expected apiVersion: %s", APIVersion)
 			return nil
@@ -241,7 +247,7 @@ func (d *decoder) file(name string, src []byte) *FileSpec {
 		return nil
 	}
 	var extra yaml.Node
-	if err := dec.Decode(&extra); err == nil {
+	if err := l.Load(&extra); err == nil {
 		d.errs.add(pos(name, &extra), "put each topology in a file of its own, or merge them", "a second YAML document in one file")
 	} else if !errors.Is(err, io.EOF) {
 		d.yamlError(name, err)
@@ -252,6 +258,7 @@ func (d *decoder) file(name string, src []byte) *FileSpec {
 		return nil
 	}
 	root := doc.Content[0]
+	d.startFile(root)
 	spec := &FileSpec{}
 	d.decodeStruct(name, root, reflect.ValueOf(spec).Elem())
 	if spec.Src.Pos.File == "" {
@@ -273,15 +280,44 @@ func (d *decoder) file(name string, src []byte) *FileSpec {
 	return spec
 }
 
-func (d *decoder) yamlError(name string, err error) {
-	msg := err.Error()
-	p := Pos{File: name}
-	if m := yamlLine.FindStringSubmatch(msg); m != nil {
-		p.Line, _ = strconv.Atoi(m[1])
-		msg = m[2]
+// badUTF8 is the position of the first byte of src that is not UTF-8.
+func badUTF8(name string, src []byte) Pos {
+	i := 0
+	for i < len(src) {
+		r, size := utf8.DecodeRune(src[i:])
+		if r == utf8.RuneError && size <= 1 {
+			break
+		}
+		i += size
 	}
-	d.errs.add(p, "", "%s", strings.TrimPrefix(msg, "yaml: "))
+	start := bytes.LastIndexByte(src[:i], '\n') + 1
+	return Pos{File: name, Line: bytes.Count(src[:i], []byte("\n")) + 1, Col: utf8.RuneCount(src[start:i]) + 1}
+}
+
+// yamlError reports a file that is not YAML at the place the parser
+// stopped; an unclosed [list], {mapping} or quoted string at the place it
+// was opened, which is where the mistake usually is.
+func (d *decoder) yamlError(name string, err error) {
 	d.unreadable = true
+	var le *yaml.LoadError
+	if !errors.As(err, &le) {
+		d.errs.add(Pos{File: name}, "", "%s", strings.TrimPrefix(err.Error(), "yaml: "))
+		return
+	}
+	p := Pos{File: name, Line: le.Mark.Line, Col: le.Mark.Column}
+	msg := le.Message
+	unclosed := !strings.Contains(msg, "escape") && !strings.Contains(msg, "hexdecimal")
+	for _, o := range []struct{ ctx, what string }{
+		{"while parsing a flow sequence", "the [list] that starts here"},
+		{"while parsing a flow mapping", "the {mapping} that starts here"},
+		{"while scanning a quoted scalar", "the quoted string that starts here"},
+	} {
+		if unclosed && le.ContextMsg == o.ctx && le.ContextMark.Line > 0 && le.ContextMark != le.Mark {
+			msg = fmt.Sprintf("%s: %s (found at line %d, column %d)", o.what, msg, le.Mark.Line, le.Mark.Column)
+			p = Pos{File: name, Line: le.ContextMark.Line, Col: le.ContextMark.Column}
+		}
+	}
+	d.errs.add(p, "", "%s", msg)
 }
 
 // recordingSource reads from disk and keeps what it read.

@@ -268,7 +268,7 @@ func TestLoadErrors(t *testing.T) {
 			`t.yaml:1:13: topology field "apiVersion": "loom/v9" is not allowed (did you mean "loom/v1"?)`,
 		}},
 		{"syntax", "apiVersion: loom/v1\nhosts: [\n", []string{
-			`t.yaml:2: did not find expected node content`,
+			`t.yaml:3:1: did not find expected node content`,
 		}},
 		{"bad name", line(21, "  - name: Blue_1"), []string{
 			`t.yaml:21:11: switch "Blue_1": invalid name (use lower-case letters, digits and '-', at most 63)`,
@@ -294,16 +294,16 @@ func TestLoadErrors(t *testing.T) {
 			`t.yaml:40:10: MAC 02:00:00:00:01:01 on switch "blue" defined twice (first at t.yaml:33:10)`,
 		}},
 		{"duplicate IP on a switch", line(41, "    ips: [192.0.2.11]"), []string{
-			`t.yaml:41:10: IP 192.0.2.11 on switch "blue" defined twice (first at t.yaml:34:10)`,
+			`t.yaml:41:11: IP 192.0.2.11 on switch "blue" defined twice (first at t.yaml:34:11)`,
 		}},
 		{"IP outside the subnet", line(41, "    ips: [198.51.100.7]"), []string{
-			`t.yaml:41:10: port "db1": IP 198.51.100.7 is outside the subnets of switch "blue" (192.0.2.0/24, 2001:db8::/64)`,
+			`t.yaml:41:11: port "db1": IP 198.51.100.7 is outside the subnets of switch "blue" (192.0.2.0/24, 2001:db8::/64)`,
 		}},
 		{"IP with a prefix length", line(41, "    ips: [192.0.2.12/24]"), []string{
-			`t.yaml:41:10: port "db1": invalid IP "192.0.2.12/24" (write the address without a prefix length; the switch's subnets give it)`,
+			`t.yaml:41:11: port "db1": invalid IP "192.0.2.12/24" (write the address without a prefix length; the switch's subnets give it)`,
 		}},
 		{"subnet with host bits", line(23, `    subnets: [192.0.2.1/24]`), []string{
-			`t.yaml:23:14: switch "blue": subnet 192.0.2.1/24 has host bits set (did you mean 192.0.2.0/24?)`,
+			`t.yaml:23:15: switch "blue": subnet 192.0.2.1/24 has host bits set (did you mean 192.0.2.0/24?)`,
 		}},
 		{"VLAN out of range", line(26, "    vlan: 4095"), []string{
 			`t.yaml:26:11: switch "red": VLAN 4095 out of range (a VLAN id is 1..4094)`,
@@ -327,7 +327,7 @@ func TestLoadErrors(t *testing.T) {
 			`t.yaml:46:11: port "pc1": host "h1" does not reach physnet "physnet1" of VLAN-backed switch "red" (add physnet1: NIC to the physnets of host "h1")`,
 		}},
 		{"unknown ACL", line(36, "    acls: {fromPort: [webb], toPort: [web]}"), []string{
-			`t.yaml:36:22: port "web1": no acl named "webb" (did you mean "web"?)`,
+			`t.yaml:36:23: port "web1": no acl named "webb" (did you mean "web"?)`,
 		}},
 		{"duplicate tunnel IP", line(16, "    tunnelIP: 198.19.0.11"), []string{
 			`t.yaml:16:15: tunnel IP 198.19.0.11 defined twice (first at t.yaml:9:15)`,

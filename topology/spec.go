@@ -19,6 +19,26 @@ package topology
 type Src struct {
 	Pos    Pos            // the object (the first key of a mapping)
 	Fields map[string]Pos // each written key's value
+	// Where each entry of a list field (of values, not objects) and each
+	// key of a mapping field was written, by field.
+	items map[string][]Pos
+	keys  map[string]map[string]Pos
+}
+
+// item is the position of entry i of list field f.
+func (s Src) item(f string, i int) Pos {
+	if ps := s.items[f]; i < len(ps) {
+		return ps[i]
+	}
+	return s.at(f)
+}
+
+// key is the position of key k of mapping field f.
+func (s Src) key(f, k string) Pos {
+	if p, ok := s.keys[f][k]; ok {
+		return p
+	}
+	return s.at(f)
 }
 
 // at is the position of field f, or of the object when f was not written.
