@@ -109,11 +109,17 @@ func LoadBytes(files map[string][]byte) (*Topology, error) {
 	return load(mapSource(files), names)
 }
 
-func load(src source, roots []string) (*Topology, error) {
+func load(src source, roots []string) (t *Topology, err error) {
 	if len(roots) == 0 {
 		return nil, errors.New("no topology files given")
 	}
 	d := &decoder{}
+	// A bug of the loader costs the file, never the process reading it.
+	defer func() {
+		if r := recover(); r != nil {
+			t, err = nil, ErrorList{{Pos: Pos{File: d.current}, Msg: fmt.Sprintf("internal error reading the topology: %v; please report it with the files", r)}}
+		}
+	}()
 	seen := map[string]bool{}
 	var queue []string
 	expand := func(p string, from Pos) {
@@ -151,6 +157,7 @@ func load(src source, roots []string) (*Topology, error) {
 			d.errs.add(Pos{File: f}, "", "%v", unwrapPath(err))
 			continue
 		}
+		d.current = f
 		spec := d.file(f, b)
 		if spec == nil {
 			continue
@@ -183,7 +190,8 @@ func load(src source, roots []string) (*Topology, error) {
 			d.errs.reported[e.Pos] = true
 		}
 	}
-	t := d.validate()
+	d.current = ""
+	t = d.validate()
 	if d.errs.n > 0 {
 		return nil, d.errs.sorted("errors", false)
 	}
@@ -205,7 +213,8 @@ type decoder struct {
 	gwVLANPos        map[string]Pos
 	gwOfSwitch       map[string]string // switch -> its l2 gateway
 	warns            problems
-	unreadable       bool // a file was not YAML or had tabs
+	unreadable       bool   // a file was not YAML or had tabs
+	current          string // the file being decoded
 	specs            []*FileSpec
 	includeNodes     map[string][]Pos // file -> position of each include entry
 	// Aliases of the file being decoded (decode.go).

@@ -152,10 +152,14 @@ type validation struct {
 	// stationIPs is where the stations behind external endpoints were
 	// written, by station.
 	stationIPs map[Pos]Src
+	// shadowChecks is how many more pairs of rules may be compared to
+	// warn of rules that can never match (quadratic in an ACL's rules).
+	shadowChecks int
 }
 
 func (d *decoder) validate() *Topology {
-	v := &validation{decoder: d, hosts: newCatalog[Host](), switches: newCatalog[Switch](), acls: newCatalog[ACL](), t: &Topology{}}
+	v := &validation{decoder: d, hosts: newCatalog[Host](), switches: newCatalog[Switch](), acls: newCatalog[ACL](), t: &Topology{},
+		shadowChecks: maxShadowChecks}
 	v.defaults()
 
 	hostNames, swNames, portNames := d.uniq("host"), d.uniq("switch"), d.uniq("port")
@@ -241,20 +245,45 @@ func (d *decoder) validate() *Topology {
 	v.vlansTogether()
 	v.endpointsTogether()
 	v.mtus()
+	// Counts the ids must number, each reported at the first object over.
 	for _, n := range []struct {
 		count, max int
 		what       string
-	}{{len(v.t.Hosts), MaxHostKey, "hosts"}, {len(v.t.Ports), MaxPortKey, "ports"}, {len(v.t.ACLs), MaxACLID, "ACLs"},
-		{len(v.t.L2Gateways), MaxGatewayID, "l2 gateways"}, {len(v.t.ExternalEndpoints), MaxEndpointID, "external endpoints"}} {
+		at         func(int) Pos
+	}{
+		{len(v.t.Hosts), MaxHostKey, "hosts", func(i int) Pos { return v.t.Hosts[i].Pos }},
+		{len(v.t.Ports), MaxPortKey, "ports", func(i int) Pos { return v.t.Ports[i].Pos }},
+		{len(v.t.ACLs), MaxACLID, "ACLs", func(i int) Pos { return v.t.ACLs[i].Pos }},
+		{len(v.t.L2Gateways), MaxGatewayID, "l2 gateways", func(i int) Pos { return v.t.L2Gateways[i].Pos }},
+		{len(v.t.ExternalEndpoints), MaxEndpointID, "external endpoints", func(i int) Pos { return v.t.ExternalEndpoints[i].Pos }},
+	} {
 		if n.count > n.max {
-			d.errs.add(Pos{}, "", "%d %s: at most %d are supported", n.count, n.what, n.max)
+			d.errs.add(n.at(n.max), "", "%d %s: at most %d are supported", n.count, n.what, n.max)
 		}
 	}
+	v.perHost()
 	if d.errs.n > 0 {
 		return nil
 	}
-	v.freeze()
+	if err := v.freeze(); err != nil {
+		d.errs.add(Pos{}, "", "%v", err)
+		return nil
+	}
 	return v.t
+}
+
+// perHost checks what the compiler numbers on each host: its workload
+// ports (its physnets are checked with the host).
+func (v *validation) perHost() {
+	ports := map[string]int{}
+	for _, p := range v.t.Ports {
+		ports[p.Host]++
+	}
+	for _, h := range v.t.Hosts {
+		if n := ports[h.Name]; n > MaxPortsPerHost {
+			v.errs.add(h.Pos, "spread the workloads over more hosts", "host %q: %d ports: at most %d per host are supported", h.Name, n, MaxPortsPerHost)
+		}
+	}
 }
 
 // defaults merges the defaults section (at most one) over the built-ins.
@@ -391,6 +420,9 @@ func (v *validation) host(hs *HostSpec) (Host, bool) {
 		if v.checkMTU(o, "underlayMTU", hs.UnderlayMTU, lo) {
 			h.UnderlayMTU = hs.UnderlayMTU
 		}
+	}
+	if len(hs.Physnets) > MaxPhysnetsPerHost {
+		v.err(o, "physnets", "", "%d physnets: at most %d per host are supported", len(hs.Physnets), MaxPhysnetsPerHost)
 	}
 	nics := map[string]string{}
 	for _, pn := range sortedKeys(hs.Physnets) {
@@ -562,6 +594,10 @@ func (v *validation) vlansTogether() {
 	}
 }
 
+// maxShadowChecks bounds the comparisons of rules for warnings of rules
+// that can never match: an ACL of 2,800 rules, or many smaller ones.
+const maxShadowChecks = 4_000_000
+
 // ethTypes and protocols known by name.
 var (
 	ethTypes = map[string]uint16{"ipv4": 0x0800, "ipv6": 0x86dd, "arp": 0x0806}
@@ -581,6 +617,10 @@ func (v *validation) acl(as *ACLSpec) (ACL, bool) {
 	if as.Src.has("rules") && len(as.Rules) == 0 {
 		v.err(o, "rules", "", "no rules")
 	}
+	if len(as.Rules) > MaxACLRules {
+		v.err(o, "rules", "split it into several ACLs", "%d rules: at most %d are supported", len(as.Rules), MaxACLRules)
+		return a, false
+	}
 	for i := range as.Rules {
 		if r, ok := v.rule(o, i, &as.Rules[i]); ok {
 			a.Rules = append(a.Rules, r)
@@ -590,6 +630,12 @@ func (v *validation) acl(as *ACLSpec) (ACL, bool) {
 		return a, false
 	}
 	for j := range a.Rules {
+		if v.shadowChecks < j {
+			v.warns.add(a.Rules[j].Pos, "", "acl %q: rules from %s on were not checked for rules that can never match (too many rules in the topology)", a.Name, ruleLabel(&a.Rules[j]))
+			v.shadowChecks = 0
+			break
+		}
+		v.shadowChecks -= j
 		for i := 0; i < j; i++ {
 			if covers(&a.Rules[i], &a.Rules[j]) {
 				v.warns.add(a.Rules[j].Pos, "remove it, or move it above the rule that covers it",
@@ -769,6 +815,10 @@ func parsePortRange(s string) (PortSpan, error) {
 		return PortSpan{}, fmt.Errorf("%d > %d", a, b)
 	case a == 0 && b == 65535:
 		return PortSpan{}, nil
+	case b == 0:
+		// PortSpan{} means any port: port 0 alone (reserved, used by no
+		// service) cannot be told from it. Ranges from 0 are fine.
+		return PortSpan{}, fmt.Errorf("port 0 alone cannot be matched; leave the field out to match any port")
 	}
 	return PortSpan{uint16(a), uint16(b)}, nil
 }
@@ -922,8 +972,14 @@ func (v *validation) port(ps *PortSpec) (Port, bool) {
 			dst  *[]string
 		}{{"fromPort", ps.ACLs.FromPort, &p.ACLsFromPort}, {"toPort", ps.ACLs.ToPort, &p.ACLsToPort}} {
 			seen := map[string]bool{}
+			rules := 0
 			for i, name := range f.list {
 				at := ps.ACLs.Src.item(f.key, i)
+				if a := v.acls.byName[name]; a != nil && rules <= MaxACLRules {
+					if rules += len(a.Rules); rules > MaxACLRules {
+						v.errAt(at, ao, "", "the %s ACLs have more than %d rules in all: at most %d are supported", f.key, MaxACLRules, MaxACLRules)
+					}
+				}
 				if _, ok := v.acls.byName[name]; !ok {
 					v.errAt(at, ao, v.refHint(name, "acl", v.acls.sorted), "no acl named %q", name)
 					continue
@@ -1172,7 +1228,7 @@ func (v *validation) mtus() {
 }
 
 // freeze sorts everything and gives objects their ids.
-func (v *validation) freeze() {
+func (v *validation) freeze() error {
 	t := v.t
 	sort.Slice(t.Hosts, func(i, j int) bool { return t.Hosts[i].Name < t.Hosts[j].Name })
 	sort.Slice(t.Switches, func(i, j int) bool { return t.Switches[i].Name < t.Switches[j].Name })
@@ -1180,12 +1236,17 @@ func (v *validation) freeze() {
 	sort.Slice(t.ACLs, func(i, j int) bool { return t.ACLs[i].Name < t.ACLs[j].Name })
 	sort.Slice(t.L2Gateways, func(i, j int) bool { return t.L2Gateways[i].Name < t.L2Gateways[j].Name })
 	sort.Slice(t.ExternalEndpoints, func(i, j int) bool { return t.ExternalEndpoints[i].Name < t.ExternalEndpoints[j].Name })
+	var err error
 	ids := func(n int, name func(int) string, max uint32, set func(int, uint32)) {
 		names := make([]string, n)
 		for i := range names {
 			names[i] = name(i)
 		}
-		for i, id := range AssignIDs(names, max) {
+		list, e := AssignIDs(names, max)
+		if e != nil && err == nil {
+			err = e
+		}
+		for i, id := range list {
 			set(i, id)
 		}
 	}
@@ -1195,6 +1256,7 @@ func (v *validation) freeze() {
 	ids(len(t.ACLs), func(i int) string { return t.ACLs[i].Name }, MaxACLID, func(i int, id uint32) { t.ACLs[i].ID = id })
 	ids(len(t.L2Gateways), func(i int) string { return t.L2Gateways[i].Name }, MaxGatewayID, func(i int, id uint32) { t.L2Gateways[i].ID = id })
 	ids(len(t.ExternalEndpoints), func(i int) string { return t.ExternalEndpoints[i].Name }, MaxEndpointID, func(i int, id uint32) { t.ExternalEndpoints[i].ID = id })
+	return err
 }
 
 // tunnelFamilies: the tunnel endpoints of an overlay switch (its hosts and
