@@ -471,29 +471,6 @@ func TestAutoMACStable(t *testing.T) {
 	}
 }
 
-func FuzzLoad(f *testing.F) {
-	f.Add([]byte(good))
-	f.Add([]byte("apiVersion: loom/v1\nports: [{name: a}]\n"))
-	f.Add([]byte("apiVersion: loom/v1\nacls: [{name: a, rules: [{action: allow, proto: tcp, dstPorts: 1-2}]}]\n"))
-	f.Fuzz(func(t *testing.T, src []byte) {
-		topo, err := LoadBytes(map[string][]byte{"f.yaml": src})
-		if (topo == nil) == (err == nil) {
-			t.Fatalf("topology %v with error %v", topo, err)
-		}
-		if err != nil {
-			return
-		}
-		// Accepted once, accepted again, to the same model.
-		again, err := LoadBytes(map[string][]byte{"g.yaml": src})
-		if err != nil {
-			t.Fatalf("accepted as f.yaml, rejected as g.yaml: %v", err)
-		}
-		if !reflect.DeepEqual(withoutPos(topo), withoutPos(again)) {
-			t.Fatal("two loads of the same bytes differ")
-		}
-	})
-}
-
 func BenchmarkLoad1000Hosts(b *testing.B) {
 	src := topotest.Generate(1000, 100, 20)
 	b.SetBytes(int64(len(src)))
