@@ -1,6 +1,7 @@
 package topology
 
 import (
+	"errors"
 	"fmt"
 	"reflect"
 	"slices"
@@ -328,13 +329,21 @@ func (d *decoder) decodeValue(file string, n *yaml.Node, v reflect.Value, what s
 		}
 		v.SetString(n.Value)
 	case reflect.Int, reflect.Int64:
+		if n.Tag == "!!float" && strings.Trim(n.Value, "0123456789") == "" {
+			// Digits too many for an int are read as a float.
+			d.errs.add(p, "", "%s: integer %s out of range", what, n.Value)
+			return false
+		}
 		if n.Tag != "!!int" {
 			d.errs.add(p, "", "%s: expected an integer, not %s", what, kindName(n))
 			return false
 		}
 		i, err := strconv.ParseInt(strings.ReplaceAll(n.Value, "_", ""), 0, 64)
-		if err != nil {
+		if errors.Is(err, strconv.ErrRange) {
 			d.errs.add(p, "", "%s: integer %s out of range", what, n.Value)
+			return false
+		} else if err != nil {
+			d.errs.add(p, "", "%s: expected an integer, not %q", what, n.Value)
 			return false
 		}
 		v.SetInt(i)

@@ -252,14 +252,14 @@ func (d *decoder) file(name string, src []byte) *FileSpec {
 			d.errs.add(Pos{File: name, Line: 1}, "", "empty file: expected apiVersion: %s", APIVersion)
 			return nil
 		}
-		d.yamlError(name, err)
+		d.yamlError(name, src, err)
 		return nil
 	}
 	var extra yaml.Node
 	if err := l.Load(&extra); err == nil {
 		d.errs.add(pos(name, &extra), "put each topology in a file of its own, or merge them", "a second YAML document in one file")
 	} else if !errors.Is(err, io.EOF) {
-		d.yamlError(name, err)
+		d.yamlError(name, src, err)
 		return nil
 	}
 	if len(doc.Content) == 0 {
@@ -306,27 +306,39 @@ func badUTF8(name string, src []byte) Pos {
 // yamlError reports a file that is not YAML at the place the parser
 // stopped; an unclosed [list], {mapping} or quoted string at the place it
 // was opened, which is where the mistake usually is.
-func (d *decoder) yamlError(name string, err error) {
+func (d *decoder) yamlError(name string, src []byte, err error) {
 	d.unreadable = true
 	var le *yaml.LoadError
 	if !errors.As(err, &le) {
 		d.errs.add(Pos{File: name}, "", "%s", strings.TrimPrefix(err.Error(), "yaml: "))
 		return
 	}
-	p := Pos{File: name, Line: le.Mark.Line, Col: le.Mark.Column}
-	msg := le.Message
-	unclosed := !strings.Contains(msg, "escape") && !strings.Contains(msg, "hexdecimal")
-	for _, o := range []struct{ ctx, what string }{
-		{"while parsing a flow sequence", "the [list] that starts here"},
-		{"while parsing a flow mapping", "the {mapping} that starts here"},
-		{"while scanning a quoted scalar", "the quoted string that starts here"},
-	} {
-		if unclosed && le.ContextMsg == o.ctx && le.ContextMark.Line > 0 && le.ContextMark != le.Mark {
-			msg = fmt.Sprintf("%s: %s (found at line %d, column %d)", o.what, msg, le.Mark.Line, le.Mark.Column)
-			p = Pos{File: name, Line: le.ContextMark.Line, Col: le.ContextMark.Column}
+	stop := Pos{File: name, Line: le.Mark.Line, Col: le.Mark.Column}
+	what := map[string]string{
+		"while parsing a flow sequence":  "[list]",
+		"while parsing a flow mapping":   "{mapping}",
+		"while scanning a quoted scalar": "quoted string",
+	}[le.ContextMsg]
+	badEscape := strings.Contains(le.Message, "escape") || strings.Contains(le.Message, "hexdecimal")
+	switch {
+	case what != "" && !badEscape && le.ContextMark.Line > 0 && le.ContextMark != le.Mark:
+		// The parser knows what was left open.
+		d.errs.add(Pos{File: name, Line: le.ContextMark.Line, Col: le.ContextMark.Column}, "",
+			"the %s that starts here is not closed (the parser stopped at line %d, column %d: %s)", what, stop.Line, stop.Col, le.Message)
+		return
+	case stop.Line > 0 && !badEscape:
+		if o, ok := opened(src, stop.Line, stop.Col); ok {
+			at := Pos{File: name, Line: o.line, Col: o.col}
+			if o.what == "quoted string" {
+				d.errs.add(at, "is its closing quote missing?", "the quoted string that starts here runs on to line %d (the parser stopped at line %d, column %d: %s)",
+					o.endLine, stop.Line, stop.Col, le.Message)
+			} else {
+				d.errs.add(at, "", "the %s that starts here is not closed (the parser stopped at line %d, column %d: %s)", o.what, stop.Line, stop.Col, le.Message)
+			}
+			return
 		}
 	}
-	d.errs.add(p, "", "%s", msg)
+	d.errs.add(stop, "", "%s", le.Message)
 }
 
 // recordingSource reads from disk and keeps what it read.

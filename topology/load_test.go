@@ -268,7 +268,7 @@ func TestLoadErrors(t *testing.T) {
 			`t.yaml:1:13: topology field "apiVersion": "loom/v9" is not allowed (did you mean "loom/v1"?)`,
 		}},
 		{"syntax", "apiVersion: loom/v1\nhosts: [\n", []string{
-			`t.yaml:3:1: did not find expected node content`,
+			`t.yaml:2:8: the [list] that starts here is not closed (the parser stopped at line 3, column 1: did not find expected node content)`,
 		}},
 		{"bad name", line(21, "  - name: Blue_1"), []string{
 			`t.yaml:21:11: switch "Blue_1": invalid name (use lower-case letters, digits and '-', at most 63)`,

@@ -475,7 +475,7 @@ func (v *validation) hostsTogether() {
 	for _, f := range v.specs {
 		for i := range f.Hosts {
 			hs := &f.Hosts[i]
-			if h := v.hosts.byName[hs.Name]; h != nil && h.TunnelIP.IsValid() {
+			if h := v.hosts.byName[hs.Name]; h != nil && h.Pos == hs.Src.Pos && h.TunnelIP.IsValid() {
 				ips.see(h.TunnelIP.String(), hs.Src.at("tunnelIP"), h.TunnelIP.String)
 			}
 		}
@@ -558,7 +558,7 @@ func (v *validation) switchesTogether() {
 	for _, f := range v.specs {
 		for i := range f.Switches {
 			ss := &f.Switches[i]
-			if s := v.switches.byName[ss.Name]; s != nil && s.Overlay() {
+			if s := v.switches.byName[ss.Name]; s != nil && s.Pos == ss.Src.Pos && s.Overlay() {
 				k := strconv.FormatUint(uint64(s.TunnelKey), 10)
 				keys.see(k, ss.Src.at("tunnelKey"), func() string { return k })
 			}
@@ -584,7 +584,7 @@ func (v *validation) vlansTogether() {
 	for _, f := range v.specs {
 		for i := range f.Switches {
 			ss := &f.Switches[i]
-			if s := v.switches.byName[ss.Name]; s != nil && !s.Overlay() {
+			if s := v.switches.byName[ss.Name]; s != nil && s.Pos == ss.Src.Pos && !s.Overlay() {
 				see(s.Physnet, s.VLAN, "switch "+strconv.Quote(s.Name), ss.Src.at("vlan"))
 			}
 		}
@@ -1180,7 +1180,7 @@ func (v *validation) mtus() {
 		for i := range f.Switches {
 			ss := &f.Switches[i]
 			s := v.switches.byName[ss.Name]
-			if s == nil {
+			if s == nil || s.Pos != ss.Src.Pos { // a repeat of the name
 				continue
 			}
 			limit, limitHost := 0, ""
