@@ -151,6 +151,9 @@ func badInputs() []badInput {
 		{name: "invalid UTF-8 after a multibyte character", src: at1(20, "  - name: wé\xc3"), want: []string{
 			`t.yaml:20:13: invalid UTF-8 (save the file as UTF-8)`,
 		}},
+		{name: "control character", src: at1(21, "    switch: bl\x00ue"), want: []string{
+			`t.yaml:21:15: character U+0000 is not allowed in YAML`,
+		}},
 		{name: "second document", src: base + "---\napiVersion: loom/v1\n", want: []string{
 			`t.yaml:42:1: a second YAML document in one file (put each topology in a file of its own, or merge them)`,
 		}},

@@ -225,9 +225,9 @@ type decoder struct {
 
 // file decodes one file; nil if it could not be read as YAML at all.
 func (d *decoder) file(name string, src []byte) *FileSpec {
-	if !utf8.Valid(src) {
+	if p, msg, hint, bad := badChar(name, src); bad {
 		// The YAML reader would say so without a position.
-		d.errs.add(badUTF8(name, src), "save the file as UTF-8", "invalid UTF-8")
+		d.errs.add(p, hint, "%s", msg)
 		d.unreadable = true
 		return nil
 	}
@@ -289,18 +289,40 @@ func (d *decoder) file(name string, src []byte) *FileSpec {
 	return spec
 }
 
-// badUTF8 is the position of the first byte of src that is not UTF-8.
-func badUTF8(name string, src []byte) Pos {
-	i := 0
-	for i < len(src) {
+// badChar finds the first character of src that YAML does not allow:
+// bytes that are not UTF-8, and control characters other than tab, line
+// feed and carriage return.
+func badChar(name string, src []byte) (at Pos, msg, hint string, bad bool) {
+	line, start := 1, 0
+	for i := 0; i < len(src); {
 		r, size := utf8.DecodeRune(src[i:])
-		if r == utf8.RuneError && size <= 1 {
-			break
+		switch {
+		case r == utf8.RuneError && size <= 1:
+			msg, hint = "invalid UTF-8", "save the file as UTF-8"
+		case r == '\n':
+			line, start = line+1, i+1
+		case !printable(r):
+			msg = fmt.Sprintf("character U+%04X is not allowed in YAML", r)
+		}
+		if msg != "" {
+			return Pos{File: name, Line: line, Col: utf8.RuneCount(src[start:i]) + 1}, msg, hint, true
 		}
 		i += size
 	}
-	start := bytes.LastIndexByte(src[:i], '\n') + 1
-	return Pos{File: name, Line: bytes.Count(src[:i], []byte("\n")) + 1, Col: utf8.RuneCount(src[start:i]) + 1}
+	return Pos{}, "", "", false
+}
+
+// printable tells whether YAML allows r in a file (YAML 1.2, 5.1).
+func printable(r rune) bool {
+	switch {
+	case r == '\t' || r == '\n' || r == '\r' || r == 0x85:
+		return true
+	case r < 0x20 || r == 0x7f:
+		return false
+	case r < 0x7f:
+		return true
+	}
+	return r >= 0xa0 && r <= 0xd7ff || r >= 0xe000 && r <= 0xfffd || r >= 0x10000 && r <= 0x10ffff
 }
 
 // yamlError reports a file that is not YAML at the place the parser

@@ -6,9 +6,9 @@ import "testing"
 // and nothing where brackets and quotes are only text.
 func TestOpened(t *testing.T) {
 	for _, c := range []struct {
-		src                  string
-		stopLine, stopCol    int
-		what                 string
+		src                string
+		stopLine, stopCol  int
+		what               string
 		line, col, endLine int
 	}{
 		{"a: [b\nc: d\n", 2, 2, "[list]", 1, 4, 0},
