@@ -31,9 +31,10 @@ bench: deps ## benchmarks: compile, flow push vs ovs-ofctl, loomd on a lab (root
 
 FUZZTIME     ?= 15m
 FUZZPARALLEL ?= 1
+FUZZFLAGS    ?= -fuzzminimizetime 5s
 fuzz: ## fuzz the loader (FuzzLoad) and the compiler (FuzzCompile), FUZZTIME each (default 15m); crashers land in testdata/fuzz
-	$(GO) test ./topology -run '^$$' -fuzz '^FuzzLoad$$' -fuzztime $(FUZZTIME) -parallel $(FUZZPARALLEL)
-	$(GO) test ./flows -run '^$$' -fuzz '^FuzzCompile$$' -fuzztime $(FUZZTIME) -parallel $(FUZZPARALLEL)
+	$(GO) test ./topology -run '^$$' -fuzz '^FuzzLoad$$' -fuzztime $(FUZZTIME) -parallel $(FUZZPARALLEL) $(FUZZFLAGS)
+	$(GO) test ./flows -run '^$$' -fuzz '^FuzzCompile$$' -fuzztime $(FUZZTIME) -parallel $(FUZZPARALLEL) $(FUZZFLAGS)
 
 lint: ## gofmt check, go vet, staticcheck
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/loom-sdn/loom/topology"
 )
@@ -17,6 +18,19 @@ import (
 func FuzzCompile(f *testing.F) {
 	f.Add([]byte("apiVersion: loom/v1\n"))
 	f.Fuzz(func(t *testing.T, src []byte) {
+		// A compile that hangs would stop the fuzzer without a word.
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			if topo, err := topology.LoadBytes(map[string][]byte{"t.yaml": src}); err == nil {
+				Compile(topo) //nolint:errcheck // timing only
+			}
+		}()
+		select {
+		case <-done:
+		case <-time.After(3 * time.Second):
+			t.Fatalf("%d bytes: no answer after 3s", len(src))
+		}
 		topo, err := topology.LoadBytes(map[string][]byte{"t.yaml": src})
 		if err != nil {
 			if strings.Contains(err.Error(), "internal error") {

@@ -6,7 +6,12 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 )
+
+// slow is far more than any input of a fuzzer's size may take: the cost
+// of a load is linear in its size.
+const slow = 3 * time.Second
 
 // FuzzLoad feeds any bytes to the loader as one file. It must never panic
 // (the loader turns a panic into an "internal error" entry, which fails
@@ -18,6 +23,17 @@ func FuzzLoad(f *testing.F) {
 	f.Add([]byte("apiVersion: loom/v1\nports: [{name: a}]\n"))
 	f.Add([]byte("apiVersion: loom/v1\nacls: [{name: a, rules: [{action: allow, proto: tcp, dstPorts: 1-2}]}]\n"))
 	f.Fuzz(func(t *testing.T, src []byte) {
+		// A load that hangs would stop the fuzzer without a word.
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			LoadBytes(map[string][]byte{"t.yaml": src}) //nolint:errcheck // timing only
+		}()
+		select {
+		case <-done:
+		case <-time.After(slow):
+			t.Fatalf("%d bytes: no answer after %v", len(src), slow)
+		}
 		topo, err := checkLoad(t, src)
 		if err != nil {
 			return

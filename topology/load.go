@@ -289,6 +289,17 @@ func (d *decoder) file(name string, src []byte) *FileSpec {
 	return spec
 }
 
+// endOf is p, or the end of src when p is past it (the parser counts a
+// line more at the end of a file without a final line feed).
+func endOf(name string, src []byte, p Pos) Pos {
+	lines := bytes.Count(src, []byte("\n")) + 1
+	if p.Line <= lines {
+		return p
+	}
+	last := src[bytes.LastIndexByte(src, '\n')+1:]
+	return Pos{File: name, Line: lines, Col: utf8.RuneCount(last) + 1}
+}
+
 // badChar finds the first character of src that YAML does not allow:
 // bytes that are not UTF-8, and control characters other than tab, line
 // feed and carriage return.
@@ -335,7 +346,7 @@ func (d *decoder) yamlError(name string, src []byte, err error) {
 		d.errs.add(Pos{File: name}, "", "%s", strings.TrimPrefix(err.Error(), "yaml: "))
 		return
 	}
-	stop := Pos{File: name, Line: le.Mark.Line, Col: le.Mark.Column}
+	stop := endOf(name, src, Pos{File: name, Line: le.Mark.Line, Col: le.Mark.Column})
 	what := map[string]string{
 		"while parsing a flow sequence":  "[list]",
 		"while parsing a flow mapping":   "{mapping}",
