@@ -370,12 +370,15 @@ func (c *compiler) carry(sw string) {
 // through ACL rules with port ranges on many ports, is refused.
 const MaxFlowsPerHost = 1_000_000
 
+// flowBudget is MaxFlowsPerHost; tests lower it.
+var flowBudget = MaxFlowsPerHost
+
 func (c *compiler) add(o Origin, id uint32, f ovs.Flow) {
 	if c.err != nil {
 		return
 	}
-	if len(c.hs.Flows) >= MaxFlowsPerHost {
-		c.fail(fmt.Errorf("more than %d flows (the last one for %s): split the host's ports or ACLs", MaxFlowsPerHost, o))
+	if len(c.hs.Flows) >= flowBudget {
+		c.fail(fmt.Errorf("more than %d flows (the last one for %s): split the host's ports or ACLs", flowBudget, o))
 		return
 	}
 	f.Cookie = MakeCookie(o.Kind, o.Rule, id)

@@ -152,12 +152,12 @@ func load(src source, roots []string) (t *Topology, err error) {
 	for len(queue) > 0 {
 		f := queue[0]
 		queue = queue[1:]
+		d.current = f
 		b, err := src.read(f)
 		if err != nil {
 			d.errs.add(Pos{File: f}, "", "%v", unwrapPath(err))
 			continue
 		}
-		d.current = f
 		spec := d.file(f, b)
 		if spec == nil {
 			continue
