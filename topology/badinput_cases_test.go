@@ -154,6 +154,15 @@ func badInputs() []badInput {
 		{name: "control character", src: at1(21, "    switch: bl\x00ue"), want: []string{
 			`t.yaml:21:15: character U+0000 is not allowed in YAML`,
 		}},
+		{name: "Windows line ends", src: strings.ReplaceAll(at1(17, "    vlan: 4095"), "\n", "\r\n"), want: []string{
+			`t.yaml:17:11: switch "red": VLAN 4095 out of range (a VLAN id is 1..4094)`,
+		}},
+		{name: "old Mac line ends", src: strings.ReplaceAll(at1(17, "    vlan: 4095"), "\n", "\r"), want: []string{
+			`t.yaml:17:11: switch "red": VLAN 4095 out of range (a VLAN id is 1..4094)`,
+		}},
+		{name: "line separator", src: at1(21, "    switch: blue\u2028"), want: []string{
+			`t.yaml:21:17: character U+2028 is not allowed: YAML's parser takes it for a line break, editors do not (end lines with a line feed)`,
+		}},
 		{name: "second document", src: base + "---\napiVersion: loom/v1\n", want: []string{
 			`t.yaml:42:1: a second YAML document in one file (put each topology in a file of its own, or merge them)`,
 		}},

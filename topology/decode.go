@@ -168,10 +168,7 @@ func (d *decoder) parts(file string, src *Src, f string, n *yaml.Node, t reflect
 		for i, c := range n.Content {
 			ps[i] = pos(file, c)
 		}
-		if src.items == nil {
-			src.items = map[string][]Pos{}
-		}
-		src.items[f] = ps
+		src.parts = append(src.parts, fieldParts{field: f, items: ps})
 	case t.Kind() == reflect.Map && n.Kind == yaml.MappingNode:
 		ps := make(map[string]Pos, len(n.Content)/2)
 		for i := 0; i+1 < len(n.Content); i += 2 {
@@ -179,10 +176,7 @@ func (d *decoder) parts(file string, src *Src, f string, n *yaml.Node, t reflect
 				ps[n.Content[i].Value] = pos(file, n.Content[i])
 			}
 		}
-		if src.keys == nil {
-			src.keys = map[string]map[string]Pos{}
-		}
-		src.keys[f] = ps
+		src.parts = append(src.parts, fieldParts{field: f, keys: ps})
 	}
 }
 

@@ -81,7 +81,7 @@ func checkList(t *testing.T, src []byte, l ErrorList) {
 	if len(l) > MaxErrors+1 {
 		t.Fatalf("%d entries: at most %d and a count", len(l), MaxErrors)
 	}
-	lines := bytes.Count(src, []byte("\n")) + 1
+	lines := bytes.Count(lineFeeds(src), []byte("\n")) + 1
 	for i, e := range l {
 		if strings.Contains(e.Msg, "internal error") {
 			t.Fatalf("%v", e)

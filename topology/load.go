@@ -225,6 +225,7 @@ type decoder struct {
 
 // file decodes one file; nil if it could not be read as YAML at all.
 func (d *decoder) file(name string, src []byte) *FileSpec {
+	src = lineFeeds(src)
 	if p, msg, hint, bad := badChar(name, src); bad {
 		// The YAML reader would say so without a position.
 		d.errs.add(p, hint, "%s", msg)
@@ -289,6 +290,26 @@ func (d *decoder) file(name string, src []byte) *FileSpec {
 	return spec
 }
 
+// lineFeeds turns the line breaks YAML knows, CR LF and a lone CR, into
+// line feeds, so that lines are counted one way here and in the parser.
+func lineFeeds(src []byte) []byte {
+	if bytes.IndexByte(src, '\r') < 0 {
+		return src
+	}
+	out := make([]byte, 0, len(src))
+	for i := 0; i < len(src); i++ {
+		switch {
+		case src[i] != '\r':
+			out = append(out, src[i])
+		case i+1 < len(src) && src[i+1] == '\n':
+			// CR LF: the LF follows.
+		default:
+			out = append(out, '\n')
+		}
+	}
+	return out
+}
+
 // endOf is p, or the end of src when p is past it (the parser counts a
 // line more at the end of a file without a final line feed).
 func endOf(name string, src []byte, p Pos) Pos {
@@ -312,6 +333,8 @@ func badChar(name string, src []byte) (at Pos, msg, hint string, bad bool) {
 			msg, hint = "invalid UTF-8", "save the file as UTF-8"
 		case r == '\n':
 			line, start = line+1, i+1
+		case r == 0x85 || r == 0x2028 || r == 0x2029:
+			msg, hint = fmt.Sprintf("character U+%04X is not allowed: YAML's parser takes it for a line break, editors do not", r), "end lines with a line feed"
 		case !printable(r):
 			msg = fmt.Sprintf("character U+%04X is not allowed in YAML", r)
 		}
@@ -326,8 +349,12 @@ func badChar(name string, src []byte) (at Pos, msg, hint string, bad bool) {
 // printable tells whether YAML allows r in a file (YAML 1.2, 5.1).
 func printable(r rune) bool {
 	switch {
-	case r == '\t' || r == '\n' || r == '\r' || r == 0x85:
+	case r == '\t' || r == '\n' || r == '\r':
 		return true
+	case r == 0x85 || r == 0x2028 || r == 0x2029:
+		// Line breaks to the parser, not to editors: positions would
+		// disagree.
+		return false
 	case r < 0x20 || r == 0x7f:
 		return false
 	case r < 0x7f:

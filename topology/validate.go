@@ -162,6 +162,13 @@ func (d *decoder) validate() *Topology {
 		shadowChecks: maxShadowChecks}
 	v.defaults()
 
+	var nHosts, nSwitches, nPorts int
+	for _, f := range d.specs {
+		nHosts, nSwitches, nPorts = nHosts+len(f.Hosts), nSwitches+len(f.Switches), nPorts+len(f.Ports)
+	}
+	v.t.Hosts = make([]Host, 0, nHosts)
+	v.t.Switches = make([]Switch, 0, nSwitches)
+	v.t.Ports = make([]Port, 0, nPorts)
 	hostNames, swNames, portNames := d.uniq("host"), d.uniq("switch"), d.uniq("port")
 	aclNames, gwNames, epNames := d.uniq("acl"), d.uniq("l2 gateway"), d.uniq("external endpoint")
 	for _, f := range d.specs {
