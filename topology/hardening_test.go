@@ -3,6 +3,8 @@ package topology
 import (
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -52,6 +54,29 @@ func TestLoadRecoversPanic(t *testing.T) {
 	_, err := load(panicking{mapSource{"t.yaml": nil}}, []string{"t.yaml"})
 	var l ErrorList
 	if !errors.As(err, &l) || err.Error() != "t.yaml: internal error reading the topology: boom; please report it with the files" {
+		t.Errorf("got %v", err)
+	}
+}
+
+// Files past MaxBytes in all are refused at the file that passes it,
+// from memory and from disk (which reads no more than that).
+func TestMaxBytes(t *testing.T) {
+	small := []byte("apiVersion: loom/v1\n")
+	big := append([]byte("apiVersion: loom/v1\n#"), make([]byte, MaxBytes)...)
+	for i := 21; i < len(big); i++ {
+		big[i] = 'x'
+	}
+	want := "b.yaml: the topology's files hold more than 33554432 bytes (32 MiB) with this one: at most that much is read (split the network over several loomd instances, or write it more tersely)"
+	_, err := LoadBytes(map[string][]byte{"a.yaml": small, "b.yaml": big})
+	if err == nil || err.Error() != want {
+		t.Errorf("got %v", err)
+	}
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "b.yaml"), big, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, err = Load(filepath.Join(dir, "b.yaml"))
+	if err == nil || !strings.HasSuffix(err.Error(), "b.yaml: the topology's files hold more than 33554432 bytes (32 MiB) with this one: at most that much is read (split the network over several loomd instances, or write it more tersely)") {
 		t.Errorf("got %v", err)
 	}
 }

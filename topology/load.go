@@ -51,7 +51,22 @@ func (diskSource) list(p string) ([]string, error) {
 	return out, nil
 }
 
-func (diskSource) read(p string) ([]byte, error) { return os.ReadFile(p) }
+// read reads at most MaxBytes and one byte more: enough to tell that a
+// file is too large without holding it all.
+func (diskSource) read(p string) ([]byte, error) {
+	f, err := os.Open(p)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return io.ReadAll(io.LimitReader(f, MaxBytes+1))
+}
+
+// MaxBytes is the most a topology's files may hold in all. Loading costs
+// about 55 bytes of memory for each byte of YAML (docs/topology.md,
+// Limits), so this bounds a load to under 2 GB; the largest topology
+// measured, 125,000 ports, is 16 MB. loomd's API may reuse it.
+const MaxBytes = 32 << 20
 
 type mapSource map[string][]byte
 
@@ -158,6 +173,12 @@ func load(src source, roots []string) (t *Topology, err error) {
 			d.errs.add(Pos{File: f}, "", "%v", unwrapPath(err))
 			continue
 		}
+		if d.bytes += len(b); d.bytes > MaxBytes {
+			d.errs.add(Pos{File: f}, "split the network over several loomd instances, or write it more tersely",
+				"the topology's files hold more than %d bytes (32 MiB) with this one: at most that much is read", MaxBytes)
+			d.unreadable = true
+			break
+		}
 		spec := d.file(f, b)
 		if spec == nil {
 			continue
@@ -215,6 +236,7 @@ type decoder struct {
 	warns            problems
 	unreadable       bool   // a file was not YAML or had tabs
 	current          string // the file being decoded
+	bytes            int    // read so far
 	specs            []*FileSpec
 	includeNodes     map[string][]Pos // file -> position of each include entry
 	// Aliases of the file being decoded (decode.go).
