@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"math"
 	"os"
 	"path"
 	"path/filepath"
@@ -195,6 +196,16 @@ func load(src source, roots []string) (t *Topology, err error) {
 			expand(p, at)
 		}
 	}
+	// The parser places some nodes (an empty document's) past the end.
+	defer func() {
+		for _, l := range []ErrorList{d.errs.list, d.warns.list} {
+			for _, e := range l {
+				if end, ok := d.ends[e.Pos.File]; ok && e.Pos.Line > end.Line {
+					e.Pos = end
+				}
+			}
+		}
+	}()
 	if d.unreadable || d.errs.more > 0 {
 		// A file that is not YAML contributes nothing: checking references
 		// against the rest would only add noise. Nor is it worth checking
@@ -236,6 +247,7 @@ type decoder struct {
 	warns            problems
 	unreadable       bool   // a file was not YAML or had tabs
 	current          string // the file being decoded
+	ends             map[string]Pos // where each file ends
 	bytes            int    // read so far
 	specs            []*FileSpec
 	includeNodes     map[string][]Pos // file -> position of each include entry
@@ -248,6 +260,10 @@ type decoder struct {
 // file decodes one file; nil if it could not be read as YAML at all.
 func (d *decoder) file(name string, src []byte) *FileSpec {
 	src = lineFeeds(src)
+	if d.ends == nil {
+		d.ends = map[string]Pos{}
+	}
+	d.ends[name] = endOf(name, src, Pos{Line: math.MaxInt})
 	if p, msg, hint, bad := badChar(name, src); bad {
 		// The YAML reader would say so without a position.
 		d.errs.add(p, hint, "%s", msg)
