@@ -245,10 +245,10 @@ type decoder struct {
 	gwVLANPos        map[string]Pos
 	gwOfSwitch       map[string]string // switch -> its l2 gateway
 	warns            problems
-	unreadable       bool   // a file was not YAML or had tabs
-	current          string // the file being decoded
+	unreadable       bool           // a file was not YAML or had tabs
+	current          string         // the file being decoded
 	ends             map[string]Pos // where each file ends
-	bytes            int    // read so far
+	bytes            int            // read so far
 	specs            []*FileSpec
 	includeNodes     map[string][]Pos // file -> position of each include entry
 	// Aliases of the file being decoded (decode.go).
