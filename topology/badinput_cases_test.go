@@ -167,10 +167,10 @@ func badInputs() []badInput {
 			`t.yaml:42:1: a second YAML document in one file (put each topology in a file of its own, or merge them)`,
 		}},
 		{name: "empty file", src: "", want: []string{
-			`t.yaml:1: empty file: expected apiVersion: loom/v1`,
+			`t.yaml:1:1: empty file: expected apiVersion: loom/v1`,
 		}},
 		{name: "only a comment", src: "# nothing here\n", want: []string{
-			`t.yaml:1: empty file: expected apiVersion: loom/v1`,
+			`t.yaml:1:1: empty file: expected apiVersion: loom/v1`,
 		}},
 		{name: "unknown anchor", src: at1(34, "    ips: *addrs"), want: []string{
 			`t.yaml:34:10: unknown anchor 'addrs' referenced`,

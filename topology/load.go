@@ -288,7 +288,7 @@ func (d *decoder) file(name string, src []byte) *FileSpec {
 	var doc yaml.Node
 	if err := l.Load(&doc); err != nil {
 		if errors.Is(err, io.EOF) {
-			d.errs.add(Pos{File: name, Line: 1}, "", "empty file: expected apiVersion: %s", APIVersion)
+			d.errs.add(Pos{File: name, Line: 1, Col: 1}, "", "empty file: expected apiVersion: %s", APIVersion)
 			return nil
 		}
 		d.yamlError(name, src, err)
@@ -302,7 +302,7 @@ func (d *decoder) file(name string, src []byte) *FileSpec {
 		return nil
 	}
 	if len(doc.Content) == 0 {
-		d.errs.add(Pos{File: name, Line: 1}, "", "empty file: expected apiVersion: %s", APIVersion)
+		d.errs.add(Pos{File: name, Line: 1, Col: 1}, "", "empty file: expected apiVersion: %s", APIVersion)
 		return nil
 	}
 	root := doc.Content[0]
