@@ -45,13 +45,13 @@ func TestAssignIDsRefuses(t *testing.T) {
 }
 
 // panicking reads a file by panicking, as a bug in the loader would.
-type panicking struct{ mapSource }
+type panicking struct{ *mapSource }
 
 func (panicking) read(string) ([]byte, error) { panic("boom") }
 
 // A bug of the loader costs the load, not the process reading it.
 func TestLoadRecoversPanic(t *testing.T) {
-	_, err := load(panicking{mapSource{"t.yaml": nil}}, []string{"t.yaml"})
+	_, err := load(panicking{newMapSource(map[string][]byte{"t.yaml": nil})}, []string{"t.yaml"})
 	var l ErrorList
 	if !errors.As(err, &l) || err.Error() != "t.yaml: internal error reading the topology: boom; please report it with the files" {
 		t.Errorf("got %v", err)

@@ -69,10 +69,28 @@ func (diskSource) read(p string) ([]byte, error) {
 // measured, 125,000 ports, is 16 MB. loomd's API may reuse it.
 const MaxBytes = 32 << 20
 
-type mapSource map[string][]byte
+// mapSource is files in memory, with each folder's YAML files listed
+// once (a load may stat and list folders many times).
+type mapSource struct {
+	files map[string][]byte
+	dirs  map[string][]string // folder -> its *.yaml and *.yml files, sorted
+}
 
-func (m mapSource) stat(p string) (bool, error) {
-	if _, ok := m[p]; ok {
+func newMapSource(files map[string][]byte) *mapSource {
+	m := &mapSource{files: files, dirs: map[string][]string{}}
+	for name := range files {
+		if isYAML(name) {
+			m.dirs[path.Dir(name)] = append(m.dirs[path.Dir(name)], name)
+		}
+	}
+	for _, l := range m.dirs {
+		sort.Strings(l)
+	}
+	return m
+}
+
+func (m *mapSource) stat(p string) (bool, error) {
+	if _, ok := m.files[p]; ok {
 		return false, nil
 	}
 	if l, _ := m.list(p); len(l) > 0 {
@@ -81,19 +99,12 @@ func (m mapSource) stat(p string) (bool, error) {
 	return false, fs.ErrNotExist
 }
 
-func (m mapSource) list(p string) ([]string, error) {
-	var out []string
-	for name := range m {
-		if path.Dir(name) == path.Clean(p) && isYAML(name) {
-			out = append(out, name)
-		}
-	}
-	sort.Strings(out)
-	return out, nil
+func (m *mapSource) list(p string) ([]string, error) {
+	return m.dirs[path.Clean(p)], nil
 }
 
-func (m mapSource) read(p string) ([]byte, error) {
-	if b, ok := m[p]; ok {
+func (m *mapSource) read(p string) ([]byte, error) {
+	if b, ok := m.files[p]; ok {
 		return b, nil
 	}
 	return nil, fs.ErrNotExist
@@ -122,7 +133,7 @@ func LoadBytes(files map[string][]byte) (*Topology, error) {
 		names = append(names, n)
 	}
 	sort.Strings(names)
-	return load(mapSource(files), names)
+	return load(newMapSource(files), names)
 }
 
 func load(src source, roots []string) (t *Topology, err error) {
@@ -139,6 +150,9 @@ func load(src source, roots []string) (t *Topology, err error) {
 	seen := map[string]bool{}
 	var queue []string
 	expand := func(p string, from Pos) {
+		if seen[filepath.Clean(p)] {
+			return // a file, or a folder, already taken
+		}
 		dir, err := src.stat(p)
 		if err != nil {
 			if from.File == "" {
@@ -150,6 +164,7 @@ func load(src source, roots []string) (t *Topology, err error) {
 		}
 		files := []string{p}
 		if dir {
+			seen[filepath.Clean(p)] = true
 			files, _ = src.list(p)
 			if len(files) == 0 {
 				d.errs.add(Pos{File: p}, "", "no *.yaml or *.yml files in folder")

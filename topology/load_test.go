@@ -451,7 +451,7 @@ func TestIncludes(t *testing.T) {
 }
 
 func load2(files map[string][]byte, roots ...string) (*Topology, error) {
-	return load(mapSource(files), roots)
+	return load(newMapSource(files), roots)
 }
 
 func TestDefaultsOnce(t *testing.T) {

@@ -151,7 +151,9 @@ type validation struct {
 	t        *Topology
 	// stationIPs is where the stations behind external endpoints were
 	// written, by station.
-	stationIPs map[Pos]Src
+	stationIPs  map[Pos]Src
+	hostOfIP    map[netip.Addr]string          // tunnel IP -> the first host with it
+	endpointsOf map[string][]*ExternalEndpoint // switch -> its external endpoints
 	// shadowChecks is how many more pairs of rules may be compared to
 	// warn of rules that can never match (quadratic in an ACL's rules).
 	shadowChecks int
@@ -1130,10 +1132,16 @@ func (v *validation) endpoint(es *ExternalEndpointSpec) (ExternalEndpoint, bool)
 			v.err(o, "ip", "", "%s is not a unicast address", ip)
 		default:
 			e.IP = ip.Unmap()
-			for _, h := range v.t.Hosts {
-				if h.TunnelIP == e.IP {
-					v.err(o, "ip", "an external endpoint is not one of Loom's hosts", "%s is the tunnel IP of host %q", ip, h.Name)
+			if v.hostOfIP == nil {
+				v.hostOfIP = map[netip.Addr]string{}
+				for _, h := range v.t.Hosts {
+					if _, dup := v.hostOfIP[h.TunnelIP]; !dup && h.TunnelIP.IsValid() {
+						v.hostOfIP[h.TunnelIP] = h.Name
+					}
 				}
+			}
+			if h, ok := v.hostOfIP[e.IP]; ok {
+				v.err(o, "ip", "an external endpoint is not one of Loom's hosts", "%s is the tunnel IP of host %q", ip, h)
 			}
 		}
 	}
@@ -1288,10 +1296,15 @@ func (v *validation) tunnelFamilies(s *Switch, ss *SwitchSpec, hosts []string) {
 			check(h.TunnelIP, "host "+strconv.Quote(hn))
 		}
 	}
-	for _, e := range v.t.ExternalEndpoints {
-		if e.Switch == s.Name {
-			check(e.IP, "external endpoint "+strconv.Quote(e.Name))
+	if v.endpointsOf == nil {
+		v.endpointsOf = map[string][]*ExternalEndpoint{}
+		for i := range v.t.ExternalEndpoints {
+			e := &v.t.ExternalEndpoints[i]
+			v.endpointsOf[e.Switch] = append(v.endpointsOf[e.Switch], e)
 		}
+	}
+	for _, e := range v.endpointsOf[s.Name] {
+		check(e.IP, "external endpoint "+strconv.Quote(e.Name))
 	}
 }
 
