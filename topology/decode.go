@@ -393,8 +393,14 @@ func DidYouMean(got string, known []string) string { return didYouMean(got, know
 
 // didYouMean suggests the closest of known to got, if it is close enough.
 func didYouMean(got string, known []string) string {
+	if len(got) > 2*maxNameLen {
+		return "" // no name is that long: nothing is close
+	}
 	best, bestD := "", len(got)/2+2
 	for _, k := range known {
+		if d := len(k) - len(got); d > bestD || -d > bestD {
+			continue // the distance is at least the difference in length
+		}
 		if dd := editDistance(strings.ToLower(got), strings.ToLower(k)); dd < bestD || dd == bestD && k < best {
 			best, bestD = k, dd
 		}
