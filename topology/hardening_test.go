@@ -80,3 +80,27 @@ func TestMaxBytes(t *testing.T) {
 		t.Errorf("got %v", err)
 	}
 }
+
+// Issue 12's reproducer: 10.6 KB of aliases nested through external
+// endpoints, stations and addresses, which expanded to some 36 million
+// addresses, is refused at the first alias past the budget.
+func TestAliasBombRefused(t *testing.T) {
+	src := aliasBomb(330)
+	if len(src) < 10000 {
+		t.Fatalf("%d bytes", len(src))
+	}
+	_, err := loadOne(t, src)
+	var l ErrorList
+	if !errors.As(err, &l) || len(l) != MaxErrors+1 {
+		t.Fatalf("got %v", err)
+	}
+	n := 0
+	for _, e := range l {
+		if strings.Contains(e.Msg, "the file's aliases expand to too many values") {
+			n++
+		}
+	}
+	if n == 0 || !strings.HasSuffix(l[len(l)-1].Msg, "; the topology's references and values were not checked") {
+		t.Errorf("%d alias errors; last: %v", n, l[len(l)-1])
+	}
+}
