@@ -11,7 +11,7 @@ import (
 
 // slow is far more than any input of a fuzzer's size may take: the cost
 // of a load is linear in its size.
-const slow = 3 * time.Second
+const slow = 10 * time.Second
 
 // FuzzLoad feeds any bytes to the loader as one file. It must never panic
 // (the loader turns a panic into an "internal error" entry, which fails
