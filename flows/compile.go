@@ -108,7 +108,11 @@ func eachHost(hosts []topology.Host, fn func(i int) error) error {
 	if len(all) == 0 {
 		return nil
 	}
-	return all.Err()
+	all.Err() // sorts
+	if more := len(all) - topology.MaxErrors; more > 0 {
+		all = append(all[:topology.MaxErrors:topology.MaxErrors], &topology.Error{Msg: fmt.Sprintf("%d more errors not listed (only the first %d are)", more, topology.MaxErrors)})
+	}
+	return all
 }
 
 // safely runs fn and turns a panic in it into an error naming the host: a
