@@ -64,9 +64,10 @@ func (diskSource) read(p string) ([]byte, error) {
 }
 
 // MaxBytes is the most a topology's files may hold in all. Loading costs
-// about 55 bytes of memory for each byte of YAML (docs/topology.md,
-// Limits), so this bounds a load to under 2 GB; the largest topology
-// measured, 125,000 ports, is 16 MB. loomd's API may reuse it.
+// about 40 bytes of memory at its peak for each byte of YAML
+// (docs/topology.md, Limits), so this bounds a load to about 1.3 GB; the
+// largest topology measured, 125,000 ports, is 16 MB. loomd's API may
+// reuse it.
 const MaxBytes = 32 << 20
 
 // mapSource is files in memory, with each folder's YAML files listed
