@@ -6,7 +6,7 @@ BIN         := bin
 LAB         := deploy/lab/lab.sh
 PKGS        := ./...
 
-.PHONY: help deps build test unit e2e bench lint generate verify demo lab-up lab-down clean
+.PHONY: help deps build test unit e2e bench fuzz lint generate verify demo lab-up lab-down clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
@@ -28,6 +28,13 @@ e2e: deps ## end-to-end tests only (root, OVS)
 
 bench: deps ## benchmarks: compile, flow push vs ovs-ofctl, loomd on a lab (root, OVS; <20 min; BENCH_FULL=1: 1,000 hosts too)
 	GO=$(GO) deploy/bench.sh
+
+FUZZTIME     ?= 15m
+FUZZPARALLEL ?= 1
+FUZZFLAGS    ?= -fuzzminimizetime 5s
+fuzz: ## fuzz the loader (FuzzLoad) and the compiler (FuzzCompile), FUZZTIME each (default 15m); crashers land in testdata/fuzz
+	$(GO) test ./topology -run '^$$' -fuzz '^FuzzLoad$$' -fuzztime $(FUZZTIME) -parallel $(FUZZPARALLEL) $(FUZZFLAGS)
+	$(GO) test ./flows -run '^$$' -fuzz '^FuzzCompile$$' -fuzztime $(FUZZTIME) -parallel $(FUZZPARALLEL) $(FUZZFLAGS)
 
 lint: ## gofmt check, go vet, staticcheck
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi

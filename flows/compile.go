@@ -73,7 +73,7 @@ func Compile(t *topology.Topology) ([]*HostState, error) {
 	// (and the error, the first host's in order) does not depend on the
 	// schedule.
 	out := make([]*HostState, len(t.Hosts))
-	err := eachHost(len(t.Hosts), func(i int) (err error) {
+	err := eachHost(t.Hosts, func(i int) (err error) {
 		out[i], err = compileHost(ix, &t.Hosts[i])
 		return err
 	})
@@ -83,10 +83,12 @@ func Compile(t *topology.Topology) ([]*HostState, error) {
 	return out, nil
 }
 
-// eachHost runs fn for 0..n-1 on one goroutine per core and returns the
-// error of the lowest i that failed (so that it does not depend on the
-// schedule).
-func eachHost(n int, fn func(i int) error) error {
+// eachHost runs fn for every host on one goroutine per core and returns
+// the errors of the hosts that failed, in the hosts' order (so that they
+// do not depend on the schedule), as a topology.ErrorList. A panic in fn
+// is an error of its host, not the end of the process.
+func eachHost(hosts []topology.Host, fn func(i int) error) error {
+	n := len(hosts)
 	errs := make([]error, n)
 	var next atomic.Int64
 	var wg sync.WaitGroup
@@ -95,17 +97,46 @@ func eachHost(n int, fn func(i int) error) error {
 		go func() {
 			defer wg.Done()
 			for i := int(next.Add(1) - 1); i < n; i = int(next.Add(1) - 1) {
-				errs[i] = fn(i)
+				errs[i] = safely(&hosts[i], func() error { return fn(i) })
 			}
 		}()
 	}
 	wg.Wait()
-	for _, err := range errs {
+	var all topology.ErrorList
+	for i, err := range errs {
 		if err != nil {
-			return err
+			all = append(all, positioned(&hosts[i], err)...)
 		}
 	}
-	return nil
+	if len(all) == 0 {
+		return nil
+	}
+	all.Err() // sorts
+	if more := len(all) - topology.MaxErrors; more > 0 {
+		all = append(all[:topology.MaxErrors:topology.MaxErrors], &topology.Error{Msg: fmt.Sprintf("%d more errors not listed (only the first %d are)", more, topology.MaxErrors), Omitted: more})
+	}
+	return all
+}
+
+// safely runs fn and turns a panic in it into an error naming the host: a
+// bug of the compiler must cost one request or one host, not loomd.
+func safely(h *topology.Host, fn func() error) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("internal error compiling host %s: %v; please report it with the topology", h.Name, r)
+		}
+	}()
+	return fn()
+}
+
+// positioned is err as a list of problems with positions: a
+// topology.ErrorList as it is, anything else at the host.
+func positioned(h *topology.Host, err error) topology.ErrorList {
+	var l topology.ErrorList
+	if errors.As(err, &l) {
+		return l
+	}
+	return topology.ErrorList{{Pos: h.Pos, Msg: err.Error()}}
 }
 
 // index holds the topology's objects by the names the compiler looks them
@@ -155,18 +186,25 @@ func newIndex(t *topology.Topology) *index {
 
 // supported refuses what the language accepts but this compiler cannot
 // turn into flows yet, rather than programming a network that silently
-// lacks it.
+// lacks it. The problems are a topology.ErrorList, with positions.
 func supported(t *topology.Topology) error {
-	var errs []string
+	var errs topology.ErrorList
+	more := 0
 	for _, p := range t.Ports {
-		if p.IfaceID != "" {
-			errs = append(errs, fmt.Sprintf("%s: port %q: binding by ifaceID is not supported by this version of the compiler", p.Pos, p.Name))
+		if p.IfaceID == "" {
+			continue
 		}
+		if len(errs) == topology.MaxErrors {
+			more++
+			continue
+		}
+		errs = append(errs, &topology.Error{Pos: p.Pos, Msg: fmt.Sprintf("port %q: binding by ifaceID is not supported by this version of the compiler", p.Name),
+			Hint: "bind the port by interface name"})
 	}
-	if len(errs) > 0 {
-		return errors.New(strings.Join(errs, "\n"))
+	if more > 0 {
+		errs = append(errs, &topology.Error{Msg: fmt.Sprintf("%d more ports bound by ifaceID not listed", more), Omitted: more})
 	}
-	return nil
+	return errs.Err()
 }
 
 var tunnelPrefix = map[string]string{"gre": "gre-", "vxlan": "vxl-", "geneve": "gnv-"}
@@ -196,7 +234,11 @@ func CompileHost(t *topology.Topology, host string) (*HostState, error) {
 	if err := supported(t); err != nil {
 		return nil, err
 	}
-	return compileHost(newIndex(t), &me)
+	hs, err := compileHost(newIndex(t), &me)
+	if err != nil {
+		return nil, positioned(&me, err).Err()
+	}
+	return hs, nil
 }
 
 func compileHost(ix *index, me *topology.Host) (*HostState, error) {
@@ -206,7 +248,18 @@ func compileHost(ix *index, me *topology.Host) (*HostState, error) {
 
 // compileHostTraced compiles one host and says what it read of the
 // topology (deps.go).
-func compileHostTraced(ix *index, me *topology.Host) (*HostState, map[string]struct{}, error) {
+func compileHostTraced(ix *index, me *topology.Host) (hs *HostState, reads map[string]struct{}, err error) {
+	err = safely(me, func() error {
+		hs, reads, err = compileHostTracedUnsafe(ix, me)
+		return err
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	return hs, reads, nil
+}
+
+func compileHostTracedUnsafe(ix *index, me *topology.Host) (*HostState, map[string]struct{}, error) {
 	_, hostport, _ := strings.Cut(me.OpenFlow, ":")
 	ap, err := netip.ParseAddrPort(hostport)
 	if err != nil {
@@ -229,7 +282,13 @@ func compileHostTraced(ix *index, me *topology.Host) (*HostState, map[string]str
 	c.ports()
 	c.pipeline()
 	for _, name := range c.carried {
+		if c.err != nil {
+			break
+		}
 		c.logicalSwitch(c.views[name])
+	}
+	if c.err != nil {
+		return nil, nil, fmt.Errorf("host %q: %w", me.Name, c.err)
 	}
 	if err := c.finish(); err != nil {
 		return nil, nil, fmt.Errorf("host %q: %w", me.Name, err)
@@ -259,6 +318,15 @@ type compiler struct {
 	ofport  map[string]int   // local port name -> OpenFlow port
 	uplink  map[string]int   // physnet -> OpenFlow port of its NIC
 	epPort  map[string]int   // external endpoint -> OpenFlow port of its tunnel
+	// err is the first problem met; once it is set nothing more is added.
+	err error
+}
+
+// fail records the first problem of the compilation.
+func (c *compiler) fail(err error) {
+	if c.err == nil {
+		c.err = err
+	}
 }
 
 // newCompiler finds the switches this host carries (it has ports on them
@@ -309,7 +377,22 @@ func (c *compiler) carry(sw string) {
 	}
 }
 
+// MaxFlowsPerHost bounds what one host's compilation may produce (and so
+// its time and memory): a topology that expands to more, typically
+// through ACL rules with port ranges on many ports, is refused.
+const MaxFlowsPerHost = 1_000_000
+
+// flowBudget is MaxFlowsPerHost; tests lower it.
+var flowBudget = MaxFlowsPerHost
+
 func (c *compiler) add(o Origin, id uint32, f ovs.Flow) {
+	if c.err != nil {
+		return
+	}
+	if len(c.hs.Flows) >= flowBudget {
+		c.fail(fmt.Errorf("more than %d flows (the last one for %s): split the host's ports or ACLs", flowBudget, o))
+		return
+	}
 	f.Cookie = MakeCookie(o.Kind, o.Rule, id)
 	c.hs.Flows = append(c.hs.Flows, &Flow{Flow: f, Origin: o})
 }
@@ -330,7 +413,12 @@ func (c *compiler) ports() {
 	for _, p := range c.portsOnHost(c.me.Name) {
 		local = append(local, p.Name)
 	}
-	for i, n := range topology.AssignIDs(local, MaxWorkloadOfport) {
+	ofports, err := topology.AssignIDs(local, MaxWorkloadOfport)
+	if err != nil {
+		c.fail(fmt.Errorf("workload ports: %w", err))
+		return
+	}
+	for i, n := range ofports {
 		c.ofport[local[i]] = int(n)
 	}
 	for _, p := range c.portsOnHost(c.me.Name) {
@@ -393,7 +481,12 @@ func (c *compiler) ports() {
 		names = append(names, pn)
 	}
 	sort.Strings(names)
-	for i, n := range topology.AssignIDs(names, maxUplinks) {
+	uplinks, err := topology.AssignIDs(names, maxUplinks)
+	if err != nil {
+		c.fail(fmt.Errorf("physnets: %w", err))
+		return
+	}
+	for i, n := range uplinks {
 		pn := names[i]
 		c.uplink[pn] = UplinkPortBase + int(n)
 		c.hs.Ports = append(c.hs.Ports, Port{

@@ -249,7 +249,7 @@ func CompileIncremental(t *topology.Topology, prev *Cache) ([]*HostState, *Cache
 	out := make([]*HostState, len(t.Hosts))
 	entries := make([]cachedHost, len(t.Hosts))
 	var compiled atomic.Int64
-	err := eachHost(len(t.Hosts), func(i int) error {
+	err := eachHost(t.Hosts, func(i int) error {
 		me := &t.Hosts[i]
 		if prev != nil {
 			if e, ok := prev.hosts[me.Name]; ok && unchanged(h, e.deps) {

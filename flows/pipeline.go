@@ -1,5 +1,7 @@
 package flows
 
+import "github.com/loom-sdn/loom/topology"
+
 // Table is one stage of the pipeline.
 type Table struct {
 	ID      int
@@ -66,10 +68,10 @@ const (
 //	EndpointPortBase + id      the tunnel to an external endpoint (endpoint id)
 //	UplinkPortBase + n         a physnet's NIC (n from the physnet's name among the host's)
 const (
-	MaxWorkloadOfport = 39999
+	MaxWorkloadOfport = topology.MaxPortsPerHost // 39999
 	EndpointPortBase  = 55000
 	UplinkPortBase    = 65000
-	maxUplinks        = 279 // up to OpenFlow's last port, 65279
+	maxUplinks        = topology.MaxPhysnetsPerHost // 279: up to OpenFlow's last port, 65279
 )
 
 var tunnelBase = map[string]int{"gre": 40000, "vxlan": 45000, "geneve": 50000}

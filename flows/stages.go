@@ -1,6 +1,7 @@
 package flows
 
 import (
+	"fmt"
 	"net/netip"
 
 	"github.com/digitalocean/go-openvswitch/ovs"
@@ -141,7 +142,10 @@ func (c *compiler) portACLs(v *view, p *topology.Port) {
 		{TableIngressACL, TableResponder, p.ACLsFromPort, matchInPort(p.Key), RuleACLFromPort, RuleACLDefaultFromPort},
 		{TableEgressACL, TableOutput, p.ACLsToPort, matchOutPort(p.Key), RuleACLToPort, RuleACLDefaultToPort},
 	} {
-		prio := 30000
+		// Rules take priorities from topACLPriority down, above the
+		// default at 1: topology limits a port's rules in one direction
+		// to topology.MaxACLRules.
+		prio := topACLPriority
 		for _, name := range dir.acls {
 			a := c.acl(name)
 			for i := range a.Rules {
@@ -151,7 +155,16 @@ func (c *compiler) portACLs(v *view, p *topology.Port) {
 				if !r.Allow {
 					act = []ovs.Action{ovs.Drop()}
 				}
-				for _, m := range ruleMatches(r) {
+				if prio <= 1 || r.Index > 0xffff {
+					c.fail(fmt.Errorf("port %q: more ACL rules than the %d a port may have in one direction", p.Name, topology.MaxACLRules))
+					return
+				}
+				matches, err := ruleMatches(r)
+				if err != nil {
+					c.fail(fmt.Errorf("acl %q %s: %w", a.Name, ruleLabel(r), err))
+					return
+				}
+				for _, m := range matches {
 					c.add(o, a.ID<<16|uint32(r.Index), ovs.Flow{
 						Table: dir.table, Priority: prio,
 						Matches: append([]ovs.Match{dir.match}, m...),
@@ -173,9 +186,20 @@ func (c *compiler) portACLs(v *view, p *topology.Port) {
 	}
 }
 
+// topACLPriority is the priority of a port's first ACL rule.
+const topACLPriority = topology.MaxACLRules + 1 // 30000
+
+// ruleLabel names rule r of its ACL in messages.
+func ruleLabel(r *topology.Rule) string {
+	if r.Name != "" {
+		return fmt.Sprintf("rule %d (%s)", r.Index+1, r.Name)
+	}
+	return fmt.Sprintf("rule %d", r.Index+1)
+}
+
 // ruleMatches expands an ACL rule into OpenFlow matches: one per IP
 // family it may apply to, times the masked values its port ranges need.
-func ruleMatches(r *topology.Rule) [][]ovs.Match {
+func ruleMatches(r *topology.Rule) ([][]ovs.Match, error) {
 	var fams []uint16
 	switch {
 	case r.EthType != 0:
@@ -215,8 +239,14 @@ func ruleMatches(r *topology.Rule) [][]ovs.Match {
 				base = append(base, ovs.ICMPCode(uint8(r.ICMPCode)))
 			}
 		}
-		srcs := portMatches(r.SrcPorts, true)
-		dsts := portMatches(r.DstPorts, false)
+		srcs, err := portMatches(r.SrcPorts, true)
+		if err != nil {
+			return nil, fmt.Errorf("srcPorts: %w", err)
+		}
+		dsts, err := portMatches(r.DstPorts, false)
+		if err != nil {
+			return nil, fmt.Errorf("dstPorts: %w", err)
+		}
 		for _, s := range srcs {
 			for _, d := range dsts {
 				m := append([]ovs.Match(nil), base...)
@@ -230,7 +260,7 @@ func ruleMatches(r *topology.Rule) [][]ovs.Match {
 			}
 		}
 	}
-	return out
+	return out, nil
 }
 
 func prefixMatch(v6, src bool, p netip.Prefix) ovs.Match {
@@ -250,15 +280,29 @@ func prefixMatch(v6, src bool, p netip.Prefix) ovs.Match {
 }
 
 // portMatches are the masked matches covering a port span ([nil] for any).
-func portMatches(s topology.PortSpan, src bool) []ovs.Match {
-	if s.Any() {
-		return []ovs.Match{nil}
-	}
-	if s.Lo == s.Hi {
+func portMatches(s topology.PortSpan, src bool) ([]ovs.Match, error) {
+	switch {
+	case s.Any():
+		return []ovs.Match{nil}, nil
+	case s.Lo > s.Hi:
+		return nil, fmt.Errorf("port range %d-%d is reversed", s.Lo, s.Hi)
+	case s.Lo == s.Hi:
 		if src {
-			return []ovs.Match{ovs.TransportSourcePort(s.Lo)}
+			return []ovs.Match{ovs.TransportSourcePort(s.Lo)}, nil
 		}
-		return []ovs.Match{ovs.TransportDestinationPort(s.Lo)}
+		return []ovs.Match{ovs.TransportDestinationPort(s.Lo)}, nil
+	case s.Lo == 0:
+		// go-openvswitch refuses ranges from 0, a real port value on the
+		// wire: cover them here, in the same form.
+		var ms []ovs.Match
+		for _, b := range maskedRange(s.Lo, s.Hi) {
+			if src {
+				ms = append(ms, ovs.TransportSourceMaskedPort(b.value, b.mask))
+			} else {
+				ms = append(ms, ovs.TransportDestinationMaskedPort(b.value, b.mask))
+			}
+		}
+		return ms, nil
 	}
 	var r ovs.TransportPortRanger
 	if src {
@@ -268,7 +312,25 @@ func portMatches(s topology.PortSpan, src bool) []ovs.Match {
 	}
 	ms, err := r.MaskedPorts()
 	if err != nil {
-		panic("flows: port range " + err.Error()) // the topology checked lo <= hi
+		return nil, fmt.Errorf("port range %d-%d: %w", s.Lo, s.Hi, err)
 	}
-	return ms
+	return ms, nil
+}
+
+type maskedPort struct{ value, mask uint16 }
+
+// maskedRange covers lo..hi with the fewest value/mask pairs, in
+// ascending order: from lo, each time the largest aligned block that
+// starts there and does not pass hi.
+func maskedRange(lo, hi uint16) []maskedPort {
+	var out []maskedPort
+	for x := uint32(lo); x <= uint32(hi); {
+		size := uint32(1)
+		for x%(size*2) == 0 && x+size*2-1 <= uint32(hi) {
+			size *= 2
+		}
+		out = append(out, maskedPort{uint16(x), uint16(0xffff &^ (size - 1))})
+		x += size
+	}
+	return out
 }

@@ -1,6 +1,7 @@
 package topology
 
 import (
+	"errors"
 	"fmt"
 	"reflect"
 	"slices"
@@ -9,7 +10,7 @@ import (
 	"strings"
 	"sync"
 
-	"gopkg.in/yaml.v3"
+	"go.yaml.in/yaml/v4"
 )
 
 // The strict decoder: YAML nodes into the spec structs of spec.go, by their
@@ -119,6 +120,7 @@ func (d *decoder) decodeStruct(file string, n *yaml.Node, v reflect.Value) {
 			continue
 		}
 		src.Fields[k.Value] = pos(file, val)
+		d.parts(file, &src, k.Value, val, v.Field(fi.index).Type())
 		if val.Kind == yaml.ScalarNode && val.Tag == "!!null" {
 			d.errs.add(pos(file, val), "remove the key or give it a value", "%s field %q is empty", si.what, k.Value)
 			continue
@@ -153,11 +155,102 @@ func objectLabel(what string, v reflect.Value) string {
 	return what
 }
 
+// parts records in src where each entry of a list of values (not of
+// objects, which have their own Src) and each key of a mapping of field f
+// is written, so that a problem with one entry is reported at it.
+func (d *decoder) parts(file string, src *Src, f string, n *yaml.Node, t reflect.Type) {
+	if n.Kind == yaml.AliasNode && n.Alias != nil {
+		n = n.Alias
+	}
+	switch {
+	case t.Kind() == reflect.Slice && t.Elem().Kind() != reflect.Struct && n.Kind == yaml.SequenceNode:
+		ps := make([]Pos, len(n.Content))
+		for i, c := range n.Content {
+			ps[i] = pos(file, c)
+		}
+		src.parts = append(src.parts, fieldParts{field: f, items: ps})
+	case t.Kind() == reflect.Map && n.Kind == yaml.MappingNode:
+		ps := make(map[string]Pos, len(n.Content)/2)
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			if _, dup := ps[n.Content[i].Value]; !dup {
+				ps[n.Content[i].Value] = pos(file, n.Content[i])
+			}
+		}
+		src.parts = append(src.parts, fieldParts{field: f, keys: ps})
+	}
+}
+
+// Aliases. Loom walks the nodes itself, so yaml's own guard against
+// aliases that expand exponentially does not apply: each file may expand
+// aliases to at most as many nodes as it has itself plus aliasAllowance,
+// which keeps the cost of a load linear in its size and lets ordinary
+// reuse (one list of ACLs or addresses named in many places) through.
+const aliasAllowance = 10000
+
+// startFile sets the alias budget of the file whose root is root and
+// measures what each anchored node would cost to expand.
+func (d *decoder) startFile(root *yaml.Node) {
+	d.anchorSize = map[*yaml.Node]int{}
+	d.expanding = map[*yaml.Node]bool{}
+	d.aliasBudget = d.measure(root) + aliasAllowance
+}
+
+// measure counts the nodes under n, n included, without following aliases.
+func (d *decoder) measure(n *yaml.Node) int {
+	size := 1
+	for _, c := range n.Content {
+		size += d.measure(c)
+	}
+	if n.Anchor != "" {
+		d.anchorSize[n] = size
+	}
+	return size
+}
+
 // decodeValue decodes n into v; it reports false after an error.
 func (d *decoder) decodeValue(file string, n *yaml.Node, v reflect.Value, what string) bool {
 	p := pos(file, n)
 	if n.Kind == yaml.AliasNode {
-		n = n.Alias
+		target := n.Alias
+		refuse := func(hint, format string, args ...any) bool {
+			d.errs.add(p, hint, format, args...)
+			// An object in a list is still there: it is where the alias is.
+			if v.Kind() == reflect.Struct {
+				if si := infoOf(v.Type()); si.src >= 0 {
+					v.Field(si.src).Set(reflect.ValueOf(Src{Pos: p}))
+				}
+			}
+			return false
+		}
+		switch size := d.anchorSize[target]; {
+		case target == nil:
+			return refuse("", "%s: alias *%s names no anchor", what, n.Value)
+		case d.expanding[target]:
+			return refuse("", "%s: alias *%s is inside the value it names", what, n.Value)
+		case size > d.aliasBudget:
+			d.aliasBudget = 0
+			return refuse("write the values out, or reuse smaller ones",
+				"%s: alias *%s: the file's aliases expand to too many values (at most %d more than the file has)", what, n.Value, aliasAllowance)
+		default:
+			d.aliasBudget -= size
+		}
+		if v.Kind() == reflect.Struct {
+			// An object named through an alias is where the alias is
+			// (its fields are where the anchor's are).
+			defer func() {
+				if si := infoOf(v.Type()); si.src >= 0 {
+					v.Field(si.src).FieldByName("Pos").Set(reflect.ValueOf(p))
+				}
+			}()
+		}
+		n = target
+	}
+	if n.Anchor != "" {
+		if d.expanding == nil {
+			d.expanding = map[*yaml.Node]bool{}
+		}
+		d.expanding[n] = true
+		defer delete(d.expanding, n)
 	}
 	switch {
 	case v.Type() == portRange || v.Type() == numOrName:
@@ -230,13 +323,21 @@ func (d *decoder) decodeValue(file string, n *yaml.Node, v reflect.Value, what s
 		}
 		v.SetString(n.Value)
 	case reflect.Int, reflect.Int64:
+		if n.Tag == "!!float" && strings.Trim(n.Value, "0123456789") == "" {
+			// Digits too many for an int are read as a float.
+			d.errs.add(p, "", "%s: integer %s out of range", what, n.Value)
+			return false
+		}
 		if n.Tag != "!!int" {
 			d.errs.add(p, "", "%s: expected an integer, not %s", what, kindName(n))
 			return false
 		}
 		i, err := strconv.ParseInt(strings.ReplaceAll(n.Value, "_", ""), 0, 64)
-		if err != nil {
+		if errors.Is(err, strconv.ErrRange) {
 			d.errs.add(p, "", "%s: integer %s out of range", what, n.Value)
+			return false
+		} else if err != nil {
+			d.errs.add(p, "", "%s: expected an integer, not %q", what, n.Value)
 			return false
 		}
 		v.SetInt(i)
@@ -292,8 +393,14 @@ func DidYouMean(got string, known []string) string { return didYouMean(got, know
 
 // didYouMean suggests the closest of known to got, if it is close enough.
 func didYouMean(got string, known []string) string {
+	if len(got) > 2*maxNameLen {
+		return "" // no name is that long: nothing is close
+	}
 	best, bestD := "", len(got)/2+2
 	for _, k := range known {
+		if d := len(k) - len(got); d > bestD || -d > bestD {
+			continue // the distance is at least the difference in length
+		}
 		if dd := editDistance(strings.ToLower(got), strings.ToLower(k)); dd < bestD || dd == bestD && k < best {
 			best, bestD = k, dd
 		}

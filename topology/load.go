@@ -3,18 +3,19 @@ package topology
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"io"
 	"io/fs"
+	"math"
 	"os"
 	"path"
 	"path/filepath"
 	"reflect"
-	"regexp"
 	"sort"
-	"strconv"
 	"strings"
+	"unicode/utf8"
 
-	"gopkg.in/yaml.v3"
+	"go.yaml.in/yaml/v4"
 )
 
 // source is where topology files come from: the file system (Load) or a
@@ -51,12 +52,46 @@ func (diskSource) list(p string) ([]string, error) {
 	return out, nil
 }
 
-func (diskSource) read(p string) ([]byte, error) { return os.ReadFile(p) }
+// read reads at most MaxBytes and one byte more: enough to tell that a
+// file is too large without holding it all.
+func (diskSource) read(p string) ([]byte, error) {
+	f, err := os.Open(p)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return io.ReadAll(io.LimitReader(f, MaxBytes+1))
+}
 
-type mapSource map[string][]byte
+// MaxBytes is the most a topology's files may hold in all. Loading costs
+// about 40 bytes of memory at its peak for each byte of YAML
+// (docs/topology.md, Limits), so this bounds a load to about 1.3 GB; the
+// largest topology measured, 125,000 ports, is 16 MB. loomd's API may
+// reuse it.
+const MaxBytes = 32 << 20
 
-func (m mapSource) stat(p string) (bool, error) {
-	if _, ok := m[p]; ok {
+// mapSource is files in memory, with each folder's YAML files listed
+// once (a load may stat and list folders many times).
+type mapSource struct {
+	files map[string][]byte
+	dirs  map[string][]string // folder -> its *.yaml and *.yml files, sorted
+}
+
+func newMapSource(files map[string][]byte) *mapSource {
+	m := &mapSource{files: files, dirs: map[string][]string{}}
+	for name := range files {
+		if isYAML(name) {
+			m.dirs[path.Dir(name)] = append(m.dirs[path.Dir(name)], name)
+		}
+	}
+	for _, l := range m.dirs {
+		sort.Strings(l)
+	}
+	return m
+}
+
+func (m *mapSource) stat(p string) (bool, error) {
+	if _, ok := m.files[p]; ok {
 		return false, nil
 	}
 	if l, _ := m.list(p); len(l) > 0 {
@@ -65,19 +100,12 @@ func (m mapSource) stat(p string) (bool, error) {
 	return false, fs.ErrNotExist
 }
 
-func (m mapSource) list(p string) ([]string, error) {
-	var out []string
-	for name := range m {
-		if path.Dir(name) == path.Clean(p) && isYAML(name) {
-			out = append(out, name)
-		}
-	}
-	sort.Strings(out)
-	return out, nil
+func (m *mapSource) list(p string) ([]string, error) {
+	return m.dirs[path.Clean(p)], nil
 }
 
-func (m mapSource) read(p string) ([]byte, error) {
-	if b, ok := m[p]; ok {
+func (m *mapSource) read(p string) ([]byte, error) {
+	if b, ok := m.files[p]; ok {
 		return b, nil
 	}
 	return nil, fs.ErrNotExist
@@ -106,17 +134,26 @@ func LoadBytes(files map[string][]byte) (*Topology, error) {
 		names = append(names, n)
 	}
 	sort.Strings(names)
-	return load(mapSource(files), names)
+	return load(newMapSource(files), names)
 }
 
-func load(src source, roots []string) (*Topology, error) {
+func load(src source, roots []string) (t *Topology, err error) {
 	if len(roots) == 0 {
 		return nil, errors.New("no topology files given")
 	}
 	d := &decoder{}
+	// A bug of the loader costs the file, never the process reading it.
+	defer func() {
+		if r := recover(); r != nil {
+			t, err = nil, ErrorList{{Pos: Pos{File: d.current}, Msg: fmt.Sprintf("internal error reading the topology: %v; please report it with the files", r)}}
+		}
+	}()
 	seen := map[string]bool{}
 	var queue []string
 	expand := func(p string, from Pos) {
+		if seen[filepath.Clean(p)] {
+			return // a file, or a folder, already taken
+		}
 		dir, err := src.stat(p)
 		if err != nil {
 			if from.File == "" {
@@ -128,6 +165,7 @@ func load(src source, roots []string) (*Topology, error) {
 		}
 		files := []string{p}
 		if dir {
+			seen[filepath.Clean(p)] = true
 			files, _ = src.list(p)
 			if len(files) == 0 {
 				d.errs.add(Pos{File: p}, "", "no *.yaml or *.yml files in folder")
@@ -146,10 +184,17 @@ func load(src source, roots []string) (*Topology, error) {
 	for len(queue) > 0 {
 		f := queue[0]
 		queue = queue[1:]
+		d.current = f
 		b, err := src.read(f)
 		if err != nil {
 			d.errs.add(Pos{File: f}, "", "%v", unwrapPath(err))
 			continue
+		}
+		if d.bytes += len(b); d.bytes > MaxBytes {
+			d.errs.add(Pos{File: f}, "split the network over several loomd instances, or write it more tersely",
+				"the topology's files hold more than %d bytes (32 MiB) with this one: at most that much is read", MaxBytes)
+			d.unreadable = true
+			break
 		}
 		spec := d.file(f, b)
 		if spec == nil {
@@ -167,34 +212,38 @@ func load(src source, roots []string) (*Topology, error) {
 			expand(p, at)
 		}
 	}
-	if d.unreadable {
+	// The parser places some nodes (an empty document's) past the end.
+	defer func() {
+		for _, l := range []ErrorList{d.errs.list, d.warns.list} {
+			for _, e := range l {
+				if end, ok := d.ends[e.Pos.File]; ok && e.Pos.Line > end.Line {
+					e.Pos = end
+				}
+			}
+		}
+	}()
+	if d.unreadable || d.errs.more > 0 {
 		// A file that is not YAML contributes nothing: checking references
-		// against the rest would only add noise.
-		return nil, d.errs.Err()
+		// against the rest would only add noise. Nor is it worth checking
+		// the meaning of files that already have more errors than are
+		// listed.
+		return nil, d.errs.sorted("errors", d.errs.more > 0 && !d.unreadable)
 	}
 	// Check the meaning even when some fields were wrong, so that every
 	// problem is reported at once; a field whose value was already
 	// rejected is not reported again.
-	decoded := len(d.errs)
-	t := d.validate()
-	if decoded > 0 {
-		bad := map[Pos]bool{}
-		for _, e := range d.errs[:decoded] {
-			bad[e.Pos] = true
+	if len(d.errs.list) > 0 {
+		d.errs.reported = map[Pos]bool{}
+		for _, e := range d.errs.list {
+			d.errs.reported[e.Pos] = true
 		}
-		kept := d.errs[:decoded]
-		for _, e := range d.errs[decoded:] {
-			if !bad[e.Pos] {
-				kept = append(kept, e)
-			}
-		}
-		d.errs = kept
 	}
-	if err := d.errs.Err(); err != nil {
-		return nil, err
+	d.current = ""
+	t = d.validate()
+	if d.errs.n > 0 {
+		return nil, d.errs.sorted("errors", false)
 	}
-	d.warns.sort()
-	t.Warnings = d.warns
+	t.Warnings = d.warns.sorted("warnings", false)
 	return t, nil
 }
 
@@ -207,51 +256,73 @@ func unwrapPath(err error) error {
 }
 
 type decoder struct {
-	errs             ErrorList
+	errs             problems
 	tunnelIPReported map[string]bool
 	gwVLANPos        map[string]Pos
 	gwOfSwitch       map[string]string // switch -> its l2 gateway
-	warns            ErrorList
-	unreadable       bool // a file was not YAML or had tabs
+	warns            problems
+	unreadable       bool           // a file was not YAML or had tabs
+	current          string         // the file being decoded
+	ends             map[string]Pos // where each file ends
+	bytes            int            // read so far
 	specs            []*FileSpec
 	includeNodes     map[string][]Pos // file -> position of each include entry
+	// Aliases of the file being decoded (decode.go).
+	aliasBudget int                // nodes its aliases may still expand to
+	anchorSize  map[*yaml.Node]int // the nodes under each anchored node
+	expanding   map[*yaml.Node]bool
 }
-
-var yamlLine = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
 
 // file decodes one file; nil if it could not be read as YAML at all.
 func (d *decoder) file(name string, src []byte) *FileSpec {
-	if bytes.Contains(src, []byte("\t")) {
-		for i, line := range strings.Split(string(src), "\n") {
-			if c := strings.IndexByte(line, '\t'); c >= 0 {
-				d.errs.add(Pos{name, i + 1, c + 1}, "indent with spaces", "tab character: YAML forbids tabs")
+	src = lineFeeds(src)
+	if d.ends == nil {
+		d.ends = map[string]Pos{}
+	}
+	d.ends[name] = endOf(name, src, Pos{Line: math.MaxInt})
+	if p, msg, hint, bad := badChar(name, src); bad {
+		// The YAML reader would say so without a position.
+		d.errs.add(p, hint, "%s", msg)
+		d.unreadable = true
+		return nil
+	}
+	if bytes.IndexByte(src, '\t') >= 0 {
+		for i, line := range bytes.Split(src, []byte("\n")) {
+			if c := bytes.IndexByte(line, '\t'); c >= 0 {
+				d.errs.add(Pos{name, i + 1, utf8.RuneCount(line[:c]) + 1}, "indent with spaces", "tab character: YAML forbids tabs")
 			}
 		}
 		d.unreadable = true
 		return nil
 	}
+	l, err := yaml.NewLoader(bytes.NewReader(src))
+	if err != nil {
+		d.errs.add(Pos{File: name}, "", "%v", err)
+		d.unreadable = true
+		return nil
+	}
 	var doc yaml.Node
-	dec := yaml.NewDecoder(bytes.NewReader(src))
-	if err := dec.Decode(&doc); err != nil {
+	if err := l.Load(&doc); err != nil {
 		if errors.Is(err, io.EOF) {
-			d.errs.add(Pos{File: name, Line: 1}, "", "empty file: expected apiVersion: %s", APIVersion)
+			d.errs.add(Pos{File: name, Line: 1, Col: 1}, "", "empty file: expected apiVersion: %s", APIVersion)
 			return nil
 		}
-		d.yamlError(name, err)
+		d.yamlError(name, src, err)
 		return nil
 	}
 	var extra yaml.Node
-	if err := dec.Decode(&extra); err == nil {
+	if err := l.Load(&extra); err == nil {
 		d.errs.add(pos(name, &extra), "put each topology in a file of its own, or merge them", "a second YAML document in one file")
 	} else if !errors.Is(err, io.EOF) {
-		d.yamlError(name, err)
+		d.yamlError(name, src, err)
 		return nil
 	}
 	if len(doc.Content) == 0 {
-		d.errs.add(Pos{File: name, Line: 1}, "", "empty file: expected apiVersion: %s", APIVersion)
+		d.errs.add(Pos{File: name, Line: 1, Col: 1}, "", "empty file: expected apiVersion: %s", APIVersion)
 		return nil
 	}
 	root := doc.Content[0]
+	d.startFile(root)
 	spec := &FileSpec{}
 	d.decodeStruct(name, root, reflect.ValueOf(spec).Elem())
 	if spec.Src.Pos.File == "" {
@@ -273,15 +344,115 @@ func (d *decoder) file(name string, src []byte) *FileSpec {
 	return spec
 }
 
-func (d *decoder) yamlError(name string, err error) {
-	msg := err.Error()
-	p := Pos{File: name}
-	if m := yamlLine.FindStringSubmatch(msg); m != nil {
-		p.Line, _ = strconv.Atoi(m[1])
-		msg = m[2]
+// lineFeeds turns the line breaks YAML knows, CR LF and a lone CR, into
+// line feeds, so that lines are counted one way here and in the parser.
+func lineFeeds(src []byte) []byte {
+	if bytes.IndexByte(src, '\r') < 0 {
+		return src
 	}
-	d.errs.add(p, "", "%s", strings.TrimPrefix(msg, "yaml: "))
+	out := make([]byte, 0, len(src))
+	for i := 0; i < len(src); i++ {
+		switch {
+		case src[i] != '\r':
+			out = append(out, src[i])
+		case i+1 < len(src) && src[i+1] == '\n':
+			// CR LF: the LF follows.
+		default:
+			out = append(out, '\n')
+		}
+	}
+	return out
+}
+
+// endOf is p, or the end of src when p is past it (the parser counts a
+// line more at the end of a file without a final line feed).
+func endOf(name string, src []byte, p Pos) Pos {
+	lines := bytes.Count(src, []byte("\n")) + 1
+	if p.Line <= lines {
+		return p
+	}
+	last := src[bytes.LastIndexByte(src, '\n')+1:]
+	return Pos{File: name, Line: lines, Col: utf8.RuneCount(last) + 1}
+}
+
+// badChar finds the first character of src that YAML does not allow:
+// bytes that are not UTF-8, and control characters other than tab, line
+// feed and carriage return.
+func badChar(name string, src []byte) (at Pos, msg, hint string, bad bool) {
+	line, start := 1, 0
+	for i := 0; i < len(src); {
+		r, size := utf8.DecodeRune(src[i:])
+		switch {
+		case r == utf8.RuneError && size <= 1:
+			msg, hint = "invalid UTF-8", "save the file as UTF-8"
+		case r == '\n':
+			line, start = line+1, i+1
+		case r == 0x85 || r == 0x2028 || r == 0x2029:
+			msg, hint = fmt.Sprintf("character U+%04X is not allowed: YAML's parser takes it for a line break, editors do not", r), "end lines with a line feed"
+		case !printable(r):
+			msg = fmt.Sprintf("character U+%04X is not allowed in YAML", r)
+		}
+		if msg != "" {
+			return Pos{File: name, Line: line, Col: utf8.RuneCount(src[start:i]) + 1}, msg, hint, true
+		}
+		i += size
+	}
+	return Pos{}, "", "", false
+}
+
+// printable tells whether YAML allows r in a file (YAML 1.2, 5.1).
+func printable(r rune) bool {
+	switch {
+	case r == '\t' || r == '\n' || r == '\r':
+		return true
+	case r == 0x85 || r == 0x2028 || r == 0x2029:
+		// Line breaks to the parser, not to editors: positions would
+		// disagree.
+		return false
+	case r < 0x20 || r == 0x7f:
+		return false
+	case r < 0x7f:
+		return true
+	}
+	return r >= 0xa0 && r <= 0xd7ff || r >= 0xe000 && r <= 0xfffd || r >= 0x10000 && r <= 0x10ffff
+}
+
+// yamlError reports a file that is not YAML at the place the parser
+// stopped; an unclosed [list], {mapping} or quoted string at the place it
+// was opened, which is where the mistake usually is.
+func (d *decoder) yamlError(name string, src []byte, err error) {
 	d.unreadable = true
+	var le *yaml.LoadError
+	if !errors.As(err, &le) {
+		d.errs.add(Pos{File: name}, "", "%s", strings.TrimPrefix(err.Error(), "yaml: "))
+		return
+	}
+	stop := endOf(name, src, Pos{File: name, Line: le.Mark.Line, Col: le.Mark.Column})
+	what := map[string]string{
+		"while parsing a flow sequence":  "[list]",
+		"while parsing a flow mapping":   "{mapping}",
+		"while scanning a quoted scalar": "quoted string",
+	}[le.ContextMsg]
+	badEscape := strings.Contains(le.Message, "escape") || strings.Contains(le.Message, "hexdecimal")
+	switch {
+	case what != "" && !badEscape && le.ContextMark.Line > 0 && le.ContextMark != le.Mark:
+		// The parser knows what was left open.
+		d.errs.add(Pos{File: name, Line: le.ContextMark.Line, Col: le.ContextMark.Column}, "",
+			"the %s that starts here is not closed (the parser stopped at line %d, column %d: %s)", what, stop.Line, stop.Col, le.Message)
+		return
+	case stop.Line > 0 && !badEscape:
+		if o, ok := opened(src, stop.Line, stop.Col); ok {
+			at := Pos{File: name, Line: o.line, Col: o.col}
+			if o.what == "quoted string" {
+				d.errs.add(at, "is its closing quote missing?", "the quoted string that starts here runs on to line %d (the parser stopped at line %d, column %d: %s)",
+					o.endLine, stop.Line, stop.Col, le.Message)
+			} else {
+				d.errs.add(at, "", "the %s that starts here is not closed (the parser stopped at line %d, column %d: %s)", o.what, stop.Line, stop.Col, le.Message)
+			}
+			return
+		}
+	}
+	d.errs.add(stop, "", "%s", le.Message)
 }
 
 // recordingSource reads from disk and keeps what it read.

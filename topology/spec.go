@@ -19,6 +19,42 @@ package topology
 type Src struct {
 	Pos    Pos            // the object (the first key of a mapping)
 	Fields map[string]Pos // each written key's value
+	// Where each entry of a list field (of values, not objects) and each
+	// key of a mapping field was written (an object has few such fields).
+	parts []fieldParts
+}
+
+type fieldParts struct {
+	field string
+	items []Pos          // a list's entries
+	keys  map[string]Pos // a mapping's keys
+}
+
+func (s Src) partsOf(f string) *fieldParts {
+	for i := range s.parts {
+		if s.parts[i].field == f {
+			return &s.parts[i]
+		}
+	}
+	return nil
+}
+
+// item is the position of entry i of list field f.
+func (s Src) item(f string, i int) Pos {
+	if p := s.partsOf(f); p != nil && i < len(p.items) {
+		return p.items[i]
+	}
+	return s.at(f)
+}
+
+// key is the position of key k of mapping field f.
+func (s Src) key(f, k string) Pos {
+	if p := s.partsOf(f); p != nil {
+		if at, ok := p.keys[k]; ok {
+			return at
+		}
+	}
+	return s.at(f)
 }
 
 // at is the position of field f, or of the object when f was not written.

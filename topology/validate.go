@@ -39,7 +39,16 @@ func (o obj) label() string {
 // err reports a problem with field f of o (at the field's value, or at the
 // object when f is "" or was not written).
 func (d *decoder) err(o obj, f, hint, format string, args ...any) {
-	d.errs.add(o.src.at(f), hint, "%s: %s", o.label(), fmt.Sprintf(format, args...))
+	d.errAt(o.src.at(f), o, hint, format, args...)
+}
+
+// errAt reports a problem with o at p (an entry of a list, a key).
+func (d *decoder) errAt(p Pos, o obj, hint, format string, args ...any) {
+	if d.errs.full() {
+		d.errs.add(p, "", "")
+		return
+	}
+	d.errs.add(p, hint, "%s: %s", o.label(), fmt.Sprintf(format, args...))
 }
 
 func (d *decoder) checkName(o obj) {
@@ -64,7 +73,13 @@ func (u *uniq) see(key string, p Pos, shown func() string) bool {
 		return true
 	}
 	if f, dup := u.first[key]; dup {
-		u.d.errs.add(p, "", "%s %s defined twice (first at %s)", u.what, shown(), f)
+		if u.d.errs.full() {
+			u.d.errs.add(p, "", "")
+		} else if f == p {
+			u.d.errs.add(p, "", "%s %s defined twice (an alias repeats it)", u.what, shown())
+		} else {
+			u.d.errs.add(p, "", "%s %s defined twice (first at %s)", u.what, shown(), f)
+		}
 		return false
 	}
 	u.first[key] = p
@@ -85,6 +100,15 @@ func refHint(got, kind string, known []string) string {
 	return "known " + plural(kind) + ": " + strings.Join(known, ", ")
 }
 
+// refHint is refHint of the names known() returns, unless the problem
+// will not be listed.
+func (d *decoder) refHint(got, kind string, known func() []string) string {
+	if d.errs.full() {
+		return ""
+	}
+	return refHint(got, kind, known())
+}
+
 // plural is the plural of a kind of object ("switch" → "switches").
 func plural(kind string) string {
 	if strings.HasSuffix(kind, "ch") || strings.HasSuffix(kind, "s") {
@@ -95,8 +119,9 @@ func plural(kind string) string {
 
 // catalog is the names of one kind, for references.
 type catalog[T any] struct {
-	byName map[string]*T
-	names  []string
+	byName   map[string]*T
+	names    []string
+	isSorted bool
 }
 
 func newCatalog[T any]() *catalog[T] { return &catalog[T]{byName: map[string]*T{}} }
@@ -105,11 +130,15 @@ func (c *catalog[T]) add(name string, v *T) {
 	if _, dup := c.byName[name]; !dup && name != "" {
 		c.byName[name] = v
 		c.names = append(c.names, name)
+		c.isSorted = false
 	}
 }
 
 func (c *catalog[T]) sorted() []string {
-	sort.Strings(c.names)
+	if !c.isSorted {
+		sort.Strings(c.names)
+		c.isSorted = true
+	}
 	return c.names
 }
 
@@ -120,12 +149,28 @@ type validation struct {
 	switches *catalog[Switch]
 	acls     *catalog[ACL]
 	t        *Topology
+	// stationIPs is where the stations behind external endpoints were
+	// written, by station.
+	stationIPs  map[Pos]Src
+	hostOfIP    map[netip.Addr]string          // tunnel IP -> the first host with it
+	endpointsOf map[string][]*ExternalEndpoint // switch -> its external endpoints
+	// shadowChecks is how many more pairs of rules may be compared to
+	// warn of rules that can never match (quadratic in an ACL's rules).
+	shadowChecks int
 }
 
 func (d *decoder) validate() *Topology {
-	v := &validation{decoder: d, hosts: newCatalog[Host](), switches: newCatalog[Switch](), acls: newCatalog[ACL](), t: &Topology{}}
+	v := &validation{decoder: d, hosts: newCatalog[Host](), switches: newCatalog[Switch](), acls: newCatalog[ACL](), t: &Topology{},
+		shadowChecks: maxShadowChecks}
 	v.defaults()
 
+	var nHosts, nSwitches, nPorts int
+	for _, f := range d.specs {
+		nHosts, nSwitches, nPorts = nHosts+len(f.Hosts), nSwitches+len(f.Switches), nPorts+len(f.Ports)
+	}
+	v.t.Hosts = make([]Host, 0, nHosts)
+	v.t.Switches = make([]Switch, 0, nSwitches)
+	v.t.Ports = make([]Port, 0, nPorts)
 	hostNames, swNames, portNames := d.uniq("host"), d.uniq("switch"), d.uniq("port")
 	aclNames, gwNames, epNames := d.uniq("acl"), d.uniq("l2 gateway"), d.uniq("external endpoint")
 	for _, f := range d.specs {
@@ -209,20 +254,45 @@ func (d *decoder) validate() *Topology {
 	v.vlansTogether()
 	v.endpointsTogether()
 	v.mtus()
+	// Counts the ids must number, each reported at the first object over.
 	for _, n := range []struct {
 		count, max int
 		what       string
-	}{{len(v.t.Hosts), MaxHostKey, "hosts"}, {len(v.t.Ports), MaxPortKey, "ports"}, {len(v.t.ACLs), MaxACLID, "ACLs"},
-		{len(v.t.L2Gateways), MaxGatewayID, "l2 gateways"}, {len(v.t.ExternalEndpoints), MaxEndpointID, "external endpoints"}} {
+		at         func(int) Pos
+	}{
+		{len(v.t.Hosts), MaxHostKey, "hosts", func(i int) Pos { return v.t.Hosts[i].Pos }},
+		{len(v.t.Ports), MaxPortKey, "ports", func(i int) Pos { return v.t.Ports[i].Pos }},
+		{len(v.t.ACLs), MaxACLID, "ACLs", func(i int) Pos { return v.t.ACLs[i].Pos }},
+		{len(v.t.L2Gateways), MaxGatewayID, "l2 gateways", func(i int) Pos { return v.t.L2Gateways[i].Pos }},
+		{len(v.t.ExternalEndpoints), MaxEndpointID, "external endpoints", func(i int) Pos { return v.t.ExternalEndpoints[i].Pos }},
+	} {
 		if n.count > n.max {
-			d.errs.add(Pos{}, "", "%d %s: at most %d are supported", n.count, n.what, n.max)
+			d.errs.add(n.at(n.max), "", "%d %s: at most %d are supported", n.count, n.what, n.max)
 		}
 	}
-	if len(d.errs) > 0 {
+	v.perHost()
+	if d.errs.n > 0 {
 		return nil
 	}
-	v.freeze()
+	if err := v.freeze(); err != nil {
+		d.errs.add(Pos{}, "", "%v", err)
+		return nil
+	}
 	return v.t
+}
+
+// perHost checks what the compiler numbers on each host: its workload
+// ports (its physnets are checked with the host).
+func (v *validation) perHost() {
+	ports := map[string]int{}
+	for _, p := range v.t.Ports {
+		ports[p.Host]++
+	}
+	for _, h := range v.t.Hosts {
+		if n := ports[h.Name]; n > MaxPortsPerHost {
+			v.errs.add(h.Pos, "spread the workloads over more hosts", "host %q: %d ports: at most %d per host are supported", h.Name, n, MaxPortsPerHost)
+		}
+	}
 }
 
 // defaults merges the defaults section (at most one) over the built-ins.
@@ -272,8 +342,12 @@ func (v *validation) checkMTU(o obj, f string, mtu, lo int) bool {
 }
 
 func (v *validation) checkIface(o obj, f, name string) bool {
+	return v.checkIfaceAt(o.src.at(f), o, name)
+}
+
+func (v *validation) checkIfaceAt(p Pos, o obj, name string) bool {
 	if name == "" || len(name) > maxIfaceLen || !ifaceRE.MatchString(name) {
-		v.err(o, f, "letters, digits, '-', '_' and '.', at most 15", "invalid interface name %q", name)
+		v.errAt(p, o, "letters, digits, '-', '_' and '.', at most 15", "invalid interface name %q", name)
 		return false
 	}
 	return true
@@ -304,7 +378,7 @@ func (v *validation) addr(o obj, f, s string, unix bool) (scheme string, ap neti
 }
 
 func (v *validation) host(hs *HostSpec) (Host, bool) {
-	n := len(v.errs)
+	n := v.errs.n
 	o := obj{"host", hs.Name, hs.Src}
 	v.checkName(o)
 	h := Host{Name: hs.Name, Pos: hs.Src.Pos, OVSDB: hs.OVSDB, OpenFlow: hs.OpenFlow,
@@ -356,22 +430,26 @@ func (v *validation) host(hs *HostSpec) (Host, bool) {
 			h.UnderlayMTU = hs.UnderlayMTU
 		}
 	}
+	if len(hs.Physnets) > MaxPhysnetsPerHost {
+		v.err(o, "physnets", "", "%d physnets: at most %d per host are supported", len(hs.Physnets), MaxPhysnetsPerHost)
+	}
 	nics := map[string]string{}
 	for _, pn := range sortedKeys(hs.Physnets) {
 		nic := hs.Physnets[pn]
+		at := hs.Src.key("physnets", pn)
 		if len(pn) > maxNameLen || !nameRE.MatchString(pn) {
-			v.err(o, "physnets", "use lower-case letters, digits and '-'", "invalid physnet name %q", pn)
+			v.errAt(at, o, "use lower-case letters, digits and '-'", "invalid physnet name %q", pn)
 			continue
 		}
-		if !v.checkIface(o, "physnets", nic) {
+		if !v.checkIfaceAt(at, o, nic) {
 			continue
 		}
 		if nic == h.Bridge {
-			v.err(o, "physnets", "", "physnet %q: NIC %q is the integration bridge", pn, nic)
+			v.errAt(at, o, "", "physnet %q: NIC %q is the integration bridge", pn, nic)
 			continue
 		}
 		if other, dup := nics[nic]; dup {
-			v.err(o, "physnets", "a NIC carries one physnet; VLANs separate traffic within it", "physnets %q and %q both on NIC %q", other, pn, nic)
+			v.errAt(at, o, "a NIC carries one physnet; VLANs separate traffic within it", "physnets %q and %q both on NIC %q", other, pn, nic)
 			continue
 		}
 		nics[nic] = pn
@@ -379,16 +457,17 @@ func (v *validation) host(hs *HostSpec) (Host, bool) {
 	}
 	for _, k := range sortedKeys(hs.Labels) {
 		val := hs.Labels[k]
+		at := hs.Src.key("labels", k)
 		if len(k) > maxNameLen || !labelRE.MatchString(k) {
-			v.err(o, "labels", "letters, digits, '.', '_', '/' and '-', at most 63", "invalid label key %q", k)
+			v.errAt(at, o, "letters, digits, '.', '_', '/' and '-', at most 63", "invalid label key %q", k)
 		} else if len(val) > maxNameLen {
-			v.err(o, "labels", "", "label %q: value longer than 63 characters", k)
+			v.errAt(at, o, "", "label %q: value longer than 63 characters", k)
 		} else {
 			h.Labels[k] = val
 		}
 	}
 	v.hostTLS(hs, &h)
-	return h, len(v.errs) == n
+	return h, v.errs.n == n
 }
 
 func sortedKeys(m map[string]string) []string {
@@ -406,7 +485,7 @@ func (v *validation) hostsTogether() {
 	for _, f := range v.specs {
 		for i := range f.Hosts {
 			hs := &f.Hosts[i]
-			if h := v.hosts.byName[hs.Name]; h != nil && h.TunnelIP.IsValid() {
+			if h := v.hosts.byName[hs.Name]; h != nil && h.Pos == hs.Src.Pos && h.TunnelIP.IsValid() {
 				ips.see(h.TunnelIP.String(), hs.Src.at("tunnelIP"), h.TunnelIP.String)
 			}
 		}
@@ -414,7 +493,7 @@ func (v *validation) hostsTogether() {
 }
 
 func (v *validation) sw(ss *SwitchSpec) (Switch, bool) {
-	n := len(v.errs)
+	n := v.errs.n
 	o := obj{"switch", ss.Name, ss.Src}
 	v.checkName(o)
 	s := Switch{Name: ss.Name, Pos: ss.Src.Pos, FloodUnknown: false, ARPResponder: true, ACLDefault: v.def.ACLDefault}
@@ -449,17 +528,18 @@ func (v *validation) sw(ss *SwitchSpec) (Switch, bool) {
 		s.VLAN, s.Physnet = ss.VLAN, ss.Physnet
 	}
 	var v4, v6 bool
-	for _, c := range ss.Subnets {
+	for i, c := range ss.Subnets {
 		p, err := netip.ParsePrefix(c)
+		at := ss.Src.item("subnets", i)
 		switch {
 		case err != nil:
-			v.err(o, "subnets", "write a CIDR such as 192.0.2.0/24 or 2001:db8::/64", "invalid subnet %q", c)
+			v.errAt(at, o, "write a CIDR such as 192.0.2.0/24 or 2001:db8::/64", "invalid subnet %q", c)
 			continue
 		case p.Masked() != p:
-			v.err(o, "subnets", fmt.Sprintf("did you mean %s?", p.Masked()), "subnet %s has host bits set", c)
+			v.errAt(at, o, fmt.Sprintf("did you mean %s?", p.Masked()), "subnet %s has host bits set", c)
 			continue
 		case p.Addr().Is4() && v4, p.Addr().Is6() && v6:
-			v.err(o, "subnets", "", "more than one IPv%d subnet", map[bool]int{true: 4, false: 6}[p.Addr().Is4()])
+			v.errAt(at, o, "", "more than one IPv%d subnet", map[bool]int{true: 4, false: 6}[p.Addr().Is4()])
 			continue
 		}
 		v4, v6 = v4 || p.Addr().Is4(), v6 || p.Addr().Is6()
@@ -478,7 +558,7 @@ func (v *validation) sw(ss *SwitchSpec) (Switch, bool) {
 	if ss.Src.has("aclDefault") {
 		s.ACLDefault = ss.ACLDefault
 	}
-	return s, len(v.errs) == n
+	return s, v.errs.n == n
 }
 
 // switchesTogether: no two overlay switches with one key, no two users of
@@ -488,7 +568,7 @@ func (v *validation) switchesTogether() {
 	for _, f := range v.specs {
 		for i := range f.Switches {
 			ss := &f.Switches[i]
-			if s := v.switches.byName[ss.Name]; s != nil && s.Overlay() {
+			if s := v.switches.byName[ss.Name]; s != nil && s.Pos == ss.Src.Pos && s.Overlay() {
 				k := strconv.FormatUint(uint64(s.TunnelKey), 10)
 				keys.see(k, ss.Src.at("tunnelKey"), func() string { return k })
 			}
@@ -514,7 +594,7 @@ func (v *validation) vlansTogether() {
 	for _, f := range v.specs {
 		for i := range f.Switches {
 			ss := &f.Switches[i]
-			if s := v.switches.byName[ss.Name]; s != nil && !s.Overlay() {
+			if s := v.switches.byName[ss.Name]; s != nil && s.Pos == ss.Src.Pos && !s.Overlay() {
 				see(s.Physnet, s.VLAN, "switch "+strconv.Quote(s.Name), ss.Src.at("vlan"))
 			}
 		}
@@ -523,6 +603,10 @@ func (v *validation) vlansTogether() {
 		see(g.Physnet, g.VLAN, "l2 gateway "+strconv.Quote(g.Name), v.gwVLANPos[g.Name])
 	}
 }
+
+// maxShadowChecks bounds the comparisons of rules for warnings of rules
+// that can never match: an ACL of 2,800 rules, or many smaller ones.
+const maxShadowChecks = 4_000_000
 
 // ethTypes and protocols known by name.
 var (
@@ -536,22 +620,32 @@ const (
 )
 
 func (v *validation) acl(as *ACLSpec) (ACL, bool) {
-	n := len(v.errs)
+	n := v.errs.n
 	o := obj{"acl", as.Name, as.Src}
 	v.checkName(o)
 	a := ACL{Name: as.Name, Pos: as.Src.Pos}
 	if as.Src.has("rules") && len(as.Rules) == 0 {
 		v.err(o, "rules", "", "no rules")
 	}
+	if len(as.Rules) > MaxACLRules {
+		v.err(o, "rules", "split it into several ACLs", "%d rules: at most %d are supported", len(as.Rules), MaxACLRules)
+		return a, false
+	}
 	for i := range as.Rules {
 		if r, ok := v.rule(o, i, &as.Rules[i]); ok {
 			a.Rules = append(a.Rules, r)
 		}
 	}
-	if len(v.errs) != n {
+	if v.errs.n != n {
 		return a, false
 	}
 	for j := range a.Rules {
+		if v.shadowChecks < j {
+			v.warns.add(a.Rules[j].Pos, "", "acl %q: rules from %s on were not checked for rules that can never match (too many rules in the topology)", a.Name, ruleLabel(&a.Rules[j]))
+			v.shadowChecks = 0
+			break
+		}
+		v.shadowChecks -= j
 		for i := 0; i < j; i++ {
 			if covers(&a.Rules[i], &a.Rules[j]) {
 				v.warns.add(a.Rules[j].Pos, "remove it, or move it above the rule that covers it",
@@ -573,7 +667,7 @@ func ruleLabel(r *Rule) string {
 }
 
 func (v *validation) rule(acl obj, i int, rs *RuleSpec) (Rule, bool) {
-	n := len(v.errs)
+	n := v.errs.n
 	label := fmt.Sprintf("%s rule %d", acl.label(), i+1)
 	if rs.Name != "" {
 		label += fmt.Sprintf(" (%s)", rs.Name)
@@ -694,7 +788,7 @@ func (v *validation) rule(acl obj, i int, rs *RuleSpec) (Rule, bool) {
 	if r.EthType == 0 && fam != 0 {
 		r.EthType = map[int]uint16{4: ethIPv4, 6: ethIPv6}[fam]
 	}
-	return r, len(v.errs) == n
+	return r, v.errs.n == n
 }
 
 // parseCIDR accepts an address (a host) or a CIDR without host bits.
@@ -731,6 +825,10 @@ func parsePortRange(s string) (PortSpan, error) {
 		return PortSpan{}, fmt.Errorf("%d > %d", a, b)
 	case a == 0 && b == 65535:
 		return PortSpan{}, nil
+	case b == 0:
+		// PortSpan{} means any port: port 0 alone (reserved, used by no
+		// service) cannot be told from it. Ranges from 0 are fine.
+		return PortSpan{}, fmt.Errorf("port 0 alone cannot be matched; leave the field out to match any port")
 	}
 	return PortSpan{uint16(a), uint16(b)}, nil
 }
@@ -789,19 +887,20 @@ func (v *validation) mac(o obj, f, s string, auto bool) (net.HardwareAddr, bool)
 func (v *validation) ips(o obj, f string, list []string, sw *Switch) []netip.Addr {
 	var out []netip.Addr
 	seen := map[netip.Addr]bool{}
-	for _, s := range list {
+	for i, s := range list {
+		at := o.src.item(f, i)
 		ip, err := netip.ParseAddr(s)
 		if err != nil || ip.Zone() != "" {
 			hint := "an address such as 192.0.2.10 or 2001:db8::10"
 			if strings.Contains(s, "/") {
 				hint = "write the address without a prefix length; the switch's subnets give it"
 			}
-			v.err(o, f, hint, "invalid IP %q", s)
+			v.errAt(at, o, hint, "invalid IP %q", s)
 			continue
 		}
 		ip = ip.Unmap()
 		if seen[ip] {
-			v.err(o, f, "", "IP %s listed twice", ip)
+			v.errAt(at, o, "", "IP %s listed twice", ip)
 			continue
 		}
 		seen[ip] = true
@@ -813,9 +912,9 @@ func (v *validation) ips(o obj, f string, list []string, sw *Switch) []netip.Add
 			}
 			switch {
 			case !family:
-				v.err(o, f, "", "IP %s: switch %q has no IPv%d subnet", ip, sw.Name, map[bool]int{true: 4, false: 6}[ip.Is4()])
+				v.errAt(at, o, "", "IP %s: switch %q has no IPv%d subnet", ip, sw.Name, map[bool]int{true: 4, false: 6}[ip.Is4()])
 			case !inside:
-				v.err(o, f, "", "IP %s is outside the subnets of switch %q (%s)", ip, sw.Name, prefixes(sw.Subnets))
+				v.errAt(at, o, "", "IP %s is outside the subnets of switch %q (%s)", ip, sw.Name, prefixes(sw.Subnets))
 			}
 		}
 		out = append(out, ip)
@@ -832,18 +931,18 @@ func prefixes(ps []netip.Prefix) string {
 }
 
 func (v *validation) port(ps *PortSpec) (Port, bool) {
-	n := len(v.errs)
+	n := v.errs.n
 	o := obj{"port", ps.Name, ps.Src}
 	v.checkName(o)
 	p := Port{Name: ps.Name, Switch: ps.Switch, Host: ps.Host, Pos: ps.Src.Pos, PortSecurity: true,
 		Interface: ps.Interface, IfaceID: ps.IfaceID}
 	sw, sok := v.switches.byName[ps.Switch]
 	if _, known := v.switches.byName[ps.Switch]; !known && ps.Src.has("switch") {
-		v.err(o, "switch", refHint(ps.Switch, "switch", v.switches.sorted()), "no switch named %q", ps.Switch)
+		v.err(o, "switch", v.refHint(ps.Switch, "switch", v.switches.sorted), "no switch named %q", ps.Switch)
 	}
 	h, hok := v.hosts.byName[ps.Host]
 	if _, known := v.hosts.byName[ps.Host]; !known && ps.Src.has("host") {
-		v.err(o, "host", refHint(ps.Host, "host", v.hosts.sorted()), "no host named %q", ps.Host)
+		v.err(o, "host", v.refHint(ps.Host, "host", v.hosts.sorted), "no host named %q", ps.Host)
 	}
 	if ps.Src.has("mac") {
 		if mac, ok := v.mac(o, "mac", ps.MAC, true); ok {
@@ -883,13 +982,20 @@ func (v *validation) port(ps *PortSpec) (Port, bool) {
 			dst  *[]string
 		}{{"fromPort", ps.ACLs.FromPort, &p.ACLsFromPort}, {"toPort", ps.ACLs.ToPort, &p.ACLsToPort}} {
 			seen := map[string]bool{}
-			for _, name := range f.list {
+			rules := 0
+			for i, name := range f.list {
+				at := ps.ACLs.Src.item(f.key, i)
+				if a := v.acls.byName[name]; a != nil && rules <= MaxACLRules {
+					if rules += len(a.Rules); rules > MaxACLRules {
+						v.errAt(at, ao, "", "the %s ACLs have more than %d rules in all: at most %d are supported", f.key, MaxACLRules, MaxACLRules)
+					}
+				}
 				if _, ok := v.acls.byName[name]; !ok {
-					v.err(ao, f.key, refHint(name, "acl", v.acls.sorted()), "no acl named %q", name)
+					v.errAt(at, ao, v.refHint(name, "acl", v.acls.sorted), "no acl named %q", name)
 					continue
 				}
 				if seen[name] {
-					v.err(ao, f.key, "", "acl %q listed twice", name)
+					v.errAt(at, ao, "", "acl %q listed twice", name)
 					continue
 				}
 				seen[name] = true
@@ -908,7 +1014,7 @@ func (v *validation) port(ps *PortSpec) (Port, bool) {
 			}
 		}
 	}
-	return p, len(v.errs) == n
+	return p, v.errs.n == n
 }
 
 // needTunnelIP reports, once per host, a host that carries an overlay but
@@ -950,16 +1056,16 @@ func (v *validation) portsTogether() {
 				}
 				return shown + " on switch " + strconv.Quote(p.Switch)
 			})
-			for _, ip := range p.IPs {
-				ips.see(p.Switch+"\x00"+string(ip.AsSlice()), ps.Src.at("ips"), func() string { return ip.String() + " on switch " + strconv.Quote(p.Switch) })
+			for j, ip := range p.IPs {
+				ips.see(p.Switch+"\x00"+string(ip.AsSlice()), ps.Src.item("ips", j), func() string { return ip.String() + " on switch " + strconv.Quote(p.Switch) })
 			}
 		}
 	}
 	for _, e := range v.t.ExternalEndpoints {
 		for _, st := range e.Behind {
 			macs.see(e.Switch+"\x00"+string(st.MAC), st.Pos, func() string { return st.MAC.String() + " on switch " + strconv.Quote(e.Switch) })
-			for _, ip := range st.IPs {
-				ips.see(e.Switch+"\x00"+string(ip.AsSlice()), st.Pos, func() string { return ip.String() + " on switch " + strconv.Quote(e.Switch) })
+			for j, ip := range st.IPs {
+				ips.see(e.Switch+"\x00"+string(ip.AsSlice()), v.stationIPs[st.Pos].item("ips", j), func() string { return ip.String() + " on switch " + strconv.Quote(e.Switch) })
 			}
 		}
 	}
@@ -969,7 +1075,7 @@ func (v *validation) overlayRef(o obj, name string) *Switch {
 	sw, known := v.switches.byName[name]
 	switch {
 	case !known:
-		v.err(o, "switch", refHint(name, "switch", v.switches.sorted()), "no switch named %q", name)
+		v.err(o, "switch", v.refHint(name, "switch", v.switches.sorted), "no switch named %q", name)
 	case sw != nil && !sw.Overlay():
 		v.err(o, "switch", "", "switch %q is VLAN-backed, not an overlay", name)
 	default:
@@ -979,7 +1085,7 @@ func (v *validation) overlayRef(o obj, name string) *Switch {
 }
 
 func (v *validation) gateway(gs *L2GatewaySpec) (L2Gateway, bool) {
-	n := len(v.errs)
+	n := v.errs.n
 	o := obj{"l2 gateway", gs.Name, gs.Src}
 	v.checkName(o)
 	g := L2Gateway{Name: gs.Name, Switch: gs.Switch, Host: gs.Host, Physnet: gs.Physnet, VLAN: gs.VLAN, Pos: gs.Src.Pos}
@@ -994,7 +1100,7 @@ func (v *validation) gateway(gs *L2GatewaySpec) (L2Gateway, bool) {
 	}
 	h, known := v.hosts.byName[gs.Host]
 	if !known {
-		v.err(o, "host", refHint(gs.Host, "host", v.hosts.sorted()), "no host named %q", gs.Host)
+		v.err(o, "host", v.refHint(gs.Host, "host", v.hosts.sorted), "no host named %q", gs.Host)
 	} else if h != nil {
 		if _, ok := h.Physnets[gs.Physnet]; !ok && gs.Src.has("physnet") {
 			v.err(o, "physnet", fmt.Sprintf("add %s: NIC to the physnets of host %q", gs.Physnet, h.Name), "host %q does not reach physnet %q", h.Name, gs.Physnet)
@@ -1010,11 +1116,11 @@ func (v *validation) gateway(gs *L2GatewaySpec) (L2Gateway, bool) {
 		v.gwVLANPos = map[string]Pos{}
 	}
 	v.gwVLANPos[g.Name] = gs.Src.at("vlan")
-	return g, len(v.errs) == n
+	return g, v.errs.n == n
 }
 
 func (v *validation) endpoint(es *ExternalEndpointSpec) (ExternalEndpoint, bool) {
-	n := len(v.errs)
+	n := v.errs.n
 	o := obj{"external endpoint", es.Name, es.Src}
 	v.checkName(o)
 	e := ExternalEndpoint{Name: es.Name, Encapsulation: es.Encapsulation, Switch: es.Switch, Pos: es.Src.Pos}
@@ -1027,10 +1133,16 @@ func (v *validation) endpoint(es *ExternalEndpointSpec) (ExternalEndpoint, bool)
 			v.err(o, "ip", "", "%s is not a unicast address", ip)
 		default:
 			e.IP = ip.Unmap()
-			for _, h := range v.t.Hosts {
-				if h.TunnelIP == e.IP {
-					v.err(o, "ip", "an external endpoint is not one of Loom's hosts", "%s is the tunnel IP of host %q", ip, h.Name)
+			if v.hostOfIP == nil {
+				v.hostOfIP = map[netip.Addr]string{}
+				for _, h := range v.t.Hosts {
+					if _, dup := v.hostOfIP[h.TunnelIP]; !dup && h.TunnelIP.IsValid() {
+						v.hostOfIP[h.TunnelIP] = h.Name
+					}
 				}
+			}
+			if h, ok := v.hostOfIP[e.IP]; ok {
+				v.err(o, "ip", "an external endpoint is not one of Loom's hosts", "%s is the tunnel IP of host %q", ip, h)
 			}
 		}
 	}
@@ -1054,9 +1166,13 @@ func (v *validation) endpoint(es *ExternalEndpointSpec) (ExternalEndpoint, bool)
 			st.MAC = mac
 		}
 		st.IPs = v.ips(so, "ips", bs.IPs, sw)
+		if v.stationIPs == nil {
+			v.stationIPs = map[Pos]Src{}
+		}
+		v.stationIPs[st.Pos] = bs.Src
 		e.Behind = append(e.Behind, st)
 	}
-	return e, len(v.errs) == n
+	return e, v.errs.n == n
 }
 
 // mtus gives overlay and VLAN switches their MTU (when not written) and
@@ -1080,7 +1196,7 @@ func (v *validation) mtus() {
 		for i := range f.Switches {
 			ss := &f.Switches[i]
 			s := v.switches.byName[ss.Name]
-			if s == nil {
+			if s == nil || s.Pos != ss.Src.Pos { // a repeat of the name
 				continue
 			}
 			limit, limitHost := 0, ""
@@ -1128,7 +1244,7 @@ func (v *validation) mtus() {
 }
 
 // freeze sorts everything and gives objects their ids.
-func (v *validation) freeze() {
+func (v *validation) freeze() error {
 	t := v.t
 	sort.Slice(t.Hosts, func(i, j int) bool { return t.Hosts[i].Name < t.Hosts[j].Name })
 	sort.Slice(t.Switches, func(i, j int) bool { return t.Switches[i].Name < t.Switches[j].Name })
@@ -1136,12 +1252,17 @@ func (v *validation) freeze() {
 	sort.Slice(t.ACLs, func(i, j int) bool { return t.ACLs[i].Name < t.ACLs[j].Name })
 	sort.Slice(t.L2Gateways, func(i, j int) bool { return t.L2Gateways[i].Name < t.L2Gateways[j].Name })
 	sort.Slice(t.ExternalEndpoints, func(i, j int) bool { return t.ExternalEndpoints[i].Name < t.ExternalEndpoints[j].Name })
+	var err error
 	ids := func(n int, name func(int) string, max uint32, set func(int, uint32)) {
 		names := make([]string, n)
 		for i := range names {
 			names[i] = name(i)
 		}
-		for i, id := range AssignIDs(names, max) {
+		list, e := AssignIDs(names, max)
+		if e != nil && err == nil {
+			err = e
+		}
+		for i, id := range list {
 			set(i, id)
 		}
 	}
@@ -1151,6 +1272,7 @@ func (v *validation) freeze() {
 	ids(len(t.ACLs), func(i int) string { return t.ACLs[i].Name }, MaxACLID, func(i int, id uint32) { t.ACLs[i].ID = id })
 	ids(len(t.L2Gateways), func(i int) string { return t.L2Gateways[i].Name }, MaxGatewayID, func(i int, id uint32) { t.L2Gateways[i].ID = id })
 	ids(len(t.ExternalEndpoints), func(i int) string { return t.ExternalEndpoints[i].Name }, MaxEndpointID, func(i int, id uint32) { t.ExternalEndpoints[i].ID = id })
+	return err
 }
 
 // tunnelFamilies: the tunnel endpoints of an overlay switch (its hosts and
@@ -1175,10 +1297,15 @@ func (v *validation) tunnelFamilies(s *Switch, ss *SwitchSpec, hosts []string) {
 			check(h.TunnelIP, "host "+strconv.Quote(hn))
 		}
 	}
-	for _, e := range v.t.ExternalEndpoints {
-		if e.Switch == s.Name {
-			check(e.IP, "external endpoint "+strconv.Quote(e.Name))
+	if v.endpointsOf == nil {
+		v.endpointsOf = map[string][]*ExternalEndpoint{}
+		for i := range v.t.ExternalEndpoints {
+			e := &v.t.ExternalEndpoints[i]
+			v.endpointsOf[e.Switch] = append(v.endpointsOf[e.Switch], e)
 		}
+	}
+	for _, e := range v.endpointsOf[s.Name] {
+		check(e.IP, "external endpoint "+strconv.Quote(e.Name))
 	}
 }
 

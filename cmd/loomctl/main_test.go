@@ -217,3 +217,31 @@ func TestEveryCommandDocumented(t *testing.T) {
 	root.InitDefaultCompletionCmd()
 	walk(root)
 }
+
+// validate runs the compiler's checks as loomd does: a topology the
+// compiler refuses is not called valid, and its errors have positions.
+func TestValidateRunsTheCompiler(t *testing.T) {
+	src, err := os.ReadFile("../../deploy/examples/two-hosts.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	bad := strings.Replace(string(src), "interface: lm-db1", "ifaceID: db1-id", 1)
+	f := filepath.Join(t.TempDir(), "bad.yaml")
+	if err := os.WriteFile(f, []byte(bad), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, errs, code := run(t, "validate", "-f", f)
+	want := f + `:27:5: port "db1": binding by ifaceID is not supported by this version of the compiler (bind the port by interface name)` + "\n" +
+		"1 error: the topology is invalid, nothing was applied\n"
+	if code != 1 || errs != want {
+		t.Errorf("exit %d, stderr:\n%s\nwant:\n%s", code, errs, want)
+	}
+	out, _, code := run(t, "validate", "-o", "json", "-f", f)
+	var res validateResult
+	if err := json.Unmarshal([]byte(out), &res); err != nil {
+		t.Fatalf("%v in %s", err, out)
+	}
+	if code != 1 || res.Valid || len(res.Errors) != 1 || res.Errors[0].Line != 27 || res.Errors[0].Column != 5 {
+		t.Errorf("exit %d, json: %+v", code, res)
+	}
+}

@@ -7,6 +7,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/loom-sdn/loom/flows"
 	"github.com/loom-sdn/loom/topology"
 )
 
@@ -19,12 +20,7 @@ func loadTopology(cmd *cobra.Command, files []string) (*topology.Topology, error
 	t, err := topology.Load(files...)
 	var list topology.ErrorList
 	if errors.As(err, &list) {
-		for _, e := range list {
-			fmt.Fprintln(cmd.ErrOrStderr(), e)
-		}
-		n := len(list)
-		fmt.Fprintf(cmd.ErrOrStderr(), "%d error%s: the topology is invalid, nothing was applied\n", n, plural(n))
-		return nil, exitError{1}
+		return nil, printErrorList(cmd, list)
 	}
 	if err != nil {
 		return nil, err
@@ -33,6 +29,25 @@ func loadTopology(cmd *cobra.Command, files []string) (*topology.Topology, error
 		fmt.Fprintln(cmd.ErrOrStderr(), "warning:", w)
 	}
 	return t, nil
+}
+
+// printErrorList prints every problem of list, one per line, and says
+// that nothing was applied; it returns the exit status 1.
+func printErrorList(cmd *cobra.Command, list topology.ErrorList) error {
+	for _, e := range list {
+		fmt.Fprintln(cmd.ErrOrStderr(), e)
+	}
+	n := len(list)
+	fmt.Fprintf(cmd.ErrOrStderr(), "%d error%s: the topology is invalid, nothing was applied\n", n, plural(n))
+	return exitError{1}
+}
+
+// compiles runs the compiler's own checks on t, as loomd does before it
+// takes a topology, so that validate never calls valid what loomd or
+// apply refuses. Its problems are a topology.ErrorList, with positions.
+func compiles(t *topology.Topology) error {
+	_, err := flows.Compile(t)
+	return err
 }
 
 func plural(n int) string {
@@ -91,6 +106,13 @@ func newValidateCmd() *cobra.Command {
 				if err != nil {
 					return err
 				}
+				if err := compiles(t); err != nil {
+					var list topology.ErrorList
+					if errors.As(err, &list) {
+						return printErrorList(cmd, list)
+					}
+					return err
+				}
 				fmt.Fprintf(cmd.OutOrStdout(), "valid: %d hosts, %d switches, %d ports, %d ACLs\n", len(t.Hosts), len(t.Switches), len(t.Ports), len(t.ACLs))
 				return nil
 			}
@@ -108,6 +130,9 @@ func validateStructured(w io.Writer, o *output, files []string) error {
 	}
 	res := validateResult{Errors: []problem{}, Warnings: []problem{}}
 	t, err := topology.Load(files...)
+	if err == nil {
+		err = compiles(t)
+	}
 	var list topology.ErrorList
 	switch {
 	case errors.As(err, &list):

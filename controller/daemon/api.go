@@ -61,10 +61,6 @@ const (
 	DefaultMaxCalls = 2
 	// callWait is how long a call over MaxCalls waits for a turn.
 	callWait = time.Second
-
-	// maxProblems bounds the problems one answer lists; the count of the
-	// others follows them.
-	maxProblems = 1000
 )
 
 // bodyWait is how long the body of a call that has its turn may take to

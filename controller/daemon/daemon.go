@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"maps"
 	"net/http"
@@ -373,16 +374,16 @@ func invalid(err error) *api.Error {
 	return &api.Error{Message: fmt.Sprintf("the topology is invalid (%d problems), nothing was changed", n), Problems: p, Code: http.StatusBadRequest}
 }
 
-// problems lists err's problems, at most maxProblems of them and then
-// one that counts the others; n is how many there are in all.
+// problems lists err's problems (a topology.ErrorList lists at most
+// topology.MaxErrors, then one entry that counts the others); n is how
+// many there are in all.
 func problems(err error) (list []api.Problem, n int) {
 	list = api.Problems(err)
-	n = len(list)
-	if n > maxProblems {
-		list = append(list[:maxProblems:maxProblems], api.Problem{
-			Message: fmt.Sprintf("and %d more problems (the first %d are listed)", n-maxProblems, maxProblems)})
+	var l topology.ErrorList
+	if errors.As(err, &l) {
+		return list, l.Total()
 	}
-	return list, n
+	return list, len(list)
 }
 
 func badRequest(format string, args ...any) *api.Error {

@@ -22,6 +22,7 @@ import (
 
 	"github.com/loom-sdn/loom/controller"
 	"github.com/loom-sdn/loom/controller/api"
+	"github.com/loom-sdn/loom/topology"
 )
 
 // served is a Daemon behind a real server (Serve), as loomd runs it.
@@ -165,12 +166,14 @@ func TestCallLimit(t *testing.T) {
 	}
 }
 
-// An unbearable number of problems is cut to the first maxProblems and a
-// count of the others.
+// An unbearable number of problems is cut to the first
+// topology.MaxErrors and a count of the others, and the message counts
+// them all.
 func TestProblemsCapped(t *testing.T) {
 	var b strings.Builder
 	b.WriteString(topo)
-	for i := range maxProblems + 10 {
+	const extra = 10
+	for i := range topology.MaxErrors + extra {
 		fmt.Fprintf(&b, "  - {name: p%d, switch: blue, host: nohost, mac: auto, interface: x%d}\n", i, i)
 	}
 	s := serve(t, Limits{}, Listen{})
@@ -178,7 +181,7 @@ func TestProblemsCapped(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(v.Errors) != maxProblems+1 || v.Errors[maxProblems].Message != fmt.Sprintf("and 10 more problems (the first %d are listed)", maxProblems) {
+	if len(v.Errors) != topology.MaxErrors+1 || !strings.HasPrefix(v.Errors[topology.MaxErrors].Message, fmt.Sprintf("%d more errors not listed", extra)) {
 		t.Errorf("%d errors, the last: %+v", len(v.Errors), v.Errors[len(v.Errors)-1])
 	}
 	if v.Errors[0].Line == 0 {
@@ -186,7 +189,7 @@ func TestProblemsCapped(t *testing.T) {
 	}
 	_, err = s.client().PutTopology(context.Background(), api.TopologyUpdate{Files: map[string]string{"net.yaml": b.String()}})
 	var e *api.Error
-	if !errors.As(err, &e) || len(e.Problems) != maxProblems+1 || !strings.Contains(e.Message, fmt.Sprintf("(%d problems)", maxProblems+10)) {
+	if !errors.As(err, &e) || len(e.Problems) != topology.MaxErrors+1 || !strings.Contains(e.Message, fmt.Sprintf("(%d problems)", topology.MaxErrors+extra)) {
 		t.Errorf("PUT: %v", err)
 	}
 }
