@@ -1,0 +1,576 @@
+package ofctl
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/loom-sdn/loom/flows"
+)
+
+// FlowChange is one change of a flow in Loom's cookie space, as the switch
+// reported it to a Monitor.
+type FlowChange struct {
+	// Event is "ADDED" (a new flow, or one that replaced a flow of the same
+	// table, priority and match, itself included), "MODIFIED" (new actions
+	// of a flow kept in place, e.g. by mod-flows) or "DELETED".
+	Event string
+	// Reason says why a flow was deleted: "delete" (a flow mod), "idle",
+	// "hard", "eviction", "group_delete", "meter_delete".
+	Reason string
+	Table  int
+	Cookie uint64
+	// Flow is the flow as OVS prints it in a flow update: "table=T
+	// [idle_timeout=N] [hard_timeout=N] cookie=C MATCH [actions=A]" (no
+	// actions: drop). OVS 3.1 leaves the priority out of flow updates, so
+	// two flows that differ only in priority print the same.
+	Flow string
+}
+
+// Monitor event kinds.
+const (
+	// MonitorConnected: the monitor is connected; Flows are the switch's
+	// flows in Loom's cookie space at that moment. Every change after it is
+	// reported.
+	MonitorConnected = "connected"
+	// MonitorChanged: Changes are flow changes in Loom's cookie space, in
+	// the order the switch made them (changes to other flows are dropped).
+	MonitorChanged = "changed"
+	// MonitorEnded: the connection ended (Err says how): ovs-vswitchd
+	// stopped or restarted, the bridge or its listener went away, or the
+	// monitor was restarted. Changes from then until the next
+	// MonitorConnected are not seen.
+	MonitorEnded = "ended"
+)
+
+// MonitorEvent is what a Monitor tells its user.
+type MonitorEvent struct {
+	Kind    string
+	Flows   []string     // MonitorConnected
+	Changes []FlowChange // MonitorChanged
+	Err     error        // MonitorEnded
+}
+
+// MonitorConfig sets up a Monitor.
+type MonitorConfig struct {
+	// Client returns the switch to watch; it is asked again before every
+	// connection attempt (so a new address or new TLS files are picked
+	// up). nil means there is none yet: the monitor waits and asks again.
+	Client func() *Client
+	// Handle receives the events, in order, on the monitor's goroutine. It
+	// must not block for long, and must not call Sync.
+	Handle func(MonitorEvent)
+	// Retry is the wait between attempts while the switch refuses the
+	// connection (default 100 ms). After SlowAfter (default 30 s) without
+	// a connection the wait grows, doubling up to MaxRetry (default 2 s);
+	// Kick and Restart retry at once.
+	Retry, SlowAfter, MaxRetry time.Duration
+}
+
+// A Monitor keeps an `ovs-ofctl monitor` process connected to one switch's
+// OpenFlow listener and reports its flow changes (OpenFlow 1.3 with the ONF
+// flow monitor extension, which OVS implements): the switch's flows when it
+// connects, then every change, whoever makes it (a bundle sent by another
+// ovs-ofctl, a hand edit, a timeout), and when the connection ends. It
+// connects again until its context ends.
+//
+// Sync gives a point of order in the stream: once it returns, every change
+// the switch made before Sync was called has been handed to Handle. It is
+// an OpenFlow barrier sent on the monitor's own connection (through
+// ovs-ofctl's control socket, no process started), and so also tells that
+// the connection is alive.
+type Monitor struct {
+	cfg  MonitorConfig
+	kick chan struct{}
+
+	syncMu sync.Mutex // one barrier at a time (ovs-ofctl allows no more)
+
+	mu        sync.Mutex
+	cond      *sync.Cond
+	proc      *monitorProc // the running process; nil between attempts
+	gen       int          // attempts so far
+	target    string       // the target of the current process
+	barriers  int          // barrier replies handled by the current process
+	connected bool
+}
+
+type monitorProc struct {
+	gen  int
+	cmd  *exec.Cmd
+	ctl  string // ovs-ofctl's control socket
+	sent int    // barriers requested and acknowledged
+}
+
+// NewMonitor returns a monitor; Run starts it.
+func NewMonitor(cfg MonitorConfig) *Monitor {
+	if cfg.Retry <= 0 {
+		cfg.Retry = 100 * time.Millisecond
+	}
+	if cfg.SlowAfter <= 0 {
+		cfg.SlowAfter = 30 * time.Second
+	}
+	if cfg.MaxRetry <= 0 {
+		cfg.MaxRetry = 2 * time.Second
+	}
+	if cfg.Handle == nil {
+		cfg.Handle = func(MonitorEvent) {}
+	}
+	m := &Monitor{cfg: cfg, kick: make(chan struct{}, 1)}
+	m.cond = sync.NewCond(&m.mu)
+	return m
+}
+
+// Kick makes a monitor that waits to connect again try at once (e.g. on a
+// sign that the switch is back).
+func (m *Monitor) Kick() {
+	select {
+	case m.kick <- struct{}{}:
+	default:
+	}
+}
+
+// Restart ends the current connection (MonitorEnded follows) and connects
+// again at once: the switch's flows are listed anew, and a new Client
+// (address, TLS files) is used.
+func (m *Monitor) Restart() {
+	m.mu.Lock()
+	p := m.proc
+	m.mu.Unlock()
+	if p != nil && p.cmd.Process != nil {
+		p.cmd.Process.Kill() //nolint:errcheck // it may have ended already
+	}
+	m.Kick()
+}
+
+// Connected tells whether the monitor is connected (it has reported
+// MonitorConnected and not MonitorEnded since).
+func (m *Monitor) Connected() bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.connected
+}
+
+// Target is the address the monitor watches (or last tried), "" before the
+// first attempt.
+func (m *Monitor) Target() string {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.target
+}
+
+// ErrNotConnected is Sync's error when the monitor has no connection.
+var ErrNotConnected = errors.New("flow monitor not connected")
+
+// Sync returns once every change the switch made before the call has been
+// handed to Handle. It fails with ErrNotConnected when the monitor is not
+// connected or the connection ends first, and with ctx's error when ctx
+// expires first. A barrier that gets no answer in time (a dead or stalled
+// connection) restarts the connection.
+func (m *Monitor) Sync(ctx context.Context) error {
+	m.mu.Lock()
+	p := m.proc
+	ok := m.connected
+	m.mu.Unlock()
+	if !ok || p == nil {
+		return ErrNotConnected
+	}
+	want, err := m.barrier(ctx, p)
+	if err != nil {
+		return err
+	}
+	stop := context.AfterFunc(ctx, func() {
+		m.mu.Lock()
+		m.cond.Broadcast()
+		m.mu.Unlock()
+	})
+	defer stop()
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for {
+		switch {
+		case m.proc != p:
+			return ErrNotConnected
+		case m.barriers >= want:
+			return nil
+		case ctx.Err() != nil:
+			return fmt.Errorf("flow monitor barrier: %w", ctx.Err())
+		}
+		m.cond.Wait()
+	}
+}
+
+// barrier sends a barrier on p's connection and returns the count of
+// barrier replies that includes its own. Barriers go one at a time: the
+// replies of all earlier ones are already in the pipe. When the control
+// socket fails, a barrier may be on its way without being counted: the
+// process is restarted, so that no later count is off.
+func (m *Monitor) barrier(ctx context.Context, p *monitorProc) (int, error) {
+	m.syncMu.Lock()
+	defer m.syncMu.Unlock()
+	if err := unixctl(ctx, p.ctl, "ofctl/barrier"); err != nil {
+		p.cmd.Process.Kill() //nolint:errcheck // it may have ended already
+		return 0, fmt.Errorf("flow monitor barrier: %w", err)
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	p.sent++
+	return p.sent, nil
+}
+
+// Run connects and reports until ctx ends.
+func (m *Monitor) Run(ctx context.Context) {
+	dir, err := os.MkdirTemp("", "loom-monitor")
+	if err != nil {
+		m.cfg.Handle(MonitorEvent{Kind: MonitorEnded, Err: fmt.Errorf("flow monitor: %w", err)})
+		return
+	}
+	defer os.RemoveAll(dir)
+	lastUp := time.Now() // the last connection, or the start
+	wait := time.Duration(0)
+	for {
+		if wait > 0 {
+			t := time.NewTimer(wait)
+			select {
+			case <-ctx.Done():
+				t.Stop()
+				return
+			case <-m.kick:
+				t.Stop()
+			case <-t.C:
+			}
+		}
+		if ctx.Err() != nil {
+			return
+		}
+		var c *Client
+		if m.cfg.Client != nil {
+			c = m.cfg.Client()
+		}
+		if c == nil {
+			wait = m.cfg.Retry
+			continue
+		}
+		connected := m.attempt(ctx, c, filepath.Join(dir, "ctl"))
+		switch {
+		case connected:
+			lastUp, wait = time.Now(), 0 // a restarted switch is likely back soon: try again at once
+		case time.Since(lastUp) < m.cfg.SlowAfter:
+			wait = m.cfg.Retry
+		default:
+			wait = min(max(wait*2, m.cfg.Retry), m.cfg.MaxRetry)
+		}
+	}
+}
+
+// attempt runs one ovs-ofctl monitor process until it ends, and tells
+// whether it connected.
+func (m *Monitor) attempt(ctx context.Context, c *Client, ctl string) bool {
+	ssl, err := c.sslArgs()
+	if err != nil {
+		return false // a configuration error; the reconciles report it
+	}
+	os.Remove(ctl) // a killed process leaves its socket behind
+	args := append([]string{"-O", "OpenFlow13", "--unixctl=" + ctl, "monitor", c.target, "watch:"}, ssl...)
+	cmd := exec.CommandContext(ctx, ofctlBin, args...)
+	r, w, err := os.Pipe()
+	if err != nil {
+		return false
+	}
+	// One pipe for both: ovs-ofctl prints the flows it finds on stdout, and
+	// everything it receives afterwards on stderr.
+	cmd.Stdout, cmd.Stderr = w, w
+	err = cmd.Start()
+	w.Close()
+	if err != nil {
+		r.Close()
+		return false
+	}
+	m.mu.Lock()
+	m.gen++
+	p := &monitorProc{gen: m.gen, cmd: cmd, ctl: ctl}
+	m.proc, m.target, m.barriers, m.connected = p, c.target, 0, false
+	m.mu.Unlock()
+
+	// The control socket appears once the flows have been listed; a barrier
+	// through it then marks the end of the listing in the stream.
+	done := make(chan struct{})
+	first := make(chan struct{})
+	go func() {
+		defer close(first)
+		for {
+			if _, err := os.Stat(ctl); err == nil {
+				m.barrier(ctx, p) //nolint:errcheck // no reply: the process is restarted
+				return
+			}
+			select {
+			case <-ctx.Done():
+				return
+			case <-done:
+				return
+			case <-time.After(2 * time.Millisecond):
+			}
+		}
+	}()
+	connected, why := m.read(r, p)
+	close(done)
+	r.Close()
+	err = cmd.Wait()
+	<-first
+	m.mu.Lock()
+	m.proc, m.connected = nil, false
+	m.cond.Broadcast()
+	m.mu.Unlock()
+	if connected {
+		if why == nil {
+			why = fmt.Errorf("ovs-ofctl monitor %s ended: %v", c.target, err)
+		}
+		m.cfg.Handle(MonitorEvent{Kind: MonitorEnded, Err: why})
+	}
+	return connected
+}
+
+// read parses the process's output until it ends (or must be restarted:
+// the switch paused the monitor, or the stream made no sense); it tells
+// whether the monitor got connected, and why it stopped early.
+func (m *Monitor) read(r io.Reader, p *monitorProc) (connected bool, why error) {
+	br := bufio.NewReaderSize(r, 256<<10)
+	var (
+		initial  []string
+		listing  bool // inside the flow listing (a reply to the request, xid != 0)
+		pending  []FlowChange
+		restart  = func() { p.cmd.Process.Kill() } //nolint:errcheck
+		stopping bool
+	)
+	flush := func() {
+		if len(pending) > 0 && connected {
+			m.cfg.Handle(MonitorEvent{Kind: MonitorChanged, Changes: pending})
+			pending = nil
+		}
+	}
+	for {
+		line, err := br.ReadString('\n')
+		if line != "" && !stopping {
+			l := parseMonitorLine(line)
+			switch l.kind {
+			case lineHeader:
+				listing = l.xid != 0
+			case lineEvent:
+				if l.change.Cookie&flows.CookieMask != flows.CookieSpace {
+					break
+				}
+				if listing {
+					initial = append(initial, l.change.Flow)
+				} else {
+					pending = append(pending, l.change)
+				}
+			case lineBarrier:
+				listing = false
+				if !connected {
+					connected = true
+					m.mu.Lock()
+					m.connected = true
+					m.mu.Unlock()
+					m.cfg.Handle(MonitorEvent{Kind: MonitorConnected, Flows: initial})
+					initial = nil
+				}
+				flush()
+				m.mu.Lock()
+				m.barriers++
+				m.cond.Broadcast()
+				m.mu.Unlock()
+			case linePaused:
+				// Updates stop, and changes made meanwhile (deletions)
+				// would never be reported: list the flows anew.
+				why = fmt.Errorf("the switch paused the flow monitor (too many changes at once): listing its flows again")
+				stopping = true
+				restart()
+			}
+		}
+		if err != nil {
+			flush()
+			return connected, why
+		}
+		if br.Buffered() == 0 {
+			flush() // all that has arrived so far
+		}
+	}
+}
+
+type lineKind int
+
+const (
+	lineOther   lineKind = iota
+	lineHeader           // a flow monitor reply: events follow
+	lineEvent            // " event=..."
+	lineBarrier          // a barrier reply
+	linePaused           // the switch paused the monitor
+)
+
+type monitorLine struct {
+	kind   lineKind
+	xid    uint64
+	change FlowChange
+}
+
+// parseMonitorLine reads one line of `ovs-ofctl monitor` output. Lines
+// it does not know (echo requests, ovs-ofctl's own log messages) are
+// lineOther.
+func parseMonitorLine(line string) monitorLine {
+	line = strings.TrimRight(line, "\r\n")
+	switch {
+	case strings.HasPrefix(line, " event="):
+		c, ok := parseChange(strings.TrimSpace(line))
+		if !ok {
+			return monitorLine{}
+		}
+		return monitorLine{kind: lineEvent, change: c}
+	case strings.Contains(line, "_FLOW_MONITOR reply"):
+		l := monitorLine{kind: lineHeader}
+		if i := strings.Index(line, "(xid="); i >= 0 {
+			s := line[i+len("(xid="):]
+			if j := strings.IndexByte(s, ')'); j >= 0 {
+				l.xid, _ = strconv.ParseUint(s[:j], 0, 32)
+			}
+		}
+		return l
+	case strings.HasPrefix(line, "OFPT_BARRIER_REPLY"):
+		return monitorLine{kind: lineBarrier}
+	case strings.Contains(line, "FLOW_MONITOR_PAUSED"):
+		return monitorLine{kind: linePaused}
+	}
+	return monitorLine{}
+}
+
+// parseChange reads "event=KIND [reason=R] table=T [idle_timeout=N]
+// [hard_timeout=N] cookie=C [MATCH] [actions=A]".
+func parseChange(s string) (FlowChange, bool) {
+	var c FlowChange
+	ev, rest, _ := strings.Cut(s, " ")
+	c.Event = strings.TrimPrefix(ev, "event=")
+	switch c.Event {
+	case "ADDED", "MODIFIED":
+	case "DELETED":
+		r, after, _ := strings.Cut(rest, " ")
+		if !strings.HasPrefix(r, "reason=") {
+			return c, false
+		}
+		c.Reason, rest = strings.TrimPrefix(r, "reason="), after
+	default:
+		return c, false // ABBREV: only for the monitoring connection's own flow mods
+	}
+	c.Flow = strings.TrimSpace(rest)
+	sawCookie := false
+	for _, f := range strings.Fields(c.Flow) {
+		k, v, _ := strings.Cut(f, "=")
+		var err error
+		switch k {
+		case "table":
+			c.Table, err = strconv.Atoi(v)
+		case "cookie":
+			c.Cookie, err = strconv.ParseUint(v, 0, 64)
+			sawCookie = true
+		}
+		if err != nil {
+			return c, false
+		}
+		if sawCookie {
+			break // the match and the actions follow
+		}
+	}
+	return c, sawCookie && strings.HasPrefix(c.Flow, "table=")
+}
+
+// unixctl sends a command without arguments to an OVS control socket
+// (JSON-RPC) and waits for its answer.
+func unixctl(ctx context.Context, path, method string) error {
+	var d net.Dialer
+	conn, err := d.DialContext(ctx, "unix", path)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	stop := context.AfterFunc(ctx, func() { conn.SetDeadline(time.Unix(1, 0)) }) //nolint:errcheck
+	defer stop()
+	req := map[string]any{"id": 0, "method": method, "params": []string{}}
+	if err := json.NewEncoder(conn).Encode(req); err != nil {
+		return err
+	}
+	var resp struct {
+		Error any `json:"error"`
+	}
+	if err := json.NewDecoder(conn).Decode(&resp); err != nil {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		return err
+	}
+	if resp.Error != nil {
+		return fmt.Errorf("%s: %v", method, resp.Error)
+	}
+	return nil
+}
+
+// Echo splits changes seen while p was applied into those its bundle
+// explains and the others (foreign: made by someone else), and tells
+// whether the bundle's echo is complete. A bundle deletes its dirty groups
+// by (table, cookie) and then adds the groups' flows, so its echo is, per
+// group, DELETED events (reason delete, any number, only in groups it
+// deletes) followed by exactly as many ADDED events as it adds there.
+// Anything else is foreign: a MODIFIED, a change in another group, an
+// ADDED beyond the bundle's count, a DELETED after the group's adds began
+// (a deletion of a flow the bundle just added). A deletion that came before
+// the bundle in a group it deletes whole is taken as explained: the bundle
+// left that group as desired either way.
+func (p *Plan) Echo(changes []FlowChange) (foreign []FlowChange, complete bool) {
+	type group struct {
+		deletes      bool
+		adds, seen   int
+		addsReported bool
+	}
+	exp := map[Group]*group{}
+	get := func(g Group) *group {
+		e := exp[g]
+		if e == nil {
+			e = &group{}
+			exp[g] = e
+		}
+		return e
+	}
+	for _, d := range p.Deletes {
+		get(Group{d.Table, d.Cookie}).deletes = true
+	}
+	for _, a := range p.Adds {
+		get(Group{a.Table, a.Cookie}).adds++
+	}
+	for _, c := range changes {
+		e := exp[Group{c.Table, c.Cookie}]
+		switch {
+		case e == nil:
+			foreign = append(foreign, c)
+		case c.Event == "DELETED" && c.Reason == "delete" && e.deletes && !e.addsReported:
+		case c.Event == "ADDED" && e.seen < e.adds:
+			e.seen++
+			e.addsReported = true
+		default:
+			foreign = append(foreign, c)
+		}
+	}
+	complete = true
+	for _, e := range exp {
+		if e.seen < e.adds {
+			complete = false
+		}
+	}
+	return foreign, complete
+}
