@@ -44,9 +44,10 @@ func (s *syncBuffer) String() string {
 }
 
 // startLoomd runs loomd on topo with short intervals, so that faults are
-// noticed within seconds; it is stopped (SIGINT) when the test owner ends
-// (the whole test, even when started by one of its subtests, t).
-func startLoomd(t, owner *testing.T, l *Lab, topo string) *loomd {
+// noticed within seconds (extra flags come last and win); it is stopped
+// (SIGINT) when the test owner ends (the whole test, even when started by
+// one of its subtests, t).
+func startLoomd(t, owner *testing.T, l *Lab, topo string, extra ...string) *loomd {
 	t.Helper()
 	dir := t.TempDir()
 	d := &loomd{t: t, status: filepath.Join(dir, "status.json"), fault: filepath.Join(dir, "bad-flow"), log: &syncBuffer{}}
@@ -55,6 +56,7 @@ func startLoomd(t, owner *testing.T, l *Lab, topo string) *loomd {
 		"--reload-interval", "500ms", "--audit-interval", "3s", "--probe-interval", "1s",
 		"--backoff-max", "2s", "--host-timeout", "20s", "--status-file", d.status, "--log-level", "debug",
 		"--listen", "127.0.0.1:9477")
+	d.cmd.Args = append(d.cmd.Args, extra...)
 	os.WriteFile(filepath.Join(dir, "none.yaml"), []byte("{}\n"), 0o644)
 	d.cmd.Env = append(os.Environ(), "LOOM_FAULT_BAD_FLOW="+d.fault)
 	d.cmd.Stdout, d.cmd.Stderr = d.log, d.log

@@ -1,0 +1,239 @@
+package controller
+
+import (
+	"context"
+	"sync"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/loom-sdn/loom/flows"
+	"github.com/loom-sdn/loom/flows/ofctl"
+)
+
+// flowSyncTimeout bounds the wait for a bundle's echo (a barrier on the
+// monitor's connection), and the probe's barrier.
+const flowSyncTimeout = 2 * time.Second
+
+// A flowWatch is a worker's flow monitor (ofctl.Monitor) on its switch. It
+// wakes the worker when the switch's flows in Loom's cookie space change
+// and the change is not Loom's own, and when the monitor connects again
+// after it lost the switch (ovs-vswitchd restarted: the switch is empty;
+// or the listener dropped the connection: changes may have been missed).
+//
+// Loom's own bundles are told from other changes without reading the
+// switch: the changes seen during a reconcile (begin to end) are held,
+// and once the reconcile is done, a barrier on the monitor's connection
+// marks the end of its bundle's echo; the held changes are then matched
+// against the bundle's plan (ofctl.Plan.Echo). What the plan explains costs
+// nothing more; anything else (a hand edit before, during or right after
+// the bundle) wakes the worker, whose next reconcile compares the whole
+// switch. Changes outside a reconcile are never Loom's own.
+//
+// OVS 3.1 prints flow updates without their priority, so the monitor's view
+// cannot name a flow exactly nor be compared with the desired flows: it
+// tells that something changed, and the reconcile finds what (a dump
+// compared by OVS's own parser). docs/reconcile.md has the details.
+type flowWatch struct {
+	w   *worker
+	mon *ofctl.Monitor
+	log *zap.Logger
+	// changed is poked by foreign changes; reconnected when the monitor
+	// connected again after missing changes. Both hold one wake-up.
+	changed, reconnected chan struct{}
+
+	mu     sync.Mutex
+	began  bool        // a reconcile has begun since the watch started
+	window *flowWindow // during a reconcile
+}
+
+// flowWindow is what the monitor saw during one reconcile.
+type flowWindow struct {
+	connected bool // the monitor was connected when it began
+	broken    bool // the connection ended or was made meanwhile
+	changes   []ofctl.FlowChange
+}
+
+// startFlowWatch starts the worker's flow monitor, unless turned off (then
+// w.fw stays nil, and its methods do nothing); the returned function stops
+// it and waits for it.
+func (w *worker) startFlowWatch(ctx context.Context) (stop func()) {
+	if w.r.cfg.FlowMonitorOff {
+		return func() {}
+	}
+	f := &flowWatch{w: w, log: w.log.With(zap.String("component", "flow monitor")),
+		changed: make(chan struct{}, 1), reconnected: make(chan struct{}, 1)}
+	f.mon = ofctl.NewMonitor(ofctl.MonitorConfig{Client: f.client, Handle: f.handle})
+	w.fw = f
+	ctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		f.mon.Run(ctx)
+	}()
+	return func() {
+		cancel()
+		<-done
+	}
+}
+
+// client is the switch to watch: the desired state's listener, with the
+// TLS files (read at every connection).
+func (f *flowWatch) client() *ofctl.Client {
+	f.w.mu.Lock()
+	hs := f.w.desired
+	f.w.mu.Unlock()
+	if hs == nil {
+		return nil
+	}
+	return f.w.r.cfg.TLS.OpenFlow(hs.OpenFlow)
+}
+
+func poke(c chan struct{}) {
+	select {
+	case c <- struct{}{}:
+	default:
+	}
+}
+
+// changedC and reconnectedC are the wake-ups for the worker's loop (nil,
+// never ready, when the monitor is off).
+func (f *flowWatch) changedC() <-chan struct{} {
+	if f == nil {
+		return nil
+	}
+	return f.changed
+}
+
+func (f *flowWatch) reconnectedC() <-chan struct{} {
+	if f == nil {
+		return nil
+	}
+	return f.reconnected
+}
+
+// handle runs on the monitor's goroutine.
+func (f *flowWatch) handle(e ofctl.MonitorEvent) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	switch e.Kind {
+	case ofctl.MonitorConnected:
+		f.log.Info("flow monitor connected", zap.String("target", f.mon.Target()), zap.Int("flows", len(e.Flows)))
+		switch {
+		case f.window != nil:
+			f.window.broken = true
+		case f.began:
+			// Whatever happened while it was away is unknown (after a
+			// restart of ovs-vswitchd: the switch is empty).
+			poke(f.reconnected)
+		}
+	case ofctl.MonitorChanged:
+		if f.window != nil {
+			f.window.changes = append(f.window.changes, e.Changes...)
+			return
+		}
+		f.foreign(e.Changes)
+	case ofctl.MonitorEnded:
+		f.log.Info("flow monitor ended", zap.String("target", f.mon.Target()), zap.Error(e.Err))
+		if f.window != nil {
+			f.window.broken = true
+		}
+	}
+}
+
+// foreign wakes the worker for changes someone else made; f.mu is held.
+func (f *flowWatch) foreign(changes []ofctl.FlowChange) {
+	c := changes[0]
+	f.log.Info("flows changed on the switch", zap.Int("changes", len(changes)),
+		zap.String("first", c.Event+" "+c.Flow))
+	poke(f.changed)
+}
+
+// begin opens the window of a reconcile of hs: changes seen from now on
+// are held until end. A new listener address is watched from now on.
+func (f *flowWatch) begin(hs *flows.HostState) {
+	if f == nil {
+		return
+	}
+	if t := f.mon.Target(); t != "" && t != hs.OpenFlow {
+		f.mon.Restart()
+	}
+	connected := f.mon.Connected()
+	f.mu.Lock()
+	f.began = true
+	f.window = &flowWindow{connected: connected}
+	f.mu.Unlock()
+}
+
+// end closes the window: it waits for the echo of the bundle the reconcile
+// sent, if any (a barrier), and wakes the worker for what the bundle does
+// not explain, or for a connection made or lost meanwhile. A reconcile
+// that failed wakes nothing (its retry compares the whole host).
+func (f *flowWatch) end(ctx context.Context, res *HostResult) {
+	if f == nil {
+		return
+	}
+	plan := res.Flows
+	sent := res.Err == nil && plan != nil && !plan.Empty()
+	synced := false
+	if sent {
+		f.mu.Lock()
+		ok := f.window.connected && !f.window.broken
+		f.mu.Unlock()
+		if ok {
+			sctx, cancel := context.WithTimeout(ctx, flowSyncTimeout)
+			err := f.mon.Sync(sctx)
+			cancel()
+			if err != nil {
+				f.log.Info("flow monitor: no barrier after the bundle", zap.Error(err))
+			}
+			synced = err == nil
+		}
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	win := f.window
+	f.window = nil
+	switch {
+	case win.broken:
+		if f.mon.Connected() {
+			poke(f.reconnected)
+		} // else: its next connection does
+	case res.Err != nil || !win.connected:
+	case !sent:
+		if len(win.changes) > 0 {
+			f.foreign(win.changes)
+		}
+	default:
+		foreign, complete := plan.Echo(win.changes)
+		switch {
+		case len(foreign) > 0:
+			f.foreign(foreign)
+		case !complete:
+			// The echo did not all come before the barrier (or there was
+			// no barrier): look again.
+			f.log.Info("flow monitor: the bundle's echo is incomplete", zap.Bool("synced", synced),
+				zap.Int("changes", len(win.changes)), zap.Int("flow_mods", plan.FlowMods()))
+			poke(f.changed)
+		}
+	}
+}
+
+// alive tells, for the probe, whether the monitor is connected and
+// answers a barrier: then it reports every change, and counting the
+// switch's flows would tell nothing more. A barrier that gets no answer
+// restarts the monitor's connection (a dead TCP connection is otherwise
+// never noticed: ovs-ofctl sends nothing on its own).
+func (f *flowWatch) alive(ctx context.Context) bool {
+	if f == nil || !f.mon.Connected() {
+		return false
+	}
+	ctx, cancel := context.WithTimeout(ctx, flowSyncTimeout)
+	defer cancel()
+	if err := f.mon.Sync(ctx); err != nil {
+		f.log.Info("flow monitor: no answer to the probe's barrier", zap.Error(err))
+		f.mon.Restart()
+		return false
+	}
+	return true
+}
