@@ -51,6 +51,7 @@ type flowWatch struct {
 type flowWindow struct {
 	connected bool // the monitor was connected when it began
 	broken    bool // the connection ended or was made meanwhile
+	paused    bool // the switch paused the monitor meanwhile
 	changes   []ofctl.FlowChange
 }
 
@@ -138,6 +139,21 @@ func (f *flowWatch) handle(e ofctl.MonitorEvent) {
 		if f.window != nil {
 			f.window.broken = true
 		}
+	case ofctl.MonitorPaused:
+		// After a large bundle: deletions made until it resumes are
+		// never reported.
+		f.log.Debug("flow monitor paused by the switch")
+		if f.window != nil {
+			f.window.paused = true
+		}
+	case ofctl.MonitorResumed:
+		f.log.Debug("flow monitor resumed")
+		switch {
+		case f.window != nil:
+			f.window.paused = true
+		case f.began:
+			poke(f.changed) // compare: something may have been deleted meanwhile
+		}
 	}
 }
 
@@ -190,6 +206,9 @@ func (f *flowWatch) end(ctx context.Context, res *HostResult) {
 			synced = err == nil
 		}
 	}
+	if res.Err == nil && !f.mon.Connected() {
+		f.mon.Kick() // e.g. the bridge was just made: watch it now
+	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	win := f.window
@@ -199,6 +218,10 @@ func (f *flowWatch) end(ctx context.Context, res *HostResult) {
 		if f.mon.Connected() {
 			poke(f.reconnected)
 		} // else: its next connection does
+	case win.paused:
+		if f.mon.Connected() {
+			poke(f.changed)
+		} // else: resuming does
 	case res.Err != nil || !win.connected:
 	case !sent:
 		if len(win.changes) > 0 {

@@ -128,6 +128,26 @@ func TestFlowWatch(t *testing.T) {
 	f.end(ctx, &HostResult{Flows: &ofctl.Plan{}})
 	want("a hand deletion during a reconcile that sent nothing", f.changedC(), true)
 
+	// A bundle of 20,000 flows: right after its echo the switch pauses the
+	// monitor, and deletions made until it resumes would go unreported:
+	// the worker is told to compare.
+	bigPlan := &ofctl.Plan{Groups: []ofctl.Group{{Table: 7, Cookie: a}}}
+	for i := range 20000 {
+		bigPlan.Adds = append(bigPlan.Adds, &ovs.Flow{Table: 7, Priority: 5, Cookie: a,
+			Matches: []ovs.Match{ovs.FieldMatch("reg1", strconv.Itoa(i))}, Actions: []ovs.Action{ovs.Drop()}})
+	}
+	f.begin(hs)
+	err := sw.Apply(ctx, bigPlan)
+	f.end(ctx, &HostResult{Flows: bigPlan, Err: err})
+	if err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-f.changedC():
+	case <-time.After(10 * time.Second):
+		t.Error("a bundle that paused the monitor: the worker was not told to compare")
+	}
+
 	// The probe: a barrier answers for the count.
 	if !f.alive(ctx) {
 		t.Error("alive: false on a connected monitor")

@@ -52,6 +52,13 @@ const (
 	// monitor was restarted. Changes from then until the next
 	// MonitorConnected are not seen.
 	MonitorEnded = "ended"
+	// MonitorPaused: the switch stopped sending changes, because too many
+	// were queued on the connection (it does so right after a bundle of a
+	// thousand flows or more). When it resumes, it reports the flows added
+	// or modified meanwhile (as ADDED), then MonitorResumed; flows deleted
+	// meanwhile are never reported.
+	MonitorPaused  = "paused"
+	MonitorResumed = "resumed"
 )
 
 // MonitorEvent is what a Monitor tells its user.
@@ -76,6 +83,10 @@ type MonitorConfig struct {
 	// a connection the wait grows, doubling up to MaxRetry (default 2 s);
 	// Kick and Restart retry at once.
 	Retry, SlowAfter, MaxRetry time.Duration
+	// ConnectTimeout bounds an attempt that has not connected (default
+	// 10 s): a host that drops packets would otherwise hold ovs-ofctl in
+	// TCP's own retries for minutes, long after it is back.
+	ConnectTimeout time.Duration
 }
 
 // A Monitor keeps an `ovs-ofctl monitor` process connected to one switch's
@@ -103,6 +114,7 @@ type Monitor struct {
 	target    string       // the target of the current process
 	barriers  int          // barrier replies handled by the current process
 	connected bool
+	paused    bool
 }
 
 type monitorProc struct {
@@ -122,6 +134,9 @@ func NewMonitor(cfg MonitorConfig) *Monitor {
 	}
 	if cfg.MaxRetry <= 0 {
 		cfg.MaxRetry = 2 * time.Second
+	}
+	if cfg.ConnectTimeout <= 0 {
+		cfg.ConnectTimeout = 10 * time.Second
 	}
 	if cfg.Handle == nil {
 		cfg.Handle = func(MonitorEvent) {}
@@ -153,12 +168,13 @@ func (m *Monitor) Restart() {
 	m.Kick()
 }
 
-// Connected tells whether the monitor is connected (it has reported
-// MonitorConnected and not MonitorEnded since).
+// Connected tells whether the monitor is connected and reports every
+// change: it has reported MonitorConnected and not MonitorEnded since, and
+// is not paused.
 func (m *Monitor) Connected() bool {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	return m.connected
+	return m.connected && !m.paused
 }
 
 // Target is the address the monitor watches (or last tried), "" before the
@@ -180,7 +196,7 @@ var ErrNotConnected = errors.New("flow monitor not connected")
 func (m *Monitor) Sync(ctx context.Context) error {
 	m.mu.Lock()
 	p := m.proc
-	ok := m.connected
+	ok := m.connected // a paused monitor still answers barriers
 	m.mu.Unlock()
 	if !ok || p == nil {
 		return ErrNotConnected
@@ -299,7 +315,7 @@ func (m *Monitor) attempt(ctx context.Context, c *Client, ctl string) bool {
 	m.mu.Lock()
 	m.gen++
 	p := &monitorProc{gen: m.gen, cmd: cmd, ctl: ctl}
-	m.proc, m.target, m.barriers, m.connected = p, c.target, 0, false
+	m.proc, m.target, m.barriers, m.connected, m.paused = p, c.target, 0, false, false
 	m.mu.Unlock()
 
 	// The control socket appears once the flows have been listed; a barrier
@@ -322,7 +338,16 @@ func (m *Monitor) attempt(ctx context.Context, c *Client, ctl string) bool {
 			}
 		}
 	}()
-	connected, why := m.read(r, p)
+	slow := time.AfterFunc(m.cfg.ConnectTimeout, func() {
+		m.mu.Lock()
+		up := m.connected
+		m.mu.Unlock()
+		if !up {
+			cmd.Process.Kill() //nolint:errcheck // it may have ended already
+		}
+	})
+	connected := m.read(r)
+	slow.Stop()
 	close(done)
 	r.Close()
 	err = cmd.Wait()
@@ -332,26 +357,25 @@ func (m *Monitor) attempt(ctx context.Context, c *Client, ctl string) bool {
 	m.cond.Broadcast()
 	m.mu.Unlock()
 	if connected {
-		if why == nil {
-			why = fmt.Errorf("ovs-ofctl monitor %s ended: %v", c.target, err)
-		}
-		m.cfg.Handle(MonitorEvent{Kind: MonitorEnded, Err: why})
+		m.cfg.Handle(MonitorEvent{Kind: MonitorEnded, Err: fmt.Errorf("ovs-ofctl monitor %s ended: %v", c.target, err)})
 	}
 	return connected
 }
 
-// read parses the process's output until it ends (or must be restarted:
-// the switch paused the monitor, or the stream made no sense); it tells
-// whether the monitor got connected, and why it stopped early.
-func (m *Monitor) read(r io.Reader, p *monitorProc) (connected bool, why error) {
+// read parses the process's output until it ends; it tells whether the
+// monitor got connected.
+func (m *Monitor) read(r io.Reader) (connected bool) {
 	br := bufio.NewReaderSize(r, 256<<10)
 	var (
-		initial  []string
-		listing  bool // inside the flow listing (a reply to the request, xid != 0)
-		pending  []FlowChange
-		restart  = func() { p.cmd.Process.Kill() } //nolint:errcheck
-		stopping bool
+		initial []string
+		listing bool // inside the flow listing (a reply to the request, xid != 0)
+		pending []FlowChange
 	)
+	setPaused := func(v bool) {
+		m.mu.Lock()
+		m.paused = v
+		m.mu.Unlock()
+	}
 	flush := func() {
 		if len(pending) > 0 && connected {
 			m.cfg.Handle(MonitorEvent{Kind: MonitorChanged, Changes: pending})
@@ -360,7 +384,7 @@ func (m *Monitor) read(r io.Reader, p *monitorProc) (connected bool, why error) 
 	}
 	for {
 		line, err := br.ReadString('\n')
-		if line != "" && !stopping {
+		if line != "" {
 			l := parseMonitorLine(line)
 			switch l.kind {
 			case lineHeader:
@@ -390,16 +414,22 @@ func (m *Monitor) read(r io.Reader, p *monitorProc) (connected bool, why error) 
 				m.cond.Broadcast()
 				m.mu.Unlock()
 			case linePaused:
-				// Updates stop, and changes made meanwhile (deletions)
-				// would never be reported: list the flows anew.
-				why = fmt.Errorf("the switch paused the flow monitor (too many changes at once): listing its flows again")
-				stopping = true
-				restart()
+				flush()
+				setPaused(true)
+				if connected {
+					m.cfg.Handle(MonitorEvent{Kind: MonitorPaused})
+				}
+			case lineResumed:
+				flush() // the flows added or modified while paused
+				setPaused(false)
+				if connected {
+					m.cfg.Handle(MonitorEvent{Kind: MonitorResumed})
+				}
 			}
 		}
 		if err != nil {
 			flush()
-			return connected, why
+			return connected
 		}
 		if br.Buffered() == 0 {
 			flush() // all that has arrived so far
@@ -415,6 +445,7 @@ const (
 	lineEvent            // " event=..."
 	lineBarrier          // a barrier reply
 	linePaused           // the switch paused the monitor
+	lineResumed          // and resumed it
 )
 
 type monitorLine struct {
@@ -448,6 +479,8 @@ func parseMonitorLine(line string) monitorLine {
 		return monitorLine{kind: lineBarrier}
 	case strings.Contains(line, "FLOW_MONITOR_PAUSED"):
 		return monitorLine{kind: linePaused}
+	case strings.Contains(line, "FLOW_MONITOR_RESUMED"):
+		return monitorLine{kind: lineResumed}
 	}
 	return monitorLine{}
 }

@@ -237,6 +237,48 @@ func TestMonitorOnOVS(t *testing.T) {
 		t.Fatalf("switch: %s", n)
 	}
 
+	// A bundle of 20,000 flows (over a megabyte of updates queued at once):
+	// all its changes are reported, then the switch pauses the monitor and
+	// resumes it once the queue has drained.
+	big := &Plan{Groups: []Group{{7, 0x4c4d000000000007}}}
+	for i := range 20000 {
+		big.Adds = append(big.Adds, &ovs.Flow{Table: 7, Priority: 10, Cookie: 0x4c4d000000000007,
+			Matches: []ovs.Match{ovs.FieldMatch("reg1", strconv.Itoa(i))}, Actions: []ovs.Action{ovs.Output(i%5 + 1)}})
+	}
+	if err := New(r.target).Apply(t.Context(), big); err != nil {
+		t.Fatal(err)
+	}
+	var kinds []string
+	got = nil
+	for len(kinds) == 0 || kinds[len(kinds)-1] != MonitorResumed {
+		e := r.next(10 * time.Second)
+		if e.Kind != MonitorChanged {
+			kinds = append(kinds, e.Kind)
+		}
+		got = append(got, e.Changes...)
+	}
+	if foreign, complete := big.Echo(got); len(foreign) != 0 || !complete || !slices.Equal(kinds, []string{MonitorPaused, MonitorResumed}) {
+		t.Errorf("a bundle of 20,000 flows: %d changes, foreign %d, complete %v, events %v", len(got), len(foreign), complete, kinds)
+	}
+	if !r.mon.Connected() {
+		t.Error("not connected after it resumed")
+	}
+	// Deleting them is as large (and pauses the monitor too).
+	r.ofctl("del-flows", r.target, "table=7")
+	paused := false
+	for n := 0; n < 20000; {
+		e := r.next(10 * time.Second)
+		n += len(e.Changes)
+		paused = e.Kind == MonitorPaused || paused && e.Kind != MonitorResumed
+	}
+	if err := r.mon.Sync(t.Context()); err != nil { // the pause, if any, is before the barrier
+		t.Fatal(err)
+	}
+	for len(r.events) > 0 || paused {
+		e := r.next(10 * time.Second)
+		paused = e.Kind == MonitorPaused || paused && e.Kind != MonitorResumed
+	}
+
 	// Restart: ended, then connected with the flows as they are.
 	r.mon.Restart()
 	if e := r.next(5 * time.Second); e.Kind != MonitorEnded {

@@ -1,9 +1,12 @@
 package ofctl
 
 import (
+	"context"
+	"net"
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/digitalocean/go-openvswitch/ovs"
 )
@@ -43,6 +46,7 @@ func TestParseMonitorLine(t *testing.T) {
 			Event: "MODIFIED", Table: 60, Cookie: 0x1234, Flow: "table=60 cookie=0x1234 reg7=0x5 actions=output:3"}}},
 		{"OFPT_BARRIER_REPLY (OF1.3) (xid=0x9):\n", monitorLine{kind: lineBarrier}},
 		{"ONFT_FLOW_MONITOR_PAUSED (OF1.3) (xid=0x0):\n", monitorLine{kind: linePaused}},
+		{"ONFT_FLOW_MONITOR_RESUMED (OF1.3) (xid=0x0):\n", monitorLine{kind: lineResumed}},
 		// Ignored: echo requests, ovs-ofctl's log, abbreviated updates (only
 		// for the monitoring connection's own flow mods), junk.
 		{"OFPT_ECHO_REQUEST (OF1.3) (xid=0x0): 0 bytes of payload\n", monitorLine{}},
@@ -143,4 +147,46 @@ func TestMonitorSSLArgs(t *testing.T) {
 	if got := calls(); len(got) != 1 || got[0] != "" {
 		t.Errorf("ovs-ofctl was run: %q", got)
 	}
+}
+
+// A listener that accepts and never answers (a host that swallows
+// packets looks the same to ovs-ofctl): the attempt is given up after
+// ConnectTimeout and made again.
+func TestMonitorConnectTimeout(t *testing.T) {
+	needOfctl(t)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	accepted := make(chan net.Conn, 10)
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			accepted <- c
+		}
+	}()
+	target := "tcp:" + ln.Addr().String()
+	m := NewMonitor(MonitorConfig{Client: func() *Client { return New(target) }, ConnectTimeout: 300 * time.Millisecond,
+		Handle: func(e MonitorEvent) { t.Errorf("event from a silent listener: %+v", e) }})
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan struct{})
+	go func() { defer close(done); m.Run(ctx) }()
+	start := time.Now()
+	for i := 0; i < 2; i++ {
+		select {
+		case c := <-accepted:
+			defer c.Close()
+		case <-time.After(10 * time.Second):
+			t.Fatalf("attempt %d did not come", i+1)
+		}
+	}
+	if took := time.Since(start); took < 250*time.Millisecond {
+		t.Errorf("second attempt after %v: the first was not held until the timeout", took)
+	}
+	cancel()
+	<-done
 }
