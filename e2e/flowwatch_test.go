@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"fmt"
+	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -110,7 +111,22 @@ func TestFlowMonitor(t *testing.T) {
 	}
 
 	t.Run("control: monitor off", func(t *testing.T) {
+		// loomd killed -9: its monitors (one ovs-ofctl per host) go with it.
+		monitors := children(d.cmd.Process.Pid, "ovs-ofctl")
+		if len(monitors) != 2 {
+			t.Errorf("loomd runs %d ovs-ofctl processes in steady state, want 2 (one monitor per host)", len(monitors))
+		}
 		d.kill()
+		waitFor(t, "loomd's monitors gone", time.Second, func() bool {
+			for _, pid := range monitors {
+				// Gone, or a zombie its new parent has not reaped yet.
+				b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+				if err == nil && !strings.Contains(string(b), ") Z ") {
+					return false
+				}
+			}
+			return true
+		})
 		d = startLoomd(t, t, l, topo, append(slow, "--flow-monitor", "false")...)
 		waitFor(t, "hosts in sync", 60*time.Second, func() bool { return d.inSync("h1", "h2") })
 		if !strings.Contains(d.log.String(), `"flow_monitor":false`) {
@@ -139,4 +155,30 @@ func flowCount(t *testing.T, l *Lab, host string) int {
 	var n int
 	fmt.Sscan(m[1], &n)
 	return n
+}
+
+// children are the pids of pid's child processes named name.
+func children(pid int, name string) []int {
+	var out []int
+	dirs, _ := os.ReadDir("/proc")
+	for _, d := range dirs {
+		b, err := os.ReadFile(filepath.Join("/proc", d.Name(), "stat"))
+		if err != nil {
+			continue
+		}
+		// pid (comm) state ppid ...
+		s := string(b)
+		i := strings.LastIndexByte(s, ')')
+		if i < 0 || !strings.Contains(s[:i], "("+name) {
+			continue
+		}
+		var child, ppid int
+		var state string
+		fmt.Sscan(s[:strings.IndexByte(s, ' ')], &child)
+		fmt.Sscan(s[i+2:], &state, &ppid)
+		if ppid == pid {
+			out = append(out, child)
+		}
+	}
+	return out
 }

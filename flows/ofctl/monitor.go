@@ -299,6 +299,7 @@ func (m *Monitor) attempt(ctx context.Context, c *Client, ctl string) bool {
 	os.Remove(ctl) // a killed process leaves its socket behind
 	args := append([]string{"-O", "OpenFlow13", "--unixctl=" + ctl, "monitor", c.target, "watch:"}, ssl...)
 	cmd := exec.CommandContext(ctx, ofctlBin, args...)
+	dieWithParent(cmd)
 	r, w, err := os.Pipe()
 	if err != nil {
 		return false
