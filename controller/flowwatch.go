@@ -45,6 +45,7 @@ type flowWatch struct {
 	mu     sync.Mutex
 	began  bool        // a reconcile has begun since the watch started
 	window *flowWindow // during a reconcile
+	empty  bool        // the switch had none of Loom's flows when the monitor (re)connected, and nothing changed since
 }
 
 // flowWindow is what the monitor saw during one reconcile.
@@ -120,6 +121,7 @@ func (f *flowWatch) handle(e ofctl.MonitorEvent) {
 	switch e.Kind {
 	case ofctl.MonitorConnected:
 		f.log.Info("flow monitor connected", zap.String("target", f.mon.Target()), zap.Int("flows", len(e.Flows)))
+		f.empty = len(e.Flows) == 0
 		switch {
 		case f.window != nil:
 			f.window.broken = true
@@ -129,6 +131,7 @@ func (f *flowWatch) handle(e ofctl.MonitorEvent) {
 			poke(f.reconnected)
 		}
 	case ofctl.MonitorChanged:
+		f.empty = false
 		if f.window != nil {
 			f.window.changes = append(f.window.changes, e.Changes...)
 			return
@@ -259,4 +262,50 @@ func (f *flowWatch) alive(ctx context.Context) bool {
 		return false
 	}
 	return true
+}
+
+// restore puts the flows back at once on a switch that came back empty
+// (ovs-vswitchd restarted) while its host was in sync: one bundle of every
+// desired flow, as the first reconcile of an empty switch sends, without
+// the steps that find out the switch is empty (the listener's check, a
+// dump). Its echo is Loom's own (a window, as in a reconcile). The
+// reconcile that follows compares the whole host as usual.
+func (f *flowWatch) restore(ctx context.Context) {
+	if f == nil {
+		return
+	}
+	f.mu.Lock()
+	empty := f.empty
+	f.empty = false
+	f.mu.Unlock()
+	w := f.w
+	w.mu.Lock()
+	hs := w.desired
+	inSync := w.status.State == StateInSync && w.status.Revision == w.status.Desired
+	w.mu.Unlock()
+	if !empty || !inSync || hs == nil || len(hs.Flows) == 0 {
+		return
+	}
+	plan, err := ofctl.PlanEmpty(hs)
+	if err != nil {
+		return
+	}
+	select {
+	case w.r.sem <- struct{}{}:
+	case <-ctx.Done():
+		return
+	}
+	defer func() { <-w.r.sem }()
+	start := time.Now()
+	ctx, cancel := context.WithTimeout(ctx, w.r.cfg.HostTimeout)
+	defer cancel()
+	f.begin(hs)
+	err = w.r.cfg.TLS.OpenFlow(hs.OpenFlow).Apply(ctx, plan)
+	f.end(ctx, &HostResult{Flows: plan, Err: err})
+	if err != nil {
+		w.log.Info("flows of a switch that came back empty: bundle failed", zap.Error(err))
+		return
+	}
+	w.log.Info("flows put back on a switch that came back empty", zap.Int("flow_mods", plan.FlowMods()),
+		zap.Duration("duration", time.Since(start)))
 }

@@ -381,6 +381,7 @@ func (w *worker) run(ctx context.Context) {
 			why = "flow change"
 		case <-w.fw.reconnectedC():
 			retry = nil // e.g. ovs-vswitchd restarted, empty: at once, whatever the backoff
+			w.fw.restore(ctx)
 			why = "openflow reconnect"
 		}
 		if retry != nil && why != "retry" {

@@ -94,14 +94,14 @@ func TestFlowMonitor(t *testing.T) {
 	log := d.log.String()
 	var lines []string
 	for _, line := range strings.Split(log, "\n") {
-		if strings.Contains(line, `"msg":"reconciled"`) || strings.Contains(line, "flow monitor") || strings.Contains(line, "flows changed") {
+		if strings.Contains(line, `"msg":"reconciled"`) || strings.Contains(line, "flow monitor") || strings.Contains(line, "flows changed") || strings.Contains(line, "flows put back") {
 			lines = append(lines, line)
 		}
 	}
 	t.Logf("loomd's reconciles and flow monitor events:\n%s", strings.Join(lines, "\n"))
-	for _, trig := range []string{`"trigger":"flow change"`, `"trigger":"openflow reconnect"`} {
+	for _, trig := range []string{`"trigger":"flow change"`, `"trigger":"openflow reconnect"`, "flows put back on a switch that came back empty"} {
 		if !strings.Contains(log, trig) {
-			t.Errorf("loomd logged no reconcile with %s", trig)
+			t.Errorf("loomd did not log %s", trig)
 		}
 	}
 	for _, trig := range []string{`"trigger":"probe"`, `"trigger":"audit"`} {

@@ -79,9 +79,11 @@ type MonitorConfig struct {
 	// must not block for long, and must not call Sync.
 	Handle func(MonitorEvent)
 	// Retry is the wait between attempts while the switch refuses the
-	// connection (default 100 ms). After SlowAfter (default 30 s) without
-	// a connection the wait grows, doubling up to MaxRetry (default 2 s);
-	// Kick and Restart retry at once.
+	// connection (default 20 ms: an attempt is a connect(2), no process).
+	// After SlowAfter (default 30 s) without a connection the wait grows,
+	// doubling up to MaxRetry (default 2 s), as it does at once for
+	// attempts that reach the listener and fail. Kick and Restart retry at
+	// once.
 	Retry, SlowAfter, MaxRetry time.Duration
 	// ConnectTimeout bounds an attempt that has not connected (default
 	// 10 s): a host that drops packets would otherwise hold ovs-ofctl in
@@ -127,7 +129,7 @@ type monitorProc struct {
 // NewMonitor returns a monitor; Run starts it.
 func NewMonitor(cfg MonitorConfig) *Monitor {
 	if cfg.Retry <= 0 {
-		cfg.Retry = 100 * time.Millisecond
+		cfg.Retry = 20 * time.Millisecond
 	}
 	if cfg.SlowAfter <= 0 {
 		cfg.SlowAfter = 30 * time.Second
@@ -254,6 +256,7 @@ func (m *Monitor) Run(ctx context.Context) {
 	defer os.RemoveAll(dir)
 	lastUp := time.Now() // the last connection, or the start
 	wait := time.Duration(0)
+	failed := 0 // attempts in a row that got through to the listener but did not connect
 	for {
 		if wait > 0 {
 			t := time.NewTimer(wait)
@@ -277,16 +280,46 @@ func (m *Monitor) Run(ctx context.Context) {
 			wait = m.cfg.Retry
 			continue
 		}
-		connected := m.attempt(ctx, c, filepath.Join(dir, "ctl"))
-		switch {
-		case connected:
-			lastUp, wait = time.Now(), 0 // a restarted switch is likely back soon: try again at once
-		case time.Since(lastUp) < m.cfg.SlowAfter:
-			wait = m.cfg.Retry
-		default:
-			wait = min(max(wait*2, m.cfg.Retry), m.cfg.MaxRetry)
+		// Knock first: a refused connection costs a system call here, where
+		// ovs-ofctl would cost a process. A listener that accepts but where
+		// ovs-ofctl then fails (TLS files, OpenFlow version) is tried less
+		// and less often.
+		if err := knock(ctx, c.target, m.cfg.ConnectTimeout); err != nil {
+			if time.Since(lastUp) < m.cfg.SlowAfter {
+				wait = m.cfg.Retry
+			} else {
+				wait = min(max(wait*2, m.cfg.Retry), m.cfg.MaxRetry)
+			}
+			continue
 		}
+		if m.attempt(ctx, c, filepath.Join(dir, "ctl")) {
+			lastUp, wait, failed = time.Now(), 0, 0 // a restarted switch is likely back soon: at once
+			continue
+		}
+		failed++
+		wait = min(m.cfg.Retry<<min(failed, 16), m.cfg.MaxRetry)
 	}
+}
+
+// knock tells whether target ("tcp:IP:PORT", "ssl:IP:PORT", "unix:PATH")
+// accepts a connection, which it closes at once. Other kinds of target are
+// left to ovs-ofctl.
+func knock(ctx context.Context, target string, timeout time.Duration) error {
+	network, addr := "", ""
+	switch kind, rest, _ := strings.Cut(target, ":"); kind {
+	case "tcp", "ssl":
+		network, addr = "tcp", rest
+	case "unix":
+		network, addr = "unix", rest
+	default:
+		return nil
+	}
+	d := net.Dialer{Timeout: timeout}
+	conn, err := d.DialContext(ctx, network, addr)
+	if err != nil {
+		return err
+	}
+	return conn.Close()
 }
 
 // attempt runs one ovs-ofctl monitor process until it ends, and tells

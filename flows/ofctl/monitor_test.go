@@ -2,6 +2,7 @@ package ofctl
 
 import (
 	"context"
+	"io"
 	"net"
 	"reflect"
 	"strings"
@@ -151,7 +152,8 @@ func TestMonitorSSLArgs(t *testing.T) {
 
 // A listener that accepts and never answers (a host that swallows
 // packets looks the same to ovs-ofctl): the attempt is given up after
-// ConnectTimeout and made again.
+// ConnectTimeout and made again. (The monitor first knocks: a connection
+// it closes without a word, not counted here.)
 func TestMonitorConnectTimeout(t *testing.T) {
 	needOfctl(t)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -159,14 +161,21 @@ func TestMonitorConnectTimeout(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer ln.Close()
-	accepted := make(chan net.Conn, 10)
+	attempts := make(chan time.Time, 10) // connections that spoke (an OpenFlow hello)
 	go func() {
 		for {
 			c, err := ln.Accept()
 			if err != nil {
 				return
 			}
-			accepted <- c
+			go func() {
+				defer c.Close()
+				c.SetReadDeadline(time.Now().Add(10 * time.Second))
+				if _, err := c.Read(make([]byte, 8)); err == nil {
+					attempts <- time.Now()
+					io.Copy(io.Discard, c) // and never answer
+				}
+			}()
 		}
 	}()
 	target := "tcp:" + ln.Addr().String()
@@ -175,18 +184,40 @@ func TestMonitorConnectTimeout(t *testing.T) {
 	ctx, cancel := context.WithCancel(t.Context())
 	done := make(chan struct{})
 	go func() { defer close(done); m.Run(ctx) }()
-	start := time.Now()
-	for i := 0; i < 2; i++ {
+	var at []time.Time
+	for len(at) < 2 {
 		select {
-		case c := <-accepted:
-			defer c.Close()
+		case a := <-attempts:
+			at = append(at, a)
 		case <-time.After(10 * time.Second):
-			t.Fatalf("attempt %d did not come", i+1)
+			t.Fatalf("attempt %d did not come", len(at)+1)
 		}
 	}
-	if took := time.Since(start); took < 250*time.Millisecond {
-		t.Errorf("second attempt after %v: the first was not held until the timeout", took)
+	if gap := at[1].Sub(at[0]); gap < 250*time.Millisecond {
+		t.Errorf("second attempt %v after the first: the first was not held until the timeout", gap)
 	}
 	cancel()
 	<-done
+}
+
+// Knocking: a refused connection costs no process.
+func TestKnock(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ctx := t.Context()
+	if err := knock(ctx, "tcp:"+addr, time.Second); err != nil {
+		t.Errorf("knock on a listener: %v", err)
+	}
+	ln.Close()
+	for _, target := range []string{"tcp:" + addr, "ssl:" + addr, "unix:" + t.TempDir() + "/none"} {
+		if err := knock(ctx, target, time.Second); err == nil {
+			t.Errorf("knock on %s: no error", target)
+		}
+	}
+	if err := knock(ctx, "punix:/x", time.Second); err != nil {
+		t.Errorf("an unknown kind of target is left to ovs-ofctl: %v", err)
+	}
 }
