@@ -38,14 +38,18 @@ type flowWatch struct {
 	w   *worker
 	mon *ofctl.Monitor
 	log *zap.Logger
-	// changed is poked by foreign changes; reconnected when the monitor
-	// connected again after missing changes. Both hold one wake-up.
-	changed, reconnected chan struct{}
+	// changed is poked by foreign changes; urgent when the host must be
+	// reconciled at once, whatever its retry backoff (urgentWhy says why):
+	// the monitor connected again after missing changes, or a reconcile
+	// failed while someone else changed the switch (its flow count was off
+	// because of them). Both hold one wake-up.
+	changed, urgent chan struct{}
 
-	mu     sync.Mutex
-	began  bool        // a reconcile has begun since the watch started
-	window *flowWindow // during a reconcile
-	empty  bool        // the switch had none of Loom's flows when the monitor (re)connected, and nothing changed since
+	mu        sync.Mutex
+	began     bool        // a reconcile has begun since the watch started
+	window    *flowWindow // during a reconcile
+	empty     bool        // the switch had none of Loom's flows when the monitor (re)connected, and nothing changed since
+	urgentWhy string
 }
 
 // flowWindow is what the monitor saw during one reconcile.
@@ -64,7 +68,7 @@ func (w *worker) startFlowWatch(ctx context.Context) (stop func()) {
 		return func() {}
 	}
 	f := &flowWatch{w: w, log: w.log.With(zap.String("component", "flow monitor")),
-		changed: make(chan struct{}, 1), reconnected: make(chan struct{}, 1)}
+		changed: make(chan struct{}, 1), urgent: make(chan struct{}, 1)}
 	f.mon = ofctl.NewMonitor(ofctl.MonitorConfig{Client: f.client, Handle: f.handle})
 	w.fw = f
 	ctx, cancel := context.WithCancel(ctx)
@@ -98,8 +102,8 @@ func poke(c chan struct{}) {
 	}
 }
 
-// changedC and reconnectedC are the wake-ups for the worker's loop (nil,
-// never ready, when the monitor is off).
+// changedC and urgentC are the wake-ups for the worker's loop (nil, never
+// ready, when the monitor is off).
 func (f *flowWatch) changedC() <-chan struct{} {
 	if f == nil {
 		return nil
@@ -107,11 +111,28 @@ func (f *flowWatch) changedC() <-chan struct{} {
 	return f.changed
 }
 
-func (f *flowWatch) reconnectedC() <-chan struct{} {
+func (f *flowWatch) urgentC() <-chan struct{} {
 	if f == nil {
 		return nil
 	}
-	return f.reconnected
+	return f.urgent
+}
+
+// reconnected wakes the worker at once: changes may have been missed. f.mu
+// is held.
+func (f *flowWatch) reconnected() {
+	f.urgentWhy = "openflow reconnect"
+	poke(f.urgent)
+}
+
+// now is what the worker does on an urgent wake-up before it reconciles:
+// put the flows back on a switch that came back empty (restore); it
+// returns the reconcile's trigger.
+func (f *flowWatch) now(ctx context.Context) string {
+	f.restore(ctx)
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.urgentWhy
 }
 
 // handle runs on the monitor's goroutine.
@@ -128,7 +149,7 @@ func (f *flowWatch) handle(e ofctl.MonitorEvent) {
 		case f.began:
 			// Whatever happened while it was away is unknown (after a
 			// restart of ovs-vswitchd: the switch is empty).
-			poke(f.reconnected)
+			f.reconnected()
 		}
 	case ofctl.MonitorChanged:
 		f.empty = false
@@ -187,15 +208,17 @@ func (f *flowWatch) begin(hs *flows.HostState) {
 // end closes the window: it waits for the echo of the bundle the reconcile
 // sent, if any (a barrier), and wakes the worker for what the bundle does
 // not explain, or for a connection made or lost meanwhile. A reconcile
-// that failed wakes nothing (its retry compares the whole host).
+// that failed wakes the worker at once if someone else changed the switch
+// meanwhile (a bundle's check fails when the count is off because of
+// them), and otherwise leaves it to its retry.
 func (f *flowWatch) end(ctx context.Context, res *HostResult) {
 	if f == nil {
 		return
 	}
 	plan := res.Flows
-	sent := res.Err == nil && plan != nil && !plan.Empty()
+	bundled := plan != nil && !plan.Empty() // sent, or tried to
 	synced := false
-	if sent {
+	if bundled {
 		f.mu.Lock()
 		ok := f.window.connected && !f.window.broken
 		f.mu.Unlock()
@@ -216,32 +239,35 @@ func (f *flowWatch) end(ctx context.Context, res *HostResult) {
 	defer f.mu.Unlock()
 	win := f.window
 	f.window = nil
+	foreign, complete := win.changes, true
+	if bundled {
+		foreign, complete = plan.Echo(win.changes)
+	}
 	switch {
 	case win.broken:
 		if f.mon.Connected() {
-			poke(f.reconnected)
+			f.reconnected()
 		} // else: its next connection does
 	case win.paused:
 		if f.mon.Connected() {
 			poke(f.changed)
 		} // else: resuming does
-	case res.Err != nil || !win.connected:
-	case !sent:
-		if len(win.changes) > 0 {
-			f.foreign(win.changes)
+	case !win.connected:
+	case res.Err != nil:
+		if len(foreign) > 0 {
+			f.log.Info("flows changed on the switch during a failed reconcile: again at once",
+				zap.Int("changes", len(foreign)), zap.String("first", foreign[0].Event+" "+foreign[0].Flow))
+			f.urgentWhy = "flow change"
+			poke(f.urgent)
 		}
-	default:
-		foreign, complete := plan.Echo(win.changes)
-		switch {
-		case len(foreign) > 0:
-			f.foreign(foreign)
-		case !complete:
-			// The echo did not all come before the barrier (or there was
-			// no barrier): look again.
-			f.log.Info("flow monitor: the bundle's echo is incomplete", zap.Bool("synced", synced),
-				zap.Int("changes", len(win.changes)), zap.Int("flow_mods", plan.FlowMods()))
-			poke(f.changed)
-		}
+	case len(foreign) > 0:
+		f.foreign(foreign)
+	case !complete:
+		// The echo did not all come before the barrier (or there was no
+		// barrier): look again.
+		f.log.Info("flow monitor: the bundle's echo is incomplete", zap.Bool("synced", synced),
+			zap.Int("changes", len(win.changes)), zap.Int("flow_mods", plan.FlowMods()))
+		poke(f.changed)
 	}
 }
 

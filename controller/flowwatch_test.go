@@ -2,6 +2,7 @@ package controller
 
 import (
 	"context"
+	"errors"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -148,6 +149,21 @@ func TestFlowWatch(t *testing.T) {
 		t.Error("a bundle that paused the monitor: the worker was not told to compare")
 	}
 
+	// A reconcile that failed (its bundle's check found the count off)
+	// while someone else changed the switch: again at once, whatever the
+	// backoff. One that failed on its own: left to its retry.
+	f.begin(hs)
+	if err := sw.Apply(ctx, plan); err != nil {
+		t.Fatal(err)
+	}
+	hand("add-flow", target, "table=4,priority=9,cookie=0x4c4d000000000002,actions=drop")
+	f.end(ctx, &HostResult{Flows: plan, Err: errors.New("verify: the switch holds 1 flow too many")})
+	want("a failed reconcile with a hand edit in it", f.urgentC(), true)
+	f.begin(hs)
+	f.end(ctx, &HostResult{Flows: plan, Err: errors.New("flow bundle refused")})
+	want("a failed reconcile without", f.urgentC(), false)
+	want("a failed reconcile without", f.changedC(), false)
+
 	// The probe: a barrier answers for the count.
 	if !f.alive(ctx) {
 		t.Error("alive: false on a connected monitor")
@@ -191,7 +207,7 @@ func TestFlowWatch(t *testing.T) {
 		t.Fatalf("start ovs-vswitchd: %v\n%s", err, out)
 	}
 	select {
-	case <-f.reconnectedC():
+	case <-f.urgentC():
 		t.Logf("ovs-vswitchd started again: the worker was told to reconcile %v later", time.Since(started).Round(time.Millisecond))
 	case <-ctx.Done():
 		t.Fatal("no reconnect wake-up after ovs-vswitchd started again")

@@ -379,10 +379,9 @@ func (w *worker) run(ctx context.Context) {
 			why = "probe"
 		case <-w.fw.changedC():
 			why = "flow change"
-		case <-w.fw.reconnectedC():
-			retry = nil // e.g. ovs-vswitchd restarted, empty: at once, whatever the backoff
-			w.fw.restore(ctx)
-			why = "openflow reconnect"
+		case <-w.fw.urgentC():
+			retry = nil // ovs-vswitchd restarted, or a failure caused by a hand edit: at once, whatever the backoff
+			why = w.fw.now(ctx)
 		}
 		if retry != nil && why != "retry" {
 			continue // failing: wait for the retry, don't hammer the host
