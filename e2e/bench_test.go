@@ -29,6 +29,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -1462,8 +1463,19 @@ func TestBenchRepair(t *testing.T) {
 			timeout = 75 * time.Second // the audit (60 s) repairs a modified flow
 		}
 		r := &res[mi]
+		// Without the monitor, a repair waits for the next probe (every 5
+		// s) or audit (every 60 s), and the bench's own rhythm would put
+		// every edit at the same moment of those cycles: each edit waits a
+		// random part of the cycle first, so that the baseline is a fair
+		// sample.
+		cycle := func(d time.Duration) {
+			if mi > 0 {
+				time.Sleep(rand.N(d))
+			}
+		}
 		for run := 0; run < runs; run++ {
 			// Deleted: from its DELETED to its ADDED, the same flow again.
+			cycle(5 * time.Second)
 			obs.drain()
 			if out, err := ofctlRun("del-flows", mgmt("h1"), flow); err != nil {
 				t.Fatalf("del-flows: %v\n%s", err, out)
@@ -1482,6 +1494,7 @@ func TestBenchRepair(t *testing.T) {
 			}
 
 			// Added: from its ADDED to its DELETED.
+			cycle(5 * time.Second)
 			obs.drain()
 			if out, err := ofctlRun("add-flow", mgmt("h1"), "table=60,priority=7,cookie=0x4c4d0307000000ff,reg7=0x123,actions=drop"); err != nil {
 				t.Fatalf("add-flow: %v\n%s", err, out)
@@ -1503,6 +1516,7 @@ func TestBenchRepair(t *testing.T) {
 			}
 
 			// Modified: from its MODIFIED to the flow as it was (ADDED).
+			cycle(60 * time.Second)
 			obs.drain()
 			if out, err := ofctlRun("mod-flows", mgmt("h1"), flow+",actions=drop"); err != nil {
 				t.Fatalf("mod-flows: %v\n%s", err, out)
@@ -1531,6 +1545,7 @@ func TestBenchRepair(t *testing.T) {
 				t.Fatal(err)
 			}
 			time.Sleep(200 * time.Millisecond)
+			cycle(5 * time.Second)
 			l.Daemon("h2", "kill", "vswitchd")
 			back := make(chan time.Time, 1)
 			pollStop := make(chan struct{})

@@ -1,8 +1,10 @@
 package e2e
 
 import (
+	"bytes"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -181,4 +183,78 @@ func children(pid int, name string) []int {
 		}
 	}
 	return out
+}
+
+// TestFlowMonitorTLS: the flow monitor over ssl: (the switches' listeners
+// are pssl: only), with the probe and the audit an hour apart: a hand
+// deletion is repaired and a restarted ovs-vswitchd gets its flows back,
+// with no OpenFlow connection over tcp: in ovs-vswitchd's logs.
+func TestFlowMonitorTLS(t *testing.T) {
+	t.Parallel()
+	requireLab(t)
+	if _, err := exec.LookPath("ovs-pki"); err != nil {
+		msg := "TestFlowMonitorTLS needs ovs-pki (Debian: openvswitch-common, which openvswitch-switch depends on)"
+		if os.Getenv("CI") == "true" {
+			t.Fatal(msg)
+		}
+		t.Skip(msg)
+	}
+	l := NewLab(t, "lm-t11-", 2)
+	if out, err := l.script("pki"); err != nil {
+		t.Fatalf("lab pki: %v\n%s", err, out)
+	}
+	env := labEnv(t, l, "ctl")
+	files := tlsFiles{env["LOOM_PRIVATE_KEY"], env["LOOM_CERTIFICATE"], env["LOOM_CA_CERT"]}
+	w := ws{
+		"s1": {"h1", "s1", "02:00:00:00:60:01", "192.0.2.1", "26"},
+		"s2": {"h2", "s2", "02:00:00:00:60:02", "192.0.2.2", "26"},
+	}
+	w.add(l, "s1", "s2")
+	topo := filepath.Join(t.TempDir(), "tls.yaml")
+	os.WriteFile(topo, []byte(`apiVersion: loom/v1
+hosts:
+  - {name: h1, ovsdb: "ssl:198.18.0.11:6641", openflow: "ssl:198.18.0.11:6653", tunnelIP: 198.19.0.11, datapathType: netdev}
+  - {name: h2, ovsdb: "ssl:198.18.0.12:6641", openflow: "ssl:198.18.0.12:6653", tunnelIP: 198.19.0.12, datapathType: netdev}
+switches:
+  - {name: green, tunnelKey: 10, subnets: [192.0.2.0/26]}
+ports:
+  - {name: s1, switch: green, host: h1, mac: "02:00:00:00:60:01", ips: [192.0.2.1], interface: lm-s1}
+  - {name: s2, switch: green, host: h2, mac: "02:00:00:00:60:02", ips: [192.0.2.2], interface: lm-s2}
+`), 0o644)
+	d := startLoomd(t, t, l, topo, append([]string{"--probe-interval", "1h", "--audit-interval", "1h"}, files.args()...)...)
+	waitFor(t, "hosts in sync", 60*time.Second, func() bool { return d.inSync("h1", "h2") })
+	waitFor(t, "both monitors connected", 10*time.Second, func() bool {
+		return strings.Count(d.log.String(), `"msg":"flow monitor connected"`) >= 2
+	})
+	if err := l.Ping(w["s1"].ns(), w["s2"].ip, 5); err != nil {
+		t.Fatal(err)
+	}
+	plan := func() bool {
+		out, err := l.Loomctl(append([]string{"plan", "--direct", "-f", topo}, files.args()...)...)
+		return err == nil && strings.Contains(out, "nothing changed on any switch")
+	}
+
+	l.MustExec("h1", "ovs-ofctl", "-O", "OpenFlow13", "del-flows", "br-int", "table=60")
+	took := waitFor(t, "hand deletion repaired", 5*time.Second, plan)
+	t.Logf("table 60 deleted by hand on h1: repaired within %v (loomctl plan, polled)", took.Round(10*time.Millisecond))
+
+	l.Daemon("h2", "kill", "vswitchd")
+	l.Daemon("h2", "start", "vswitchd")
+	took = waitFor(t, "h2 reprogrammed", 5*time.Second, plan)
+	t.Logf("ovs-vswitchd kill -9 and start on h2: flows back within %v of start's return", took.Round(10*time.Millisecond))
+	if err := l.Ping(w["s2"].ns(), w["s1"].ip, 10); err != nil {
+		t.Error(err)
+	}
+	log := d.log.String()
+	for _, want := range []string{`"trigger":"flow change"`, "flows put back on a switch that came back empty"} {
+		if !strings.Contains(log, want) {
+			t.Errorf("loomd did not log %s", want)
+		}
+	}
+	for _, host := range []string{"h1", "h2"} {
+		b, _ := os.ReadFile(filepath.Join(labEnv(t, l, host)["OVS_LOGDIR"], "ovs-vswitchd.log"))
+		if bytes.Contains(b, []byte("br-int<->tcp:")) {
+			t.Errorf("%s: an OpenFlow connection over tcp:", host)
+		}
+	}
 }
