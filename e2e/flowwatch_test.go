@@ -252,7 +252,14 @@ ports:
 		}
 	}
 	for _, host := range []string{"h1", "h2"} {
-		b, _ := os.ReadFile(filepath.Join(labEnv(t, l, host)["OVS_LOGDIR"], "ovs-vswitchd.log"))
+		b, err := os.ReadFile(filepath.Join(labEnv(t, l, host)["OVS_LOGDIR"], "ovs-vswitchd.log"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		// The repairs' bundles, over ssl (logged as their connections close).
+		if !bytes.Contains(b, []byte("br-int<->ssl:198.18.0.1:")) {
+			t.Errorf("%s: no OpenFlow connection over ssl: in ovs-vswitchd's log", host)
+		}
 		if bytes.Contains(b, []byte("br-int<->tcp:")) {
 			t.Errorf("%s: an OpenFlow connection over tcp:", host)
 		}
