@@ -122,8 +122,8 @@ type Monitor struct {
 type monitorProc struct {
 	gen  int
 	cmd  *exec.Cmd
-	ctl  string // ovs-ofctl's control socket
-	sent int    // barriers requested and acknowledged
+	ctl  *unixctlConn // to ovs-ofctl's control socket; nil until it is up
+	sent int          // barriers requested and acknowledged
 }
 
 // NewMonitor returns a monitor; Run starts it.
@@ -236,7 +236,13 @@ func (m *Monitor) Sync(ctx context.Context) error {
 func (m *Monitor) barrier(ctx context.Context, p *monitorProc) (int, error) {
 	m.syncMu.Lock()
 	defer m.syncMu.Unlock()
-	if err := unixctl(ctx, p.ctl, "ofctl/barrier"); err != nil {
+	m.mu.Lock()
+	ctl := p.ctl
+	m.mu.Unlock()
+	if ctl == nil {
+		return 0, ErrNotConnected
+	}
+	if err := ctl.call(ctx, "ofctl/barrier"); err != nil {
 		p.cmd.Process.Kill() //nolint:errcheck // it may have ended already
 		return 0, fmt.Errorf("flow monitor barrier: %w", err)
 	}
@@ -248,12 +254,6 @@ func (m *Monitor) barrier(ctx context.Context, p *monitorProc) (int, error) {
 
 // Run connects and reports until ctx ends.
 func (m *Monitor) Run(ctx context.Context) {
-	dir, err := os.MkdirTemp("", "loom-monitor")
-	if err != nil {
-		m.cfg.Handle(MonitorEvent{Kind: MonitorEnded, Err: fmt.Errorf("flow monitor: %w", err)})
-		return
-	}
-	defer os.RemoveAll(dir)
 	lastUp := time.Now() // the last connection, or the start
 	wait := time.Duration(0)
 	failed := 0 // attempts in a row that got through to the listener but did not connect
@@ -292,7 +292,7 @@ func (m *Monitor) Run(ctx context.Context) {
 			}
 			continue
 		}
-		if m.attempt(ctx, c, filepath.Join(dir, "ctl")) {
+		if m.attempt(ctx, c) {
 			lastUp, wait, failed = time.Now(), 0, 0 // a restarted switch is likely back soon: at once
 			continue
 		}
@@ -324,12 +324,20 @@ func knock(ctx context.Context, target string, timeout time.Duration) error {
 
 // attempt runs one ovs-ofctl monitor process until it ends, and tells
 // whether it connected.
-func (m *Monitor) attempt(ctx context.Context, c *Client, ctl string) bool {
+func (m *Monitor) attempt(ctx context.Context, c *Client) bool {
 	ssl, err := c.sslArgs()
 	if err != nil {
 		return false // a configuration error; the reconciles report it
 	}
-	os.Remove(ctl) // a killed process leaves its socket behind
+	// The control socket lives in a folder of its own, removed as soon as
+	// the monitor holds a connection to it: nothing is left behind, even
+	// if loomd is killed.
+	dir, err := os.MkdirTemp("", "loom-monitor")
+	if err != nil {
+		return false
+	}
+	defer os.RemoveAll(dir)
+	ctl := filepath.Join(dir, "ctl")
 	args := append([]string{"-O", "OpenFlow13", "--unixctl=" + ctl, "monitor", c.target, "watch:"}, ssl...)
 	cmd := exec.CommandContext(ctx, ofctlBin, args...)
 	dieWithParent(cmd)
@@ -348,7 +356,7 @@ func (m *Monitor) attempt(ctx context.Context, c *Client, ctl string) bool {
 	}
 	m.mu.Lock()
 	m.gen++
-	p := &monitorProc{gen: m.gen, cmd: cmd, ctl: ctl}
+	p := &monitorProc{gen: m.gen, cmd: cmd}
 	m.proc, m.target, m.barriers, m.connected, m.paused = p, c.target, 0, false, false
 	m.mu.Unlock()
 
@@ -360,6 +368,15 @@ func (m *Monitor) attempt(ctx context.Context, c *Client, ctl string) bool {
 		defer close(first)
 		for {
 			if _, err := os.Stat(ctl); err == nil {
+				conn, err := dialUnixctl(ctx, ctl)
+				os.RemoveAll(dir)
+				if err != nil {
+					cmd.Process.Kill() //nolint:errcheck // no barrier without it
+					return
+				}
+				m.mu.Lock()
+				p.ctl = conn
+				m.mu.Unlock()
 				m.barrier(ctx, p) //nolint:errcheck // no reply: the process is restarted
 				return
 			}
@@ -390,6 +407,11 @@ func (m *Monitor) attempt(ctx context.Context, c *Client, ctl string) bool {
 	m.proc, m.connected = nil, false
 	m.cond.Broadcast()
 	m.mu.Unlock()
+	m.syncMu.Lock() // no barrier uses it any more
+	if p.ctl != nil {
+		p.ctl.conn.Close()
+	}
+	m.syncMu.Unlock()
 	if connected {
 		m.cfg.Handle(MonitorEvent{Kind: MonitorEnded, Err: fmt.Errorf("ovs-ofctl monitor %s ended: %v", c.target, err)})
 	}
@@ -558,29 +580,45 @@ func parseChange(s string) (FlowChange, bool) {
 	return c, sawCookie && strings.HasPrefix(c.Flow, "table=")
 }
 
-// unixctl sends a command without arguments to an OVS control socket
-// (JSON-RPC) and waits for its answer.
-func unixctl(ctx context.Context, path, method string) error {
+// unixctlConn is a connection to an OVS control socket (JSON-RPC), used
+// for one call at a time.
+type unixctlConn struct {
+	conn net.Conn
+	enc  *json.Encoder
+	dec  *json.Decoder
+	id   int
+}
+
+func dialUnixctl(ctx context.Context, path string) (*unixctlConn, error) {
 	var d net.Dialer
 	conn, err := d.DialContext(ctx, "unix", path)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	defer conn.Close()
-	stop := context.AfterFunc(ctx, func() { conn.SetDeadline(time.Unix(1, 0)) }) //nolint:errcheck
+	return &unixctlConn{conn: conn, enc: json.NewEncoder(conn), dec: json.NewDecoder(conn)}, nil
+}
+
+// call sends a command without arguments and waits for its answer. After
+// an error the connection is unusable (an answer may still be on its way).
+func (u *unixctlConn) call(ctx context.Context, method string) error {
+	stop := context.AfterFunc(ctx, func() { u.conn.SetDeadline(time.Unix(1, 0)) }) //nolint:errcheck
 	defer stop()
-	req := map[string]any{"id": 0, "method": method, "params": []string{}}
-	if err := json.NewEncoder(conn).Encode(req); err != nil {
+	u.id++
+	if err := u.enc.Encode(map[string]any{"id": u.id, "method": method, "params": []string{}}); err != nil {
 		return err
 	}
 	var resp struct {
+		ID    int `json:"id"`
 		Error any `json:"error"`
 	}
-	if err := json.NewDecoder(conn).Decode(&resp); err != nil {
+	if err := u.dec.Decode(&resp); err != nil {
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
 		return err
+	}
+	if resp.ID != u.id {
+		return fmt.Errorf("%s: answer to request %d, not %d", method, resp.ID, u.id)
 	}
 	if resp.Error != nil {
 		return fmt.Errorf("%s: %v", method, resp.Error)

@@ -168,6 +168,8 @@ func (r *monitorRig) startVswitchd() time.Time {
 // killed and restarted ovs-vswitchd.
 func TestMonitorOnOVS(t *testing.T) {
 	r := newMonitorRig(t)
+	tmp := t.TempDir() // where the monitor puts ovs-ofctl's control socket
+	t.Setenv("TMPDIR", tmp)
 	const loom1, loom2 = "0x4c4d000000000001", "0x4c4d000000000002"
 	r.ofctl("add-flow", r.target, "table=3,priority=50,cookie="+loom1+",dl_dst=02:00:00:00:00:01,actions=output:1")
 	r.ofctl("add-flow", r.target, "table=60,priority=10,cookie=0x1234,reg7=0x5,actions=drop")
@@ -179,6 +181,11 @@ func TestMonitorOnOVS(t *testing.T) {
 	}
 	if !r.mon.Connected() || r.mon.Target() != r.target {
 		t.Errorf("Connected %v Target %q", r.mon.Connected(), r.mon.Target())
+	}
+	// The control socket was unlinked once connected to: a loomd killed
+	// -9 leaves nothing behind.
+	if left, _ := os.ReadDir(tmp); len(left) != 0 {
+		t.Errorf("left in TMPDIR while connected: %v", left)
 	}
 
 	// Hand edits of every kind, and one outside Loom's cookie space.

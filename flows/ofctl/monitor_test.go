@@ -133,7 +133,7 @@ func TestMonitorSSLArgs(t *testing.T) {
 		{New("tcp:198.18.0.11:6653", WithSSL(files)), "monitor tcp:198.18.0.11:6653 watch:"},
 	} {
 		m := NewMonitor(MonitorConfig{})
-		if m.attempt(t.Context(), tc.c, t.TempDir()+"/ctl") {
+		if m.attempt(t.Context(), tc.c) {
 			t.Fatal("the fake connected")
 		}
 		got := calls()
@@ -142,7 +142,7 @@ func TestMonitorSSLArgs(t *testing.T) {
 		}
 	}
 	// Without the files nothing is run.
-	if NewMonitor(MonitorConfig{}).attempt(t.Context(), New("ssl:198.18.0.11:6653"), t.TempDir()+"/ctl") {
+	if NewMonitor(MonitorConfig{}).attempt(t.Context(), New("ssl:198.18.0.11:6653")) {
 		t.Fatal("connected without files")
 	}
 	if got := calls(); len(got) != 1 || got[0] != "" {
