@@ -26,6 +26,10 @@ type Config struct {
 	BackoffMin    time.Duration // first retry after a failure
 	BackoffMax    time.Duration // retries never wait longer
 	TLS           TLS           // for hosts with ssl: addresses; read at every dial
+	// FlowMonitorOff turns off the flow monitor of each switch (see
+	// flowwatch.go): hand edits and restarted switches are then found only
+	// by the probe and the audit.
+	FlowMonitorOff bool
 	// Metrics, if set, receives the Reconciler's Prometheus metrics.
 	Metrics prometheus.Registerer
 }
@@ -271,6 +275,7 @@ type worker struct {
 
 	// Owned by the worker's goroutine.
 	known   ofctl.Known // the switch's flows last found right
+	fw      *flowWatch  // the switch's flow monitor; nil when off
 	db      *ovsdb.Client
 	dialed  endpoint // what db was dialled for
 	lost    <-chan struct{}
@@ -358,6 +363,7 @@ func (w *worker) run(ctx context.Context) {
 	defer audit.Stop()
 	defer probe.Stop()
 	defer w.closeDB()
+	defer w.startFlowWatch(ctx)()
 	var retry <-chan time.Time
 	for {
 		why := ""
@@ -391,6 +397,11 @@ func (w *worker) run(ctx context.Context) {
 				continue
 			}
 			why = "probe"
+		case <-w.fw.changedC():
+			why = "flow change"
+		case <-w.fw.urgentC():
+			retry = nil // ovs-vswitchd restarted, or a failure caused by a hand edit: at once, whatever the backoff
+			why = w.fw.now(ctx)
 		}
 		if retry != nil && why != "retry" && !(why == "change" && w.newDesired()) {
 			continue // failing: wait for the retry, don't hammer the host
@@ -449,6 +460,9 @@ func (w *worker) probe(ctx context.Context) bool {
 		w.log.Info("ovsdb probe failed", zap.Error(err))
 		w.closeDB()
 		return false
+	}
+	if w.fw.alive(ctx) {
+		return true // the flow monitor reports every change: no need to count
 	}
 	n, err := w.r.cfg.TLS.OpenFlow(hs.OpenFlow).FlowCount(ctx)
 	if err != nil || n != len(hs.Flows) {
@@ -511,7 +525,9 @@ func (w *worker) reconcile(ctx context.Context, why string) bool {
 		}
 	}
 	if w.db != nil {
+		w.fw.begin(hs)
 		res = reconcileHost(ctx, w.db, w.r.cfg.TLS.OpenFlow(hs.OpenFlow), hs, false, &w.known)
+		w.fw.end(ctx, &res)
 		w.observe(ctx, hs.Bridge)
 		switch {
 		case res.Err != nil:

@@ -10,12 +10,16 @@
 //     its start to every host in sync and to the first ping across hosts,
 //     then from adding one port to that port pinging; loomd's CPU and
 //     peak memory, and its idle CPU with the largest topology applied.
+//   - TestBenchRepair: loomd with its defaults on a 2-host lab, flow
+//     monitor on and off: a Loom flow deleted, added and modified by hand,
+//     each from the edit to the flow right again, and ovs-vswitchd killed
+//     and restarted, from its start to Loom's flows back.
 //
 // Every figure is printed as a line "BENCH {json}" that e2e/benchtable
 // collates into the table of docs/performance.md. They need root and OVS
 // like every e2e test; with LOOM_BENCH_STRICT=1 (make bench) a missing
-// prerequisite fails instead of skipping. Labs use the prefixes lmb1- and
-// lmb2- and are torn down at the end of each test or run.
+// prerequisite fails instead of skipping. Labs use the prefixes lmb1-,
+// lmb2- and lmb3- and are torn down at the end of each test or run.
 package e2e
 
 import (
@@ -25,9 +29,11 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"runtime"
 	"sort"
 	"strconv"
@@ -747,6 +753,33 @@ func (p *pusher) onePort(dir string, ports int, before *flows.HostState, runs in
 
 // procStat is what /proc says of a process: its CPU time (utime+stime),
 // that of its waited-for children (cutime+cstime), and its peak RSS.
+// liveChildrenCPU is the CPU time of pid's children that still run
+// (loomd's flow monitors: one ovs-ofctl per host, for as long as it runs),
+// which cutime and cstime count only once they have ended.
+func liveChildrenCPU(pid int) time.Duration {
+	var sum time.Duration
+	dirs, _ := os.ReadDir("/proc")
+	for _, d := range dirs {
+		b, err := os.ReadFile(filepath.Join("/proc", d.Name(), "stat"))
+		if err != nil {
+			continue
+		}
+		s := string(b)
+		i := strings.LastIndexByte(s, ')')
+		if i < 0 {
+			continue
+		}
+		f := strings.Fields(s[i+2:])
+		if len(f) < 15 || f[1] != strconv.Itoa(pid) { // field 4: ppid
+			continue
+		}
+		u, _ := strconv.ParseInt(f[14-3], 10, 64)
+		k, _ := strconv.ParseInt(f[15-3], 10, 64)
+		sum += time.Duration(u+k) * 10 * time.Millisecond
+	}
+	return sum
+}
+
 type procStat struct {
 	self, children time.Duration
 	hwm            int64 // bytes
@@ -766,7 +799,7 @@ func procCPU(pid int) (procStat, error) {
 		return time.Duration(v) * 10 * time.Millisecond
 	}
 	st.self = tick(14) + tick(15)
-	st.children = tick(16) + tick(17)
+	st.children = tick(16) + tick(17) + liveChildrenCPU(pid)
 	if b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid)); err == nil {
 		for _, line := range strings.Split(string(b), "\n") {
 			if rest, ok := strings.CutPrefix(line, "VmHWM:"); ok {
@@ -1201,4 +1234,417 @@ func convergeOnce(t *testing.T, bin string, S, P int, idle time.Duration) conver
 		t.Logf("loomd's reconciles that changed something, and failures:\n%s", strings.Join(lines, "\n"))
 	}
 	return r
+}
+
+// ---------------------------------------------------------------------------
+// 4. Repairs: hand edits and a restarted ovs-vswitchd, loomd with its
+// default settings, with the flow monitor (the default) and without.
+
+// repairObserver is a flow monitor of a switch of the bench's own (an
+// ovs-ofctl monitor on the bridge's management socket): every change
+// arrives with the time it was read, so an edit and its repair are timed
+// on one clock, with the same delay on both ends.
+type repairObserver struct {
+	mon    *ofctl.Monitor
+	events chan observed
+	stop   func()
+}
+
+type observed struct {
+	at time.Time
+	e  ofctl.MonitorEvent
+}
+
+func newRepairObserver(t *testing.T, target string) *repairObserver {
+	o := &repairObserver{events: make(chan observed, 1<<16)}
+	o.mon = ofctl.NewMonitor(ofctl.MonitorConfig{
+		Client: func() *ofctl.Client { return ofctl.New(target) },
+		Handle: func(e ofctl.MonitorEvent) {
+			select {
+			case o.events <- observed{time.Now(), e}:
+			default:
+				t.Errorf("observer of %s: events dropped", target)
+			}
+		},
+	})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); o.mon.Run(ctx) }()
+	o.stop = func() { cancel(); <-done }
+	t.Cleanup(o.stop)
+	return o
+}
+
+// change waits for a change that pred accepts and returns it with the
+// time it arrived.
+func (o *repairObserver) change(timeout time.Duration, pred func(ofctl.FlowChange) bool) (ofctl.FlowChange, time.Time, bool) {
+	deadline := time.After(timeout)
+	for {
+		select {
+		case ev := <-o.events:
+			for _, c := range ev.e.Changes {
+				if pred(c) {
+					return c, ev.at, true
+				}
+			}
+		case <-deadline:
+			return ofctl.FlowChange{}, time.Time{}, false
+		}
+	}
+}
+
+// drain forgets what arrived so far.
+func (o *repairObserver) drain() {
+	for {
+		select {
+		case <-o.events:
+		default:
+			return
+		}
+	}
+}
+
+var flowCountRE = regexp.MustCompile(`flow_count=(\d+)`)
+
+// startTime is when process pid started (within about 10 ms: the kernel
+// counts in clock ticks since boot, and the boot time is taken from
+// /proc/uptime, not from btime, which is rounded to the second).
+func startTime(pid int) (time.Time, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return time.Time{}, err
+	}
+	s := string(b)
+	f := strings.Fields(s[strings.LastIndexByte(s, ')')+2:])
+	ticks, err := strconv.ParseInt(f[22-3], 10, 64) // field 22: starttime, in clock ticks after boot
+	if err != nil {
+		return time.Time{}, err
+	}
+	now := time.Now()
+	up, err := os.ReadFile("/proc/uptime")
+	if err != nil {
+		return time.Time{}, err
+	}
+	secs, err := strconv.ParseFloat(strings.Fields(string(up))[0], 64)
+	if err != nil {
+		return time.Time{}, err
+	}
+	boot := now.Add(-time.Duration(secs * float64(time.Second)))
+	return boot.Add(time.Duration(ticks) * 10 * time.Millisecond), nil // USER_HZ 100
+}
+
+// listenerUp is when ovs-vswitchd last opened a bridge's listener
+// ("added service controller "ptcp:..." in its log; UTC, milliseconds).
+func listenerUp(logFile string) (time.Time, error) {
+	b, err := os.ReadFile(logFile)
+	if err != nil {
+		return time.Time{}, err
+	}
+	var at time.Time
+	for _, line := range strings.Split(string(b), "\n") {
+		if strings.Contains(line, `added service controller "ptcp:`) {
+			ts, _, _ := strings.Cut(line, "|")
+			if t, err := time.Parse("2006-01-02T15:04:05.000Z", ts); err == nil {
+				at = t
+			}
+		}
+	}
+	if at.IsZero() {
+		return at, fmt.Errorf("%s: no listener opened", logFile)
+	}
+	return at, nil
+}
+
+type repairRuns struct {
+	deleted, added, modified, restart []time.Duration
+	fromListener                      []time.Duration // the restart, from the bridge's listener opening
+	lost                              []int           // pings (20 ms apart) lost across the restart
+}
+
+// TestBenchRepair: on a 2-host lab, loomd with its default settings (probe
+// 5 s, audit 60 s) with the flow monitor on (the default) and off (the
+// baseline), one after the other: a Loom flow deleted by hand, one added
+// by hand in Loom's cookie space, one modified by hand (mod-flows: same
+// count), each from the edit to the flow right again, as seen by a flow
+// monitor of the bench's own; and ovs-vswitchd killed (-9) and started
+// again, from the new process's start to all of Loom's flows back (dump-
+// aggregate polled every 10 ms), with the pings lost meanwhile.
+func TestBenchRepair(t *testing.T) {
+	requireBench(t)
+	bin := benchBinaries(t)
+	runs := benchEnvInt(t, "LOOM_BENCH_REPAIR_RUNS", 5)
+	quiesce(t)
+	l := NewLab(t, "lmb3-", 2)
+	w := ws{
+		"a1": {"h1", "a1", "02:00:00:00:0a:01", "192.0.2.1", "24"},
+		"b1": {"h2", "b1", "02:00:00:00:0b:01", "192.0.2.3", "24"},
+	}
+	w.add(l, "a1", "b1")
+	labDir := "/run/loom-lab/" + l.Prefix
+	if v := os.Getenv("LOOM_LAB_DIR"); v != "" {
+		labDir = strings.TrimSuffix(v, "/")
+	}
+	mgmt := func(host string) string { return "unix:" + filepath.Join(labDir, host, "br-int.mgmt") }
+	ofctlRun := func(args ...string) (string, error) {
+		out, err := exec.Command("ovs-ofctl", append([]string{"-O", "OpenFlow13"}, args...)...).CombinedOutput()
+		return string(out), err
+	}
+	topo := filepath.Join(repoRoot(), "e2e/testdata/two-ports.yaml")
+
+	modes := []struct {
+		name string
+		args []string
+	}{{"flow monitor on (default)", nil}, {"flow-monitor: false (baseline)", []string{"--flow-monitor", "false"}}}
+	res := make([]repairRuns, len(modes))
+	for mi, mode := range modes {
+		dir := t.TempDir()
+		status := filepath.Join(dir, "status.json")
+		os.WriteFile(filepath.Join(dir, "none.yaml"), []byte("{}\n"), 0o644)
+		var log syncBuffer
+		cmd := exec.Command("ip", append([]string{"netns", "exec", l.Prefix + "ctl", filepath.Join(bin, "loomd"),
+			"--config", filepath.Join(dir, "none.yaml"), "--topology", topo, "--state-dir", filepath.Join(dir, "state"),
+			"--status-file", status, "--log-level", "debug"}, mode.args...)...)
+		cmd.Stdout, cmd.Stderr = &log, &log
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		stopped := false
+		stop := func() {
+			if !stopped {
+				stopped = true
+				cmd.Process.Signal(os.Interrupt)
+				cmd.Wait()
+			}
+		}
+		t.Cleanup(func() {
+			stop()
+			if t.Failed() {
+				t.Logf("loomd log (%s):\n%s", mode.name, log.String())
+			}
+		})
+		hosts := func() map[string]controller.HostStatus {
+			m := map[string]controller.HostStatus{}
+			if b, err := os.ReadFile(status); err == nil {
+				json.Unmarshal(b, &m)
+			}
+			return m
+		}
+		right := func(timeout time.Duration) bool {
+			deadline := time.Now().Add(timeout)
+			for time.Now().Before(deadline) {
+				m := hosts()
+				if m["h1"].State == controller.StateInSync && m["h2"].State == controller.StateInSync {
+					if out, err := l.Loomctl("plan", "--direct", "-f", topo); err == nil && strings.Contains(out, "nothing changed on any switch") {
+						return true
+					}
+				}
+				time.Sleep(50 * time.Millisecond)
+			}
+			return false
+		}
+		if !right(60 * time.Second) {
+			t.Fatalf("%s: hosts not in sync", mode.name)
+		}
+		want := hosts()["h2"].Flows
+		obs := newRepairObserver(t, mgmt("h1"))
+		for !obs.mon.Connected() {
+			time.Sleep(10 * time.Millisecond)
+		}
+		// An output flow of a1 (table 60).
+		dump, err := ofctlRun("dump-flows", mgmt("h1"), "table=60", "--no-stats")
+		m := regexp.MustCompile(`cookie=(0x4c4d[0-9a-f]+).*reg7=(0x[0-9a-f]+) actions=`).FindStringSubmatch(dump)
+		if err != nil || m == nil {
+			t.Fatalf("no output flow on h1: %v\n%s", err, dump)
+		}
+		cookie, _ := strconv.ParseUint(m[1], 0, 64)
+		flow := fmt.Sprintf("table=60,cookie=%s/-1,reg7=%s", m[1], m[2])
+		timeout := 5 * time.Second
+		if mi > 0 {
+			timeout = 75 * time.Second // the audit (60 s) repairs a modified flow
+		}
+		r := &res[mi]
+		// Without the monitor, a repair waits for the next probe (every 5
+		// s) or audit (every 60 s), and the bench's own rhythm would put
+		// every edit at the same moment of those cycles: each edit waits a
+		// random part of the cycle first, so that the baseline is a fair
+		// sample.
+		cycle := func(d time.Duration) {
+			if mi > 0 {
+				time.Sleep(rand.N(d))
+			}
+		}
+		for run := 0; run < runs; run++ {
+			// Deleted: from its DELETED to its ADDED, the same flow again.
+			cycle(5 * time.Second)
+			obs.drain()
+			if out, err := ofctlRun("del-flows", mgmt("h1"), flow); err != nil {
+				t.Fatalf("del-flows: %v\n%s", err, out)
+			}
+			del, t0, ok := obs.change(5*time.Second, func(c ofctl.FlowChange) bool { return c.Event == "DELETED" && c.Cookie == cookie })
+			if !ok {
+				t.Fatal("the deletion was not seen")
+			}
+			_, t1, ok := obs.change(timeout, func(c ofctl.FlowChange) bool { return c.Event == "ADDED" && c.Flow == del.Flow })
+			if !ok {
+				t.Fatalf("%s: a deleted flow not repaired within %v", mode.name, timeout)
+			}
+			r.deleted = append(r.deleted, t1.Sub(t0))
+			if !right(timeout) {
+				t.Fatalf("%s: not right after the deletion's repair", mode.name)
+			}
+
+			// Added: from its ADDED to its DELETED.
+			cycle(5 * time.Second)
+			obs.drain()
+			if out, err := ofctlRun("add-flow", mgmt("h1"), "table=60,priority=7,cookie=0x4c4d0307000000ff,reg7=0x123,actions=drop"); err != nil {
+				t.Fatalf("add-flow: %v\n%s", err, out)
+			}
+			extra := func(ev string) func(ofctl.FlowChange) bool {
+				return func(c ofctl.FlowChange) bool { return c.Event == ev && c.Cookie == 0x4c4d0307000000ff }
+			}
+			_, t0, ok = obs.change(5*time.Second, extra("ADDED"))
+			if !ok {
+				t.Fatal("the addition was not seen")
+			}
+			_, t1, ok = obs.change(timeout, extra("DELETED"))
+			if !ok {
+				t.Fatalf("%s: a flow added by hand not removed within %v", mode.name, timeout)
+			}
+			r.added = append(r.added, t1.Sub(t0))
+			if !right(timeout) {
+				t.Fatalf("%s: not right after the addition's repair", mode.name)
+			}
+
+			// Modified: from its MODIFIED to the flow as it was (ADDED).
+			cycle(60 * time.Second)
+			obs.drain()
+			if out, err := ofctlRun("mod-flows", mgmt("h1"), flow+",actions=drop"); err != nil {
+				t.Fatalf("mod-flows: %v\n%s", err, out)
+			}
+			_, t0, ok = obs.change(5*time.Second, func(c ofctl.FlowChange) bool { return c.Event == "MODIFIED" && c.Cookie == cookie })
+			if !ok {
+				t.Fatal("the modification was not seen")
+			}
+			_, t1, ok = obs.change(timeout, func(c ofctl.FlowChange) bool { return c.Event == "ADDED" && c.Flow == del.Flow })
+			if !ok {
+				t.Fatalf("%s: a modified flow not repaired within %v", mode.name, timeout)
+			}
+			r.modified = append(r.modified, t1.Sub(t0))
+			if !right(timeout) {
+				t.Fatalf("%s: not right after the modification's repair", mode.name)
+			}
+
+			// ovs-vswitchd on h2 killed and started again.
+			if err := l.Ping("h2-b1", w["a1"].ip, 10); err != nil {
+				t.Fatal(err)
+			}
+			ping := exec.Command("ip", "netns", "exec", l.Prefix+"h2-b1", "ping", "-n", "-i", "0.02", w["a1"].ip)
+			var pout syncBuffer
+			ping.Stdout = &pout
+			if err := ping.Start(); err != nil {
+				t.Fatal(err)
+			}
+			time.Sleep(200 * time.Millisecond)
+			cycle(5 * time.Second)
+			l.Daemon("h2", "kill", "vswitchd")
+			back := make(chan time.Time, 1)
+			pollStop := make(chan struct{})
+			go func() {
+				for {
+					select {
+					case <-pollStop:
+						back <- time.Time{}
+						return
+					default:
+					}
+					out, err := ofctlRun("dump-aggregate", mgmt("h2"), "cookie=0x4c4d000000000000/0xffff000000000000")
+					if m := flowCountRE.FindStringSubmatch(out); err == nil && m != nil && m[1] == strconv.Itoa(want) {
+						back <- time.Now()
+						return
+					}
+					time.Sleep(10 * time.Millisecond)
+				}
+			}()
+			l.Daemon("h2", "start", "vswitchd")
+			pid, err := os.ReadFile(filepath.Join(labDir, "h2", "ovs-vswitchd.pid"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			n, _ := strconv.Atoi(strings.TrimSpace(string(pid)))
+			started, err := startTime(n)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var at time.Time
+			select {
+			case at = <-back:
+			case <-time.After(timeout):
+				close(pollStop)
+				<-back
+				t.Fatalf("%s: flows not back within %v of ovs-vswitchd's start", mode.name, timeout)
+			}
+			r.restart = append(r.restart, at.Sub(started))
+			listening, err := listenerUp(filepath.Join(labDir, "h2", "ovs-vswitchd.log"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			r.fromListener = append(r.fromListener, at.Sub(listening))
+			if !right(timeout) {
+				t.Fatalf("%s: not right after the restart", mode.name)
+			}
+			if err := l.Ping("h2-b1", w["a1"].ip, 10); err != nil {
+				t.Error(err)
+			}
+			ping.Process.Signal(os.Interrupt)
+			ping.Wait()
+			lost := -1
+			if mm := pingStats.FindStringSubmatch(pout.String()); mm != nil {
+				sent, _ := strconv.Atoi(mm[1])
+				recv, _ := strconv.Atoi(mm[2])
+				lost = sent - recv
+			}
+			r.lost = append(r.lost, lost)
+			t.Logf("%s, run %d: deleted %v, added %v, modified %v, vswitchd start to flows back %v (from its listener %v), %d pings lost", mode.name, run+1,
+				r.deleted[run].Round(time.Millisecond), r.added[run].Round(time.Millisecond), r.modified[run].Round(time.Millisecond),
+				r.restart[run].Round(time.Millisecond), r.fromListener[run].Round(time.Millisecond), lost)
+		}
+		obs.stop()
+		stop()
+		var lines []string
+		for _, line := range strings.Split(log.String(), "\n") {
+			if strings.Contains(line, `"msg":"reconciled"`) && strings.Contains(line, `"level":"info"`) || strings.Contains(line, "flows changed") {
+				lines = append(lines, line)
+			}
+		}
+		t.Logf("%s: loomd's repairs:\n%s", mode.name, strings.Join(lines, "\n"))
+	}
+
+	spread := func(ds []time.Duration) string {
+		s := append([]time.Duration(nil), ds...)
+		sort.Slice(s, func(i, j int) bool { return s[i] < s[j] })
+		return fmt.Sprintf("median of %d, min %.3f, max %.3f: %s", len(s), s[0].Seconds(), s[len(s)-1].Seconds(), secs(ds))
+	}
+	for mi, mode := range modes {
+		r := res[mi]
+		for _, f := range []struct {
+			figure string
+			ds     []time.Duration
+			note   string
+		}{
+			{"a Loom flow deleted by hand: edit to repaired", r.deleted, "del-flows; from its DELETED to its ADDED, as a flow monitor sees them"},
+			{"a flow added by hand in Loom's cookie space: edit to removed", r.added, "add-flow; from its ADDED to its DELETED"},
+			{"a Loom flow modified by hand (same count): edit to repaired", r.modified, "mod-flows actions=drop; from its MODIFIED to the flow as it was"},
+			{"ovs-vswitchd killed and started again: start to Loom's flows back", r.restart, "from the new process's start (/proc, 10 ms) to dump-aggregate (polled every 10 ms) showing every flow"},
+			{"of which: its listener opening to Loom's flows back", r.fromListener, "from `added service controller \"ptcp:` in ovs-vswitchd's log (ms) to the same"},
+		} {
+			benchReport(t, benchResult{Section: "repair", Figure: f.figure + ", " + mode.name, Value: median(f.ds).Seconds(), Unit: "s",
+				Note: f.note + "; loomd defaults (probe 5 s, audit 60 s); " + spread(f.ds)})
+		}
+		lost := make([]float64, len(r.lost))
+		for i, n := range r.lost {
+			lost[i] = float64(n)
+		}
+		benchReport(t, benchResult{Section: "repair", Figure: "pings lost across that restart (20 ms apart), " + mode.name,
+			Value: medianF(lost), Unit: "pings", Note: fmt.Sprintf("b1 (h2) to a1 (h1), including the time ovs-vswitchd was down; runs: %v", r.lost)})
+	}
 }

@@ -36,7 +36,8 @@ var keys = []struct {
 	{"state-dir", "/var/lib/loom", "where the topology in force and its revision are kept across restarts"},
 	{"reload-interval", "2s", "how often the topology files are checked for changes"},
 	{"audit-interval", "60s", "full comparison of every host with the topology (repairs drift)"},
-	{"probe-interval", "5s", "cheap check of every host: OVSDB echo and the count of Loom's flows"},
+	{"probe-interval", "5s", "cheap check of every host: OVSDB echo, and a barrier through its flow monitor (the count of Loom's flows while that is not connected)"},
+	{"flow-monitor", "true", "watch each switch's flows as they change (ovs-ofctl monitor): hand edits and a restarted ovs-vswitchd are repaired at once; false: only the probe and the audit find them"},
 	{"host-timeout", "60s", "time allowed for one reconcile of one host"},
 	{"backoff-max", "30s", "longest wait between retries of a failing host"},
 	{"parallel", "8", "hosts reconciled at once"},
@@ -99,6 +100,11 @@ func run(ctx context.Context, args []string, stdout io.Writer, started func(api,
 		return err
 	}
 	rc.Parallel = v.GetInt("parallel")
+	monitor, err := strconv.ParseBool(v.GetString("flow-monitor"))
+	if err != nil {
+		return fmt.Errorf("flow-monitor %q: want true or false", v.GetString("flow-monitor"))
+	}
+	rc.FlowMonitorOff = !monitor
 	rc.TLS = controller.TLS{PrivateKey: v.GetString("private-key"), Certificate: v.GetString("certificate"), CACert: v.GetString("ca-cert")}
 	if err := rc.TLS.Check(); err != nil {
 		return err // before any host is touched
@@ -173,7 +179,8 @@ func run(ctx context.Context, args []string, stdout io.Writer, started func(api,
 	// through the API, there may be none to wait for yet.
 	sdNotify("READY=1")
 	log.Info("loomd started", zap.String("topology", cfg.TopologyPath), zap.String("state_dir", cfg.StateDir),
-		zap.Duration("audit_interval", rc.AuditInterval), zap.Duration("probe_interval", rc.ProbeInterval))
+		zap.Duration("audit_interval", rc.AuditInterval), zap.Duration("probe_interval", rc.ProbeInterval),
+		zap.Bool("flow_monitor", !rc.FlowMonitorOff))
 	d.Run(ctx, reload)
 	sdNotify("STOPPING=1")
 	log.Info("loomd stopped")

@@ -14,4 +14,9 @@
 // (one rule of one topology object). A group with a stale flow on the
 // switch is deleted by (table, cookie) and re-added whole inside the
 // bundle; a group that only lacks flows has its flows added.
+//
+// A Monitor (monitor.go) keeps one `ovs-ofctl monitor` process on a switch
+// and reports every change of its flows in Loom's cookie space, whoever
+// makes it; Plan.Echo tells a bundle's own echo from the rest. It only
+// reads.
 package ofctl
