@@ -307,7 +307,7 @@ func (f *flowWatch) restore(ctx context.Context) {
 	w := f.w
 	w.mu.Lock()
 	hs := w.desired
-	inSync := w.status.State == StateInSync && w.status.Revision == w.status.Desired
+	inSync := w.status.AtRevision()
 	w.mu.Unlock()
 	if !empty || !inSync || hs == nil || len(hs.Flows) == 0 {
 		return
