@@ -5,14 +5,16 @@
 #      the 10- and 100-host compiles, the one-port change at 100 hosts and
 #      the 1,000-host load; BENCH_FULL=1 adds the 1,000-host compile and
 #      one-port change (about 5 minutes more).
-#   2. Lab benchmarks (root, Open vSwitch; e2e/bench_test.go, build tag
-#      bench): Loom's flow push against ovs-ofctl's own bundle, and loomd's
-#      convergence and resources on a 3-host lab.
+#   2. Lab benchmarks (root, Open vSwitch; e2e/bench_test.go and
+#      e2e/hostile_bench_test.go, build tag bench): Loom's flow push against
+#      ovs-ofctl's own bundle, loomd's convergence and resources on a 3-host
+#      lab, its repair times, and issue 12's hostile inputs, each sent to a
+#      fresh loomd (answer, time, memory, loomd still up).
 #
 # The log and the table go to BENCH_OUT (default bin/bench). Knobs of the lab
 # benchmarks: LOOM_BENCH_RUNS (push runs, 5), LOOM_BENCH_CONVERGE_RUNS (3),
 # LOOM_BENCH_SIZES (switches x ports, 1x4,10x20,50x40), LOOM_BENCH_IDLE
-# (60s). Exits non-zero if a benchmark failed.
+# (60s), LOOM_BENCH_HOSTILE_RUNS (3). Exits non-zero if a benchmark failed.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 export PATH=$PATH:/usr/local/go/bin:/usr/sbin:/sbin
