@@ -51,7 +51,7 @@ var keys = []struct {
 	{"api-cert", "", "certificate (PEM) to serve the API over HTTPS"},
 	{"api-key", "", "private key (PEM) of api-cert"},
 	{"api-client-ca", "", "CA (PEM) whose client certificates the API trusts instead of the token (mTLS; needs api-cert)"},
-	{"api-max-body", "32MiB", "largest request body the API reads (bytes, or with KiB, MiB or GiB); a topology of 100,000 ports is about 15 MB"},
+	{"api-max-body", "4MiB", "largest request body the API reads (bytes, or with KiB, MiB or GiB); judging a topology costs about 45 bytes of memory per byte of YAML, and a topology of 25,000 ports written one block per port is about 3 MB"},
 	{"api-max-calls", "2", "validate, plan and topology writes served at once (each compiles a whole topology); more wait a second, then get 503"},
 	{"api-max-connections", "1024", "API connections open at once; more are refused at once with 503"},
 	{"metrics-listen", "", "if set, /metrics is served there, without credentials, and not on listen; empty: /metrics is on listen and needs the API's credentials when the API has any"},

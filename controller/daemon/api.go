@@ -54,9 +54,11 @@ type Limits struct {
 }
 
 const (
-	// DefaultMaxBody is Limits.MaxBody's default: a topology of 100,000
-	// ports is about 15 MB, twice that as JSON with room to spare.
-	DefaultMaxBody = 32 << 20
+	// DefaultMaxBody is Limits.MaxBody's default. Judging a topology costs
+	// about 45 bytes of memory per byte of YAML (the parser's tree): 4 MiB
+	// keeps one call under about 200 MB, and holds some 25,000 ports
+	// written a block each (docs/performance.md, "Hostile input").
+	DefaultMaxBody = 4 << 20
 	// DefaultMaxCalls is Limits.MaxCalls's default.
 	DefaultMaxCalls = 2
 	// callWait is how long a call over MaxCalls waits for a turn.

@@ -101,6 +101,9 @@ func New(cfg Config, onReady func()) (*Daemon, error) {
 	if cfg.TopologyPath != "" {
 		d.state.Source, d.state.Path = api.SourceFiles, cfg.TopologyPath
 		d.checkFilesNow(true)
+		if !d.state.Loaded && len(st.Files) > 0 {
+			d.resumeStored(st)
+		}
 		return d, nil
 	}
 	if st.Source == api.SourceFiles {
@@ -123,6 +126,30 @@ func New(cfg Config, onReady func()) (*Daemon, error) {
 		return d, nil
 	}
 	return d, nil
+}
+
+// resumeStored puts the stored topology back in force when the files it
+// should read at start cannot be taken (unreadable or invalid): the hosts
+// are kept as they were before the restart, not left unreconciled until
+// the files are mended. The rejection stays in the status.
+func (d *Daemon) resumeStored(st stored) {
+	d.mu.Lock()
+	rejected, problems := d.state.Rejected, d.state.Problems
+	d.mu.Unlock()
+	t, err := topology.LoadBytes(api.BytesOf(st.Files))
+	if err == nil {
+		err = d.install(t, st)
+	}
+	if err != nil {
+		d.log.Error("the stored topology cannot be put back in force either", zap.Int64("revision", st.Revision), zap.Error(err))
+		return
+	}
+	d.log.Warn("the topology files were not taken: the stored topology stays in force until they are mended",
+		zap.Int64("revision", st.Revision), zap.String("stored_from", st.Source))
+	d.mu.Lock()
+	d.state.Rejected, d.state.Problems = rejected, problems
+	d.mu.Unlock()
+	d.publishTopology()
 }
 
 // Reconciler is the daemon's reconciler.
@@ -371,7 +398,11 @@ func warnings(t *topology.Topology) []api.Problem {
 
 func invalid(err error) *api.Error {
 	p, n := problems(err)
-	return &api.Error{Message: fmt.Sprintf("the topology is invalid (%d problems), nothing was changed", n), Problems: p, Code: http.StatusBadRequest}
+	what := "problems"
+	if n == 1 {
+		what = "problem"
+	}
+	return &api.Error{Message: fmt.Sprintf("the topology is invalid (%d %s), nothing was changed", n, what), Problems: p, Code: http.StatusBadRequest}
 }
 
 // problems lists err's problems (a topology.ErrorList lists at most

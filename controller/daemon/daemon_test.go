@@ -341,6 +341,38 @@ func TestFilesSource(t *testing.T) {
 	if st.Topology.Revision != 1 || !st.Topology.Loaded {
 		t.Errorf("restart on the same files: %+v", st.Topology)
 	}
+	// A restart on files that are now invalid keeps the stored topology in
+	// force (its hosts go on being reconciled) and says why the files
+	// were not taken; mended files are then taken as usual.
+	if err := os.WriteFile(path, []byte(strings.Replace(topo, "host: h1", "host: h9", 1)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	h := newFixture(t, state, path)
+	st = api.Status{}
+	h.call("GET", "/api/v1/status", token, "", &st)
+	if st.Topology.Revision != 1 || !st.Topology.Loaded || st.Topology.Rejected == "" || len(st.Topology.Problems) != 1 {
+		t.Errorf("restart on invalid files: %+v", st.Topology)
+	}
+	if len(st.Hosts) != 2 {
+		t.Errorf("restart on invalid files: %d hosts reconciled, want the stored topology's 2", len(st.Hosts))
+	}
+	if err := os.WriteFile(path, []byte(strings.Replace(topo, "tunnelKey: 100", "tunnelKey: 101", 1)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	h.d.checkFiles()
+	h.d.checkFiles()
+	st = api.Status{} // fields left out of the answer must not keep their old values
+	h.call("GET", "/api/v1/status", token, "", &st)
+	if st.Topology.Revision != 2 || st.Topology.Rejected != "" {
+		t.Errorf("mended files after a restart on invalid ones: %+v", st.Topology)
+	}
+	// Control: with no stored topology, invalid files leave nothing in force.
+	k := newFixture(t, filepath.Join(dir, "state2"), path+".missing")
+	st = api.Status{}
+	k.call("GET", "/api/v1/status", token, "", &st)
+	if st.Topology.Loaded {
+		t.Errorf("no stored topology and no readable files, yet one is in force: %+v", st.Topology)
+	}
 }
 
 // Writers race for a revision: one wins, the others get 409, and readers
