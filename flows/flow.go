@@ -218,6 +218,11 @@ func NewMatch(fs []MatchField) (Match, error) {
 		}
 		e.Mask = e.Mask.And(Ones(e.Field.Bits()))
 		e.Value = e.Value.And(e.Mask)
+		if e.Field == FieldVLANTCI && e.Mask.Lo&0x1000 != 0 && e.Value.Lo&0x1000 == 0 {
+			// No tag: no priority either (OpenFlow 1.3 cannot say one,
+			// and OVS drops it).
+			e.Mask.Lo &= 0x1fff
+		}
 		if e.Mask.IsZero() {
 			continue
 		}
