@@ -253,23 +253,34 @@ func (m Match) Get(f Field) (MatchField, bool) {
 	return MatchField{}, false
 }
 
-// pinned is the exact value of f in the match, 0 if not matched exactly.
-func (m Match) pinned(f Field) uint64 {
-	if e, ok := m.Get(f); ok && e.Mask == Ones(f.Bits()) {
-		return e.Value.Lo
-	}
-	return 0
-}
-
 // Proto is what the match pins of the packet's protocols (for
 // prerequisites).
 func (m Match) Proto() Proto {
-	return Proto{
-		EthType:  uint16(m.pinned(FieldEthType)),
-		IPProto:  uint8(m.pinned(FieldIPProto)),
-		ICMPType: uint8(m.pinned(FieldICMPType)),
-		ICMPCode: uint8(m.pinned(FieldICMPCode)),
+	var p Proto
+	for i := range m {
+		e := &m[i]
+		exact := e.Mask.Hi == 0 && e.Mask.Lo == 1<<e.Field.Bits()-1
+		switch e.Field {
+		case FieldEthType:
+			if exact {
+				p.EthType = uint16(e.Value.Lo)
+			}
+		case FieldIPProto:
+			if exact {
+				p.IPProto = uint8(e.Value.Lo)
+			}
+		case FieldICMPType:
+			if exact {
+				p.ICMPType = uint8(e.Value.Lo)
+			}
+		case FieldICMPCode:
+			if exact {
+				p.ICMPCode = uint8(e.Value.Lo)
+			}
+			return p // the last of them in a sorted match
+		}
 	}
+	return p
 }
 
 // Compare orders matches: field by field, then value, then mask.
@@ -441,20 +452,34 @@ func (f *Flow) hash(withPriority bool) uint64 {
 
 // Diff compares two sets of flows by value (Equal): it returns the
 // indexes of the flows of a that b lacks and of those of b that a lacks,
-// each ascending. A flow that appears twice in one set counts once.
+// each ascending. A flow that appears twice in one set counts once. Two
+// sets sorted by Compare (a host's compiled flows) are walked side by
+// side; others go through a hash table of b, confirmed with Equal.
 func Diff(a, b []Flow) (onlyA, onlyB []int) {
-	// A hash table of b, confirmed by Equal: no key is built.
-	idx := make(map[uint64][]int32, len(b))
-	for i := range b {
-		h := b[i].hash(true)
-		idx[h] = append(idx[h], int32(i))
+	if sortedUnique(a) && sortedUnique(b) {
+		return diffSorted(a, b)
+	}
+	// Chained hash table of b: head[h] is the first flow with hash h,
+	// next[j] the one after j (-1 ends). No allocation per flow.
+	head := make(map[uint64]int32, len(b))
+	next := make([]int32, len(b))
+	for j := range b {
+		h := b[j].hash(true)
+		if k, ok := head[h]; ok {
+			next[j] = k
+		} else {
+			next[j] = -1
+		}
+		head[h] = int32(j)
 	}
 	seen := make([]bool, len(b))
 	for i := range a {
 		found := false
-		for _, j := range idx[a[i].hash(true)] {
-			if a[i].Equal(&b[j]) {
-				seen[j], found = true, true
+		if k, ok := head[a[i].hash(true)]; ok {
+			for ; k >= 0; k = next[k] {
+				if a[i].Equal(&b[k]) {
+					seen[k], found = true, true
+				}
 			}
 		}
 		if !found {
@@ -465,6 +490,44 @@ func Diff(a, b []Flow) (onlyA, onlyB []int) {
 		if !ok {
 			onlyB = append(onlyB, j)
 		}
+	}
+	return onlyA, onlyB
+}
+
+// sortedUnique tells whether fs is sorted by Compare with no two flows of
+// one identity.
+func sortedUnique(fs []Flow) bool {
+	for i := 1; i < len(fs); i++ {
+		if Compare(&fs[i-1], &fs[i]) >= 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// diffSorted is Diff of two sets sorted by Compare, one flow per identity.
+func diffSorted(a, b []Flow) (onlyA, onlyB []int) {
+	i, j := 0, 0
+	for i < len(a) && j < len(b) {
+		switch c := Compare(&a[i], &b[j]); {
+		case c < 0:
+			onlyA = append(onlyA, i)
+			i++
+		case c > 0:
+			onlyB = append(onlyB, j)
+			j++
+		default: // one identity: equal or both differ
+			if !a[i].Equal(&b[j]) {
+				onlyA, onlyB = append(onlyA, i), append(onlyB, j)
+			}
+			i, j = i+1, j+1
+		}
+	}
+	for ; i < len(a); i++ {
+		onlyA = append(onlyA, i)
+	}
+	for ; j < len(b); j++ {
+		onlyB = append(onlyB, j)
 	}
 	return onlyA, onlyB
 }

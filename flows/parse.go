@@ -122,7 +122,22 @@ type item struct {
 	start, end int // the whole item is s[start:end]
 }
 
-func isSep(c byte) bool { return c == ',' || c == ' ' || c == '\t' || c == '\r' || c == '\n' }
+// Byte classes of the scanner.
+const (
+	cSep    = 1 << iota // ',' or white space: ends an item
+	cKeyEnd             // ':', '=' or '(': ends a key
+	cParen              // '('
+)
+
+var class = func() (t [256]uint8) {
+	for _, c := range ", \t\r\n" {
+		t[c] = cSep
+	}
+	t[':'], t['='], t['('] = cKeyEnd, cKeyEnd, cKeyEnd|cParen
+	return t
+}()
+
+func isSep(c byte) bool { return class[c]&cSep != 0 }
 
 func (sc *scanner) next() (item, bool) {
 	s := sc.s
@@ -133,7 +148,7 @@ func (sc *scanner) next() (item, bool) {
 		return item{}, false
 	}
 	j := sc.i
-	for j < len(s) && !isSep(s[j]) && s[j] != ':' && s[j] != '=' && s[j] != '(' {
+	for j < len(s) && class[s[j]]&(cSep|cKeyEnd) == 0 {
 		j++
 	}
 	it := item{key: s[sc.i:j], start: sc.i, end: j}
@@ -163,15 +178,19 @@ func (sc *scanner) next() (item, bool) {
 // valueEnd is the end of a value starting at i: the first separator
 // outside parentheses (OVS's parse_value).
 func valueEnd(s string, i int) int {
-	for i < len(s) && !isSep(s[i]) {
-		if s[i] == '(' {
+	for i < len(s) {
+		c := class[s[i]]
+		switch {
+		case c&cSep != 0:
+			return i
+		case c&cParen != 0:
 			i = parenEnd(s, i+1)
 			if i < len(s) {
 				i++
 			}
-			continue
+		default:
+			i++
 		}
-		i++
 	}
 	return i
 }
@@ -320,22 +339,30 @@ type written struct {
 	pre  Prereq
 }
 
-// parser holds one flow's parse.
+// flowParser holds one flow's parse. The match is gathered in a fixed
+// array (spilling into more), so that parsing a flow allocates little: its
+// match and its actions, once each.
 type flowParser struct {
-	f  Flow
-	ms []MatchField // the match as written
-	ws []written    // each entry's name
+	f     Flow
+	ms    [16]MatchField // the match as written
+	ws    [16]written    // each entry's name
+	n     int
+	more  []MatchField
+	wmore []written
 }
 
 func (p *flowParser) addMatch(e MatchField, name string, pre Prereq) {
-	p.ms = append(p.ms, e)
-	p.ws = append(p.ws, written{name, pre})
+	if p.n < len(p.ms) {
+		p.ms[p.n], p.ws[p.n] = e, written{name, pre}
+		p.n++
+		return
+	}
+	p.more = append(p.more, e)
+	p.wmore = append(p.wmore, written{name, pre})
 }
 
 func parseFlow(s string, update bool) (Flow, error) {
-	var mbuf [16]MatchField
-	var wbuf [16]written
-	p := flowParser{ms: mbuf[:0], ws: wbuf[:0]}
+	var p flowParser
 	p.f.Priority = DefaultPriority
 	if update {
 		p.f.Priority = 0
@@ -368,9 +395,6 @@ func parseFlow(s string, update bool) (Flow, error) {
 				continue
 			}
 			return p.f, fmt.Errorf("unknown or unsupported keyword %q", k)
-		}
-		if skipped[k] {
-			continue
 		}
 		switch k {
 		case "table":
@@ -415,18 +439,25 @@ func parseFlow(s string, update bool) (Flow, error) {
 		}
 	}
 	// The match: canonical, and every field named with its prerequisites.
-	m, err := NewMatch(p.ms)
+	var all []MatchField
+	if len(p.more) == 0 {
+		all = make([]MatchField, p.n)
+		copy(all, p.ms[:p.n])
+	} else {
+		all = append(append([]MatchField(nil), p.ms[:]...), p.more...)
+	}
+	m, err := NewMatch(all)
 	if err != nil {
 		return p.f, err
 	}
 	proto := m.Proto()
-	for _, w := range p.ws {
+	for _, w := range append(p.ws[:p.n:p.n], p.wmore...) {
 		if !w.pre.OK(proto) {
 			return p.f, fmt.Errorf("match on %s needs %s in the same match (OVS would ignore the field and match more than intended)", w.name, w.pre)
 		}
 	}
 	if len(m) > 0 {
-		p.f.Match = append(Match(nil), m...)
+		p.f.Match = m[:len(m):len(m)]
 	}
 	if !haveActions {
 		if update {
@@ -481,6 +512,9 @@ func (p *flowParser) matchItem(k, v string) error {
 	}
 	ni, ok := byName[k]
 	if !ok {
+		if skipped[k] {
+			return nil // statistics
+		}
 		if g, ok := byNXM[k]; ok {
 			return fmt.Errorf("%s=%s: a match names a field by its OVS name (e.g. %s), not its NXM/OXM name", k, v, g.actionField())
 		}
@@ -747,15 +781,35 @@ func parseIPMasked(val, m string, hasMask, six bool) (value, mask Value, err err
 	return value.And(mask), mask, nil
 }
 
-// actionParser holds what the parse of a flow's actions needs.
+// actionParser holds what the parse of a flow's actions needs. The
+// actions are gathered in a fixed array (spilling into more).
 type actionParser struct {
 	proto  Proto
 	tagged bool // a VLAN tag is known to be there (for mod_vlan_vid)
-	out    Actions
+	buf    [32]Action
+	n      int
+	more   Actions
+}
+
+func (ap *actionParser) add(a Action) {
+	if ap.n < len(ap.buf) {
+		ap.buf[ap.n] = a
+	} else {
+		ap.more = append(ap.more, a)
+	}
+	ap.n++
+}
+
+func (ap *actionParser) at(i int) *Action {
+	if i < len(ap.buf) {
+		return &ap.buf[i]
+	}
+	return &ap.more[i-len(ap.buf)]
 }
 
 func parseActions(text string, m Match) (Actions, error) {
-	ap := &actionParser{proto: m.Proto()}
+	var ap actionParser
+	ap.proto = m.Proto()
 	if e, ok := m.Get(FieldVLANTCI); ok && e.Mask.Lo&0x1000 != 0 && e.Value.Lo&0x1000 != 0 {
 		ap.tagged = true
 	}
@@ -764,15 +818,18 @@ func parseActions(text string, m Match) (Actions, error) {
 		return nil, err
 	}
 	switch {
-	case drop && len(ap.out) > 0:
+	case drop && ap.n > 0:
 		return nil, fmt.Errorf("\"drop\" must not be accompanied by any other action or instruction")
-	case !drop && len(ap.out) == 0:
+	case !drop && ap.n == 0:
 		return nil, fmt.Errorf("empty actions= (write actions=drop)")
 	}
-	if len(ap.out) == 0 {
+	if ap.n == 0 {
 		return nil, nil
 	}
-	return ap.out, nil
+	out := make(Actions, ap.n)
+	copy(out, ap.buf[:min(ap.n, len(ap.buf))])
+	copy(out[min(ap.n, len(ap.buf)):], ap.more)
+	return out, nil
 }
 
 // list parses a list of actions (a flow's, or a clone's) onto ap.out.
@@ -797,8 +854,6 @@ func (ap *actionParser) list(text string, nested bool) (drop bool, err error) {
 		}
 	}
 }
-
-func (ap *actionParser) add(a Action) { ap.out = append(ap.out, a) }
 
 func (ap *actionParser) action(k string, it item, as string) error {
 	v := it.value
@@ -910,7 +965,7 @@ func (ap *actionParser) action(k string, it item, as string) error {
 		if it.delim != '(' {
 			return fmt.Errorf("%s: want clone(actions)", as)
 		}
-		at := len(ap.out)
+		at := ap.n
 		ap.add(Action{Op: OpClone})
 		tagged := ap.tagged
 		drop, err := ap.list(v, true)
@@ -921,7 +976,7 @@ func (ap *actionParser) action(k string, it item, as string) error {
 			return fmt.Errorf("%s: \"drop\" inside clone", as)
 		}
 		ap.tagged = tagged // the clone's VLAN changes do not outlive it
-		ap.out[at].Port = uint32(len(ap.out) - at - 1)
+		ap.at(at).Port = uint32(ap.n - at - 1)
 	default:
 		if n, err := parseUint(k); err == nil && !it.hasValue {
 			return ap.output(strconv.FormatUint(n.Lo, 10), as)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"strconv"
 	"strings"
 
 	"github.com/digitalocean/go-openvswitch/ovs"
@@ -59,40 +60,52 @@ func (c *Client) Apply(ctx context.Context, p *Plan) error {
 	return nil
 }
 
-// text is a piece of flow text that go-openvswitch writes as it is: a
-// match or actions rendered by Loom.
-type text string
+// piece is a piece of flow text that go-openvswitch writes as it is: a
+// match or actions rendered by Loom. (A pointer in the interface: no
+// allocation per piece.)
+type piece struct{ s string }
 
-func (t text) MarshalText() ([]byte, error) { return []byte(t), nil }
-func (t text) GoString() string             { return fmt.Sprintf("ofctl.text(%q)", string(t)) }
+func (t *piece) MarshalText() ([]byte, error) { return []byte(t.s), nil }
+func (t *piece) GoString() string             { return fmt.Sprintf("ofctl.piece(%q)", t.s) }
 
 // ovsFlows are fs as go-openvswitch flows. go-openvswitch writes a flow
-// as "priority=P,MATCH,table=T,idle_timeout=N,cookie=C,actions=A", the
-// syntax Loom renders, so the match and the actions are Loom's text. A
-// hard timeout or importance, which it does not know, goes with the
-// match.
+// as "priority=P,MATCH,table=T,idle_timeout=N[,cookie=C],actions=A"; Loom
+// gives it the match with the cookie and any hard timeout or importance
+// (which it does not know) appended, and the actions, each as one piece
+// of Loom's text: what is left to it is joining them into its line
+// (BenchmarkBundle measures what that costs).
 func ovsFlows(fs []flows.Flow) []*ovs.Flow {
-	out := make([]*ovs.Flow, len(fs))
-	structs := make([]ovs.Flow, len(fs))
-	// One buffer for all texts, cut into strings a flow at a time.
+	n := len(fs)
+	out := make([]*ovs.Flow, n)
+	structs := make([]ovs.Flow, n)
+	pieces := make([]piece, 2*n)
+	matches := make([]ovs.Match, n)
+	actions := make([]ovs.Action, n)
 	var b []byte
 	for i := range fs {
 		f := &fs[i]
 		b = f.AppendMatch(b[:0])
+		if len(b) > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, "cookie=0x"...)
+		b = strconv.AppendUint(b, f.Cookie, 16)
 		if f.HardTimeout != 0 {
-			b = fmt.Appendf(b, ",hard_timeout=%d", f.HardTimeout)
+			b = append(b, ",hard_timeout="...)
+			b = strconv.AppendUint(b, uint64(f.HardTimeout), 10)
 		}
 		if f.Importance != 0 {
-			b = fmt.Appendf(b, ",importance=%d", f.Importance)
+			b = append(b, ",importance="...)
+			b = strconv.AppendUint(b, uint64(f.Importance), 10)
 		}
-		match := strings.TrimPrefix(string(b), ",")
-		b = f.AppendActions(b[:0])
+		m := len(b)
+		b = f.AppendActions(b)
+		both := string(b) // one allocation for both pieces
+		pieces[2*i].s, pieces[2*i+1].s = both[:m], both[m:]
+		matches[i], actions[i] = &pieces[2*i], &pieces[2*i+1]
 		o := &structs[i]
-		o.Priority, o.Table, o.IdleTimeout, o.Cookie = int(f.Priority), int(f.Table), int(f.IdleTimeout), f.Cookie
-		if match != "" {
-			o.Matches = []ovs.Match{text(match)}
-		}
-		o.Actions = []ovs.Action{text(b)}
+		o.Priority, o.Table, o.IdleTimeout = int(f.Priority), int(f.Table), int(f.IdleTimeout)
+		o.Matches, o.Actions = matches[i:i+1:i+1], actions[i:i+1:i+1]
 		out[i] = o
 	}
 	return out
