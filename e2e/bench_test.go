@@ -2,7 +2,7 @@
 
 // Benchmarks on real Open vSwitch (make bench; never part of make test):
 //
-//   - TestBenchPush: Loom's flow push (ofctl.Client.Sync: dump, diff,
+//   - TestBenchPush: Loom's flow push (ofctl.Client.Sync: dump, compare,
 //     bundle, verify) against the switch's own floor (one `ovs-ofctl
 //     --bundle add-flows` of the same flows) on one lab host, for 10,000
 //     and 50,000 flows from empty, a no-op reconcile and a one-port change.
@@ -499,7 +499,7 @@ func (p *pusher) run(dir string, runs int) error {
 		t.Logf("no-op %s: loom %s; floor %s", sz.name, secs(loom), secs(floor))
 		benchReport(t, benchResult{Section: "push", Figure: fmt.Sprintf("no-op reconcile, %d flows, full comparison", n),
 			Value: median(loom).Seconds(), Unit: "s", Floor: median(floor).Seconds(),
-			Note: fmt.Sprintf("Sync (dump + diff-flows) vs ovs-ofctl dump-flows; median of %d", runs)})
+			Note: fmt.Sprintf("Sync (dump, parsed as it arrives, compared by value) vs ovs-ofctl dump-flows; median of %d", runs)})
 
 		// The same when the worker remembers the dump last found right
 		// (loomd's steady state: audits and probes of a host in sync).
@@ -526,7 +526,7 @@ func (p *pusher) run(dir string, runs int) error {
 		t.Logf("no-op %s, known dump: loom %s; floor %s", sz.name, secs(loom), secs(floor))
 		benchReport(t, benchResult{Section: "push", Figure: fmt.Sprintf("no-op reconcile, %d flows, dump known right", n),
 			Value: median(loom).Seconds(), Unit: "s", Floor: median(floor).Seconds(),
-			Note: fmt.Sprintf("Sync (dump, compared in Go with the last dump found right) vs ovs-ofctl dump-flows; median of %d", runs)})
+			Note: fmt.Sprintf("Sync with what loomd's worker remembers (ofctl.Known: the same path, a dump compared by value) vs ovs-ofctl dump-flows; median of %d", runs)})
 
 		if sz.name == "50k" {
 			if err := p.phases(hs); err != nil {
@@ -719,7 +719,7 @@ func (p *pusher) onePort(dir string, ports int, before *flows.HostState, runs in
 	p.t.Logf("one port on %d flows: loom %s; difference %s; floor %s", len(before.Flows), secs(loom), secs(delta), secs(floor))
 	benchReport(p.t, benchResult{Section: "push", Figure: fmt.Sprintf("one port added to a host of %d flows, switch compared", len(before.Flows)),
 		Value: median(loom).Seconds(), Unit: "s", Floor: median(floor).Seconds(),
-		Note: fmt.Sprintf("Sync with nothing known (dump + diff-flows; %d flow mods) vs a bundle of the %d changed flows; median of %d", loomMods, mods, runs)})
+		Note: fmt.Sprintf("Sync with nothing known (dump + comparison by value; %d flow mods) vs a bundle of the %d changed flows; median of %d", loomMods, mods, runs)})
 	benchReport(p.t, benchResult{Section: "push", Figure: fmt.Sprintf("one port added to a host of %d flows, as loomd", len(before.Flows)),
 		Value: median(delta).Seconds(), Unit: "s", Floor: median(floor).Seconds(),
 		Note: fmt.Sprintf("Sync knowing the switch holds the previous state (PlanDelta + count; %d flow mods) vs the same floor; median of %d", deltaMods, runs)})

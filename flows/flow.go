@@ -459,27 +459,13 @@ func Diff(a, b []Flow) (onlyA, onlyB []int) {
 	if sortedUnique(a) && sortedUnique(b) {
 		return diffSorted(a, b)
 	}
-	// Chained hash table of b: head[h] is the first flow with hash h,
-	// next[j] the one after j (-1 ends). No allocation per flow.
-	head := make(map[uint64]int32, len(b))
-	next := make([]int32, len(b))
-	for j := range b {
-		h := b[j].hash(true)
-		if k, ok := head[h]; ok {
-			next[j] = k
-		} else {
-			next[j] = -1
-		}
-		head[h] = int32(j)
-	}
+	ix := NewIndex(b)
 	seen := make([]bool, len(b))
 	for i := range a {
 		found := false
-		if k, ok := head[a[i].hash(true)]; ok {
-			for ; k >= 0; k = next[k] {
-				if a[i].Equal(&b[k]) {
-					seen[k], found = true, true
-				}
+		for k := ix.first(&a[i]); k >= 0; k = ix.next[k] {
+			if a[i].Equal(&b[k]) {
+				seen[k], found = true, true
 			}
 		}
 		if !found {
@@ -492,6 +478,51 @@ func Diff(a, b []Flow) (onlyA, onlyB []int) {
 		}
 	}
 	return onlyA, onlyB
+}
+
+// Index finds flows equal to a given one (Equal) in a set, through a
+// chained hash table: no key is built and nothing is allocated per flow.
+// The set must not change while the Index is used.
+type Index struct {
+	fs   []Flow
+	head map[uint64]int32 // hash -> the last flow with it
+	next []int32          // the flow before, with the same hash; -1 ends
+}
+
+// NewIndex indexes fs.
+func NewIndex(fs []Flow) *Index {
+	ix := &Index{fs: fs, head: make(map[uint64]int32, len(fs)), next: make([]int32, len(fs))}
+	for j := range fs {
+		h := fs[j].hash(true)
+		if k, ok := ix.head[h]; ok {
+			ix.next[j] = k
+		} else {
+			ix.next[j] = -1
+		}
+		ix.head[h] = int32(j)
+	}
+	return ix
+}
+
+// Flows is the indexed set.
+func (ix *Index) Flows() []Flow { return ix.fs }
+
+func (ix *Index) first(f *Flow) int32 {
+	if k, ok := ix.head[f.hash(true)]; ok {
+		return k
+	}
+	return -1
+}
+
+// Find returns the index of a flow of the set equal to f, -1 if there is
+// none (the last one indexed, if several are).
+func (ix *Index) Find(f *Flow) int {
+	for k := ix.first(f); k >= 0; k = ix.next[k] {
+		if f.Equal(&ix.fs[k]) {
+			return int(k)
+		}
+	}
+	return -1
 }
 
 // sortedUnique tells whether fs is sorted by Compare with no two flows of

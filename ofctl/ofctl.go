@@ -102,8 +102,10 @@ func (e *ExitError) Error() string {
 }
 
 // runLines runs ovs-ofctl and hands each line of its output to fn as it
-// comes (so that it is read while ovs-ofctl still prints).
-func runLines(ctx context.Context, args []string, fn func(line []byte) error) error {
+// comes (so that it is read while ovs-ofctl still prints). started, if
+// set, runs once ovs-ofctl has started, before its output is read (while
+// it connects: a moment to prepare).
+func runLines(ctx context.Context, args []string, started func(), fn func(line []byte) error) error {
 	cmd := exec.CommandContext(ctx, ofctlBin, args...)
 	var errb bytes.Buffer
 	cmd.Stderr = &errb
@@ -113,6 +115,9 @@ func runLines(ctx context.Context, args []string, fn func(line []byte) error) er
 	}
 	if err := cmd.Start(); err != nil {
 		return fmt.Errorf("ovs-ofctl %s: %w", args[0], err)
+	}
+	if started != nil {
+		started()
 	}
 	br := bufio.NewReaderSize(out, 256<<10)
 	var ferr error
@@ -155,12 +160,59 @@ func (c *Client) Dump(ctx context.Context) (*Observed, error) {
 	if err != nil {
 		return nil, err
 	}
-	args := append([]string{"-O", "OpenFlow13", "--no-names", "dump-flows", c.target, cookieSpace, "--no-stats"}, ssl...)
 	obs := &Observed{}
-	if err := runLines(ctx, args, obs.add); err != nil {
+	if err := runLines(ctx, c.dumpArgs(ssl), nil, obs.add); err != nil {
 		return nil, fmt.Errorf("dump flows of %s: %w", c.target, err)
 	}
 	return obs, nil
+}
+
+func (c *Client) dumpArgs(ssl []string) []string {
+	return append([]string{"-O", "OpenFlow13", "--no-names", "dump-flows", c.target, cookieSpace, "--no-stats"}, ssl...)
+}
+
+// compare dumps the switch's flows and compares each with the desired
+// ones as it arrives (ix indexes desired; nil: built at the first flow):
+// when the dump ends, only what is left to plan remains. It returns the
+// index it used (nil if the switch holds no flow), and how many flows the
+// switch holds.
+func (c *Client) compare(ctx context.Context, desired []flows.Flow, ix *flows.Index) (p *Plan, used *flows.Index, n int, err error) {
+	ssl, err := c.sslArgs()
+	if err != nil {
+		return nil, nil, 0, err
+	}
+	held := make([]bool, len(desired))
+	var extra []flows.Flow
+	var unknown []Unknown
+	err = runLines(ctx, c.dumpArgs(ssl), nil, func(line []byte) error {
+		f, u, ok, err := parseDumpLine(line)
+		switch {
+		case err != nil || !ok:
+			return err
+		case u != nil:
+			n++
+			unknown = append(unknown, *u)
+			return nil
+		}
+		n++
+		if ix == nil {
+			ix = flows.NewIndex(desired)
+		}
+		if k := ix.Find(&f); k >= 0 && !held[k] {
+			held[k] = true
+		} else {
+			extra = append(extra, f)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, nil, n, fmt.Errorf("dump flows of %s: %w", c.target, err)
+	}
+	if n == 0 {
+		return PlanEmpty(desired), nil, 0, nil
+	}
+	p, err = planFrom(desired, held, extra, unknown)
+	return p, ix, n, err
 }
 
 // cookieSpace is the match on Loom's cookie space.

@@ -223,17 +223,30 @@ func TestPlanEmptyEqualsPlanFromEmpty(t *testing.T) {
 func TestKnown(t *testing.T) {
 	hs := compileH1(t)
 	var k *Known
-	k.reached(hs.Flows) // a nil Known remembers nothing
-	k = &Known{}
-	k.reached(hs.Flows)
-	if !same(k.desired, hs.Flows) {
-		t.Error("the desired state reached is not remembered")
+	k.reached(hs.Flows, nil) // a nil Known remembers nothing
+	if k.indexOf(hs.Flows) != nil {
+		t.Error("a nil Known has an index")
 	}
-	if same(k.desired, compileH1(t).Flows) {
+	k = &Known{}
+	ix := flows.NewIndex(hs.Flows)
+	k.reached(hs.Flows, ix)
+	if !same(k.desired, hs.Flows) || k.indexOf(hs.Flows) != ix {
+		t.Error("the desired state reached, or its index, is not remembered")
+	}
+	k.reached(hs.Flows, nil)
+	if k.indexOf(hs.Flows) != ix {
+		t.Error("the index is lost when the same state is reached again")
+	}
+	other := compileH1(t).Flows
+	if same(k.desired, other) || k.indexOf(other) != nil {
 		t.Error("another (equal) desired state counts as the same")
 	}
+	k.reached(other, nil)
+	if k.indexOf(other) != nil || k.indexOf(hs.Flows) != nil {
+		t.Error("an index of another state is kept")
+	}
 	k.forget()
-	if k.desired != nil {
+	if k.desired != nil || k.index != nil {
 		t.Error("a forgotten state is remembered")
 	}
 }

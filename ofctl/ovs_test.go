@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -293,6 +294,15 @@ func TestComparisonAgreesWithDiffFlows(t *testing.T) {
 			p, err := PlanFlows(hs.Flows, obs)
 			if err != nil {
 				t.Fatal(err)
+			}
+			// Sync's way: each flow compared as the dump arrives.
+			streamed, _, _, err := c.compare(t.Context(), hs.Flows, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !sameSet(streamed.Missing, p.Missing) || !sameSet(streamed.Extra, p.Extra) ||
+				!slices.Equal(streamed.Groups, p.Groups) || !slices.Equal(streamed.Deletes, p.Deletes) || !equalFlows(streamed.Adds, p.Adds) {
+				t.Errorf("%s, %s: the streamed comparison plans otherwise", hs.Host, strings.Join(how, ", "))
 			}
 			missing, extra := r.diffFlows(desired)
 			if !sameSet(p.Missing, missing) || !sameSet(p.Extra, extra) || len(p.Unknown) > 0 {

@@ -92,21 +92,34 @@ func ParseDump(dump []byte) (*Observed, error) {
 // add parses one line of a dump: a flow, a flow Loom does not know, or
 // nothing (a header, a blank line).
 func (o *Observed) add(line []byte) error {
+	f, u, ok, err := parseDumpLine(line)
+	switch {
+	case err != nil || !ok:
+		return err
+	case u != nil:
+		o.Unknown = append(o.Unknown, *u)
+	default:
+		o.Flows = append(o.Flows, f)
+	}
+	return nil
+}
+
+// parseDumpLine parses one line of a dump: a flow, a flow Loom does not
+// know (u), or nothing (ok false: a header, a blank line).
+func parseDumpLine(line []byte) (f flows.Flow, u *Unknown, ok bool, err error) {
 	s := string(line)
 	if flows.SkipLine(s) {
-		return nil
+		return f, nil, false, nil
 	}
-	f, err := flows.ParseFlow(s)
-	if err == nil {
-		o.Flows = append(o.Flows, f)
-		return nil
+	f, perr := flows.ParseFlow(s)
+	if perr == nil {
+		return f, nil, true, nil
 	}
-	table, cookie, ok := flows.GroupOf(s)
-	if !ok {
-		return fmt.Errorf("a flow without a cookie in the dump: %q", strings.TrimSpace(s))
+	table, cookie, found := flows.GroupOf(s)
+	if !found {
+		return f, nil, false, fmt.Errorf("a flow without a cookie in the dump: %q", strings.TrimSpace(s))
 	}
-	o.Unknown = append(o.Unknown, Unknown{Group: Group{table, cookie}, Text: strings.TrimSpace(s), Err: err})
-	return nil
+	return f, &Unknown{Group: Group{table, cookie}, Text: strings.TrimSpace(s), Err: perr}, true, nil
 }
 
 // PlanFlows computes the plan that turns the observed flows (a Dump) into
@@ -116,58 +129,63 @@ func PlanFlows(desired []flows.Flow, observed *Observed) (*Plan, error) {
 	if observed == nil {
 		observed = &Observed{}
 	}
-	for i := range observed.Flows {
-		if f := &observed.Flows[i]; f.Cookie&flows.CookieMask != flows.CookieSpace {
-			return nil, fmt.Errorf("flow outside Loom's cookie space in the comparison: %s", f)
-		}
+	missing, extra := flows.Diff(desired, observed.Flows)
+	held := make([]bool, len(desired))
+	for i := range held {
+		held[i] = true
 	}
-	for _, u := range observed.Unknown {
-		if u.Group.Cookie&flows.CookieMask != flows.CookieSpace {
-			return nil, fmt.Errorf("flow outside Loom's cookie space in the comparison: %s", u.Text)
-		}
+	for _, i := range missing {
+		held[i] = false
 	}
-	p := plan(desired, observed.Flows)
-	if len(observed.Unknown) > 0 {
-		dirty := map[Group]bool{}
-		for _, g := range p.Groups {
-			dirty[g] = false
-		}
-		for _, g := range p.Deletes {
-			dirty[g] = true
-		}
-		for _, u := range observed.Unknown {
-			dirty[u.Group] = true
-		}
-		p.Unknown = observed.Unknown
-		p.Groups, p.Deletes, p.Adds = nil, nil, nil
-		p.bundle(dirty, desired)
+	stale := make([]flows.Flow, len(extra))
+	for k, j := range extra {
+		stale[k] = observed.Flows[j]
 	}
-	return p, nil
+	return planFrom(desired, held, stale, observed.Unknown)
 }
 
-// plan compares desired with held, the flows a switch holds.
-func plan(desired, held []flows.Flow) *Plan {
-	missing, extra := flows.Diff(desired, held)
-	p := &Plan{}
+// planFrom builds the plan from the desired flows, which of them the
+// switch holds (held[i]), the flows it holds that are not desired, and
+// those Loom cannot read.
+func planFrom(desired []flows.Flow, held []bool, extra []flows.Flow, unknown []Unknown) (*Plan, error) {
+	p := &Plan{Extra: extra, Unknown: unknown}
 	// A group with a stale flow on the switch is deleted whole and re-added;
 	// a group that only lacks flows is added (an add of a flow the switch
 	// already holds identically replaces it with itself).
 	dirty := map[Group]bool{} // value: the group has stale flows
-	for _, i := range missing {
+	for i := range desired {
+		if held[i] {
+			continue
+		}
 		f := &desired[i]
 		p.Missing = append(p.Missing, *f)
 		if _, ok := dirty[groupOf(f)]; !ok {
 			dirty[groupOf(f)] = false
 		}
 	}
-	for _, j := range extra {
-		f := &held[j]
-		p.Extra = append(p.Extra, *f)
+	for i := range extra {
+		f := &extra[i]
+		if f.Cookie&flows.CookieMask != flows.CookieSpace {
+			return nil, fmt.Errorf("flow outside Loom's cookie space in the comparison: %s", f)
+		}
 		dirty[groupOf(f)] = true
+	}
+	for _, u := range unknown {
+		if u.Group.Cookie&flows.CookieMask != flows.CookieSpace {
+			return nil, fmt.Errorf("flow outside Loom's cookie space in the comparison: %s", u.Text)
+		}
+		dirty[u.Group] = true
 	}
 	flows.Sort(p.Missing)
 	flows.Sort(p.Extra)
 	p.bundle(dirty, desired)
+	return p, nil
+}
+
+// plan compares desired with held, the flows a switch holds (two desired
+// states: they cannot hold unknown flows or others' cookies).
+func plan(desired, held []flows.Flow) *Plan {
+	p, _ := PlanFlows(desired, &Observed{Flows: held})
 	return p
 }
 
@@ -228,6 +246,7 @@ func PlanDelta(from, to []flows.Flow) *Plan { return plan(to, from) }
 // Known is used by one goroutine at a time.
 type Known struct {
 	desired []flows.Flow
+	index   *flows.Index // of desired, once built
 }
 
 // same tells whether a and b are the same desired state (the same slice,
@@ -236,17 +255,30 @@ func same(a, b []flows.Flow) bool {
 	return len(a) == len(b) && (len(a) == 0 || &a[0] == &b[0])
 }
 
-// reached records that the switch was brought to desired.
-func (k *Known) reached(desired []flows.Flow) {
-	if k != nil {
-		k.desired = desired
+// reached records that the switch was brought to desired (ix, if set,
+// indexes it).
+func (k *Known) reached(desired []flows.Flow, ix *flows.Index) {
+	if k == nil {
+		return
 	}
+	if !same(k.desired, desired) || ix != nil {
+		k.index = ix
+	}
+	k.desired = desired
 }
 
 func (k *Known) forget() {
 	if k != nil {
-		k.desired = nil
+		k.desired, k.index = nil, nil
 	}
+}
+
+// indexOf is the index of desired that k holds, if any.
+func (k *Known) indexOf(desired []flows.Flow) *flows.Index {
+	if k != nil && k.index != nil && same(k.index.Flows(), desired) {
+		return k.index
+	}
+	return nil
 }
 
 // Sync brings the switch's flows to the desired flows (a host's, as
@@ -268,7 +300,7 @@ func (c *Client) Sync(ctx context.Context, desired []flows.Flow, known *Known) (
 	if known != nil && known.desired != nil && !same(known.desired, desired) {
 		p := PlanDelta(known.desired, desired)
 		if p.Empty() {
-			known.desired = desired // the same flows
+			known.reached(desired, nil) // the same flows
 			return p, nil
 		}
 		known.forget()
@@ -276,23 +308,17 @@ func (c *Client) Sync(ctx context.Context, desired []flows.Flow, known *Known) (
 			return p, err
 		}
 		if n, err := c.FlowCount(ctx); err == nil && n == len(desired) {
-			known.reached(desired)
+			known.reached(desired, nil)
 			return p, nil
 		}
 		// The switch did not hold what Loom last left there: compare it.
 	}
-	observed, err := c.Dump(ctx)
+	p, ix, _, err := c.compare(ctx, desired, known.indexOf(desired))
 	if err != nil {
 		return nil, err
 	}
-	var p *Plan
-	if observed.Len() == 0 {
-		p = PlanEmpty(desired)
-	} else if p, err = PlanFlows(desired, observed); err != nil {
-		return p, err
-	}
 	if p.Empty() {
-		known.reached(desired)
+		known.reached(desired, ix) // the index serves the next audit
 		return p, nil
 	}
 	known.forget()
@@ -302,13 +328,13 @@ func (c *Client) Sync(ctx context.Context, desired []flows.Flow, known *Known) (
 	// The bundle was applied whole or not at all; what is left to check is
 	// that nothing else changed the table meanwhile. The next reconcile
 	// compares the whole table again.
-	n, err := c.FlowCount(ctx)
+	count, err := c.FlowCount(ctx)
 	if err != nil {
 		return p, fmt.Errorf("verify: %w", err)
 	}
-	if n != len(desired) {
-		return p, fmt.Errorf("verify: the switch holds %d of Loom's flows after the bundle, not %d", n, len(desired))
+	if count != len(desired) {
+		return p, fmt.Errorf("verify: the switch holds %d of Loom's flows after the bundle, not %d", count, len(desired))
 	}
-	known.reached(desired)
+	known.reached(desired, nil)
 	return p, nil
 }
