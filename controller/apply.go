@@ -11,7 +11,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/loom-sdn/loom/flows"
-	"github.com/loom-sdn/loom/flows/ofctl"
+	"github.com/loom-sdn/loom/ofctl"
 	"github.com/loom-sdn/loom/ovsdb"
 	"github.com/loom-sdn/loom/topology"
 )
@@ -114,7 +114,7 @@ func planAsNew(hs *flows.HostState, why string) HostResult {
 	for _, p := range hs.Ports {
 		r.OVSDB = append(r.OVSDB, "add port "+p.Name)
 	}
-	r.Flows, r.Err = ofctl.PlanEmpty(hs)
+	r.Flows = ofctl.PlanEmpty(hs.Flows)
 	return r
 }
 
@@ -210,7 +210,7 @@ func reconcileHost(ctx context.Context, db *ovsdb.Client, of *ofctl.Client, hs *
 			}
 			observed = nil // a bridge still to be made holds no flows
 		}
-		r.Flows, r.Err = ofctl.PlanFlows(ctx, hs, observed)
+		r.Flows, r.Err = ofctl.PlanFlows(hs.Flows, observed)
 		return r
 	}
 
@@ -251,6 +251,6 @@ func reconcileHost(ctx context.Context, db *ovsdb.Client, of *ofctl.Client, hs *
 		r.Err = err
 		return r
 	}
-	r.Flows, r.Err = of.Sync(ctx, hs, known)
+	r.Flows, r.Err = of.Sync(ctx, hs.Flows, known)
 	return r
 }

@@ -6,5 +6,5 @@
 // Hosts are independent: they are worked on concurrently (bounded), and a
 // host that fails is reported without holding back or undoing the others.
 // All I/O of Loom happens here and in the leaf packages it calls (ovsdb,
-// flows/ofctl); topology and flows stay pure.
+// ofctl); topology and flows stay pure.
 package controller

@@ -8,7 +8,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/loom-sdn/loom/flows"
-	"github.com/loom-sdn/loom/flows/ofctl"
+	"github.com/loom-sdn/loom/ofctl"
 )
 
 // flowSyncTimeout bounds the wait for a bundle's echo (a barrier on the
@@ -31,9 +31,10 @@ const flowSyncTimeout = 2 * time.Second
 // switch. Changes outside a reconcile are never Loom's own.
 //
 // OVS 3.1 prints flow updates without their priority, so the monitor's view
-// cannot name a flow exactly nor be compared with the desired flows: it
-// tells that something changed, and the reconcile finds what (a dump
-// compared by OVS's own parser). docs/reconcile.md has the details.
+// cannot name a flow exactly: an update is matched with a bundle's flows
+// by value but for the priority (flows.Flow.EqualUpdate), and anything
+// else is left to the reconcile, which finds what changed (a dump
+// compared by value). docs/reconcile.md has the details.
 type flowWatch struct {
 	w   *worker
 	mon *ofctl.Monitor
@@ -185,7 +186,7 @@ func (f *flowWatch) handle(e ofctl.MonitorEvent) {
 func (f *flowWatch) foreign(changes []ofctl.FlowChange) {
 	c := changes[0]
 	f.log.Info("flows changed on the switch", zap.Int("changes", len(changes)),
-		zap.String("first", c.Event+" "+c.Flow))
+		zap.Stringer("first", c))
 	poke(f.changed)
 }
 
@@ -256,7 +257,7 @@ func (f *flowWatch) end(ctx context.Context, res *HostResult) {
 	case res.Err != nil:
 		if len(foreign) > 0 {
 			f.log.Info("flows changed on the switch during a failed reconcile: again at once",
-				zap.Int("changes", len(foreign)), zap.String("first", foreign[0].Event+" "+foreign[0].Flow))
+				zap.Int("changes", len(foreign)), zap.Stringer("first", foreign[0]))
 			f.urgentWhy = "flow change"
 			poke(f.urgent)
 		}
@@ -312,10 +313,7 @@ func (f *flowWatch) restore(ctx context.Context) {
 	if !empty || !inSync || hs == nil || len(hs.Flows) == 0 {
 		return
 	}
-	plan, err := ofctl.PlanEmpty(hs)
-	if err != nil {
-		return
-	}
+	plan := ofctl.PlanEmpty(hs.Flows)
 	select {
 	case w.r.sem <- struct{}{}:
 	case <-ctx.Done():
@@ -326,7 +324,7 @@ func (f *flowWatch) restore(ctx context.Context) {
 	ctx, cancel := context.WithTimeout(ctx, w.r.cfg.HostTimeout)
 	defer cancel()
 	f.begin(hs)
-	err = w.r.cfg.TLS.OpenFlow(hs.OpenFlow).Apply(ctx, plan)
+	err := w.r.cfg.TLS.OpenFlow(hs.OpenFlow).Apply(ctx, plan)
 	f.end(ctx, &HostResult{Flows: plan, Err: err})
 	if err != nil {
 		w.log.Info("flows of a switch that came back empty: bundle failed", zap.Error(err))

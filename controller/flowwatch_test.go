@@ -12,11 +12,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/digitalocean/go-openvswitch/ovs"
 	"go.uber.org/zap"
 
 	"github.com/loom-sdn/loom/flows"
-	"github.com/loom-sdn/loom/flows/ofctl"
+	"github.com/loom-sdn/loom/ofctl"
 	"github.com/loom-sdn/loom/ovsdb/ovsdbtest"
 )
 
@@ -86,11 +85,11 @@ func TestFlowWatch(t *testing.T) {
 	const a, b = 0x4c4d000000000001, 0x4c4d000000000002
 	plan := &ofctl.Plan{
 		Groups:  []ofctl.Group{{Table: 3, Cookie: a}, {Table: 4, Cookie: b}},
-		Deletes: []*ovs.MatchFlow{{Table: 3, Cookie: a, CookieMask: ^uint64(0)}},
-		Adds: []*ovs.Flow{
-			{Table: 3, Priority: 5, Cookie: a, Matches: []ovs.Match{ovs.FieldMatch("reg1", "1")}, Actions: []ovs.Action{ovs.Drop()}},
-			{Table: 3, Priority: 5, Cookie: a, Matches: []ovs.Match{ovs.FieldMatch("reg1", "2")}, Actions: []ovs.Action{ovs.Drop()}},
-			{Table: 4, Priority: 5, Cookie: b, Actions: []ovs.Action{ovs.Drop()}},
+		Deletes: []ofctl.Group{{Table: 3, Cookie: a}},
+		Adds: []flows.Flow{
+			{Table: 3, Priority: 5, Cookie: a, Match: flows.Match{flows.Exact(flows.Reg(1), 1)}},
+			{Table: 3, Priority: 5, Cookie: a, Match: flows.Match{flows.Exact(flows.Reg(1), 2)}},
+			{Table: 4, Priority: 5, Cookie: b},
 		},
 	}
 	reconcile := func(during func()) {
@@ -134,8 +133,8 @@ func TestFlowWatch(t *testing.T) {
 	// the worker is told to compare.
 	bigPlan := &ofctl.Plan{Groups: []ofctl.Group{{Table: 7, Cookie: a}}}
 	for i := range 20000 {
-		bigPlan.Adds = append(bigPlan.Adds, &ovs.Flow{Table: 7, Priority: 5, Cookie: a,
-			Matches: []ovs.Match{ovs.FieldMatch("reg1", strconv.Itoa(i))}, Actions: []ovs.Action{ovs.Drop()}})
+		bigPlan.Adds = append(bigPlan.Adds, flows.Flow{Table: 7, Priority: 5, Cookie: a,
+			Match: flows.Match{flows.Exact(flows.Reg(1), uint64(i))}})
 	}
 	f.begin(hs)
 	err := sw.Apply(ctx, bigPlan)

@@ -2,20 +2,30 @@ package controller
 
 import (
 	"context"
-	"regexp"
-	"strconv"
-	"strings"
 
 	"github.com/loom-sdn/loom/flows"
-	"github.com/loom-sdn/loom/flows/ofctl"
+	"github.com/loom-sdn/loom/ofctl"
 	"github.com/loom-sdn/loom/topology"
 )
 
-// ExplainedFlow is a flow in OVS's syntax and the topology object behind
-// it (from its cookie).
+// ExplainedFlow is a flow and the topology object behind it (from its
+// cookie).
 type ExplainedFlow struct {
-	Flow    string `json:"flow"`
+	Flow flows.Flow `json:"flow"`
+	// Unknown is, for a flow Loom's parser does not read (someone else's
+	// flow in Loom's cookie space), its text as the switch printed it;
+	// Flow then holds only its table and cookie.
+	Unknown string `json:"unknown,omitempty"`
 	Explain string `json:"explain"`
+}
+
+// String is the flow's text (as the switch printed it, for an unknown
+// flow).
+func (e *ExplainedFlow) String() string {
+	if e.Unknown != "" {
+		return e.Unknown
+	}
+	return e.Flow.String()
 }
 
 // FlowReport is what a host's switch holds of Loom's flows, and how it
@@ -39,73 +49,65 @@ func InspectFlows(ctx context.Context, t *topology.Topology, hs *flows.HostState
 		return nil, err
 	}
 	r := &FlowReport{Host: hs.Host, Desired: len(hs.Flows), Flows: []ExplainedFlow{}}
-	for _, line := range strings.Split(strings.TrimSpace(string(observed)), "\n") {
-		if dumpCookieRE.MatchString(line) {
-			r.Flows = append(r.Flows, explained(t, strings.TrimSpace(line)))
-		}
+	flows.Sort(observed.Flows)
+	for i := range observed.Flows {
+		r.Flows = append(r.Flows, explained(t, observed.Flows[i]))
 	}
-	plan, err := ofctl.PlanFlows(ctx, hs, observed)
+	unknown := make([]ExplainedFlow, len(observed.Unknown))
+	for i, u := range observed.Unknown {
+		unknown[i] = explainedUnknown(t, u)
+	}
+	r.Flows = append(r.Flows, unknown...)
+	plan, err := ofctl.PlanFlows(hs.Flows, observed)
 	if err != nil {
 		return nil, err
 	}
-	for _, l := range plan.Missing {
-		r.Missing = append(r.Missing, explained(t, l))
+	for _, f := range plan.Missing {
+		r.Missing = append(r.Missing, explained(t, f))
 	}
-	for _, l := range plan.Extra {
-		r.Extra = append(r.Extra, explained(t, l))
+	for _, f := range plan.Extra {
+		r.Extra = append(r.Extra, explained(t, f))
 	}
+	r.Extra = append(r.Extra, unknown...)
 	return r, nil
 }
 
-var dumpCookieRE = regexp.MustCompile(`cookie=(0x[0-9a-f]+)`)
+// explained explains the cookie of a flow.
+func explained(t *topology.Topology, f flows.Flow) ExplainedFlow {
+	return ExplainedFlow{Flow: f, Explain: flows.Explain(t, f.Cookie)}
+}
 
-// explained explains the cookie of a flow line, as OVS prints it.
-func explained(t *topology.Topology, line string) ExplainedFlow {
-	m := dumpCookieRE.FindStringSubmatch(line)
-	if m == nil {
-		return ExplainedFlow{Flow: line, Explain: "no cookie"}
-	}
-	c, _ := strconv.ParseUint(m[1], 0, 64)
-	return ExplainedFlow{Flow: line, Explain: flows.Explain(t, c)}
+func explainedUnknown(t *topology.Topology, u ofctl.Unknown) ExplainedFlow {
+	return ExplainedFlow{Flow: flows.Flow{Table: u.Group.Table, Cookie: u.Group.Cookie}, Unknown: u.Text,
+		Explain: flows.Explain(t, u.Group.Cookie) + "; a flow Loom does not read (" + u.Err.Error() + ")"}
 }
 
 // FlowChanges splits a flow plan's missing and stale flows into flows to
 // add, to modify (same table, priority and match, other actions: given as
-// the new flow) and to delete, each sorted.
-func FlowChanges(p *ofctl.Plan) (add, modify, del []string) {
+// the new flow) and to delete, each in the plan's order. Flows Loom does
+// not read are not among them.
+func FlowChanges(p *ofctl.Plan) (add, modify, del []flows.Flow) {
 	if p == nil {
 		return nil, nil, nil
 	}
-	stale := map[string]bool{}
-	for _, l := range p.Extra {
-		stale[flowIdentity(l)] = true
+	stale := map[flows.Identity]bool{}
+	for i := range p.Extra {
+		stale[p.Extra[i].Identity()] = true
 	}
-	replaced := map[string]bool{}
-	for _, l := range p.Missing {
-		id := flowIdentity(l)
+	replaced := map[flows.Identity]bool{}
+	for i := range p.Missing {
+		id := p.Missing[i].Identity()
 		if stale[id] {
-			modify = append(modify, l)
+			modify = append(modify, p.Missing[i])
 			replaced[id] = true
 		} else {
-			add = append(add, l)
+			add = append(add, p.Missing[i])
 		}
 	}
-	for _, l := range p.Extra {
-		if !replaced[flowIdentity(l)] {
-			del = append(del, l)
+	for i := range p.Extra {
+		if !replaced[p.Extra[i].Identity()] {
+			del = append(del, p.Extra[i])
 		}
 	}
 	return add, modify, del
-}
-
-var cookieFieldRE = regexp.MustCompile(`\s*\bcookie=0x[0-9a-f]+,?`)
-
-// flowIdentity is a flow line's table, priority and match: what OpenFlow
-// identifies a flow by (the cookie and actions are not part of it).
-func flowIdentity(line string) string {
-	l := cookieFieldRE.ReplaceAllString(strings.TrimSpace(line), "")
-	if i := strings.Index(l, " actions="); i >= 0 {
-		l = l[:i]
-	}
-	return l
 }

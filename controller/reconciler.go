@@ -12,7 +12,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/loom-sdn/loom/flows"
-	"github.com/loom-sdn/loom/flows/ofctl"
+	"github.com/loom-sdn/loom/ofctl"
 	"github.com/loom-sdn/loom/ovsdb"
 	"github.com/loom-sdn/loom/topology"
 )

@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/loom-sdn/loom/flows"
-	"github.com/loom-sdn/loom/flows/ofctl"
+	"github.com/loom-sdn/loom/ofctl"
 	"github.com/loom-sdn/loom/ovsdb"
 	"github.com/loom-sdn/loom/topology"
 )

@@ -2,7 +2,7 @@
 
 // Benchmarks on real Open vSwitch (make bench; never part of make test):
 //
-//   - TestBenchPush: Loom's flow push (ofctl.Client.Sync: dump, diff,
+//   - TestBenchPush: Loom's flow push (ofctl.Client.Sync: dump, compare,
 //     bundle, verify) against the switch's own floor (one `ovs-ofctl
 //     --bundle add-flows` of the same flows) on one lab host, for 10,000
 //     and 50,000 flows from empty, a no-op reconcile and a one-port change.
@@ -45,7 +45,7 @@ import (
 
 	"github.com/loom-sdn/loom/controller"
 	"github.com/loom-sdn/loom/flows"
-	"github.com/loom-sdn/loom/flows/ofctl"
+	"github.com/loom-sdn/loom/ofctl"
 	"github.com/loom-sdn/loom/topology"
 	"github.com/loom-sdn/loom/topology/topotest"
 )
@@ -331,7 +331,7 @@ func (p *pusher) equal(hs *flows.HostState) error {
 	if err != nil {
 		return err
 	}
-	plan, err := ofctl.PlanFlows(p.ctx, hs, obs)
+	plan, err := ofctl.PlanFlows(hs.Flows, obs)
 	if err != nil {
 		return err
 	}
@@ -352,7 +352,7 @@ func (p *pusher) floorBundle(file string) (time.Duration, error) {
 // worker remembers of the switch (known; nil: nothing).
 func (p *pusher) sync(hs *flows.HostState, known *ofctl.Known) (time.Duration, *ofctl.Plan, error) {
 	start := time.Now()
-	plan, err := p.c.Sync(p.ctx, hs, known)
+	plan, err := p.c.Sync(p.ctx, hs.Flows, known)
 	return time.Since(start), plan, err
 }
 
@@ -362,7 +362,11 @@ func TestBenchPush(t *testing.T) {
 	quiesce(t)
 	use0 := cpuTimes()
 	t.Cleanup(func() { t.Logf("machine during the push benchmarks: %s", machineUse(use0, cpuTimes())) })
-	l := NewLab(t, "lmb1-", 1)
+	prefix := os.Getenv("LOOM_BENCH_PUSH_PREFIX") // another lab's prefix, to run beside one
+	if prefix == "" {
+		prefix = "lmb1-"
+	}
+	l := NewLab(t, prefix, 1)
 	dir := t.TempDir()
 	mini := filepath.Join(dir, "bridge.yaml")
 	if err := os.WriteFile(mini, []byte(benchBridge), 0o644); err != nil {
@@ -411,10 +415,7 @@ func (p *pusher) run(dir string, runs int) error {
 			return err
 		}
 		n := len(hs.Flows)
-		text, err := hs.FlowText()
-		if err != nil {
-			return err
-		}
+		text := hs.FlowText()
 		file := filepath.Join(dir, "flows-"+sz.name)
 		if err := os.WriteFile(file, text, 0o644); err != nil {
 			return err
@@ -498,7 +499,7 @@ func (p *pusher) run(dir string, runs int) error {
 		t.Logf("no-op %s: loom %s; floor %s", sz.name, secs(loom), secs(floor))
 		benchReport(t, benchResult{Section: "push", Figure: fmt.Sprintf("no-op reconcile, %d flows, full comparison", n),
 			Value: median(loom).Seconds(), Unit: "s", Floor: median(floor).Seconds(),
-			Note: fmt.Sprintf("Sync (dump + diff-flows) vs ovs-ofctl dump-flows; median of %d", runs)})
+			Note: fmt.Sprintf("Sync (dump, parsed as it arrives, compared by value) vs ovs-ofctl dump-flows; median of %d", runs)})
 
 		// The same when the worker remembers the dump last found right
 		// (loomd's steady state: audits and probes of a host in sync).
@@ -525,7 +526,7 @@ func (p *pusher) run(dir string, runs int) error {
 		t.Logf("no-op %s, known dump: loom %s; floor %s", sz.name, secs(loom), secs(floor))
 		benchReport(t, benchResult{Section: "push", Figure: fmt.Sprintf("no-op reconcile, %d flows, dump known right", n),
 			Value: median(loom).Seconds(), Unit: "s", Floor: median(floor).Seconds(),
-			Note: fmt.Sprintf("Sync (dump, compared in Go with the last dump found right) vs ovs-ofctl dump-flows; median of %d", runs)})
+			Note: fmt.Sprintf("Sync with what loomd's worker remembers (ofctl.Known: the same path, a dump compared by value) vs ovs-ofctl dump-flows; median of %d", runs)})
 
 		if sz.name == "50k" {
 			if err := p.phases(hs); err != nil {
@@ -572,7 +573,8 @@ func (p *pusher) reportCPU(loom, floor []cpuUse, n int) {
 func (p *pusher) phases(hs *flows.HostState) error {
 	const runs = 3
 	names := []string{"dump (empty)", "plan (all flows, no comparison)", "bundle (render + ovs-ofctl --bundle)",
-		"verify: flow count (dump-aggregate)", "for reference: diff-flows of the desired flows against an empty dump"}
+		"verify: flow count (dump-aggregate)", "for reference: parse a dump of every flow and compare it by value, in Go"}
+	full := hs.FlowText() // as a dump of a switch holding them all
 	got := make([][]time.Duration, len(names))
 	var render []time.Duration
 	for i := 0; i < runs; i++ {
@@ -586,10 +588,7 @@ func (p *pusher) phases(hs *flows.HostState) error {
 			return err
 		}
 		mark()
-		plan, err := ofctl.PlanEmpty(hs)
-		if err != nil {
-			return err
-		}
+		plan := ofctl.PlanEmpty(hs.Flows)
 		mark()
 		if err := p.c.Apply(p.ctx, plan); err != nil {
 			return err
@@ -603,21 +602,20 @@ func (p *pusher) phases(hs *flows.HostState) error {
 			return fmt.Errorf("phases: %d flows after the bundle, want %d", n, len(hs.Flows))
 		}
 		mark()
-		if _, err := ofctl.PlanFlows(p.ctx, hs, nil); err != nil {
+		obs, err := ofctl.ParseDump(full)
+		if err != nil {
 			return err
+		}
+		if pl, err := ofctl.PlanFlows(hs.Flows, obs); err != nil || !pl.Empty() {
+			return fmt.Errorf("phases: the desired flows differ from themselves: %v", err)
 		}
 		mark()
 		for j := range names {
 			got[j] = append(got[j], marks[j+1].Sub(marks[j]))
 		}
-		// The Go side of the bundle: go-openvswitch renders every flow
-		// again (fmt) before piping it to ovs-ofctl.
+		// Loom's rendering of every flow (the bundle's text comes from it).
 		start := time.Now()
-		for _, f := range plan.Adds {
-			if _, err := f.MarshalText(); err != nil {
-				return err
-			}
-		}
+		flows.AppendFlows(nil, plan.Adds)
 		render = append(render, time.Since(start))
 	}
 	for j, name := range names {
@@ -625,7 +623,7 @@ func (p *pusher) phases(hs *flows.HostState) error {
 			Value: median(got[j]).Seconds(), Unit: "s", Note: fmt.Sprintf("median of %d", runs)})
 	}
 	benchReport(p.t, benchResult{Section: "push phases", Figure: fmt.Sprintf("install %d flows: of the bundle, Go rendering", len(hs.Flows)),
-		Value: median(render).Seconds(), Unit: "s", Note: "Flow.MarshalText of every add"})
+		Value: median(render).Seconds(), Unit: "s", Note: "flows.AppendFlows of every add (go-openvswitch then joins each into its line)"})
 	return nil
 }
 
@@ -637,50 +635,30 @@ func (p *pusher) onePort(dir string, ports int, before *flows.HostState, runs in
 	if err != nil {
 		return err
 	}
-	texts := func(hs *flows.HostState) (map[string]bool, error) {
-		m := map[string]bool{}
-		for _, f := range hs.Flows {
-			s, err := f.Text()
-			if err != nil {
-				return nil, err
-			}
-			m[s] = true
-		}
-		return m, nil
+	// The floor's bundle: the flows that differ, by value. A flow that
+	// goes away and whose identity (table, priority, match) no new flow
+	// takes is deleted strictly; every new or changed flow is added.
+	onlyAfter, onlyBefore := flows.Diff(after.Flows, before.Flows)
+	kept := map[flows.Identity]bool{}
+	for i := range after.Flows {
+		kept[after.Flows[i].Identity()] = true
 	}
-	tb, err := texts(before)
-	if err != nil {
-		return err
-	}
-	ta, err := texts(after)
-	if err != nil {
-		return err
-	}
-	// A flow's identity is its table, priority and match: the text before
-	// ",table=" (the compiler writes table, timeouts, cookie and actions
-	// after the match) and the table.
-	ident := func(f *flows.Flow) string {
-		s, _ := f.Text()
-		m, _, _ := strings.Cut(s, ",table=")
-		return fmt.Sprintf("table=%d,%s", f.Table, m)
-	}
-	kept := map[string]bool{}
 	var changes bytes.Buffer
-	for _, f := range after.Flows {
-		kept[ident(f)] = true
-	}
 	mods := 0
-	for _, f := range before.Flows {
-		if s, _ := f.Text(); !ta[s] && !kept[ident(f)] {
-			fmt.Fprintf(&changes, "delete_strict %s\n", ident(f))
+	for _, i := range onlyBefore {
+		f := &before.Flows[i]
+		if !kept[f.Identity()] {
+			m := f.AppendMatch([]byte{','})
+			if len(m) == 1 {
+				m = nil
+			}
+			fmt.Fprintf(&changes, "delete_strict table=%d,priority=%d%s\n", f.Table, f.Priority, m)
 			mods++
 		}
 	}
-	for _, f := range after.Flows {
-		if s, _ := f.Text(); !tb[s] {
-			fmt.Fprintf(&changes, "add %s\n", s)
-			mods++
-		}
+	for _, i := range onlyAfter {
+		fmt.Fprintf(&changes, "add %s\n", &after.Flows[i])
+		mods++
 	}
 	file := filepath.Join(dir, "one-port")
 	if err := os.WriteFile(file, changes.Bytes(), 0o644); err != nil {
@@ -741,7 +719,7 @@ func (p *pusher) onePort(dir string, ports int, before *flows.HostState, runs in
 	p.t.Logf("one port on %d flows: loom %s; difference %s; floor %s", len(before.Flows), secs(loom), secs(delta), secs(floor))
 	benchReport(p.t, benchResult{Section: "push", Figure: fmt.Sprintf("one port added to a host of %d flows, switch compared", len(before.Flows)),
 		Value: median(loom).Seconds(), Unit: "s", Floor: median(floor).Seconds(),
-		Note: fmt.Sprintf("Sync with nothing known (dump + diff-flows; %d flow mods) vs a bundle of the %d changed flows; median of %d", loomMods, mods, runs)})
+		Note: fmt.Sprintf("Sync with nothing known (dump + comparison by value; %d flow mods) vs a bundle of the %d changed flows; median of %d", loomMods, mods, runs)})
 	benchReport(p.t, benchResult{Section: "push", Figure: fmt.Sprintf("one port added to a host of %d flows, as loomd", len(before.Flows)),
 		Value: median(delta).Seconds(), Unit: "s", Floor: median(floor).Seconds(),
 		Note: fmt.Sprintf("Sync knowing the switch holds the previous state (PlanDelta + count; %d flow mods) vs the same floor; median of %d", deltaMods, runs)})
@@ -1484,7 +1462,7 @@ func TestBenchRepair(t *testing.T) {
 			if !ok {
 				t.Fatal("the deletion was not seen")
 			}
-			_, t1, ok := obs.change(timeout, func(c ofctl.FlowChange) bool { return c.Event == "ADDED" && c.Flow == del.Flow })
+			_, t1, ok := obs.change(timeout, func(c ofctl.FlowChange) bool { return c.Event == "ADDED" && c.Flow.EqualUpdate(&del.Flow) })
 			if !ok {
 				t.Fatalf("%s: a deleted flow not repaired within %v", mode.name, timeout)
 			}
@@ -1525,7 +1503,7 @@ func TestBenchRepair(t *testing.T) {
 			if !ok {
 				t.Fatal("the modification was not seen")
 			}
-			_, t1, ok = obs.change(timeout, func(c ofctl.FlowChange) bool { return c.Event == "ADDED" && c.Flow == del.Flow })
+			_, t1, ok = obs.change(timeout, func(c ofctl.FlowChange) bool { return c.Event == "ADDED" && c.Flow.EqualUpdate(&del.Flow) })
 			if !ok {
 				t.Fatalf("%s: a modified flow not repaired within %v", mode.name, timeout)
 			}

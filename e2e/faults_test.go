@@ -201,12 +201,7 @@ func TestFaults(t *testing.T) {
 		}
 	}
 	t.Run("drift", func(t *testing.T) {
-		dump := l.MustExec("h1", "ovs-ofctl", "-O", "OpenFlow13", "dump-flows", "br-int", "table=60", "--no-stats")
-		m := regexp.MustCompile(`cookie=(0x[0-9a-f]+).*reg7=(0x[0-9a-f]+)`).FindStringSubmatch(dump)
-		if m == nil {
-			t.Fatalf("no output flow on h1:\n%s", dump)
-		}
-		l.MustExec("h1", "ovs-ofctl", "-O", "OpenFlow13", "del-flows", "br-int", fmt.Sprintf("table=60,cookie=%s/-1,reg7=%s", m[1], m[2]))
+		l.MustExec("h1", "ovs-ofctl", "-O", "OpenFlow13", "del-flows", "br-int", selectFlow(outputFlow(t, l, "h1")))
 		l.MustExec("h1", "ovs-ofctl", "-O", "OpenFlow13", "add-flow", "br-int", "table=60,priority=7,cookie=0x4c4d0307000000ff,reg7=0x123,actions=drop")
 		l.MustExec("h1", "ovs-ofctl", "-O", "OpenFlow13", "add-flow", "br-int", "table=60,priority=6,cookie=0x1234,reg7=0x124,actions=drop")
 		took := waitFor(t, "drift repaired", 30*time.Second, func() bool { return planClean(l, "testdata/faults.yaml") })

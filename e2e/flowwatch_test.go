@@ -45,20 +45,14 @@ func TestFlowMonitor(t *testing.T) {
 			t.Errorf("the flow outside Loom's cookie space is gone:\n%s", out)
 		}
 	}
-	// An output flow of a1 (table 60): its cookie and register value.
-	dump := ofctl("h1", "dump-flows", "br-int", "table=60", "--no-stats")
-	m := regexp.MustCompile(`cookie=(0x4c4d[0-9a-f]+).*reg7=(0x[0-9a-f]+) actions=(\S+)`).FindStringSubmatch(dump)
-	if m == nil {
-		t.Fatalf("no output flow on h1:\n%s", dump)
-	}
-	cookie, reg7, actions := m[1], m[2], m[3]
-	flow := fmt.Sprintf("table=60,cookie=%s/-1,reg7=%s", cookie, reg7)
+	// An output flow of a1 (table 60).
+	want := outputFlow(t, l, "h1")
+	flow := selectFlow(want)
 	repaired := func(what string) {
 		t.Helper()
 		took := waitFor(t, what+" repaired", 5*time.Second, func() bool { return planClean(l, topo) })
-		out := ofctl("h1", "dump-flows", "br-int", flow)
-		if !strings.Contains(out, "actions="+actions) {
-			t.Errorf("after %s: the flow is not back as it was:\n%s", what, out)
+		if got := dumpFlows(t, l, "h1", flow); len(got) != 1 || !got[0].Equal(&want) {
+			t.Errorf("after %s: the flow is not back as it was: %v", what, got)
 		}
 		foreignStays()
 		t.Logf("%s: repaired within %v (as seen by loomctl plan, polled)", what, took.Round(10*time.Millisecond))

@@ -2,11 +2,11 @@ package e2e
 
 import (
 	"fmt"
-	"regexp"
 	"strings"
 	"testing"
 
 	"github.com/loom-sdn/loom/flows"
+	"github.com/loom-sdn/loom/ofctl"
 	"github.com/loom-sdn/loom/topology"
 )
 
@@ -20,27 +20,51 @@ var threePorts = []workload{
 
 func (w workload) ns() string { return w.host + "-" + w.name }
 
-var cookieRE = regexp.MustCompile(`cookie=(0x[0-9a-f]+)`)
+// dumpFlows dumps host's integration bridge (all its flows, or those
+// filter selects) and parses them with Loom's parser; it fails the test
+// on a flow the parser does not read.
+func dumpFlows(t *testing.T, l *Lab, host string, filter ...string) []flows.Flow {
+	t.Helper()
+	out := l.MustExec(host, append([]string{"ovs-ofctl", "-O", "OpenFlow13", "dump-flows", "br-int", "--no-stats", "--no-names"}, filter...)...)
+	obs, err := ofctl.ParseDump([]byte(out))
+	if err != nil || len(obs.Unknown) > 0 {
+		t.Fatalf("%s: flows Loom cannot read: %v %v\n%s", host, err, obs.Unknown, out)
+	}
+	return obs.Flows
+}
 
 // loomFlows dumps the integration bridge of host and returns the cookies
 // of its flows; it fails the test on a flow outside Loom's cookie space.
 func loomFlows(t *testing.T, l *Lab, host string) []uint64 {
 	t.Helper()
-	out := l.MustExec(host, "ovs-ofctl", "-O", "OpenFlow13", "dump-flows", "br-int", "--no-stats")
 	var cookies []uint64
-	for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
-		m := cookieRE.FindStringSubmatch(line)
-		if m == nil {
-			t.Fatalf("%s: flow without cookie: %s", host, line)
+	for _, f := range dumpFlows(t, l, host) {
+		if f.Cookie&flows.CookieMask != flows.CookieSpace {
+			t.Fatalf("%s: flow not made by Loom: %s", host, &f)
 		}
-		var c uint64
-		fmt.Sscanf(m[1], "0x%x", &c)
-		if c&flows.CookieMask != flows.CookieSpace {
-			t.Fatalf("%s: flow not made by Loom: %s", host, line)
-		}
-		cookies = append(cookies, c)
+		cookies = append(cookies, f.Cookie)
 	}
 	return cookies
+}
+
+// outputFlow is a flow of Loom's on host's switch that sends to a
+// workload or a tunnel (table output, matching reg7, not dropping).
+func outputFlow(t *testing.T, l *Lab, host string) flows.Flow {
+	t.Helper()
+	for _, f := range dumpFlows(t, l, host, fmt.Sprintf("table=%d", flows.TableOutput)) {
+		if _, ok := f.Match.Get(flows.FieldReg7); ok && len(f.Actions) > 0 && f.Cookie&flows.CookieMask == flows.CookieSpace {
+			return f
+		}
+	}
+	t.Fatalf("no output flow on %s", host)
+	return flows.Flow{}
+}
+
+// selectFlow is the ovs-ofctl match of f's table, cookie and reg7, for
+// del-flows and mod-flows.
+func selectFlow(f flows.Flow) string {
+	reg7, _ := f.Match.Get(flows.FieldReg7)
+	return fmt.Sprintf("table=%d,cookie=%#x/-1,reg7=%#x", f.Table, f.Cookie, reg7.Value.Lo)
 }
 
 // TestWalkingSkeleton: two hosts, three workloads; nothing pings before

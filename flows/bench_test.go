@@ -78,8 +78,8 @@ func benchOnePortChange(b *testing.B, hosts int) {
 	for h := range after.Hosts {
 		x, _ := compileHost(ixa, &before.Hosts[h])
 		y, _ := compileHost(ixb, &after.Hosts[h])
-		tx, _ := x.FlowText()
-		ty, _ := y.FlowText()
+		tx := x.FlowText()
+		ty := y.FlowText()
 		if !bytes.Equal(tx, ty) || len(x.Ports) != len(y.Ports) {
 			touched = append(touched, h)
 		}

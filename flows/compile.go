@@ -5,32 +5,14 @@ import (
 	"fmt"
 	"net/netip"
 	"runtime"
+	"slices"
 	"sort"
-	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
 
-	"github.com/digitalocean/go-openvswitch/ovs"
-
 	"github.com/loom-sdn/loom/topology"
 )
-
-// Flow is one OpenFlow flow of a host and the topology object behind it.
-type Flow struct {
-	ovs.Flow
-	Origin Origin
-	text   string // rendered once by the compiler
-}
-
-// Text renders the flow in ovs-ofctl syntax.
-func (f *Flow) Text() (string, error) {
-	if f.text != "" {
-		return f.text, nil
-	}
-	b, err := f.Flow.MarshalText()
-	return string(b), err
-}
 
 // Port is a Loom-owned port of a host's integration bridge.
 type Port struct {
@@ -51,8 +33,10 @@ type HostState struct {
 	// ControllerTarget is the passive listener the bridge opens, derived
 	// from OpenFlow: "tcp:IP:PORT" -> "ptcp:PORT:IP".
 	ControllerTarget string
-	Ports            []Port  // sorted by name
-	Flows            []*Flow // sorted by table, priority (high first), text
+	Ports            []Port // sorted by name
+	// Flows are sorted by Compare (table, priority high first, match), no
+	// two with the same identity.
+	Flows []Flow
 
 	// TLS is the certificate the host must present on ssl: addresses.
 	TLS topology.CertPin
@@ -320,6 +304,14 @@ type compiler struct {
 	epPort  map[string]int   // external endpoint -> OpenFlow port of its tunnel
 	// err is the first problem met; once it is set nothing more is added.
 	err error
+	// Slabs the flows' matches and actions are cut from: a few large
+	// allocations instead of two small ones per flow.
+	mslab []MatchField
+	aslab []Action
+	// The flows, in chunks (a Flow is large: growing one slice would copy
+	// them again and again); finish sorts them into hs.Flows.
+	chunks [][]Flow
+	nflows int
 }
 
 // fail records the first problem of the compilation.
@@ -385,16 +377,55 @@ const MaxFlowsPerHost = 1_000_000
 // flowBudget is MaxFlowsPerHost; tests lower it.
 var flowBudget = MaxFlowsPerHost
 
-func (c *compiler) add(o Origin, id uint32, f ovs.Flow) {
+func (c *compiler) add(o Origin, id uint32, f Flow) {
 	if c.err != nil {
 		return
 	}
-	if len(c.hs.Flows) >= flowBudget {
+	if c.nflows >= flowBudget {
 		c.fail(fmt.Errorf("more than %d flows (the last one for %s): split the host's ports or ACLs", flowBudget, o))
 		return
 	}
 	f.Cookie = MakeCookie(o.Kind, o.Rule, id)
-	c.hs.Flows = append(c.hs.Flows, &Flow{Flow: f, Origin: o})
+	f.Origin = o
+	last := len(c.chunks) - 1
+	if last < 0 || len(c.chunks[last]) == cap(c.chunks[last]) {
+		c.chunks = append(c.chunks, make([]Flow, 0, flowChunk))
+		last++
+	}
+	c.chunks[last] = append(c.chunks[last], f)
+	c.nflows++
+}
+
+const flowChunk = 1024
+
+const slabSize = 4096
+
+// match returns fs as a canonical match, cut from the slab.
+func (c *compiler) match(fs ...MatchField) Match {
+	if cap(c.mslab)-len(c.mslab) < len(fs) {
+		c.mslab = make([]MatchField, 0, max(slabSize, len(fs)))
+	}
+	start := len(c.mslab)
+	c.mslab = append(c.mslab, fs...)
+	m, err := NewMatch(c.mslab[start:])
+	if err != nil {
+		c.fail(fmt.Errorf("internal error: %w", err))
+	}
+	c.mslab = c.mslab[:start+len(m)]
+	return m[:len(m):len(m)]
+}
+
+// actions returns as, cut from the slab.
+func (c *compiler) actions(as ...Action) Actions {
+	if len(as) == 0 {
+		return nil
+	}
+	if cap(c.aslab)-len(c.aslab) < len(as) {
+		c.aslab = make([]Action, 0, max(slabSize, len(as)))
+	}
+	start := len(c.aslab)
+	c.aslab = append(c.aslab, as...)
+	return c.aslab[start:len(c.aslab):len(c.aslab)]
 }
 
 func portOrigin(p *topology.Port, r Rule) Origin {
@@ -501,18 +532,18 @@ func (c *compiler) ports() {
 // pipeline: every table's miss flow, and the rules shared by all switches.
 func (c *compiler) pipeline() {
 	for _, tb := range Pipeline {
-		var act ovs.Action = ovs.Drop()
+		var acts Actions // drop
 		if tb.ID == TableResponder {
-			act = gotoTable(TableL2Lookup)
+			acts = c.actions(GotoTable(TableL2Lookup))
 		}
 		c.add(Origin{Kind: KindPipeline, Rule: RuleTableMiss, Note: tableMissNote(tb.ID)}, uint32(tb.ID),
-			ovs.Flow{Table: tb.ID, Priority: 0, Actions: []ovs.Action{act}})
+			Flow{Table: uint8(tb.ID), Priority: 0, Actions: acts})
 	}
 	for _, st := range []struct{ table, next int }{{TablePortSecurity, TableIngressACL}, {TableIngressACL, TableResponder}} {
-		c.add(Origin{Kind: KindPipeline, Rule: RuleNotFromVIF}, uint32(st.table), ovs.Flow{
-			Table: st.table, Priority: 65000,
-			Matches: []ovs.Match{matchFlag(FlagFromVIF, false)},
-			Actions: []ovs.Action{gotoTable(st.next)},
+		c.add(Origin{Kind: KindPipeline, Rule: RuleNotFromVIF}, uint32(st.table), Flow{
+			Table: uint8(st.table), Priority: 65000,
+			Match:   c.match(matchFlag(FlagFromVIF, false)),
+			Actions: c.actions(GotoTable(st.next)),
 		})
 	}
 }
@@ -534,39 +565,41 @@ func (c *compiler) logicalSwitch(v *view) {
 func (c *compiler) localPort(v *view, p *topology.Port) {
 	sw := v.sw
 	of := c.ofport[p.Name]
-	c.add(portOrigin(p, RuleClassifyVIF), p.Key, ovs.Flow{
-		Table: TableClassify, Priority: 100, InPort: of,
-		Actions: []ovs.Action{setInPort(p.Key), setFlag(FlagFromVIF), setSwitch(sw.ID), gotoTable(TablePortSecurity)},
+	c.add(portOrigin(p, RuleClassifyVIF), p.Key, Flow{
+		Table: TableClassify, Priority: 100,
+		Match:   c.match(Exact(FieldInPort, uint64(of))),
+		Actions: c.actions(setInPort(p.Key), setFlag(FlagFromVIF), setSwitch(sw.ID), GotoTable(TablePortSecurity)),
 	})
 	c.portSecurity(p)
 	c.portACLs(v, p)
-	c.add(portOrigin(p, RuleL2Local), p.Key, ovs.Flow{
+	c.add(portOrigin(p, RuleL2Local), p.Key, Flow{
 		Table: TableL2Lookup, Priority: 100,
-		Matches: []ovs.Match{matchSwitch(sw.ID), ovs.DataLinkDestination(p.MAC.String())},
-		Actions: []ovs.Action{setOutPort(p.Key), gotoTable(TableEgressACL)},
+		Match:   c.match(matchSwitch(sw.ID), MatchMAC(FieldEthDst, p.MAC)),
+		Actions: c.actions(setOutPort(p.Key), GotoTable(TableEgressACL)),
 	})
-	c.add(portOrigin(p, RuleOutputLocal), p.Key, ovs.Flow{
+	c.add(portOrigin(p, RuleOutputLocal), p.Key, Flow{
 		Table: TableOutput, Priority: 100,
-		Matches: []ovs.Match{matchOutPort(p.Key)},
-		Actions: []ovs.Action{ovs.Output(of)},
+		Match:   c.match(matchOutPort(p.Key)),
+		Actions: c.actions(Output(uint32(of))),
 	})
 }
 
 func (c *compiler) portSecurity(p *topology.Port) {
-	next := []ovs.Action{gotoTable(TableIngressACL)}
-	mac := p.MAC.String()
+	next := c.actions(GotoTable(TableIngressACL))
+	mac := MatchMAC(FieldEthSrc, p.MAC)
+	in := matchInPort(p.Key)
 	if !p.PortSecurity {
-		c.add(portOrigin(p, RulePortSecurityOff), p.Key, ovs.Flow{
+		c.add(portOrigin(p, RulePortSecurityOff), p.Key, Flow{
 			Table: TablePortSecurity, Priority: 90,
-			Matches: []ovs.Match{matchInPort(p.Key)},
+			Match:   c.match(in),
 			Actions: next,
 		})
 		return
 	}
 	if len(p.IPs) == 0 {
-		c.add(portOrigin(p, RulePortSecurityMAC), p.Key, ovs.Flow{
+		c.add(portOrigin(p, RulePortSecurityMAC), p.Key, Flow{
 			Table: TablePortSecurity, Priority: 90,
-			Matches: []ovs.Match{matchInPort(p.Key), ovs.DataLinkSource(mac)},
+			Match:   c.match(in, mac),
 			Actions: next,
 		})
 		return
@@ -575,27 +608,26 @@ func (c *compiler) portSecurity(p *topology.Port) {
 	for _, ip := range p.IPs {
 		if ip.Is6() {
 			has6 = true
-			c.add(portOrigin(p, RulePortSecurityIPv6), p.Key, ovs.Flow{
-				Table: TablePortSecurity, Priority: 90, Protocol: ovs.ProtocolIPv6,
-				Matches: []ovs.Match{matchInPort(p.Key), ovs.DataLinkSource(mac), ovs.IPv6Source(ip.String())},
+			c.add(portOrigin(p, RulePortSecurityIPv6), p.Key, Flow{
+				Table: TablePortSecurity, Priority: 90,
+				Match:   c.match(ethIPv6, in, mac, MatchIP(FieldIPv6Src, ip)),
 				Actions: next,
 			})
-			c.add(portOrigin(p, RulePortSecurityND), p.Key, ovs.Flow{
-				Table: TablePortSecurity, Priority: 95, Protocol: ovs.ProtocolICMPv6,
-				Matches: []ovs.Match{matchInPort(p.Key), ovs.DataLinkSource(mac), ovs.ICMP6Type(136), ovs.NeighborDiscoveryTarget(ip.String())},
+			c.add(portOrigin(p, RulePortSecurityND), p.Key, Flow{
+				Table: TablePortSecurity, Priority: 95,
+				Match:   c.match(ethIPv6, isICMPv6, in, mac, Exact(FieldICMPType, ICMPv6NA), MatchIP(FieldNDTarget, ip)),
 				Actions: next,
 			})
 			continue
 		}
-		c.add(portOrigin(p, RulePortSecurityIP), p.Key, ovs.Flow{
-			Table: TablePortSecurity, Priority: 90, Protocol: ovs.ProtocolIPv4,
-			Matches: []ovs.Match{matchInPort(p.Key), ovs.DataLinkSource(mac), ovs.NetworkSource(ip.String())},
+		c.add(portOrigin(p, RulePortSecurityIP), p.Key, Flow{
+			Table: TablePortSecurity, Priority: 90,
+			Match:   c.match(ethIPv4, in, mac, MatchIP(FieldIPSrc, ip)),
 			Actions: next,
 		})
-		c.add(portOrigin(p, RulePortSecurityARP), p.Key, ovs.Flow{
-			Table: TablePortSecurity, Priority: 90, Protocol: ovs.ProtocolARP,
-			Matches: []ovs.Match{matchInPort(p.Key), ovs.DataLinkSource(mac),
-				ovs.ARPSourceHardwareAddress(p.MAC), ovs.ARPSourceProtocolAddress(ip.String())},
+		c.add(portOrigin(p, RulePortSecurityARP), p.Key, Flow{
+			Table: TablePortSecurity, Priority: 90,
+			Match:   c.match(ethARP, in, mac, MatchMAC(FieldARPSHA, p.MAC), MatchIP(FieldARPSPA, ip)),
 			Actions: next,
 		})
 	}
@@ -603,110 +635,114 @@ func (c *compiler) portSecurity(p *topology.Port) {
 		// Link-local sources (neighbour discovery, router solicitations)
 		// and DAD probes from ::; advertisements only for its own targets
 		// and link-local ones, the rest dropped above the general rule.
-		for _, src := range []string{"fe80::/10", "::"} {
-			c.add(portOrigin(p, RulePortSecurityIPv6), p.Key, ovs.Flow{
-				Table: TablePortSecurity, Priority: 90, Protocol: ovs.ProtocolIPv6,
-				Matches: []ovs.Match{matchInPort(p.Key), ovs.DataLinkSource(mac), ovs.IPv6Source(src)},
+		for _, src := range []MatchField{MatchPrefix(FieldIPv6Src, linkLocal), MatchIP(FieldIPv6Src, netip.IPv6Unspecified())} {
+			c.add(portOrigin(p, RulePortSecurityIPv6), p.Key, Flow{
+				Table: TablePortSecurity, Priority: 90,
+				Match:   c.match(ethIPv6, in, mac, src),
 				Actions: next,
 			})
 		}
-		c.add(portOrigin(p, RulePortSecurityND), p.Key, ovs.Flow{
-			Table: TablePortSecurity, Priority: 95, Protocol: ovs.ProtocolICMPv6,
-			Matches: []ovs.Match{matchInPort(p.Key), ovs.DataLinkSource(mac), ovs.ICMP6Type(136), ovs.NeighborDiscoveryTarget("fe80::/10")},
+		c.add(portOrigin(p, RulePortSecurityND), p.Key, Flow{
+			Table: TablePortSecurity, Priority: 95,
+			Match:   c.match(ethIPv6, isICMPv6, in, mac, Exact(FieldICMPType, ICMPv6NA), MatchPrefix(FieldNDTarget, linkLocal)),
 			Actions: next,
 		})
-		c.add(portOrigin(p, RulePortSecurityND), p.Key, ovs.Flow{
-			Table: TablePortSecurity, Priority: 94, Protocol: ovs.ProtocolICMPv6,
-			Matches: []ovs.Match{matchInPort(p.Key), ovs.ICMP6Type(136)},
-			Actions: []ovs.Action{ovs.Drop()},
+		c.add(portOrigin(p, RulePortSecurityND), p.Key, Flow{
+			Table: TablePortSecurity, Priority: 94,
+			Match: c.match(ethIPv6, isICMPv6, in, Exact(FieldICMPType, ICMPv6NA)),
 		})
 	}
 }
 
+// linkLocal is fe80::/10.
+var linkLocal = netip.MustParsePrefix("fe80::/10")
+
 // overlay: the flows of a tunnelled switch on this host.
 func (c *compiler) overlay(v *view) {
 	sw := v.sw
-	tunnel := func(h *topology.Host) int { return TunnelPortBase(sw.Encapsulation) + int(h.Key) }
+	tunnel := func(h *topology.Host) uint32 { return uint32(TunnelPortBase(sw.Encapsulation)) + h.Key }
+	toPortSecurity := c.actions(setFlag(FlagFromOverlay), setSwitch(sw.ID), GotoTable(TablePortSecurity))
+	fromVIF := matchFlag(FlagFromOverlay, false)
 
 	for _, h := range v.remoteHosts {
-		c.add(switchOrigin(sw, RuleClassifyTunnel), sw.ID, ovs.Flow{
-			Table: TableClassify, Priority: 100, InPort: tunnel(h),
-			Matches: []ovs.Match{ovs.TunnelID(uint64(sw.TunnelKey))},
-			Actions: []ovs.Action{setFlag(FlagFromOverlay), setSwitch(sw.ID), gotoTable(TablePortSecurity)},
+		c.add(switchOrigin(sw, RuleClassifyTunnel), sw.ID, Flow{
+			Table: TableClassify, Priority: 100,
+			Match:   c.match(Exact(FieldInPort, uint64(tunnel(h))), Exact(FieldTunID, uint64(sw.TunnelKey))),
+			Actions: toPortSecurity,
 		})
-		c.add(switchOrigin(sw, RuleOutputFloodTunnel), sw.ID, ovs.Flow{
+		c.add(switchOrigin(sw, RuleOutputFloodTunnel), sw.ID, Flow{
 			Table: TableOutput, Priority: 100,
-			Matches: []ovs.Match{matchSwitch(sw.ID), matchOutPort(HostEgressBase + h.Key)},
-			Actions: []ovs.Action{setTunnelKey(sw.TunnelKey), ovs.Output(tunnel(h))},
+			Match:   c.match(matchSwitch(sw.ID), matchOutPort(HostEgressBase+h.Key)),
+			Actions: c.actions(setTunnelKey(sw.TunnelKey), Output(tunnel(h))),
 		})
 	}
 	for _, p := range v.remote {
 		h := c.host(p.Host)
-		c.add(portOrigin(p, RuleL2Remote), p.Key, ovs.Flow{
+		c.add(portOrigin(p, RuleL2Remote), p.Key, Flow{
 			Table: TableL2Lookup, Priority: 100,
-			Matches: []ovs.Match{matchFlag(FlagFromOverlay, false), matchSwitch(sw.ID), ovs.DataLinkDestination(p.MAC.String())},
-			Actions: []ovs.Action{setOutPort(p.Key), gotoTable(TableOutput)},
+			Match:   c.match(fromVIF, matchSwitch(sw.ID), MatchMAC(FieldEthDst, p.MAC)),
+			Actions: c.actions(setOutPort(p.Key), GotoTable(TableOutput)),
 		})
-		c.add(portOrigin(p, RuleOutputRemote), p.Key, ovs.Flow{
+		c.add(portOrigin(p, RuleOutputRemote), p.Key, Flow{
 			Table: TableOutput, Priority: 100,
-			Matches: []ovs.Match{matchOutPort(p.Key)},
-			Actions: []ovs.Action{setTunnelKey(sw.TunnelKey), ovs.Output(tunnel(h))},
+			Match:   c.match(matchOutPort(p.Key)),
+			Actions: c.actions(setTunnelKey(sw.TunnelKey), Output(tunnel(h))),
 		})
 	}
 	for _, e := range v.endpoints {
 		o := Origin{Kind: KindEndpoint, Name: e.Name, Pos: e.Pos}
-		port := c.epPort[e.Name]
+		port := uint32(c.epPort[e.Name])
 		o.Rule = RuleClassifyEndpoint
-		c.add(o, e.ID, ovs.Flow{
-			Table: TableClassify, Priority: 100, InPort: port,
-			Matches: []ovs.Match{ovs.TunnelID(uint64(e.Key))},
-			Actions: []ovs.Action{setFlag(FlagFromOverlay), setSwitch(sw.ID), gotoTable(TablePortSecurity)},
+		c.add(o, e.ID, Flow{
+			Table: TableClassify, Priority: 100,
+			Match:   c.match(Exact(FieldInPort, uint64(port)), Exact(FieldTunID, uint64(e.Key))),
+			Actions: toPortSecurity,
 		})
 		o.Rule = RuleL2Station
 		for _, st := range e.Behind {
-			c.add(o, e.ID, ovs.Flow{
+			c.add(o, e.ID, Flow{
 				Table: TableL2Lookup, Priority: 100,
-				Matches: []ovs.Match{matchFlag(FlagFromOverlay, false), matchSwitch(sw.ID), ovs.DataLinkDestination(st.MAC.String())},
-				Actions: []ovs.Action{setOutPort(EndpointEgressBase + e.ID), gotoTable(TableOutput)},
+				Match:   c.match(fromVIF, matchSwitch(sw.ID), MatchMAC(FieldEthDst, st.MAC)),
+				Actions: c.actions(setOutPort(EndpointEgressBase+e.ID), GotoTable(TableOutput)),
 			})
 		}
 		o.Rule = RuleOutputEndpoint
-		c.add(o, e.ID, ovs.Flow{
+		c.add(o, e.ID, Flow{
 			Table: TableOutput, Priority: 100,
-			Matches: []ovs.Match{matchOutPort(EndpointEgressBase + e.ID)},
-			Actions: []ovs.Action{setTunnelKey(e.Key), ovs.Output(port)},
+			Match:   c.match(matchOutPort(EndpointEgressBase + e.ID)),
+			Actions: c.actions(setTunnelKey(e.Key), Output(port)),
 		})
 	}
 	if g := v.gateway; g != nil {
 		o := Origin{Kind: KindGateway, Name: g.Name, Pos: g.Pos}
-		nic := c.uplink[g.Physnet]
+		nic := uint32(c.uplink[g.Physnet])
 		o.Rule = RuleClassifyGateway
-		c.add(o, g.ID, ovs.Flow{
-			Table: TableClassify, Priority: 100, InPort: nic,
-			Matches: []ovs.Match{ovs.DataLinkVLAN(g.VLAN)},
-			Actions: []ovs.Action{popVLAN(), setSwitch(sw.ID), gotoTable(TablePortSecurity)},
+		c.add(o, g.ID, Flow{
+			Table: TableClassify, Priority: 100,
+			Match:   c.match(Exact(FieldInPort, uint64(nic)), matchVLAN(g.VLAN)),
+			Actions: c.actions(PopVLAN(), setSwitch(sw.ID), GotoTable(TablePortSecurity)),
 		})
 		o.Rule = RuleOutputUplink
-		c.add(o, g.ID, ovs.Flow{
+		c.add(o, g.ID, Flow{
 			Table: TableOutput, Priority: 100,
-			Matches: []ovs.Match{matchSwitch(sw.ID), matchOutPort(UplinkEgress)},
-			Actions: []ovs.Action{cloneAction(append(pushVLAN(g.VLAN), ovs.Output(nic)))},
+			Match:   c.match(matchSwitch(sw.ID), matchOutPort(UplinkEgress)),
+			Actions: c.actions(Clone(append(pushVLAN(g.VLAN), Output(nic))...)...),
 		})
 		// Whatever MAC no flow above knows lives on the VLAN side.
 		o.Rule = RuleUnknownToUplink
-		c.add(o, g.ID, ovs.Flow{
+		c.add(o, g.ID, Flow{
 			Table: TableL2Lookup, Priority: 70,
-			Matches: []ovs.Match{matchSwitch(sw.ID)},
-			Actions: []ovs.Action{setOutPort(UplinkEgress), gotoTable(TableOutput)},
+			Match:   c.match(matchSwitch(sw.ID)),
+			Actions: c.actions(setOutPort(UplinkEgress), GotoTable(TableOutput)),
 		})
 	} else if gh := v.gatewayHost; gh != nil {
 		o := Origin{Kind: KindGateway, Rule: RuleUnknownToGateway}
 		g := c.gatewaysOfSwitch(sw.Name)[0] // the topology allows one per switch
 		o.Name, o.Pos = g.Name, g.Pos
-		c.add(o, g.ID, ovs.Flow{
+		c.add(o, g.ID, Flow{
 			Table: TableL2Lookup, Priority: 70,
-			Matches: []ovs.Match{matchFlag(FlagFromOverlay, false), matchSwitch(sw.ID)},
-			Actions: []ovs.Action{setOutPort(HostEgressBase + gh.Key), gotoTable(TableOutput)},
+			Match:   c.match(fromVIF, matchSwitch(sw.ID)),
+			Actions: c.actions(setOutPort(HostEgressBase+gh.Key), GotoTable(TableOutput)),
 		})
 	}
 
@@ -714,45 +750,47 @@ func (c *compiler) overlay(v *view) {
 	// sends a copy back out of the port it came in on), the gateway's
 	// VLAN; and, for traffic that entered on this host only, a copy per
 	// remote host and external endpoint of the switch.
-	var toLocal, toAll []ovs.Action
+	n := 2 * (len(v.local) + 1 + len(v.remoteHosts) + len(v.endpoints))
+	all := make(Actions, 0, n)
 	for _, p := range v.local {
-		toLocal = append(toLocal, setOutPort(p.Key), ovs.Resubmit(0, TableEgressACL))
+		all = append(all, setOutPort(p.Key), Resubmit(TableEgressACL))
 	}
 	if v.gateway != nil {
-		toLocal = append(toLocal, setOutPort(UplinkEgress), ovs.Resubmit(0, TableOutput))
+		all = append(all, setOutPort(UplinkEgress), Resubmit(TableOutput))
 	}
-	toAll = append(toAll, toLocal...)
+	toLocal := all[:len(all):len(all)]
 	for _, h := range v.remoteHosts {
-		toAll = append(toAll, setOutPort(HostEgressBase+h.Key), ovs.Resubmit(0, TableOutput))
+		all = append(all, setOutPort(HostEgressBase+h.Key), Resubmit(TableOutput))
 	}
 	for _, e := range v.endpoints {
-		toAll = append(toAll, setOutPort(EndpointEgressBase+e.ID), ovs.Resubmit(0, TableOutput))
+		all = append(all, setOutPort(EndpointEgressBase+e.ID), Resubmit(TableOutput))
 	}
-	c.flood(sw, toAll, toLocal, FlagFromOverlay, RuleFloodFromLocal, RuleFloodFromOverlay,
+	c.flood(sw, all, toLocal, FlagFromOverlay, RuleFloodFromLocal, RuleFloodFromOverlay,
 		RuleFloodUnknownFromLocal, RuleFloodUnknownFromOverlay)
 }
 
 // flood adds the broadcast (and, with floodUnknown, unknown unicast) flows:
-// traffic without flag gets toAll, traffic with it toLocal.
-func (c *compiler) flood(sw *topology.Switch, toAll, toLocal []ovs.Action, flag int, rAll, rLocal, rUnknownAll, rUnknownLocal Rule) {
+// traffic without flag gets toAll, traffic with it toLocal. The flows
+// share the two lists.
+func (c *compiler) flood(sw *topology.Switch, toAll, toLocal Actions, flag int, rAll, rLocal, rUnknownAll, rUnknownLocal Rule) {
 	for _, f := range []struct {
 		set     bool
-		actions []ovs.Action
+		actions Actions
 		rule    Rule
 		unknown Rule
 	}{{false, toAll, rAll, rUnknownAll}, {true, toLocal, rLocal, rUnknownLocal}} {
 		if len(f.actions) == 0 {
 			continue
 		}
-		c.add(switchOrigin(sw, f.rule), sw.ID, ovs.Flow{
+		c.add(switchOrigin(sw, f.rule), sw.ID, Flow{
 			Table: TableL2Lookup, Priority: 90,
-			Matches: []ovs.Match{matchFlag(flag, f.set), matchSwitch(sw.ID), matchMulticast()},
+			Match:   c.match(matchFlag(flag, f.set), matchSwitch(sw.ID), matchMulticast()),
 			Actions: f.actions,
 		})
 		if sw.FloodUnknown {
-			c.add(switchOrigin(sw, f.unknown), sw.ID, ovs.Flow{
+			c.add(switchOrigin(sw, f.unknown), sw.ID, Flow{
 				Table: TableL2Lookup, Priority: 80,
-				Matches: []ovs.Match{matchFlag(flag, f.set), matchSwitch(sw.ID)},
+				Match:   c.match(matchFlag(flag, f.set), matchSwitch(sw.ID)),
 				Actions: f.actions,
 			})
 		}
@@ -765,82 +803,59 @@ func (c *compiler) flood(sw *topology.Switch, toAll, toLocal []ovs.Action, flag 
 // delivered to local ports only.
 func (c *compiler) vlanBacked(v *view) {
 	sw := v.sw
-	nic := c.uplink[sw.Physnet]
-	c.add(switchOrigin(sw, RuleClassifyUplink), sw.ID, ovs.Flow{
-		Table: TableClassify, Priority: 100, InPort: nic,
-		Matches: []ovs.Match{ovs.DataLinkVLAN(sw.VLAN)},
-		Actions: []ovs.Action{popVLAN(), setFlag(FlagFromPhysical), setSwitch(sw.ID), gotoTable(TablePortSecurity)},
+	nic := uint32(c.uplink[sw.Physnet])
+	c.add(switchOrigin(sw, RuleClassifyUplink), sw.ID, Flow{
+		Table: TableClassify, Priority: 100,
+		Match:   c.match(Exact(FieldInPort, uint64(nic)), matchVLAN(sw.VLAN)),
+		Actions: c.actions(PopVLAN(), setFlag(FlagFromPhysical), setSwitch(sw.ID), GotoTable(TablePortSecurity)),
 	})
-	c.add(switchOrigin(sw, RuleOutputUplink), sw.ID, ovs.Flow{
+	c.add(switchOrigin(sw, RuleOutputUplink), sw.ID, Flow{
 		Table: TableOutput, Priority: 100,
-		Matches: []ovs.Match{matchSwitch(sw.ID), matchOutPort(UplinkEgress)},
-		Actions: []ovs.Action{cloneAction(append(pushVLAN(sw.VLAN), ovs.Output(nic)))},
+		Match:   c.match(matchSwitch(sw.ID), matchOutPort(UplinkEgress)),
+		Actions: c.actions(Clone(append(pushVLAN(sw.VLAN), Output(nic))...)...),
 	})
-	c.add(switchOrigin(sw, RuleUnknownToUplink), sw.ID, ovs.Flow{
+	c.add(switchOrigin(sw, RuleUnknownToUplink), sw.ID, Flow{
 		Table: TableL2Lookup, Priority: 70,
-		Matches: []ovs.Match{matchFlag(FlagFromPhysical, false), matchSwitch(sw.ID)},
-		Actions: []ovs.Action{setOutPort(UplinkEgress), gotoTable(TableOutput)},
+		Match:   c.match(matchFlag(FlagFromPhysical, false), matchSwitch(sw.ID)),
+		Actions: c.actions(setOutPort(UplinkEgress), GotoTable(TableOutput)),
 	})
-	var toLocal, toAll []ovs.Action
+	all := make(Actions, 0, 2*len(v.local)+2)
 	for _, p := range v.local {
-		toLocal = append(toLocal, setOutPort(p.Key), ovs.Resubmit(0, TableEgressACL))
+		all = append(all, setOutPort(p.Key), Resubmit(TableEgressACL))
 	}
-	toAll = append(append(toAll, toLocal...), setOutPort(UplinkEgress), ovs.Resubmit(0, TableOutput))
-	c.flood(sw, toAll, toLocal, FlagFromPhysical, RuleFloodFromLocal, RuleFloodFromPhysical,
+	toLocal := all[:len(all):len(all)]
+	all = append(all, setOutPort(UplinkEgress), Resubmit(TableOutput))
+	c.flood(sw, all, toLocal, FlagFromPhysical, RuleFloodFromLocal, RuleFloodFromPhysical,
 		RuleFloodUnknownFromLocal, RuleFloodUnknownFromPhysical)
 }
 
-// finish renders every flow once, checks that no two flows share an
-// identity (table, priority, match), which would make one silently replace
-// the other on the switch, and sorts.
+// finish sorts the flows (Compare) and checks that no two share an
+// identity (table, priority, match), which would make one silently
+// replace the other on the switch.
 func (c *compiler) finish() error {
-	type keyed struct {
-		f    *Flow
-		text string
+	ptrs := make([]*Flow, 0, c.nflows)
+	for _, ch := range c.chunks {
+		for i := range ch {
+			ptrs = append(ptrs, &ch[i])
+		}
 	}
-	ks := make([]keyed, len(c.hs.Flows))
-	seen := make(map[string]*Flow, len(c.hs.Flows))
-	for i, f := range c.hs.Flows {
-		text, err := f.Text()
-		if err != nil {
-			return fmt.Errorf("render flow of %s: %w", f.Origin, err)
+	slices.SortFunc(ptrs, Compare)
+	for i := 1; i < len(ptrs); i++ {
+		if a, b := ptrs[i-1], ptrs[i]; SameIdentity(a, b) {
+			return fmt.Errorf("two flows with table=%d priority=%d %s: %s and %s", b.Table, b.Priority,
+				b.Match.appendText(nil), a.Origin, b.Origin)
 		}
-		match, _, _ := strings.Cut(text, ",table=")
-		ident := strconv.Itoa(f.Table) + " " + match
-		if prev, dup := seen[ident]; dup {
-			return fmt.Errorf("two flows with table=%d %s: %s and %s", f.Table, match, prev.Origin, f.Origin)
-		}
-		seen[ident] = f
-		f.text = text
-		ks[i] = keyed{f, text}
 	}
-	sort.Slice(ks, func(i, j int) bool {
-		a, b := ks[i].f, ks[j].f
-		if a.Table != b.Table {
-			return a.Table < b.Table
-		}
-		if a.Priority != b.Priority {
-			return a.Priority > b.Priority
-		}
-		return ks[i].text < ks[j].text
-	})
-	for i := range ks {
-		c.hs.Flows[i] = ks[i].f
+	c.hs.Flows = make([]Flow, len(ptrs))
+	for i, f := range ptrs {
+		c.hs.Flows[i] = *f
 	}
+	c.chunks = nil
 	return nil
 }
 
 // FlowText renders the host's flows in ovs-ofctl syntax, one per line, in
 // order: the input of `ovs-ofctl add-flows`.
-func (h *HostState) FlowText() ([]byte, error) {
-	var b strings.Builder
-	for _, f := range h.Flows {
-		s, err := f.Text()
-		if err != nil {
-			return nil, err
-		}
-		b.WriteString(s)
-		b.WriteByte('\n')
-	}
-	return []byte(b.String()), nil
+func (h *HostState) FlowText() []byte {
+	return AppendFlows(make([]byte, 0, 200*len(h.Flows)), h.Flows)
 }

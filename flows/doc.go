@@ -3,6 +3,17 @@
 // tables. It is a pure function: no I/O, no clock, no logging; the same
 // topology gives byte-identical output.
 //
+// It also owns Loom's flow type, Flow (flow.go): table, priority, cookie,
+// a canonical match of (field, value, mask) entries and typed actions, plus
+// the Origin the compiler attaches. Flows compare as values (Equal,
+// Identity, Key, Diff). Text exists only where a switch speaks it, each
+// way in one place: the renderer (render.go: Flow.AppendText, the syntax
+// of ovs-ofctl add-flows, no fmt) and the parser (parse.go: ParseFlow for
+// add-flows and dump-flows lines, ParseUpdate for a flow monitor's
+// updates), which reads every spelling OVS prints into the same value.
+// Validate checks a flow as OVS does when it is added. Nothing else in
+// Loom turns text into flows.
+//
 // The pipeline (tables are declared once, in pipeline.go):
 //
 //	 packet in

@@ -68,9 +68,9 @@ func FuzzCompile(f *testing.F) {
 			t.Fatalf("recompile of the same topology: %v, %+v", err, r)
 		}
 		for i := range states {
-			a, _ := states[i].FlowText()
-			b, _ := inc[i].FlowText()
-			c, _ := again[i].FlowText()
+			a := states[i].FlowText()
+			b := inc[i].FlowText()
+			c := again[i].FlowText()
 			if string(a) != string(b) || string(a) != string(c) {
 				t.Fatalf("host %s: incremental differs from Compile", states[i].Host)
 			}

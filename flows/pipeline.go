@@ -44,12 +44,11 @@ func TableName(id int) string {
 	return ""
 }
 
-// Registers of the logical context (OVS field names). metadata holds the
-// logical switch id.
+// Registers of the logical context. metadata holds the logical switch id.
 const (
-	regFlags   = "NXM_NX_REG5"
-	regInPort  = "NXM_NX_REG6" // ingress logical port key; 0 if not from a VIF
-	regOutPort = "NXM_NX_REG7" // egress key (see the bases below)
+	regFlags   = FieldReg5
+	regInPort  = FieldReg6 // ingress logical port key; 0 if not from a VIF
+	regOutPort = FieldReg7 // egress key (see the bases below)
 )
 
 // reg5 flag bits: where the packet entered the logical switch.

@@ -14,7 +14,7 @@ import (
 // it is given (Load), nothing else.
 func TestPureImports(t *testing.T) {
 	forbidden := map[string][]string{
-		".":           {"os", "os/exec", "net/http", "io/fs", "log", "go.uber.org/zap", "github.com/ovn-org/libovsdb", "github.com/loom-sdn/loom/controller", "github.com/loom-sdn/loom/ovsdb", "github.com/loom-sdn/loom/flows/ofctl"},
+		".":           {"os", "os/exec", "net/http", "io/fs", "log", "go.uber.org/zap", "github.com/ovn-org/libovsdb", "github.com/loom-sdn/loom/controller", "github.com/loom-sdn/loom/ovsdb", "github.com/loom-sdn/loom/ofctl"},
 		"../topology": {"os/exec", "net/http", "log", "go.uber.org/zap", "github.com/ovn-org/libovsdb", "github.com/loom-sdn/loom/flows", "github.com/loom-sdn/loom/controller", "github.com/loom-sdn/loom/ovsdb"},
 		"sim":         {"os", "os/exec", "net/http", "log", "go.uber.org/zap", "github.com/ovn-org/libovsdb"},
 	}

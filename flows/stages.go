@@ -2,9 +2,8 @@ package flows
 
 import (
 	"fmt"
+	"net"
 	"net/netip"
-
-	"github.com/digitalocean/go-openvswitch/ovs"
 
 	"github.com/loom-sdn/loom/topology"
 )
@@ -20,84 +19,83 @@ func (c *compiler) responder(v *view) {
 	type known struct {
 		o     Origin
 		id    uint32
-		mac   string
+		mac   net.HardwareAddr
 		ips   []netip.Addr
 		owner *topology.Port
 	}
 	var all []known
 	for _, p := range c.portsOnSwitch(sw.Name) {
-		all = append(all, known{portOrigin(p, RuleARPReply), p.Key, p.MAC.String(), p.IPs, p})
+		all = append(all, known{portOrigin(p, RuleARPReply), p.Key, p.MAC, p.IPs, p})
 	}
 	for _, e := range v.endpoints {
 		for _, st := range e.Behind {
-			all = append(all, known{Origin{Kind: KindEndpoint, Name: e.Name, Pos: e.Pos, Rule: RuleARPReply}, e.ID, st.MAC.String(), st.IPs, nil})
+			all = append(all, known{Origin{Kind: KindEndpoint, Name: e.Name, Pos: e.Pos, Rule: RuleARPReply}, e.ID, st.MAC, st.IPs, nil})
 		}
 	}
-	skip := []ovs.Action{gotoTable(TableL2Lookup)}
+	skip := c.actions(GotoTable(TableL2Lookup))
 	fromVIF := matchFlag(FlagFromVIF, true)
+	inSwitch := matchSwitch(sw.ID)
+	nd := func(typ uint64) MatchField { return Exact(FieldICMPType, typ) }
 	for _, k := range all {
 		for _, ip := range k.ips {
 			o := k.o
 			if ip.Is4() {
 				if k.owner != nil {
 					o.Rule = RuleResponderOwner
-					c.add(o, k.id, ovs.Flow{
-						Table: TableResponder, Priority: 110, Protocol: ovs.ProtocolARP,
-						Matches: []ovs.Match{matchInPort(k.owner.Key), ovs.ARPTargetProtocolAddress(ip.String())},
+					c.add(o, k.id, Flow{
+						Table: TableResponder, Priority: 110,
+						Match:   c.match(ethARP, matchInPort(k.owner.Key), MatchIP(FieldARPTPA, ip)),
 						Actions: skip,
 					})
 				}
 				o.Rule = RuleARPReply
-				c.add(o, k.id, ovs.Flow{
-					Table: TableResponder, Priority: 100, Protocol: ovs.ProtocolARP,
-					Matches: []ovs.Match{fromVIF, matchSwitch(sw.ID), ovs.ARPOperation(1), ovs.ARPTargetProtocolAddress(ip.String())},
-					Actions: []ovs.Action{
-						ovs.Move("NXM_OF_ETH_SRC[]", "NXM_OF_ETH_DST[]"),
-						ovs.SetField(k.mac, "eth_src"),
-						ovs.Load("0x2", "NXM_OF_ARP_OP[]"),
-						ovs.Move("NXM_NX_ARP_SHA[]", "NXM_NX_ARP_THA[]"),
-						ovs.SetField(k.mac, "arp_sha"),
-						ovs.Move("NXM_OF_ARP_SPA[]", "NXM_OF_ARP_TPA[]"),
-						ovs.SetField(ip.String(), "arp_spa"),
-						ovs.InPort(),
-					},
+				c.add(o, k.id, Flow{
+					Table: TableResponder, Priority: 100,
+					Match: c.match(ethARP, fromVIF, inSwitch, Exact(FieldARPOp, 1), MatchIP(FieldARPTPA, ip)),
+					Actions: c.actions(
+						MoveAll(FieldEthSrc, FieldEthDst),
+						SetFieldMAC(FieldEthSrc, k.mac),
+						LoadAll(FieldARPOp, 2),
+						MoveAll(FieldARPSHA, FieldARPTHA),
+						SetFieldMAC(FieldARPSHA, k.mac),
+						MoveAll(FieldARPSPA, FieldARPTPA),
+						SetFieldIP(FieldARPSPA, ip),
+						OutputInPort(),
+					),
 				})
 				continue
 			}
 			if k.owner != nil {
 				o.Rule = RuleResponderOwner
-				c.add(o, k.id, ovs.Flow{
-					Table: TableResponder, Priority: 110, Protocol: ovs.ProtocolICMPv6,
-					Matches: []ovs.Match{matchInPort(k.owner.Key), ovs.ICMP6Type(135), ovs.NeighborDiscoveryTarget(ip.String())},
+				c.add(o, k.id, Flow{
+					Table: TableResponder, Priority: 110,
+					Match:   c.match(ethIPv6, isICMPv6, matchInPort(k.owner.Key), nd(ICMPv6NS), MatchIP(FieldNDTarget, ip)),
 					Actions: skip,
 				})
 			}
 			o.Rule = RuleNDReply
-			c.add(o, k.id, ovs.Flow{
-				Table: TableResponder, Priority: 100, Protocol: ovs.ProtocolICMPv6,
-				Matches: []ovs.Match{fromVIF, matchSwitch(sw.ID), ovs.ICMP6Type(135), ovs.NeighborDiscoveryTarget(ip.String())},
-				Actions: []ovs.Action{
-					ovs.Move("NXM_OF_ETH_SRC[]", "NXM_OF_ETH_DST[]"),
-					ovs.SetField(k.mac, "eth_src"),
-					ovs.Move("NXM_NX_IPV6_SRC[]", "NXM_NX_IPV6_DST[]"),
-					ovs.SetField(ip.String(), "ipv6_src"),
-					ovs.SetField("136", "icmpv6_type"),
-					ovs.SetField("0x60000000", "nd_reserved"), // solicited, override
-					ovs.SetField("2", "nd_options_type"),
+			c.add(o, k.id, Flow{
+				Table: TableResponder, Priority: 100,
+				Match: c.match(ethIPv6, isICMPv6, fromVIF, inSwitch, nd(ICMPv6NS), MatchIP(FieldNDTarget, ip)),
+				Actions: c.actions(
+					MoveAll(FieldEthSrc, FieldEthDst),
+					SetFieldMAC(FieldEthSrc, k.mac),
+					MoveAll(FieldIPv6Src, FieldIPv6Dst),
+					SetFieldIP(FieldIPv6Src, ip),
+					SetField(FieldICMPType, U64(ICMPv6NA)),
+					SetField(FieldNDReserved, U64(0x60000000)), // solicited, override
+					SetField(FieldNDOptionsType, U64(2)),
 					// OVS checks a field's prerequisites against the
 					// flow's match: nd_tll needs an advertisement, so it
 					// is written by a flow of nd_reply, which matches one.
-					gotoTable(TableNDReply),
-				},
+					GotoTable(TableNDReply),
+				),
 			})
 			o.Rule = RuleNDReplyTLL
-			c.add(o, k.id, ovs.Flow{
-				Table: TableNDReply, Priority: 100, Protocol: ovs.ProtocolICMPv6,
-				Matches: []ovs.Match{matchSwitch(sw.ID), ovs.ICMP6Type(136), ovs.NeighborDiscoveryTarget(ip.String())},
-				Actions: []ovs.Action{
-					ovs.SetField(k.mac, "nd_tll"),
-					ovs.InPort(),
-				},
+			c.add(o, k.id, Flow{
+				Table: TableNDReply, Priority: 100,
+				Match:   c.match(ethIPv6, isICMPv6, inSwitch, nd(ICMPv6NA), MatchIP(FieldNDTarget, ip)),
+				Actions: c.actions(SetFieldMAC(FieldNDTLL, k.mac), OutputInPort()),
 			})
 		}
 	}
@@ -106,14 +104,14 @@ func (c *compiler) responder(v *view) {
 	// cannot be turned into the target one. They go on to l2_lookup.
 	if hasIPv6(all, func(k known) []netip.Addr { return k.ips }) {
 		o := switchOrigin(sw, RuleResponderSkip)
-		c.add(o, sw.ID, ovs.Flow{
-			Table: TableResponder, Priority: 105, Protocol: ovs.ProtocolICMPv6,
-			Matches: []ovs.Match{matchSwitch(sw.ID), ovs.ICMP6Type(135), ovs.IPv6Source("::")},
+		c.add(o, sw.ID, Flow{
+			Table: TableResponder, Priority: 105,
+			Match:   c.match(ethIPv6, isICMPv6, inSwitch, nd(ICMPv6NS), MatchIP(FieldIPv6Src, netip.IPv6Unspecified())),
 			Actions: skip,
 		})
-		c.add(o, sw.ID, ovs.Flow{
-			Table: TableResponder, Priority: 105, Protocol: ovs.ProtocolICMPv6,
-			Matches: []ovs.Match{matchSwitch(sw.ID), ovs.ICMP6Type(135), ovs.FieldMatch("nd_sll", "00:00:00:00:00:00")},
+		c.add(o, sw.ID, Flow{
+			Table: TableResponder, Priority: 105,
+			Match:   c.match(ethIPv6, isICMPv6, inSwitch, nd(ICMPv6NS), Exact(FieldNDSLL, 0)),
 			Actions: skip,
 		})
 	}
@@ -134,14 +132,15 @@ func hasIPv6[T any](list []T, ips func(T) []netip.Addr) bool {
 // egress_acl, rule by rule in order, then the switch's default.
 func (c *compiler) portACLs(v *view, p *topology.Port) {
 	for _, dir := range []struct {
-		table, next int
+		table, next uint8
 		acls        []string
-		match       ovs.Match
+		match       MatchField
 		rule, def   Rule
 	}{
 		{TableIngressACL, TableResponder, p.ACLsFromPort, matchInPort(p.Key), RuleACLFromPort, RuleACLDefaultFromPort},
 		{TableEgressACL, TableOutput, p.ACLsToPort, matchOutPort(p.Key), RuleACLToPort, RuleACLDefaultToPort},
 	} {
+		pass := c.actions(GotoTable(int(dir.next)))
 		// Rules take priorities from topACLPriority down, above the
 		// default at 1: topology limits a port's rules in one direction
 		// to topology.MaxACLRules.
@@ -151,9 +150,9 @@ func (c *compiler) portACLs(v *view, p *topology.Port) {
 			for i := range a.Rules {
 				r := &a.Rules[i]
 				o := Origin{Kind: KindACL, Name: a.Name, Rule: dir.rule, Pos: r.Pos, Note: aclRuleNote(r)}
-				act := []ovs.Action{gotoTable(dir.next)}
+				act := pass
 				if !r.Allow {
-					act = []ovs.Action{ovs.Drop()}
+					act = nil // drop
 				}
 				if prio <= 1 || r.Index > 0xffff {
 					c.fail(fmt.Errorf("port %q: more ACL rules than the %d a port may have in one direction", p.Name, topology.MaxACLRules))
@@ -165,22 +164,22 @@ func (c *compiler) portACLs(v *view, p *topology.Port) {
 					return
 				}
 				for _, m := range matches {
-					c.add(o, a.ID<<16|uint32(r.Index), ovs.Flow{
-						Table: dir.table, Priority: prio,
-						Matches: append([]ovs.Match{dir.match}, m...),
+					c.add(o, a.ID<<16|uint32(r.Index), Flow{
+						Table: dir.table, Priority: uint16(prio),
+						Match:   c.match(append(m, dir.match)...),
 						Actions: act,
 					})
 				}
 				prio--
 			}
 		}
-		act := []ovs.Action{gotoTable(dir.next)}
+		act := pass
 		if v.sw.ACLDefault == "deny" {
-			act = []ovs.Action{ovs.Drop()}
+			act = nil
 		}
-		c.add(Origin{Kind: KindPort, Name: p.Name, Rule: dir.def, Pos: p.Pos, Note: v.sw.ACLDefault}, p.Key, ovs.Flow{
+		c.add(Origin{Kind: KindPort, Name: p.Name, Rule: dir.def, Pos: p.Pos, Note: v.sw.ACLDefault}, p.Key, Flow{
 			Table: dir.table, Priority: 1,
-			Matches: []ovs.Match{dir.match},
+			Match:   c.match(dir.match),
 			Actions: act,
 		})
 	}
@@ -199,25 +198,34 @@ func ruleLabel(r *topology.Rule) string {
 
 // ruleMatches expands an ACL rule into OpenFlow matches: one per IP
 // family it may apply to, times the masked values its port ranges need.
-func ruleMatches(r *topology.Rule) ([][]ovs.Match, error) {
+// Each has room for one more field (the port's).
+func ruleMatches(r *topology.Rule) ([][]MatchField, error) {
 	var fams []uint16
 	switch {
 	case r.EthType != 0:
 		fams = []uint16{r.EthType}
 	case r.Proto >= 0:
-		fams = []uint16{0x0800, 0x86dd}
+		fams = []uint16{EthTypeIPv4, EthTypeIPv6}
 	default:
 		fams = []uint16{0} // any frame
 	}
-	var out [][]ovs.Match
+	srcs, err := portMatches(r.SrcPorts, FieldTpSrc)
+	if err != nil {
+		return nil, fmt.Errorf("srcPorts: %w", err)
+	}
+	dsts, err := portMatches(r.DstPorts, FieldTpDst)
+	if err != nil {
+		return nil, fmt.Errorf("dstPorts: %w", err)
+	}
+	var out [][]MatchField
 	for _, et := range fams {
-		var base []ovs.Match
+		var base []MatchField
 		if et != 0 {
-			base = append(base, ovs.DataLinkType(et))
+			base = append(base, Exact(FieldEthType, uint64(et)))
 		}
-		v6 := et == 0x86dd
+		v6 := et == EthTypeIPv6
 		if r.Proto >= 0 {
-			base = append(base, ovs.NetworkProtocol(uint8(r.Proto)))
+			base = append(base, Exact(FieldIPProto, uint64(r.Proto)))
 		}
 		if r.Src.IsValid() {
 			base = append(base, prefixMatch(v6, true, r.Src))
@@ -226,34 +234,19 @@ func ruleMatches(r *topology.Rule) ([][]ovs.Match, error) {
 			base = append(base, prefixMatch(v6, false, r.Dst))
 		}
 		if r.ICMPType >= 0 {
-			if v6 {
-				base = append(base, ovs.ICMP6Type(uint8(r.ICMPType)))
-			} else {
-				base = append(base, ovs.ICMPType(uint8(r.ICMPType)))
-			}
+			base = append(base, Exact(FieldICMPType, uint64(r.ICMPType)))
 		}
 		if r.ICMPCode >= 0 {
-			if v6 {
-				base = append(base, ovs.ICMP6Code(uint8(r.ICMPCode)))
-			} else {
-				base = append(base, ovs.ICMPCode(uint8(r.ICMPCode)))
-			}
-		}
-		srcs, err := portMatches(r.SrcPorts, true)
-		if err != nil {
-			return nil, fmt.Errorf("srcPorts: %w", err)
-		}
-		dsts, err := portMatches(r.DstPorts, false)
-		if err != nil {
-			return nil, fmt.Errorf("dstPorts: %w", err)
+			base = append(base, Exact(FieldICMPCode, uint64(r.ICMPCode)))
 		}
 		for _, s := range srcs {
 			for _, d := range dsts {
-				m := append([]ovs.Match(nil), base...)
-				if s != nil {
+				m := make([]MatchField, len(base), len(base)+3)
+				copy(m, base)
+				if s.Field != FieldNone {
 					m = append(m, s)
 				}
-				if d != nil {
+				if d.Field != FieldNone {
 					m = append(m, d)
 				}
 				out = append(out, m)
@@ -263,56 +256,31 @@ func ruleMatches(r *topology.Rule) ([][]ovs.Match, error) {
 	return out, nil
 }
 
-func prefixMatch(v6, src bool, p netip.Prefix) ovs.Match {
-	s := p.String()
-	if p.Bits() == p.Addr().BitLen() {
-		s = p.Addr().String()
-	}
+func prefixMatch(v6, src bool, p netip.Prefix) MatchField {
+	f := FieldIPDst
 	switch {
 	case v6 && src:
-		return ovs.IPv6Source(s)
+		f = FieldIPv6Src
 	case v6:
-		return ovs.IPv6Destination(s)
+		f = FieldIPv6Dst
 	case src:
-		return ovs.NetworkSource(s)
+		f = FieldIPSrc
 	}
-	return ovs.NetworkDestination(s)
+	return MatchPrefix(f, p)
 }
 
-// portMatches are the masked matches covering a port span ([nil] for any).
-func portMatches(s topology.PortSpan, src bool) ([]ovs.Match, error) {
+// portMatches are the masked matches of f covering a port span (one
+// without a field for any port).
+func portMatches(s topology.PortSpan, f Field) ([]MatchField, error) {
 	switch {
 	case s.Any():
-		return []ovs.Match{nil}, nil
+		return []MatchField{{}}, nil
 	case s.Lo > s.Hi:
 		return nil, fmt.Errorf("port range %d-%d is reversed", s.Lo, s.Hi)
-	case s.Lo == s.Hi:
-		if src {
-			return []ovs.Match{ovs.TransportSourcePort(s.Lo)}, nil
-		}
-		return []ovs.Match{ovs.TransportDestinationPort(s.Lo)}, nil
-	case s.Lo == 0:
-		// go-openvswitch refuses ranges from 0, a real port value on the
-		// wire: cover them here, in the same form.
-		var ms []ovs.Match
-		for _, b := range maskedRange(s.Lo, s.Hi) {
-			if src {
-				ms = append(ms, ovs.TransportSourceMaskedPort(b.value, b.mask))
-			} else {
-				ms = append(ms, ovs.TransportDestinationMaskedPort(b.value, b.mask))
-			}
-		}
-		return ms, nil
 	}
-	var r ovs.TransportPortRanger
-	if src {
-		r = ovs.TransportSourcePortRange(s.Lo, s.Hi)
-	} else {
-		r = ovs.TransportDestinationPortRange(s.Lo, s.Hi)
-	}
-	ms, err := r.MaskedPorts()
-	if err != nil {
-		return nil, fmt.Errorf("port range %d-%d: %w", s.Lo, s.Hi, err)
+	var ms []MatchField
+	for _, b := range maskedRange(s.Lo, s.Hi) {
+		ms = append(ms, Masked(f, uint64(b.value), uint64(b.mask)))
 	}
 	return ms, nil
 }

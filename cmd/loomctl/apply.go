@@ -316,6 +316,9 @@ func printPlan(w io.Writer, col colors, p *api.Plan, verbose bool) (failed int) 
 			for _, f := range h.FlowsDelete {
 				fmt.Fprintf(w, "    %s %s\n", col.red("-"), f)
 			}
+			for _, f := range h.FlowsUnknown {
+				fmt.Fprintf(w, "    %s %s (not Loom's syntax)\n", col.red("-"), f)
+			}
 		}
 	}
 	for _, warn := range p.Warnings {

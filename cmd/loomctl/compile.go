@@ -63,12 +63,11 @@ func compileText(out io.Writer, states []*flows.HostState) error {
 			}
 			fmt.Fprintf(out, "# port %s (%s, ofport %d) %v\n", p.Name, kind, p.Ofport, p.Options)
 		}
-		for _, f := range hs.Flows {
-			s, err := f.Text()
-			if err != nil {
-				return err
-			}
-			fmt.Fprintf(out, "%s\n    # %s\n", s, f.Origin)
+		var b []byte
+		for i := range hs.Flows {
+			f := &hs.Flows[i]
+			b = f.AppendText(b[:0])
+			fmt.Fprintf(out, "%s\n    # %s\n", b, f.Origin)
 		}
 	}
 	return nil
@@ -84,12 +83,11 @@ type jsonOrigin struct {
 	Column int    `json:"column,omitempty"`
 }
 
+// jsonFlow is a flow (its value and text, see flows.Flow), the name of
+// its table and its origin.
 type jsonFlow struct {
-	Table     int        `json:"table"`
 	TableName string     `json:"tableName"`
-	Priority  int        `json:"priority"`
-	Cookie    string     `json:"cookie"`
-	Flow      string     `json:"flow"`
+	Flow      flows.Flow `json:"flow"`
 	Origin    jsonOrigin `json:"origin"`
 }
 
@@ -124,14 +122,9 @@ func compileStructured(out io.Writer, o *output, states []*flows.HostState) erro
 			h.Ports = append(h.Ports, jsonPort{p.Name, typ, p.Ofport, p.Options})
 		}
 		for _, f := range hs.Flows {
-			s, err := f.Text()
-			if err != nil {
-				return err
-			}
 			o := f.Origin
 			h.Flows = append(h.Flows, jsonFlow{
-				Table: f.Table, TableName: flows.TableName(f.Table), Priority: f.Priority,
-				Cookie: fmt.Sprintf("%#x", f.Cookie), Flow: s,
+				TableName: flows.TableName(int(f.Table)), Flow: f,
 				Origin: jsonOrigin{Kind: o.Kind.String(), Name: o.Name, Rule: o.Rule.String(), Note: o.Note,
 					File: o.Pos.File, Line: o.Pos.Line, Column: o.Pos.Col},
 			})

@@ -93,7 +93,7 @@ func newFlowsCmd(g *globals) *cobra.Command {
 
 func printFlows(w io.Writer, col colors, r *api.HostFlows) {
 	for _, f := range r.Flows {
-		fmt.Fprintf(w, "%s\n    # %s\n", f.Flow, f.Explain)
+		fmt.Fprintf(w, "%s\n    # %s\n", f.String(), f.Explain)
 	}
 	fmt.Fprintf(w, "# %s: %d flows of Loom's on the switch, %d in the topology\n", r.Host, len(r.Flows), r.Desired)
 	for _, n := range hostNotes(r.Status, r.Revision) {
@@ -104,10 +104,10 @@ func printFlows(w io.Writer, col colors, r *api.HostFlows) {
 		return
 	}
 	for _, f := range r.Missing {
-		fmt.Fprintf(w, "%s %s\n#     %s\n", col.red("# missing on the switch:"), f.Flow, f.Explain)
+		fmt.Fprintf(w, "%s %s\n#     %s\n", col.red("# missing on the switch:"), f.String(), f.Explain)
 	}
 	for _, f := range r.Extra {
-		fmt.Fprintf(w, "%s %s\n#     %s\n", col.red("# on the switch but not in the topology:"), f.Flow, f.Explain)
+		fmt.Fprintf(w, "%s %s\n#     %s\n", col.red("# on the switch but not in the topology:"), f.String(), f.Explain)
 	}
 	repair := "loomd repairs it at its next reconcile"
 	if h := r.Status; h != nil && (h.State == controller.StateError || h.State == controller.StateUnreachable) {

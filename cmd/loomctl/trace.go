@@ -94,11 +94,7 @@ func (tr *tracer) host(name string) (*flows.HostState, *sim.Switch, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	text, err := hs.FlowText()
-	if err != nil {
-		return nil, nil, err
-	}
-	sw, err := sim.Parse(string(text))
+	sw, err := sim.New(hs.Flows)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -24,6 +24,7 @@ import (
 	"time"
 
 	"github.com/loom-sdn/loom/controller"
+	"github.com/loom-sdn/loom/flows"
 	"github.com/loom-sdn/loom/topology"
 	"github.com/loom-sdn/loom/version"
 )
@@ -139,16 +140,20 @@ type Plan struct {
 	Warnings []Problem  `json:"warnings,omitempty"`
 }
 
-// HostPlan is what one host would need. Flows are in OVS's syntax; a flow
-// whose table, priority and match stay but whose actions change is in
-// FlowsModify, as the new flow.
+// HostPlan is what one host would need. A flow whose table, priority and
+// match stay but whose actions change is in FlowsModify, as the new flow.
+// Flows in JSON carry their value and their text (see flows.Flow).
 type HostPlan struct {
-	Host         string   `json:"host"`
-	OVSDB        []string `json:"ovsdb,omitempty"`
-	Foreign      []string `json:"foreign,omitempty"` // ports on Loom's bridge that Loom leaves alone
-	FlowsAdd     []string `json:"flowsAdd,omitempty"`
-	FlowsModify  []string `json:"flowsModify,omitempty"`
-	FlowsDelete  []string `json:"flowsDelete,omitempty"`
+	Host        string       `json:"host"`
+	OVSDB       []string     `json:"ovsdb,omitempty"`
+	Foreign     []string     `json:"foreign,omitempty"` // ports on Loom's bridge that Loom leaves alone
+	FlowsAdd    []flows.Flow `json:"flowsAdd,omitempty"`
+	FlowsModify []flows.Flow `json:"flowsModify,omitempty"`
+	FlowsDelete []flows.Flow `json:"flowsDelete,omitempty"`
+	// FlowsUnknown are flows of Loom's cookie space on the switch that
+	// Loom does not read (someone else's): deleted, as the switch printed
+	// them.
+	FlowsUnknown []string `json:"flowsUnknown,omitempty"`
 	FlowMods     int      `json:"flowMods"` // size of the bundle that would apply it
 	DesiredFlows int      `json:"desiredFlows"`
 	Error        string   `json:"error,omitempty"`
@@ -167,6 +172,9 @@ func PlanOf(r controller.HostResult) HostPlan {
 	h.FlowsAdd, h.FlowsModify, h.FlowsDelete = controller.FlowChanges(r.Flows)
 	if r.Flows != nil {
 		h.FlowMods = r.Flows.FlowMods()
+		for _, u := range r.Flows.Unknown {
+			h.FlowsUnknown = append(h.FlowsUnknown, u.Text)
+		}
 	}
 	if r.Err != nil {
 		h.Error = r.Err.Error()
@@ -176,7 +184,7 @@ func PlanOf(r controller.HostResult) HostPlan {
 
 // Changed tells whether the host would change.
 func (h HostPlan) Changed() bool {
-	return len(h.OVSDB)+len(h.FlowsAdd)+len(h.FlowsModify)+len(h.FlowsDelete) > 0
+	return len(h.OVSDB)+len(h.FlowsAdd)+len(h.FlowsModify)+len(h.FlowsDelete)+len(h.FlowsUnknown) > 0
 }
 
 // TopologyState says which topology is in force and what became of the
@@ -226,10 +234,23 @@ type HostInterfaces struct {
 	controller.Observed
 }
 
-// Flow is a flow of Loom's and the topology object behind it.
+// Flow is a flow of Loom's and the topology object behind it. Flow in
+// JSON carries the flow's value and its text (see flows.Flow).
 type Flow struct {
-	Flow    string `json:"flow"`
+	Flow flows.Flow `json:"flow"`
+	// Unknown is, for a flow Loom does not read (someone else's flow in
+	// Loom's cookie space), its text as the switch printed it; Flow then
+	// holds only its table and cookie.
+	Unknown string `json:"unknown,omitempty"`
 	Explain string `json:"explain"`
+}
+
+// String is the flow's text.
+func (f *Flow) String() string {
+	if f.Unknown != "" {
+		return f.Unknown
+	}
+	return f.Flow.String()
 }
 
 // HostFlows is the answer to GET hosts/{host}/flows: the switch's flows in
@@ -254,7 +275,7 @@ func FlowsOf(r *controller.FlowReport) *HostFlows {
 		}
 		out := make([]Flow, len(in))
 		for i, f := range in {
-			out[i] = Flow{Flow: f.Flow, Explain: f.Explain}
+			out[i] = Flow{Flow: f.Flow, Unknown: f.Unknown, Explain: f.Explain}
 		}
 		return out
 	}

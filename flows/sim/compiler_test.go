@@ -34,13 +34,9 @@ func compileHost(t *testing.T, file, name string) *host {
 	if err != nil {
 		t.Fatal(err)
 	}
-	text, err := hs.FlowText()
+	sw, err := sim.New(hs.Flows)
 	if err != nil {
-		t.Fatal(err)
-	}
-	sw, err := sim.Parse(string(text))
-	if err != nil {
-		t.Fatalf("the compiler's flows do not parse: %v", err)
+		t.Fatalf("the compiler's flows are refused: %v", err)
 	}
 	return &host{t: t, topo: topo, hs: hs, sw: sw}
 }
@@ -261,11 +257,12 @@ func TestCompiledFlowsParse(t *testing.T) {
 			continue // uses what this compiler refuses; its own tests say so
 		}
 		for _, hs := range hosts {
-			text, err := hs.FlowText()
-			if err != nil {
-				t.Fatal(err)
+			// As typed flows, and through their text (the renderer
+			// and the parser).
+			if _, err := sim.New(hs.Flows); err != nil {
+				t.Errorf("%s, host %s: %v", file, hs.Host, err)
 			}
-			sw, err := sim.Parse(string(text))
+			sw, err := sim.Parse(string(hs.FlowText()))
 			if err != nil {
 				t.Errorf("%s, host %s: %v", file, hs.Host, err)
 				continue

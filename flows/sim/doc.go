@@ -1,10 +1,11 @@
-// Package sim simulates the OpenFlow tables Loom programs: it parses flows
-// in ovs-ofctl syntax (what flows.HostState.FlowText renders, or what
+// Package sim simulates the OpenFlow tables Loom programs: it takes typed
+// flows (sim.New: a host's compiled flows) or flow text (sim.Parse, through
+// flows.ParseText: what flows.HostState.FlowText renders, or what
 // ovs-ofctl dump-flows prints) and walks a packet through them as Open
 // vSwitch would, recording every lookup and every copy of the packet that
 // leaves the switch. It is pure: no I/O, no logging, deterministic.
 //
-//	sw, err := sim.Parse(string(text))
+//	sw, err := sim.New(hs.Flows) // or sim.Parse(string(text))
 //	res, err := sw.Run(sim.ARPRequest(mac, ip, target).At(ofport))
 //	res.Ports()   // where copies went, in order
 //	res.Steps     // every lookup: table, flow, line, cookie, registers
@@ -43,9 +44,10 @@
 //
 // # Syntax
 //
-// Parse is strict, so that what the simulator accepts is what OVS installs
-// unchanged: unknown keywords, fields and actions are errors, and so is
-// every flow OVS would refuse or silently alter (see Parse).
+// New and Parse are strict, so that what the simulator accepts is what OVS
+// installs unchanged: unknown keywords, fields and actions are errors
+// (flows.ParseFlow), and so is every flow OVS would refuse or silently
+// alter (flows.Flow.Validate), or that the simulator does not model.
 //
 // Matches: the protocols ip ipv4 ip4 arp rarp icmp tcp udp sctp ipv6 ip6
 // icmp6 tcp6 udp6 sctp6; in_port (number or LOCAL); dl_src/eth_src,
@@ -55,8 +57,7 @@
 // hex or decimal); tun_src, tun_dst; arp_op, arp_spa, arp_tpa (IPv4 or
 // CIDR), arp_sha, arp_tha; nw_src/ip_src, nw_dst/ip_dst (IPv4, CIDR or
 // address/mask); ipv6_src, ipv6_dst (IPv6 or CIDR); nw_proto/ip_proto;
-// tp_src, tp_dst, tcp_*, udp_*, sctp_* (port or value/mask, as
-// go-openvswitch renders port ranges); icmp_type, icmp_code (also for
+// tp_src, tp_dst, tcp_*, udp_*, sctp_* (port or value/mask); icmp_type, icmp_code (also for
 // ICMPv6, as dump-flows prints them), icmpv6_type, icmpv6_code; nd_target,
 // nd_sll, nd_tll, nd_reserved, nd_options_type; subfields such as
 // reg5[2]=1 or reg5[0..3]=0x5. Ignored: idle_timeout, hard_timeout,
@@ -67,15 +68,20 @@
 // output:FIELD[bits]; load:V->FIELD[bits] (NXM/OXM or OVS names);
 // set_field:V[/M]->FIELD (OVS names); move:SRC[bits]->DST[bits];
 // mod_dl_src, mod_dl_dst, mod_nw_src, mod_nw_dst, mod_tp_src, mod_tp_dst;
-// set_tunnel, set_tunnel64; mod_vlan_vid (adds a tag if there is none),
-// set_vlan_vid, push_vlan, strip_vlan, pop_vlan; resubmit(P,T),
+// set_tunnel, set_tunnel64; mod_vlan_vid (a push_vlan and a set_field, as
+// OVS holds it on an OpenFlow 1.3 bridge: a push_vlan unless the packet is
+// known to carry a tag), set_vlan_vid, push_vlan, strip_vlan, pop_vlan;
+// resubmit(P,T),
 // resubmit(,T), resubmit:P; clone(...); note; and the instructions
 // write_metadata:V[/M] and goto_table:T.
 //
-// Not simulated (Parse errors): NORMAL, FLOOD, ALL, CONTROLLER and other
+// These are what flows.ParseFlow reads (see docs/design.md); the parser
+// holds each action as OVS holds it (mod_dl_src as set_field, and so on).
+//
+// Not simulated (errors): NORMAL, FLOOD, ALL, CONTROLLER and other
 // reserved ports, groups, meters, conntrack (ct, ct_state...), learn,
 // multipath, bundle, dec_ttl, MPLS, NSH, tunnel options and flags,
 // write_actions/clear_actions, IPv6 flow labels, nw_tos/ecn/ttl,
-// tcp_flags, ip_frag, VLAN PCP, two VLAN tags, and port names (dump with
-// --no-names).
+// tcp_flags, ip_frag, VLAN priorities (dl_vlan_pcp), two VLAN tags, moves
+// into vlan_vid, and port names (dump with --no-names).
 package sim

@@ -5,6 +5,8 @@ import (
 	"net"
 	"net/netip"
 	"strings"
+
+	"github.com/loom-sdn/loom/flows"
 )
 
 // Limits of one packet's translation, as OVS's (ofproto-dpif-xlate.c):
@@ -215,88 +217,87 @@ func (r *runner) lookup(table, inPort int, via string, from int) error {
 }
 
 func (r *runner) exec(f *flowEntry, table, step int) error {
-	return r.actions(f.actions, table, step)
+	return r.actions(f.actions, f.proto, table, step)
 }
 
-func (r *runner) actions(acts []action, table, step int) error {
+func (r *runner) actions(acts flows.Actions, p flows.Proto, table, step int) error {
 	ind := r.nest + 1
-	for _, a := range acts {
-		switch a.kind {
-		case aOutput:
-			if err := r.output(a.port, a.text, step); err != nil {
+	for i := 0; i < len(acts); i++ {
+		a := &acts[i]
+		text := func() string { return a.Text(p) }
+		switch a.Op {
+		case flows.OpOutput:
+			if err := r.output(int(a.Port), text(), step); err != nil {
 				return err
 			}
-		case aOutputInPort:
-			if r.s.p.InPort == 0 {
-				r.logf(ind, "%s: the packet has no in_port: nothing sent", a.text)
+		case flows.OpOutputField:
+			v := read(a.Field, r.s).Shr(int(a.Ofs)).And(flows.Ones(int(a.Bits)))
+			if v.Hi != 0 || v.Lo > 0xffff {
+				r.logf(ind, "%s: port %#x is out of range: nothing sent", text(), v.Lo)
 				continue
 			}
-			if err := r.emit(r.s.p.InPort, a.text, step); err != nil {
+			if err := r.output(int(v.Lo), text(), step); err != nil {
 				return err
 			}
-		case aOutputReg:
-			v := a.src.f.read(r.s).shr(a.src.ofs).and(ones(a.src.n))
-			if v.hi != 0 || v.lo > 0xffff {
-				r.logf(ind, "%s: port %s is out of range: nothing sent", a.text, v.hex())
+		case flows.OpLoad, flows.OpSetField:
+			if pr := a.Field.Prereq(); !pr.OK(r.s.proto()) {
+				r.logf(ind, "%s: ignored: the packet has no %s (needs %s)", text(), a.Field, pr)
 				continue
 			}
-			if err := r.output(int(v.lo), a.text, step); err != nil {
-				return err
+			ofs, n := int(a.Ofs), int(a.Bits)
+			if a.Op == flows.OpSetField {
+				ofs, n = 0, a.Field.Bits()
 			}
-		case aSet:
-			if pr := a.f.prereq; !pr.ok(r.s.proto()) {
-				r.logf(ind, "%s: ignored: the packet has no %s (needs %s)", a.text, a.f.name, prereqText[pr])
-				continue
-			}
-			a.f.write(r.s, a.value, a.mask)
-		case aMove:
+			write(a.Field, r.s, a.Value.Shl(ofs), flows.Ones(n).Shl(ofs))
+		case flows.OpMove:
 			v := r.s.proto()
-			for _, sf := range []subfield{a.src, a.dst} {
-				if !sf.f.prereq.ok(v) && !sf.f.matchPrereq().ok(v) {
+			for _, f := range []flows.Field{a.Src, a.Field} {
+				if !f.Prereq().OK(v) && !f.MatchPrereq().OK(v) {
 					return fmt.Errorf("%s: the packet has no %s (needs %s); OVS would use the bits of another field stored in the same place: not simulated",
-						a.text, sf.f.name, prereqText[sf.f.prereq])
+						text(), f, f.Prereq())
 				}
 			}
-			bits := a.src.f.read(r.s).shr(a.src.ofs).and(ones(a.src.n))
-			a.dst.f.write(r.s, bits.shl(a.dst.ofs), a.dst.mask())
-		case aSetVLANVID:
-			switch {
-			case r.s.tci&0x1000 != 0:
-				r.s.tci = r.s.tci&^0xfff | a.vid
-			case a.push:
-				r.s.tci = 0x1000 | a.vid
-			default:
-				r.logf(ind, "%s: ignored: the packet has no VLAN tag", a.text)
-			}
-		case aPushVLAN:
+			bits := read(a.Src, r.s).Shr(int(a.SrcOfs)).And(flows.Ones(int(a.Bits)))
+			write(a.Field, r.s, bits.Shl(int(a.Ofs)), flows.Ones(int(a.Bits)).Shl(int(a.Ofs)))
+		case flows.OpPushVLAN:
 			if r.s.tci&0x1000 != 0 {
-				return fmt.Errorf("%s: the packet already has a VLAN tag; double tagging is not simulated", a.text)
+				return fmt.Errorf("%s: the packet already has a VLAN tag; double tagging is not simulated", text())
 			}
 			r.s.tci = 0x1000
-		case aPopVLAN:
+		case flows.OpPopVLAN:
 			r.s.tci = 0
-		case aGoto:
-			return r.lookup(a.table, -1, "goto_table", table)
-		case aResubmit:
-			t := a.table
-			if t < 0 {
+		case flows.OpGotoTable:
+			return r.lookup(int(a.Table), -1, "goto_table", table)
+		case flows.OpResubmit:
+			t := int(a.Table)
+			if a.Table == flows.TableCurrent {
 				t = table
 			}
+			port := -1
+			if a.Port != 0 {
+				port = int(a.Port)
+			}
 			r.nest++
-			err := r.lookup(t, a.port, "resubmit", table)
+			err := r.lookup(t, port, "resubmit", table)
 			r.nest--
 			if err != nil {
 				return err
 			}
-		case aClone:
+		case flows.OpClone:
+			n := min(int(a.Port), len(acts)-i-1)
 			saved := *r.s
 			saved.p = r.s.p.clone()
-			err := r.actions(a.nested, table, step)
+			err := r.actions(acts[i+1:i+1+n], p, table, step)
 			*r.s = saved
 			if err != nil {
 				return err
 			}
-		case aNote:
+			i += n
+		case flows.OpWriteMetadata:
+			r.s.regs.Metadata = r.s.regs.Metadata&^a.Value.Hi | a.Value.Lo&a.Value.Hi
+		case flows.OpNote:
+		default:
+			return fmt.Errorf("%s: not simulated", text())
 		}
 	}
 	return nil

@@ -1,9 +1,12 @@
 // Package ofctl programs a host's OpenFlow tables from the controller, over
 // the bridge's passive listener (tcp:ADDR:PORT, or ssl:ADDR:PORT with the
-// files of [WithSSL] passed to every ovs-ofctl call), through ovs-ofctl: typed
-// flows are sent with go-openvswitch's bundles, and comparisons with the
-// switch are made by OVS's own parser (ovs-ofctl diff-flows), never by
-// parsing dumps in Go.
+// files of [WithSSL] passed to every ovs-ofctl call), through ovs-ofctl. It
+// takes typed flows (a host's []flows.Flow, as compiled), not the compiler's
+// host state: dumps are parsed as ovs-ofctl prints them (flows.ParseFlow,
+// while it still prints), compared with the desired flows by value
+// (flows.Diff), and changes are sent as bundles by go-openvswitch, fed with
+// Loom's own rendering of each flow. It is a leaf: it imports flows, and
+// nothing of the controller.
 //
 // Invariants: only flows in Loom's cookie space (flows.CookieSpace) are ever
 // read, changed or deleted; every change to a switch is one OpenFlow bundle,
@@ -15,8 +18,13 @@
 // switch is deleted by (table, cookie) and re-added whole inside the
 // bundle; a group that only lacks flows has its flows added.
 //
+// A line of Loom's cookie space that the parser does not read (someone
+// else's flow, with fields or actions Loom never writes) is kept as an
+// Unknown with its group, which the plan replaces.
+//
 // A Monitor (monitor.go) keeps one `ovs-ofctl monitor` process on a switch
 // and reports every change of its flows in Loom's cookie space, whoever
-// makes it; Plan.Echo tells a bundle's own echo from the rest. It only
+// makes it, each parsed (flows.ParseUpdate: updates carry no priority);
+// Plan.Echo tells a bundle's own echo from the rest, flow by flow. It only
 // reads.
 package ofctl

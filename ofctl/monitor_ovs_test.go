@@ -13,8 +13,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/digitalocean/go-openvswitch/ovs"
-
+	"github.com/loom-sdn/loom/flows"
 	"github.com/loom-sdn/loom/ovsdb/ovsdbtest"
 )
 
@@ -176,7 +175,8 @@ func TestMonitorOnOVS(t *testing.T) {
 	r.start()
 
 	e := r.next(10 * time.Second)
-	if e.Kind != MonitorConnected || !slices.Equal(e.Flows, []string{"table=3 cookie=" + loom1 + " dl_dst=02:00:00:00:00:01 actions=output:1"}) {
+	if e.Kind != MonitorConnected || len(e.Flows) != 1 || e.Flows[0].Event != "INITIAL" ||
+		!e.Flows[0].Flow.EqualUpdate(mustFlow(t, "table=3,priority=50,cookie="+loom1+",dl_dst=02:00:00:00:00:01,actions=output:1")) {
 		t.Fatalf("first event %+v, want connected with the one Loom flow", e)
 	}
 	if !r.mon.Connected() || r.mon.Target() != r.target {
@@ -195,11 +195,13 @@ func TestMonitorOnOVS(t *testing.T) {
 	r.ofctl("del-flows", r.target, "table=3,dl_dst=02:00:00:00:00:02")
 	got := r.changes()
 	want := []FlowChange{
-		{Event: "ADDED", Table: 3, Cookie: 0x4c4d000000000001, Flow: "table=3 cookie=" + loom1 + " dl_dst=02:00:00:00:00:02 actions=output:2"},
-		{Event: "MODIFIED", Table: 3, Cookie: 0x4c4d000000000001, Flow: "table=3 cookie=" + loom1 + " dl_dst=02:00:00:00:00:01 actions=output:3"},
-		{Event: "DELETED", Reason: "delete", Table: 3, Cookie: 0x4c4d000000000001, Flow: "table=3 cookie=" + loom1 + " dl_dst=02:00:00:00:00:02 actions=output:2"},
+		{Event: "ADDED", Table: 3, Cookie: 0x4c4d000000000001, Flow: *mustFlow(t, "table=3,cookie="+loom1+",dl_dst=02:00:00:00:00:02,actions=output:2")},
+		{Event: "MODIFIED", Table: 3, Cookie: 0x4c4d000000000001, Flow: *mustFlow(t, "table=3,cookie="+loom1+",dl_dst=02:00:00:00:00:01,actions=output:3")},
+		{Event: "DELETED", Reason: "delete", Table: 3, Cookie: 0x4c4d000000000001, Flow: *mustFlow(t, "table=3,cookie="+loom1+",dl_dst=02:00:00:00:00:02,actions=output:2")},
 	}
-	if !slices.Equal(got, want) {
+	if !slices.EqualFunc(got, want, func(g, w FlowChange) bool {
+		return g.Event == w.Event && g.Reason == w.Reason && g.Table == w.Table && g.Cookie == w.Cookie && g.Err == nil && g.Flow.EqualUpdate(&w.Flow)
+	}) {
 		t.Errorf("changes:\n got %+v\nwant %+v", got, want)
 	}
 
@@ -207,11 +209,11 @@ func TestMonitorOnOVS(t *testing.T) {
 	// exactly what its plan explains.
 	plan := &Plan{
 		Groups:  []Group{{3, 0x4c4d000000000001}, {5, 0x4c4d000000000002}},
-		Deletes: []*ovs.MatchFlow{{Table: 3, Cookie: 0x4c4d000000000001, CookieMask: ^uint64(0)}},
-		Adds: []*ovs.Flow{
-			{Table: 3, Priority: 50, Cookie: 0x4c4d000000000001, Matches: []ovs.Match{ovs.DataLinkDestination("02:00:00:00:00:01")}, Actions: []ovs.Action{ovs.Output(1)}},
-			{Table: 5, Priority: 1, Cookie: 0x4c4d000000000002, Actions: []ovs.Action{ovs.Drop()}},
-			{Table: 5, Priority: 2, Cookie: 0x4c4d000000000002, Actions: []ovs.Action{ovs.Drop()}},
+		Deletes: []Group{{3, 0x4c4d000000000001}},
+		Adds: []flows.Flow{
+			*mustFlow(t, "table=3,priority=50,cookie=0x4c4d000000000001,dl_dst=02:00:00:00:00:01,actions=output:1"),
+			*mustFlow(t, "table=5,priority=1,cookie=0x4c4d000000000002,actions=drop"),
+			*mustFlow(t, "table=5,priority=2,cookie=0x4c4d000000000002,actions=drop"),
 		},
 	}
 	if err := New(r.target).Apply(t.Context(), plan); err != nil {
@@ -249,8 +251,8 @@ func TestMonitorOnOVS(t *testing.T) {
 	// resumes it once the queue has drained.
 	big := &Plan{Groups: []Group{{7, 0x4c4d000000000007}}}
 	for i := range 20000 {
-		big.Adds = append(big.Adds, &ovs.Flow{Table: 7, Priority: 10, Cookie: 0x4c4d000000000007,
-			Matches: []ovs.Match{ovs.FieldMatch("reg1", strconv.Itoa(i))}, Actions: []ovs.Action{ovs.Output(i%5 + 1)}})
+		big.Adds = append(big.Adds, flows.Flow{Table: 7, Priority: 10, Cookie: 0x4c4d000000000007,
+			Match: flows.Match{flows.Exact(flows.Reg(1), uint64(i))}, Actions: flows.Actions{flows.Output(uint32(i%5 + 1))}})
 	}
 	if err := New(r.target).Apply(t.Context(), big); err != nil {
 		t.Fatal(err)
@@ -329,4 +331,13 @@ func TestMonitorOnOVS(t *testing.T) {
 	if err := mon.Sync(t.Context()); !errors.Is(err, ErrNotConnected) {
 		t.Errorf("Sync after Run returned: %v", err)
 	}
+}
+
+func mustFlow(t *testing.T, s string) *flows.Flow {
+	t.Helper()
+	f, err := flows.ParseFlow(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &f
 }

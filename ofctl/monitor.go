@@ -24,18 +24,31 @@ import (
 type FlowChange struct {
 	// Event is "ADDED" (a new flow, or one that replaced a flow of the same
 	// table, priority and match, itself included), "MODIFIED" (new actions
-	// of a flow kept in place, e.g. by mod-flows) or "DELETED".
+	// of a flow kept in place, e.g. by mod-flows), "DELETED", or
+	// "INITIAL" (a flow the switch held when the monitor connected).
 	Event string
 	// Reason says why a flow was deleted: "delete" (a flow mod), "idle",
 	// "hard", "eviction", "group_delete", "meter_delete".
 	Reason string
-	Table  int
+	Table  uint8
 	Cookie uint64
-	// Flow is the flow as OVS prints it in a flow update: "table=T
-	// [idle_timeout=N] [hard_timeout=N] cookie=C MATCH [actions=A]" (no
-	// actions: drop). OVS 3.1 leaves the priority out of flow updates, so
-	// two flows that differ only in priority print the same.
-	Flow string
+	// Flow is the flow the update shows (flows.ParseUpdate). OVS 3.1 leaves
+	// the priority out of flow updates: Flow.Priority is 0, and flows
+	// compare with flows.Flow.EqualUpdate.
+	Flow flows.Flow
+	// Err is why the update's flow could not be parsed (a flow with
+	// fields or actions Loom does not know): then Flow holds only its
+	// table and cookie, and Text is all there is of it.
+	Err error
+	// Text is the update as OVS printed it, after the event and reason.
+	Text string
+}
+
+func (c FlowChange) String() string {
+	if c.Err == nil {
+		return c.Event + " " + c.Flow.String()
+	}
+	return c.Event + " " + c.Text
 }
 
 // Monitor event kinds.
@@ -64,7 +77,7 @@ const (
 // MonitorEvent is what a Monitor tells its user.
 type MonitorEvent struct {
 	Kind    string
-	Flows   []string     // MonitorConnected
+	Flows   []FlowChange // MonitorConnected: the switch's flows, as INITIAL events
 	Changes []FlowChange // MonitorChanged
 	Err     error        // MonitorEnded
 }
@@ -338,7 +351,7 @@ func (m *Monitor) attempt(ctx context.Context, c *Client) bool {
 	}
 	defer os.RemoveAll(dir)
 	ctl := filepath.Join(dir, "ctl")
-	args := append([]string{"-O", "OpenFlow13", "--unixctl=" + ctl, "monitor", c.target, "watch:"}, ssl...)
+	args := append([]string{"-O", "OpenFlow13", "--no-names", "--unixctl=" + ctl, "monitor", c.target, "watch:"}, ssl...)
 	cmd := exec.CommandContext(ctx, ofctlBin, args...)
 	dieWithParent(cmd)
 	r, w, err := os.Pipe()
@@ -423,7 +436,7 @@ func (m *Monitor) attempt(ctx context.Context, c *Client) bool {
 func (m *Monitor) read(r io.Reader) (connected bool) {
 	br := bufio.NewReaderSize(r, 256<<10)
 	var (
-		initial []string
+		initial []FlowChange
 		listing bool // inside the flow listing (a reply to the request, xid != 0)
 		pending []FlowChange
 	)
@@ -450,7 +463,8 @@ func (m *Monitor) read(r io.Reader) (connected bool) {
 					break
 				}
 				if listing {
-					initial = append(initial, l.change.Flow)
+					l.change.Event = "INITIAL"
+					initial = append(initial, l.change)
 				} else {
 					pending = append(pending, l.change)
 				}
@@ -548,7 +562,7 @@ func parseChange(s string) (FlowChange, bool) {
 	ev, rest, _ := strings.Cut(s, " ")
 	c.Event = strings.TrimPrefix(ev, "event=")
 	switch c.Event {
-	case "ADDED", "MODIFIED":
+	case "ADDED", "MODIFIED", "INITIAL":
 	case "DELETED":
 		r, after, _ := strings.Cut(rest, " ")
 		if !strings.HasPrefix(r, "reason=") {
@@ -558,26 +572,20 @@ func parseChange(s string) (FlowChange, bool) {
 	default:
 		return c, false // ABBREV: only for the monitoring connection's own flow mods
 	}
-	c.Flow = strings.TrimSpace(rest)
-	sawCookie := false
-	for _, f := range strings.Fields(c.Flow) {
-		k, v, _ := strings.Cut(f, "=")
-		var err error
-		switch k {
-		case "table":
-			c.Table, err = strconv.Atoi(v)
-		case "cookie":
-			c.Cookie, err = strconv.ParseUint(v, 0, 64)
-			sawCookie = true
-		}
-		if err != nil {
-			return c, false
-		}
-		if sawCookie {
-			break // the match and the actions follow
-		}
+	c.Text = strings.TrimSpace(rest)
+	if !strings.HasPrefix(c.Text, "table=") {
+		return c, false
 	}
-	return c, sawCookie && strings.HasPrefix(c.Flow, "table=")
+	table, cookie, ok := flows.GroupOf(c.Text)
+	if !ok {
+		return c, false
+	}
+	c.Table, c.Cookie = table, cookie
+	c.Flow, c.Err = flows.ParseUpdate(c.Text)
+	if c.Err != nil {
+		c.Flow = flows.Flow{Table: table, Cookie: cookie}
+	}
+	return c, true
 }
 
 // unixctlConn is a connection to an OVS control socket (JSON-RPC), used
@@ -631,16 +639,19 @@ func (u *unixctlConn) call(ctx context.Context, method string) error {
 // whether the bundle's echo is complete. A bundle deletes its dirty groups
 // by (table, cookie) and then adds the groups' flows, so its echo is, per
 // group, DELETED events (reason delete, any number, only in groups it
-// deletes) followed by exactly as many ADDED events as it adds there.
-// Anything else is foreign: a MODIFIED, a change in another group, an
-// ADDED beyond the bundle's count, a DELETED after the group's adds began
-// (a deletion of a flow the bundle just added). A deletion that came before
-// the bundle in a group it deletes whole is taken as explained: the bundle
-// left that group as desired either way.
+// deletes) followed by one ADDED event for each flow it adds there, that
+// flow as the update shows it (equal but for the priority, which updates
+// leave out). Anything else is foreign: a MODIFIED, a change in another
+// group, an ADDED of a flow the bundle does not add (or twice), a DELETED
+// after the group's adds began (a deletion of a flow the bundle just
+// added). A deletion that came before the bundle in a group it deletes
+// whole is taken as explained: the bundle left that group as desired
+// either way.
 func (p *Plan) Echo(changes []FlowChange) (foreign []FlowChange, complete bool) {
 	type group struct {
 		deletes      bool
-		adds, seen   int
+		adds         []int // indexes in p.Adds
+		seen         []bool
 		addsReported bool
 	}
 	exp := map[Group]*group{}
@@ -653,10 +664,27 @@ func (p *Plan) Echo(changes []FlowChange) (foreign []FlowChange, complete bool) 
 		return e
 	}
 	for _, d := range p.Deletes {
-		get(Group{d.Table, d.Cookie}).deletes = true
+		get(d).deletes = true
 	}
-	for _, a := range p.Adds {
-		get(Group{a.Table, a.Cookie}).adds++
+	for i := range p.Adds {
+		e := get(groupOf(&p.Adds[i]))
+		e.adds = append(e.adds, i)
+	}
+	// added finds an unseen add of the group that c shows.
+	added := func(e *group, c *FlowChange) bool {
+		if c.Err != nil {
+			return false
+		}
+		if e.seen == nil {
+			e.seen = make([]bool, len(e.adds))
+		}
+		for k, i := range e.adds {
+			if !e.seen[k] && p.Adds[i].EqualUpdate(&c.Flow) {
+				e.seen[k] = true
+				return true
+			}
+		}
+		return false
 	}
 	for _, c := range changes {
 		e := exp[Group{c.Table, c.Cookie}]
@@ -664,8 +692,7 @@ func (p *Plan) Echo(changes []FlowChange) (foreign []FlowChange, complete bool) 
 		case e == nil:
 			foreign = append(foreign, c)
 		case c.Event == "DELETED" && c.Reason == "delete" && e.deletes && !e.addsReported:
-		case c.Event == "ADDED" && e.seen < e.adds:
-			e.seen++
+		case c.Event == "ADDED" && added(e, &c):
 			e.addsReported = true
 		default:
 			foreign = append(foreign, c)
@@ -673,8 +700,17 @@ func (p *Plan) Echo(changes []FlowChange) (foreign []FlowChange, complete bool) 
 	}
 	complete = true
 	for _, e := range exp {
-		if e.seen < e.adds {
+		if len(e.adds) == 0 {
+			continue
+		}
+		if e.seen == nil {
 			complete = false
+			continue
+		}
+		for _, ok := range e.seen {
+			if !ok {
+				complete = false
+			}
 		}
 	}
 	return foreign, complete

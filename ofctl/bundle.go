@@ -1,0 +1,112 @@
+package ofctl
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+
+	"github.com/digitalocean/go-openvswitch/ovs"
+
+	"github.com/loom-sdn/loom/flows"
+)
+
+// faultHook, set only in test builds (tag faultinject), may change a plan
+// just before it is sent, to make the switch refuse it.
+var faultHook func(adds []*ovs.Flow) []*ovs.Flow
+
+// Apply sends the plan to the switch as one OpenFlow bundle: the deletes of
+// every dirty group, then its desired flows. OVS applies all or nothing.
+//
+// go-openvswitch runs the bundle (ovs-ofctl --bundle add-flow), fed with
+// Loom's own rendering of each flow (flows.Flow.AppendMatch and
+// AppendActions), which it only joins into its line.
+func (c *Client) Apply(ctx context.Context, p *Plan) error {
+	if p.Empty() {
+		return nil
+	}
+	adds := ovsFlows(p.Adds)
+	if faultHook != nil {
+		adds = faultHook(adds)
+	}
+	deletes := make([]*ovs.MatchFlow, len(p.Deletes))
+	for i, g := range p.Deletes {
+		deletes[i] = &ovs.MatchFlow{Table: int(g.Table), Cookie: g.Cookie, CookieMask: ^uint64(0)}
+	}
+	pipe := func(stdin io.Reader, cmd string, args ...string) ([]byte, error) {
+		if cmd != "ovs-ofctl" {
+			return nil, fmt.Errorf("unexpected command %q", cmd)
+		}
+		return run(ctx, stdin, args...)
+	}
+	opts := []ovs.OptionFunc{ovs.Protocols([]string{ovs.ProtocolOpenFlow13}), ovs.Pipe(pipe)}
+	if strings.HasPrefix(c.target, "ssl:") {
+		if _, err := c.sslArgs(); err != nil {
+			return err
+		}
+		// ovs-ofctl --private-key=... --certificate=... --ca-cert=...
+		opts = append(opts, ovs.SetSSLParam(c.ssl.PrivateKey, c.ssl.Certificate, c.ssl.CACert))
+	}
+	client := ovs.New(opts...)
+	err := client.OpenFlow.AddFlowBundle(c.target, func(tx *ovs.FlowTransaction) error {
+		tx.Delete(deletes...)
+		tx.Add(adds...)
+		return tx.Commit()
+	})
+	if err != nil {
+		return fmt.Errorf("flow bundle to %s (%d flow mods): %w", c.target, p.FlowMods(), err)
+	}
+	return nil
+}
+
+// piece is a piece of flow text that go-openvswitch writes as it is: a
+// match or actions rendered by Loom. (A pointer in the interface: no
+// allocation per piece.)
+type piece struct{ s string }
+
+func (t *piece) MarshalText() ([]byte, error) { return []byte(t.s), nil }
+func (t *piece) GoString() string             { return fmt.Sprintf("ofctl.piece(%q)", t.s) }
+
+// ovsFlows are fs as go-openvswitch flows. go-openvswitch writes a flow
+// as "priority=P,MATCH,table=T,idle_timeout=N[,cookie=C],actions=A"; Loom
+// gives it the match with the cookie and any hard timeout or importance
+// (which it does not know) appended, and the actions, each as one piece
+// of Loom's text: what is left to it is joining them into its line
+// (BenchmarkBundle measures what that costs).
+func ovsFlows(fs []flows.Flow) []*ovs.Flow {
+	n := len(fs)
+	out := make([]*ovs.Flow, n)
+	structs := make([]ovs.Flow, n)
+	pieces := make([]piece, 2*n)
+	matches := make([]ovs.Match, n)
+	actions := make([]ovs.Action, n)
+	var b []byte
+	for i := range fs {
+		f := &fs[i]
+		b = f.AppendMatch(b[:0])
+		if len(b) > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, "cookie=0x"...)
+		b = strconv.AppendUint(b, f.Cookie, 16)
+		if f.HardTimeout != 0 {
+			b = append(b, ",hard_timeout="...)
+			b = strconv.AppendUint(b, uint64(f.HardTimeout), 10)
+		}
+		if f.Importance != 0 {
+			b = append(b, ",importance="...)
+			b = strconv.AppendUint(b, uint64(f.Importance), 10)
+		}
+		m := len(b)
+		b = f.AppendActions(b)
+		both := string(b) // one allocation for both pieces
+		pieces[2*i].s, pieces[2*i+1].s = both[:m], both[m:]
+		matches[i], actions[i] = &pieces[2*i], &pieces[2*i+1]
+		o := &structs[i]
+		o.Priority, o.Table, o.IdleTimeout = int(f.Priority), int(f.Table), int(f.IdleTimeout)
+		o.Matches, o.Actions = matches[i:i+1:i+1], actions[i:i+1:i+1]
+		out[i] = o
+	}
+	return out
+}
