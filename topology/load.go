@@ -122,26 +122,23 @@ func isYAML(name string) bool {
 // ErrorList with every problem found; otherwise the frozen Topology, whose
 // Warnings may list problems that do not stop it.
 func Load(paths ...string) (*Topology, error) {
-	return load(diskSource{}, paths)
+	return loadWith(diskSource{}, paths, nil)
 }
 
 // LoadBytes is Load on file contents keyed by file name (used in positions
 // and to resolve includes). It does no I/O: all files are loaded, in name
 // order, and includes name other keys of the map.
 func LoadBytes(files map[string][]byte) (*Topology, error) {
-	names := make([]string, 0, len(files))
-	for n := range files {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	return load(newMapSource(files), names)
+	return loadWith(newMapSource(files), sortedNames(files), nil)
 }
 
-func load(src source, roots []string) (t *Topology, err error) {
+// loadWith loads roots from src; with a Loader, files are parsed with its
+// help (incremental.go).
+func loadWith(src source, roots []string, cache *Loader) (t *Topology, err error) {
 	if len(roots) == 0 {
 		return nil, errors.New("no topology files given")
 	}
-	d := &decoder{}
+	d := &decoder{cache: cache}
 	// A bug of the loader costs the file, never the process reading it.
 	defer func() {
 		if r := recover(); r != nil {
@@ -267,6 +264,7 @@ type decoder struct {
 	bytes            int            // read so far
 	specs            []*FileSpec
 	includeNodes     map[string][]Pos // file -> position of each include entry
+	cache            *Loader          // parses files, if set
 	// Aliases of the file being decoded (decode.go).
 	aliasBudget int                // nodes its aliases may still expand to
 	anchorSize  map[*yaml.Node]int // the nodes under each anchored node
@@ -295,6 +293,11 @@ func (d *decoder) file(name string, src []byte) *FileSpec {
 		d.unreadable = true
 		return nil
 	}
+	if d.cache != nil {
+		if root, _, ok := d.cache.assemble(src); ok {
+			return d.fileRoot(name, root)
+		}
+	}
 	l, err := yaml.NewLoader(bytes.NewReader(src))
 	if err != nil {
 		d.errs.add(Pos{File: name}, "", "%v", err)
@@ -321,7 +324,11 @@ func (d *decoder) file(name string, src []byte) *FileSpec {
 		d.errs.add(Pos{File: name, Line: 1, Col: 1}, "", "empty file: expected apiVersion: %s", APIVersion)
 		return nil
 	}
-	root := doc.Content[0]
+	return d.fileRoot(name, doc.Content[0])
+}
+
+// fileRoot decodes the file whose root node is root.
+func (d *decoder) fileRoot(name string, root *yaml.Node) *FileSpec {
 	d.startFile(root)
 	spec := &FileSpec{}
 	d.decodeStruct(name, root, reflect.ValueOf(spec).Elem())
@@ -483,8 +490,12 @@ func ReadFiles(paths ...string) (map[string][]byte, error) {
 // (Reading costs a whole Load: callers that poll should first check
 // whether those files changed.)
 func ReadFilesIn(paths ...string) (dir string, files map[string][]byte, err error) {
+	return readFilesIn(paths, nil)
+}
+
+func readFilesIn(paths []string, cache *Loader) (dir string, files map[string][]byte, err error) {
 	rec := &recordingSource{files: map[string][]byte{}}
-	_, err = load(rec, paths)
+	_, err = loadWith(rec, paths, cache)
 	var l ErrorList
 	if errors.As(err, &l) {
 		var unread ErrorList
@@ -527,3 +538,5 @@ func ReadFilesIn(paths ...string) (dir string, files map[string][]byte, err erro
 	}
 	return common, out, nil
 }
+
+func load(src source, roots []string) (*Topology, error) { return loadWith(src, roots, nil) }
