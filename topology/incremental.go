@@ -119,8 +119,10 @@ type ItemLayout struct {
 	// the blank and comment lines that follow it: the next entry's line,
 	// or the key's End.
 	Start, End int
-	// Name is the value of the entry's name key, when it is a scalar.
-	Name string
+	// Name is the value of the entry's name key, when it is a scalar, and
+	// NameLine the line it is on (from 1; 0 without a name).
+	Name     string
+	NameLine int
 }
 
 // Layout splits src, a topology file, as the Loader does for loading (and
@@ -334,7 +336,8 @@ func (l *Loader) assemble(src []byte) (*yaml.Node, *Layout, bool) {
 					seq.Line, seq.Column, seq.Style = it.seq.Line+it.base, it.seq.Column, it.seq.Style
 				}
 				seq.Content[n] = it.node
-				kl.Items[n] = ItemLayout{Start: span[0], End: span[1], Name: nameOf(it.node)}
+				name, line := nameOf(it.node)
+				kl.Items[n] = ItemLayout{Start: span[0], End: span[1], Name: name, NameLine: line}
 			}
 			root.Content[2*ri+1] = seq
 		}
@@ -422,15 +425,19 @@ func shift(n *yaml.Node, d int) {
 	}
 }
 
-// nameOf is the value of the name key of mapping n, if a scalar.
-func nameOf(n *yaml.Node) string {
+// nameOf is the value of the (first) name key of mapping n, if a scalar,
+// and its line.
+func nameOf(n *yaml.Node) (string, int) {
 	if n.Kind != yaml.MappingNode {
-		return ""
+		return "", 0
 	}
 	for i := 0; i+1 < len(n.Content); i += 2 {
-		if n.Content[i].Value == "name" && n.Content[i+1].Kind == yaml.ScalarNode {
-			return n.Content[i+1].Value
+		if n.Content[i].Value == "name" {
+			if v := n.Content[i+1]; v.Kind == yaml.ScalarNode {
+				return v.Value, v.Line
+			}
+			return "", 0
 		}
 	}
-	return ""
+	return "", 0
 }
