@@ -135,6 +135,12 @@ func LoadBytes(files map[string][]byte) (*Topology, error) {
 // loadWith loads roots from src; with a Loader, files are parsed with its
 // help (incremental.go).
 func loadWith(src source, roots []string, cache *Loader) (t *Topology, err error) {
+	return loadFiles(src, roots, cache, false)
+}
+
+// loadFiles loads roots from src; readOnly stops once every file is read
+// and decoded (no topology; only the problems of reading).
+func loadFiles(src source, roots []string, cache *Loader, readOnly bool) (t *Topology, err error) {
 	if len(roots) == 0 {
 		return nil, errors.New("no topology files given")
 	}
@@ -219,6 +225,12 @@ func loadWith(src source, roots []string, cache *Loader) (t *Topology, err error
 			}
 		}
 	}()
+	if readOnly {
+		if l := d.errs.sorted("errors", false); len(l) > 0 {
+			return nil, l
+		}
+		return nil, nil
+	}
 	if d.unreadable || d.errs.more > 0 {
 		// A file that is not YAML contributes nothing: checking references
 		// against the rest would only add noise. Nor is it worth checking
@@ -495,7 +507,7 @@ func ReadFilesIn(paths ...string) (dir string, files map[string][]byte, err erro
 
 func readFilesIn(paths []string, cache *Loader) (dir string, files map[string][]byte, err error) {
 	rec := &recordingSource{files: map[string][]byte{}}
-	_, err = loadWith(rec, paths, cache)
+	_, err = loadFiles(rec, paths, cache, true)
 	var l ErrorList
 	if errors.As(err, &l) {
 		var unread ErrorList

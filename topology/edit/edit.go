@@ -1,6 +1,7 @@
 package edit
 
 import (
+	"errors"
 	"fmt"
 	"regexp"
 	"sort"
@@ -46,6 +47,26 @@ func (k Kind) check() error {
 		return fmt.Errorf("unknown kind %q: want hosts, switches, ports, acls, l2Gateways or externalEndpoints", string(k))
 	}
 	return nil
+}
+
+// ErrNotFound and ErrExists are in the errors (errors.Is) of edits of an
+// object (or rule) that is not there, or of a name already taken.
+var (
+	ErrNotFound = errors.New("not found")
+	ErrExists   = errors.New("already exists")
+)
+
+// codedError is an error that errors.Is takes for its code.
+type codedError struct {
+	msg  string
+	code error
+}
+
+func (e *codedError) Error() string        { return e.msg }
+func (e *codedError) Is(target error) bool { return target == e.code }
+
+func coded(code error, format string, args ...any) error {
+	return &codedError{fmt.Sprintf(format, args...), code}
 }
 
 // NewFile is the file Add creates when there is none.
@@ -179,7 +200,7 @@ func object(name string, fields []Field) (*yaml.Node, error) {
 
 func (s *set) add(kind Kind, name string, obj *yaml.Node) error {
 	if l, ok := s.find(kind, name); ok {
-		return fmt.Errorf("%s %q already exists%s", kind.Singular(), name, l.at())
+		return coded(ErrExists, "%s %q already exists%s", kind.Singular(), name, l.at())
 	}
 	f, err := s.target(kind, obj)
 	if err != nil {
@@ -300,7 +321,7 @@ func fieldEdits(kind Kind, name string, fields []Field, find func(string) (strin
 				return nil, fmt.Errorf("%s: a %s needs a name", f, kind.Singular())
 			}
 			if at, ok := find(v.Value); ok && v.Value != name {
-				return nil, fmt.Errorf("%s: %s %q already exists%s", f, kind.Singular(), v.Value, at)
+				return nil, coded(ErrExists, "%s: %s %q already exists%s", f, kind.Singular(), v.Value, at)
 			}
 		}
 		edits = append(edits, fieldEdit{f, strings.Split(f.Key, "."), v})
@@ -390,7 +411,7 @@ func (f *file) addRule(obj *yaml.Node, acl string, r *yaml.Node, position int, a
 		if name := get(r, "name"); name != nil {
 			for _, old := range rules.Content {
 				if on := get(old, "name"); on != nil && on.Value == name.Value {
-					return 0, fmt.Errorf("ACL %q already has a rule named %q%s", acl, name.Value, comma(f.at(on.Line)))
+					return 0, coded(ErrExists, "ACL %q already has a rule named %q%s", acl, name.Value, comma(f.at(on.Line)))
 				}
 			}
 		}
@@ -445,7 +466,7 @@ func (f *file) deleteRule(obj *yaml.Node, acl, rule, at string) error {
 	}
 	if idx < 0 {
 		hint := didYouMean(rule, names)
-		return fmt.Errorf("ACL %q has no rule %q%s: give a rule's name or its index, 0 to %d",
+		return coded(ErrNotFound, "ACL %q has no rule %q%s: give a rule's name or its index, 0 to %d",
 			acl, rule, hint, len(rules.Content)-1)
 	}
 	f.deleteItem(obj, "rules", idx)
@@ -553,7 +574,7 @@ func (s *set) must(kind Kind, name string) (loc, error) {
 			}
 		}
 	}
-	return loc{}, fmt.Errorf("no %s named %q%s", kind.Singular(), name, didYouMean(name, names))
+	return loc{}, coded(ErrNotFound, "no %s named %q%s", kind.Singular(), name, didYouMean(name, names))
 }
 
 // didYouMean suggests the closest of known to got, as " (did you mean

@@ -128,7 +128,7 @@ func (x *fast) notFound(kind Kind, name string) error {
 			}
 		}
 	}
-	return fmt.Errorf("no %s named %q%s", kind.Singular(), name, didYouMean(name, names))
+	return coded(ErrNotFound, "no %s named %q%s", kind.Singular(), name, didYouMean(name, names))
 }
 
 // dashContent tells whether line is an entry whose content starts on its
@@ -174,7 +174,7 @@ func (x *fast) add(files Files, kind Kind, name string, fields []Field) (Files, 
 // addObject is set.add through the layouts.
 func (x *fast) addObject(files Files, kind Kind, name string, obj *yaml.Node) (Files, error) {
 	if f, kl, i, ok := x.find(kind, name); ok {
-		return nil, fmt.Errorf("%s %q already exists%s", kind.Singular(), name, x.at(f, kl.Items[i].NameLine))
+		return nil, coded(ErrExists, "%s %q already exists%s", kind.Singular(), name, x.at(f, kl.Items[i].NameLine))
 	}
 	// The file set.target picks.
 	target, swFile := "", ""

@@ -113,6 +113,11 @@ func Apply(files Files, ops []Op, o Options) (Files, []string, error) {
 	x := newFast(files, o)
 	did := make([]string, len(ops))
 	for i, op := range ops {
+		if op.Kind == KindRule && op.Action == ActionAdd && op.Name == "" {
+			if f, ok := field(op.Fields, "name"); ok {
+				op.Name = f.Value
+			}
+		}
 		next, what, err := apply(files, op, o, x)
 		if err != nil {
 			if len(ops) > 1 {
