@@ -320,8 +320,9 @@ func isNameByte(c byte) bool {
 	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '-' || c == '.' || c == '/'
 }
 
-// stillUsed lists, for each object ops delete, the objects of the
-// topology in force that use it and that ops neither delete nor change.
+// stillUsed lists, for each object ops delete (or rename), the objects of
+// the topology in force that use it and that ops neither delete nor
+// change.
 func (d *Daemon) stillUsed(ops []edit.Op) []api.Problem {
 	d.mu.Lock()
 	t := d.topo
@@ -337,7 +338,11 @@ func (d *Daemon) stillUsed(ops []edit.Op) []api.Problem {
 	}
 	var out []api.Problem
 	for _, op := range ops {
-		if op.Action != edit.ActionDel {
+		gone := op.Action == edit.ActionDel
+		for _, f := range op.Fields {
+			gone = gone || op.Action == edit.ActionSet && f.Key == "name" // a rename
+		}
+		if !gone || op.Kind == edit.KindRule {
 			continue
 		}
 		var users []string
@@ -395,8 +400,11 @@ func (d *Daemon) stillUsed(ops []edit.Op) []api.Problem {
 		if len(users) > shown {
 			list += fmt.Sprintf(" and %d more", len(users)-shown)
 		}
-		out = append(out, api.Problem{Object: subject, Message: fmt.Sprintf("%s is used by %s", subject, list),
-			Hint: "delete them first, or move them elsewhere, in this edit or before it"})
+		hint := "delete them first, or move them elsewhere, in this edit or before it"
+		if op.Action == edit.ActionSet {
+			hint = "change what they name in this edit or before it"
+		}
+		out = append(out, api.Problem{Object: subject, Message: fmt.Sprintf("%s is used by %s", subject, list), Hint: hint})
 	}
 	return out
 }

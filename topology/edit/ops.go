@@ -63,8 +63,8 @@ func (k Kind) Word() string {
 	return string(k)
 }
 
-// subject is how messages name the Op's object: `port "web3"`.
-func (o Op) subject() string {
+// Subject is how messages name the Op's object: `port "web3"`.
+func (o Op) Subject() string {
 	if o.Kind == KindRule {
 		if o.Name == "" {
 			return "a rule"
@@ -125,7 +125,7 @@ func Apply(files Files, ops []Op, o Options) (Files, []string, error) {
 			}
 			return nil, nil, err
 		}
-		did[i] = op.subject() + " " + what
+		did[i] = op.Subject() + " " + what
 		x.update(files, next)
 		files = next
 	}
