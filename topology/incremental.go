@@ -35,7 +35,23 @@ type Loader struct {
 	mu    sync.Mutex
 	gen   int
 	items map[string][]*cachedItem // by the entry's text
+	// roots are the last files assembled, to hand out again while none
+	// of their entries moved (a Layout for an edit, then the load of the
+	// same bytes).
+	roots []*assembled
 }
+
+// assembled is a file's tree as assemble made it.
+type assembled struct {
+	src   []byte
+	root  *yaml.Node
+	lay   *Layout
+	items []*cachedItem
+	bases []int // each item's base when the tree was made
+}
+
+// maxRoots is how many assembled files a Loader keeps.
+const maxRoots = 8
 
 // cachedItem is one list entry's parsed node, as it was last placed.
 type cachedItem struct {
@@ -74,8 +90,19 @@ func (l *Loader) ReadFilesIn(paths ...string) (dir string, files map[string][]by
 }
 
 // evict forgets the entries that neither this load nor the one before
-// used. The caller holds l.mu.
+// used (and the trees that hold them). The caller holds l.mu.
 func (l *Loader) evict() {
+	keep := l.roots[:0]
+	for _, a := range l.roots {
+		live := true
+		for _, it := range a.items {
+			live = live && it.used >= l.gen-1
+		}
+		if live {
+			keep = append(keep, a)
+		}
+	}
+	l.roots = keep
 	for text, list := range l.items {
 		keep := list[:0]
 		for _, it := range list {
@@ -284,6 +311,41 @@ var errSplit = errors.New("cannot be split")
 // entries blanked) and the entries, parsing only those not kept. The
 // caller holds l.mu. It returns the root mapping.
 func (l *Loader) assemble(src []byte) (*yaml.Node, *Layout, bool) {
+	for _, a := range l.roots {
+		if a.fresh(src) {
+			for _, it := range a.items {
+				it.used = l.gen
+			}
+			return a.root, a.lay, true
+		}
+	}
+	a := &assembled{src: bytes.Clone(src)}
+	root, lay, ok := l.assembleNew(src, a)
+	if ok {
+		a.root, a.lay = root, lay
+		l.roots = append(l.roots, a)
+		if len(l.roots) > maxRoots {
+			l.roots = l.roots[1:]
+		}
+	}
+	return root, lay, ok
+}
+
+// fresh tells whether a is src's tree and none of its entries moved
+// since (an entry's node is moved to where another file has it).
+func (a *assembled) fresh(src []byte) bool {
+	if !bytes.Equal(a.src, src) {
+		return false
+	}
+	for i, it := range a.items {
+		if it.base != a.bases[i] {
+			return false
+		}
+	}
+	return true
+}
+
+func (l *Loader) assembleNew(src []byte, a *assembled) (*yaml.Node, *Layout, bool) {
 	regions, lines, ok := splitFile(src)
 	if !ok {
 		return nil, nil, false
@@ -335,6 +397,7 @@ func (l *Loader) assemble(src []byte) (*yaml.Node, *Layout, bool) {
 				if n == 0 {
 					seq.Line, seq.Column, seq.Style = it.seq.Line+it.base, it.seq.Column, it.seq.Style
 				}
+				a.items, a.bases = append(a.items, it), append(a.bases, it.base)
 				seq.Content[n] = it.node
 				name, line := nameOf(it.node)
 				kl.Items[n] = ItemLayout{Start: span[0], End: span[1], Name: name, NameLine: line}

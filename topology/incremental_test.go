@@ -248,3 +248,22 @@ func FuzzLoader(f *testing.F) {
 		sameLoad(t, l, "second", map[string][]byte{"t.yaml": b})
 	})
 }
+
+// validName is nameRE.
+func TestValidName(t *testing.T) {
+	rng := rand.New(rand.NewSource(2))
+	for _, s := range []string{"", "a", "-", "a-", "-a", "a-b", "A", "a_b", "0", "web1", "a--b", "é"} {
+		if validName(s) != nameRE.MatchString(s) {
+			t.Errorf("%q: %v", s, validName(s))
+		}
+	}
+	for i := 0; i < 10000; i++ {
+		b := make([]byte, rng.Intn(6))
+		for j := range b {
+			b[j] = "a-Z0_."[rng.Intn(6)]
+		}
+		if s := string(b); validName(s) != nameRE.MatchString(s) {
+			t.Errorf("%q: %v", s, validName(s))
+		}
+	}
+}
