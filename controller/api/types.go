@@ -152,6 +152,8 @@ type Applied struct {
 	// Unchanged is true when the files were those already stored: the
 	// revision did not move.
 	Unchanged bool `json:"unchanged,omitempty"`
+	// Timings are loomd's steps, in order.
+	Timings []Timing `json:"timings,omitempty"`
 }
 
 // Plan is what every host would need to match a topology.

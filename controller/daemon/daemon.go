@@ -323,7 +323,9 @@ func (d *Daemon) Put(u api.TopologyUpdate) (*api.Applied, error) {
 	if len(u.Files) == 0 {
 		return nil, badRequest("no files: a topology needs at least one file")
 	}
+	tm := steps{start: time.Now()}
 	t, err := d.loader.LoadBytes(api.BytesOf(u.Files))
+	tm.mark("load")
 	if err != nil {
 		return nil, invalid(err)
 	}
@@ -339,7 +341,7 @@ func (d *Daemon) Put(u api.TopologyUpdate) (*api.Applied, error) {
 		}
 		return nil, invalid(err)
 	}
-	a.Revision = st.Revision
+	a.Revision, a.Timings = st.Revision, append(tm.list, d.steps.list...)
 	return a, nil
 }
 
