@@ -39,6 +39,38 @@ type Loader struct {
 	// of their entries moved (a Layout for an edit, then the load of the
 	// same bytes).
 	roots []*assembled
+	// decoded are the files decoded without a problem, by name: one
+	// loaded again unchanged is not decoded again (its specs are only
+	// read by validation).
+	decoded map[string]*decodedFile
+}
+
+// decodedFile is what decoding a file gave.
+type decodedFile struct {
+	src      []byte
+	spec     *FileSpec
+	end      Pos
+	includes []Pos
+	used     int
+}
+
+// decodedFile is the file decoded before under name with the same bytes.
+// The caller holds l.mu.
+func (l *Loader) decodedFile(name string, src []byte) *decodedFile {
+	df := l.decoded[name]
+	if df == nil || !bytes.Equal(df.src, src) {
+		return nil
+	}
+	df.used = l.gen
+	return df
+}
+
+// keepDecoded keeps what decoding a file gave. The caller holds l.mu.
+func (l *Loader) keepDecoded(name string, src []byte, spec *FileSpec, end Pos, includes []Pos) {
+	if l.decoded == nil {
+		l.decoded = map[string]*decodedFile{}
+	}
+	l.decoded[name] = &decodedFile{src: bytes.Clone(src), spec: spec, end: end, includes: includes, used: l.gen}
 }
 
 // assembled is a file's tree as assemble made it.
@@ -92,6 +124,11 @@ func (l *Loader) ReadFilesIn(paths ...string) (dir string, files map[string][]by
 // evict forgets the entries that neither this load nor the one before
 // used (and the trees that hold them). The caller holds l.mu.
 func (l *Loader) evict() {
+	for name, df := range l.decoded {
+		if df.used < l.gen-1 {
+			delete(l.decoded, name)
+		}
+	}
 	keep := l.roots[:0]
 	for _, a := range l.roots {
 		live := true

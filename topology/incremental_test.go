@@ -267,3 +267,50 @@ func TestValidName(t *testing.T) {
 		}
 	}
 }
+
+// Validation only reads the specs it validates: a Loader hands the specs
+// of an unchanged file to the next validation.
+func TestValidationReadsSpecsOnly(t *testing.T) {
+	checked := 0
+	for name, src := range splitCorpus(t) {
+		decode := func() *decoder {
+			d := &decoder{}
+			d.file("t.yaml", src)
+			return d
+		}
+		a, b := decode(), decode()
+		if a.unreadable || a.errs.n > 0 || len(a.specs) != 1 {
+			continue
+		}
+		a.validate()
+		if !reflect.DeepEqual(a.specs, b.specs) {
+			t.Errorf("%s: validation changed the specs", name)
+		}
+		checked++
+	}
+	if checked < 10 {
+		t.Errorf("only %d files checked", checked)
+	}
+}
+
+// A file loaded again unchanged is not decoded again.
+func TestLoaderReusesFiles(t *testing.T) {
+	l := NewLoader()
+	files := map[string][]byte{"a.yaml": []byte(base), "b.yaml": []byte("apiVersion: loom/v1\nswitches:\n  - {name: red, tunnelKey: 7}\n")}
+	sameLoad(t, l, "first", files)
+	a, b := l.decoded["a.yaml"], l.decoded["b.yaml"]
+	if a == nil || b == nil {
+		t.Fatal("nothing kept")
+	}
+	files["b.yaml"] = []byte("apiVersion: loom/v1\nswitches:\n  - {name: red, tunnelKey: 8}\n")
+	sameLoad(t, l, "b changed", files)
+	if l.decoded["a.yaml"] != a || l.decoded["b.yaml"] == b {
+		t.Error("a.yaml decoded again, or b.yaml not")
+	}
+	// Under another name, the same bytes are decoded again (positions
+	// name the file).
+	sameLoad(t, l, "renamed", map[string][]byte{"c.yaml": []byte(base), "b.yaml": files["b.yaml"]})
+	if l.decoded["c.yaml"] == nil || l.decoded["c.yaml"].spec == a.spec {
+		t.Error("c.yaml not decoded")
+	}
+}

@@ -284,11 +284,36 @@ type decoder struct {
 }
 
 // file decodes one file; nil if it could not be read as YAML at all.
+// With a Loader, a file it decoded before without a problem, under the
+// same name and with the same bytes, is not decoded again.
 func (d *decoder) file(name string, src []byte) *FileSpec {
-	src = lineFeeds(src)
 	if d.ends == nil {
 		d.ends = map[string]Pos{}
 	}
+	if d.cache != nil {
+		if df := d.cache.decodedFile(name, src); df != nil {
+			d.ends[name] = df.end
+			if len(df.includes) > 0 {
+				if d.includeNodes == nil {
+					d.includeNodes = map[string][]Pos{}
+				}
+				d.includeNodes[name] = df.includes
+			}
+			d.specs = append(d.specs, df.spec)
+			return df.spec
+		}
+		n := d.errs.n
+		spec := d.decodeFile(name, src)
+		if spec != nil && d.errs.n == n && !d.unreadable {
+			d.cache.keepDecoded(name, src, spec, d.ends[name], d.includeNodes[name])
+		}
+		return spec
+	}
+	return d.decodeFile(name, src)
+}
+
+func (d *decoder) decodeFile(name string, src []byte) *FileSpec {
+	src = lineFeeds(src)
 	d.ends[name] = endOf(name, src, Pos{Line: math.MaxInt})
 	if p, msg, hint, bad := badChar(name, src); bad {
 		// The YAML reader would say so without a position.
