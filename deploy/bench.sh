@@ -6,8 +6,9 @@
 #      the 1,000-host load; BENCH_FULL=1 adds the 1,000-host compile and
 #      one-port change (about 5 minutes more).
 #   2. Lab benchmarks (root, Open vSwitch; e2e/bench_test.go, build tag
-#      bench): Loom's flow push against ovs-ofctl's own bundle, and loomd's
-#      convergence and resources on a 3-host lab.
+#      bench): Loom's flow push against ovs-ofctl's own bundle, loomd's
+#      convergence and resources on a 3-host lab, repairs, and how long
+#      loomctl's edits take to return (e2e/bench_edit_test.go, no lab).
 #
 # The log and the table go to BENCH_OUT (default bin/bench). Knobs of the lab
 # benchmarks: LOOM_BENCH_RUNS (push runs, 5), LOOM_BENCH_CONVERGE_RUNS (3),
