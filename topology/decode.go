@@ -310,8 +310,27 @@ func (d *decoder) decodeValue(file string, n *yaml.Node, v reflect.Value, what w
 			return false
 		}
 		s := reflect.MakeSlice(v.Type(), len(n.Content), len(n.Content))
+		entries := d.entries[n] // a list a Loader assembled from kept entries
 		for i, c := range n.Content {
+			if len(entries) != len(n.Content) {
+				d.decodeValue(file, c, s.Index(i), what)
+				continue
+			}
+			// An entry decoded before, without a problem, in this file and
+			// at this place, decodes to the same value: validation only
+			// reads it, so it is shared.
+			e := entries[i]
+			if k := e.decoded; k.ok && k.file == file && k.base == e.base && k.v.Type() == s.Index(i).Type() {
+				s.Index(i).Set(k.v)
+				continue
+			}
+			errs := d.errs.n
 			d.decodeValue(file, c, s.Index(i), what)
+			if d.errs.n == errs {
+				k := reflect.New(s.Index(i).Type()).Elem()
+				k.Set(s.Index(i))
+				e.decoded = decodedEntry{ok: true, file: file, base: e.base, v: k}
+			}
 		}
 		v.Set(s)
 		return true

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"io"
+	"reflect"
 	"sort"
 	"sync"
 
@@ -79,18 +80,32 @@ type assembled struct {
 	root  *yaml.Node
 	lay   *Layout
 	items []*cachedItem
-	bases []int // each item's base when the tree was made
+	bases []int                        // each item's base when the tree was made
+	seqs  map[*yaml.Node][]*cachedItem // each list's entries, in order
 }
 
 // maxRoots is how many assembled files a Loader keeps.
 const maxRoots = 8
 
-// cachedItem is one list entry's parsed node, as it was last placed.
+// cachedItem is one list entry's parsed node, as it was last placed, and
+// what it decoded to there.
 type cachedItem struct {
-	node *yaml.Node // the entry (the mapping under the dash), lines moved to base
-	seq  yaml.Node  // the sequence node its text parses to, for its position
-	base int        // the lines node's were moved down by
-	used int        // the generation of the load that last used it
+	node    *yaml.Node // the entry (the mapping under the dash), lines moved to base
+	seq     yaml.Node  // the sequence node its text parses to, for its position
+	base    int        // the lines node's were moved down by
+	used    int        // the generation of the load that last used it
+	name    string     // its name, and the name's line less base (0: none)
+	nameAt  int
+	decoded decodedEntry
+}
+
+// decodedEntry is the spec an entry decoded to without a problem, in a
+// file, at a base (its positions name both).
+type decodedEntry struct {
+	ok   bool
+	file string
+	base int
+	v    reflect.Value
 }
 
 // NewLoader makes an empty Loader.
@@ -348,24 +363,34 @@ var errSplit = errors.New("cannot be split")
 // entries blanked) and the entries, parsing only those not kept. The
 // caller holds l.mu. It returns the root mapping.
 func (l *Loader) assemble(src []byte) (*yaml.Node, *Layout, bool) {
+	a, ok := l.assembleFile(src)
+	if !ok {
+		return nil, nil, false
+	}
+	return a.root, a.lay, true
+}
+
+// assembleFile is assemble, with the entries of each list.
+func (l *Loader) assembleFile(src []byte) (*assembled, bool) {
 	for _, a := range l.roots {
 		if a.fresh(src) {
 			for _, it := range a.items {
 				it.used = l.gen
 			}
-			return a.root, a.lay, true
+			return a, true
 		}
 	}
-	a := &assembled{src: bytes.Clone(src)}
+	a := &assembled{src: bytes.Clone(src), seqs: map[*yaml.Node][]*cachedItem{}}
 	root, lay, ok := l.assembleNew(src, a)
-	if ok {
-		a.root, a.lay = root, lay
-		l.roots = append(l.roots, a)
-		if len(l.roots) > maxRoots {
-			l.roots = l.roots[1:]
-		}
+	if !ok {
+		return nil, false
 	}
-	return root, lay, ok
+	a.root, a.lay = root, lay
+	l.roots = append(l.roots, a)
+	if len(l.roots) > maxRoots {
+		l.roots = l.roots[1:]
+	}
+	return a, true
 }
 
 // fresh tells whether a is src's tree and none of its entries moved
@@ -412,7 +437,7 @@ func (l *Loader) assembleNew(src []byte, a *assembled) (*yaml.Node, *Layout, boo
 	if len(root.Content) != 2*len(regions) {
 		return nil, nil, false
 	}
-	used := map[string]int{} // entries of each text taken so far
+	used := map[*cachedItem]int{} // entries of each text taken so far, by the text's first
 	for ri, r := range regions {
 		k, v := root.Content[2*ri], root.Content[2*ri+1]
 		if k.Kind != yaml.ScalarNode || k.Value != r.key || k.Line != r.line+1 {
@@ -427,7 +452,7 @@ func (l *Loader) assembleNew(src []byte, a *assembled) (*yaml.Node, *Layout, boo
 			kl.Seq, kl.List, kl.Indent = true, true, r.indent
 			kl.Items = make([]ItemLayout, len(r.items))
 			for n, span := range r.items {
-				it := l.item(string(src[lines[span[0]].start:endOf2(lines, span[1], len(src))]), span[0], used)
+				it := l.item(src[lines[span[0]].start:endOf2(lines, span[1], len(src))], span[0], used)
 				if it == nil {
 					return nil, nil, false
 				}
@@ -435,9 +460,13 @@ func (l *Loader) assembleNew(src []byte, a *assembled) (*yaml.Node, *Layout, boo
 					seq.Line, seq.Column, seq.Style = it.seq.Line+it.base, it.seq.Column, it.seq.Style
 				}
 				a.items, a.bases = append(a.items, it), append(a.bases, it.base)
+				a.seqs[seq] = append(a.seqs[seq], it)
 				seq.Content[n] = it.node
-				name, line := nameOf(it.node)
-				kl.Items[n] = ItemLayout{Start: span[0], End: span[1], Name: name, NameLine: line}
+				line := 0
+				if it.nameAt > 0 {
+					line = it.nameAt + it.base
+				}
+				kl.Items[n] = ItemLayout{Start: span[0], End: span[1], Name: it.name, NameLine: line}
 			}
 			root.Content[2*ri+1] = seq
 		}
@@ -458,10 +487,11 @@ func endOf2(lines []lineInfo, end, size int) int {
 // start (0-based): a kept one not yet used in this assembly (used counts
 // them by text), moved there, or a new parse. nil if the text is not one
 // list entry on its own.
-func (l *Loader) item(text string, start int, used map[string]int) *cachedItem {
-	if list := l.items[text]; used[text] < len(list) {
-		it := list[used[text]]
-		used[text]++
+func (l *Loader) item(text []byte, start int, used map[*cachedItem]int) *cachedItem {
+	list := l.items[string(text)] // no copy of text for a lookup
+	if len(list) > 0 && used[list[0]] < len(list) {
+		it := list[used[list[0]]]
+		used[list[0]]++
 		it.used = l.gen
 		if d := start - it.base; d != 0 {
 			shift(it.node, d)
@@ -469,16 +499,22 @@ func (l *Loader) item(text string, start int, used map[string]int) *cachedItem {
 		}
 		return it
 	}
-	seq, err := parseOne([]byte(text))
+	seq, err := parseOne(text)
 	if err != nil || seq.Kind != yaml.SequenceNode || len(seq.Content) != 1 || seq.Line != 1 || plain(seq) != nil {
 		return nil
 	}
 	it := &cachedItem{node: seq.Content[0], seq: *seq, used: l.gen}
 	it.seq.Content = nil
+	it.name, it.nameAt = nameOf(it.node)
 	shift(it.node, start)
 	it.base = start
-	used[text]++
-	l.items[text] = append(l.items[text], it)
+	key := string(text)
+	if len(list) == 0 {
+		used[it]++
+	} else {
+		used[list[0]]++
+	}
+	l.items[key] = append(list, it)
 	return it
 }
 

@@ -314,3 +314,35 @@ func TestLoaderReusesFiles(t *testing.T) {
 		t.Error("c.yaml not decoded")
 	}
 }
+
+// The entries of a changed file that neither changed nor moved are not
+// decoded again.
+func TestLoaderReusesDecodedEntries(t *testing.T) {
+	src := topotest.Generate(4, 10, 5)
+	l := NewLoader()
+	sameLoad(t, l, "first", map[string][]byte{"t.yaml": src})
+	// Mark what p7 decoded to: the next load shows the mark if it reuses it.
+	var p7 *cachedItem
+	for text, list := range l.items {
+		if strings.Contains(text, "name: p7\n") {
+			p7 = list[0]
+		}
+	}
+	if p7 == nil || !p7.decoded.ok {
+		t.Fatal("p7 not kept decoded")
+	}
+	p7.decoded.v.FieldByName("Interface").SetString("marked")
+	next := append(append([]byte{}, src...), "  - name: extra\n    switch: s1\n    host: h1\n    mac: auto\n    interface: x\n"...)
+	topo, err := l.LoadBytes(map[string][]byte{"t.yaml": next})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range topo.Ports {
+		if p.Name == "p7" && p.Interface != "marked" {
+			t.Errorf("p7 decoded again: interface %q", p.Interface)
+		}
+	}
+	// An entry that moved is decoded again, with its new position.
+	moved := append([]byte("# a line more\n"), next...)
+	sameLoad(t, l, "moved", map[string][]byte{"t.yaml": moved})
+}

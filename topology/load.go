@@ -277,6 +277,9 @@ type decoder struct {
 	specs            []*FileSpec
 	includeNodes     map[string][]Pos // file -> position of each include entry
 	cache            *Loader          // parses files, if set
+	// entries are, for each list a Loader assembled, its kept entries in
+	// order (incremental.go).
+	entries map[*yaml.Node][]*cachedItem
 	// Aliases of the file being decoded (decode.go).
 	aliasBudget int                // nodes its aliases may still expand to
 	anchorSize  map[*yaml.Node]int // the nodes under each anchored node
@@ -331,8 +334,14 @@ func (d *decoder) decodeFile(name string, src []byte) *FileSpec {
 		return nil
 	}
 	if d.cache != nil {
-		if root, _, ok := d.cache.assemble(src); ok {
-			return d.fileRoot(name, root)
+		if a, ok := d.cache.assembleFile(src); ok {
+			if d.entries == nil {
+				d.entries = map[*yaml.Node][]*cachedItem{}
+			}
+			for seq, items := range a.seqs {
+				d.entries[seq] = items
+			}
+			return d.fileRoot(name, a.root, false)
 		}
 	}
 	l, err := yaml.NewLoader(bytes.NewReader(src))
@@ -361,12 +370,15 @@ func (d *decoder) decodeFile(name string, src []byte) *FileSpec {
 		d.errs.add(Pos{File: name, Line: 1, Col: 1}, "", "empty file: expected apiVersion: %s", APIVersion)
 		return nil
 	}
-	return d.fileRoot(name, doc.Content[0])
+	return d.fileRoot(name, doc.Content[0], true)
 }
 
-// fileRoot decodes the file whose root node is root.
-func (d *decoder) fileRoot(name string, root *yaml.Node) *FileSpec {
-	d.startFile(root)
+// fileRoot decodes the file whose root node is root; aliases tells
+// whether it may have aliases (an assembled file has none).
+func (d *decoder) fileRoot(name string, root *yaml.Node, aliases bool) *FileSpec {
+	if aliases {
+		d.startFile(root)
+	}
 	spec := &FileSpec{}
 	d.decodeStruct(name, root, reflect.ValueOf(spec).Elem())
 	if spec.Src.Pos.File == "" {
@@ -425,6 +437,10 @@ func endOf(name string, src []byte, p Pos) Pos {
 func badChar(name string, src []byte) (at Pos, msg, hint string, bad bool) {
 	line, start := 1, 0
 	for i := 0; i < len(src); {
+		if b := src[i]; b >= 0x20 && b < 0x7f || b == '\t' || b == '\r' {
+			i++ // printable ASCII: most of a file, without decoding runes
+			continue
+		}
 		r, size := utf8.DecodeRune(src[i:])
 		switch {
 		case r == utf8.RuneError && size <= 1:
