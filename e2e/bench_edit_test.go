@@ -222,4 +222,56 @@ func benchEditSize(t *testing.T, bin string, S, P, runs int) {
 	m, all := dur(results["start"], func(s sample) time.Duration { return s.took })
 	benchReport(t, benchResult{Section: "edit", Figure: "loomctl start and exit (version --client)", Value: m.Seconds(), Unit: "s",
 		Note: fmt.Sprintf("median of %d: %s", len(results["start"]), all)})
+
+	// A burst: n loomctl port add at once (containers started together),
+	// until the last returns; loomd makes those that wait behind a change
+	// together (one compile for a batch).
+	n := benchEnvInt(t, "LOOM_BENCH_EDIT_BURST", 50)
+	var bursts []time.Duration
+	var compiles []float64
+	for r := 0; r < min(runs, 3); r++ {
+		start := time.Now()
+		errs := make(chan error, n)
+		compileMs := make(chan float64, n)
+		for i := 0; i < n; i++ {
+			go func(i int) {
+				name := fmt.Sprintf("u%d-%d", r, i)
+				out, err := exec.Command(filepath.Join(bin, "loomctl"), "--server", server, "--config", "", "-o", "json",
+					"port", "add", "s1", name, "--host", "h3", "--interface", "lm-"+name).Output()
+				var res struct {
+					Timings []api.Timing `json:"timings"`
+				}
+				if err == nil {
+					err = json.Unmarshal(out, &res)
+				}
+				for _, s := range res.Timings {
+					if s.Step == "compile" {
+						compileMs <- s.Ms
+					}
+				}
+				errs <- err
+			}(i)
+		}
+		for i := 0; i < n; i++ {
+			if err := <-errs; err != nil {
+				t.Fatalf("burst: %v", err)
+			}
+		}
+		bursts = append(bursts, time.Since(start))
+		close(compileMs)
+		distinct := map[float64]bool{}
+		for c := range compileMs {
+			distinct[c] = true
+		}
+		compiles = append(compiles, float64(len(distinct)))
+		var dels []api.Edit // untimed: back to S×P ports, in one edit
+		for i := 0; i < n; i++ {
+			dels = append(dels, api.Edit{Op: "del", Kind: "port", Name: fmt.Sprintf("u%d-%d", r, i)})
+		}
+		if _, err := client.Edit(ctx, api.EditRequest{Edits: dels}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	benchReport(t, benchResult{Section: "edit", Figure: fmt.Sprintf("%dx%d: %d loomctl port add at once, the last returns", S, P, n), Value: median(bursts).Seconds(), Unit: "s",
+		Note: fmt.Sprintf("%s; median of %d: %s; loomd compiled %v times a burst (edits that wait are made together)", shape, len(bursts), secs(bursts), compiles)})
 }

@@ -58,6 +58,7 @@ type editResult struct {
 	api.EditResult
 	// Hosts are the hosts' states at the end of --wait.
 	Hosts []controller.HostStatus `json:"hosts,omitempty"`
+	local bool // made on files here (-f), not by loomd
 }
 
 // runEdit makes op, through loomd or (-f) on local files, and prints the
@@ -152,6 +153,7 @@ func editFiles(cmd *cobra.Command, o *editOptions, op edit.Op, res editResult) e
 	if err != nil {
 		return printProblems(cmd, api.Problems(err), "nothing was changed")
 	}
+	res.local = true
 	res.Done, res.Files, res.DryRun = done, changedFiles(before, after), o.dryRun
 	res.Summary, res.Unchanged = api.Summarize(t), len(res.Files) == 0
 	if len(t.Warnings) > 0 {
@@ -203,7 +205,7 @@ func editLine(op edit.Op, res editResult) string {
 	if len(res.Done) > 0 {
 		did = res.Done[0]
 	}
-	local := res.Revision == 0 && res.FromRevision == 0
+	local := res.local
 	switch {
 	case res.DryRun:
 		return "dry run, nothing was stored: " + did

@@ -71,6 +71,8 @@ type Daemon struct {
 	onReady    func()
 	cache      *flows.Cache      // the last compilation, to reuse unchanged hosts (writeMu)
 	loader     *topology.Loader  // parses again only what changed in the files (writeMu)
+	editMu     sync.Mutex        // guards pending
+	pending    []*editCall       // edits waiting for the next batch
 	steps      steps             // the last install's, for the answer to an edit (writeMu)
 	lastRead   map[string][]byte // source files: the files last read (writeMu)
 	lastDir    string            // the folder lastRead's names are relative to

@@ -67,62 +67,148 @@ func (d *Daemon) editing(h http.HandlerFunc) http.HandlerFunc {
 	}
 }
 
+// editCall is one Edit waiting for, or being made in, a batch.
+type editCall struct {
+	req    api.EditRequest
+	ops    []edit.Op
+	queued time.Time
+	res    *api.EditResult
+	err    error
+	done   chan struct{}
+	// after and topo are the files and topology the edits made (accepted
+	// ones, before they are installed).
+	after edit.Files
+	topo  *topology.Topology
+}
+
 // Edit makes req's edits of the stored topology, in order, all or
 // nothing: on its files, then checked, compiled, stored and installed as
 // Put does, as one new revision (none if the files come out the same).
+//
+// Edits that arrive while another change is being made are made together
+// next, as a batch (group commit): each is made on the result of those
+// before it and checked alone, and gets its own revision and answer, or
+// its own refusal; the batch is compiled, stored and installed once, at
+// the last revision. A burst of edits (containers started at once) then
+// costs one compile, not one each.
 func (d *Daemon) Edit(req api.EditRequest) (*api.EditResult, error) {
 	ops, err := opsOf(req.Edits)
 	if err != nil {
 		return nil, err
 	}
+	c := &editCall{req: req, ops: ops, queued: time.Now(), done: make(chan struct{})}
+	d.editMu.Lock()
+	d.pending = append(d.pending, c)
+	d.editMu.Unlock()
 	d.writeMu.Lock()
-	defer d.writeMu.Unlock()
-	tm := steps{start: time.Now()}
+	d.editMu.Lock()
+	batch := d.pending
+	d.pending = nil
+	d.editMu.Unlock()
+	if len(batch) > 0 {
+		d.commitEdits(batch)
+		for _, b := range batch {
+			close(b.done)
+		}
+	}
+	d.writeMu.Unlock()
+	<-c.done // made by this call's batch, or an earlier one
+	return c.res, c.err
+}
+
+// commitEdits makes a batch of edits and sets each call's answer. The
+// caller holds d.writeMu.
+func (d *Daemon) commitEdits(batch []*editCall) {
 	if d.cfg.TopologyPath != "" {
-		return nil, api.Conflictf(d.st.Revision, "loomd reads its topology from %s (setting topology): make the edit in those files (loomctl's edit commands do, with -f), loomd takes them when they change", d.cfg.TopologyPath)
+		for _, c := range batch {
+			c.err = api.Conflictf(d.st.Revision, "loomd reads its topology from %s (setting topology): make the edit in those files (loomctl's edit commands do, with -f), loomd takes them when they change", d.cfg.TopologyPath)
+		}
+		return
 	}
-	if req.Revision != nil && *req.Revision != d.st.Revision {
-		return nil, api.Conflictf(d.st.Revision, "revision %d is not the current one (%d): the topology changed since; nothing was changed", *req.Revision, d.st.Revision)
+	files := edit.Files(api.BytesOf(d.st.Files))
+	rev, inForce := d.st.Revision, d.topo
+	var accepted []*editCall
+	var last *topology.Topology
+	for _, c := range batch {
+		now := time.Now()
+		tm := steps{start: now, list: []api.Timing{{Step: "queue", Ms: ms(now.Sub(c.queued))}}}
+		c.res, c.err = d.editOne(c, files, rev, inForce, &tm)
+		if c.err != nil || c.res.DryRun || c.res.Unchanged {
+			continue
+		}
+		rev++
+		c.res.Revision = rev
+		files, last, inForce = c.after, c.topo, c.topo
+		accepted = append(accepted, c)
 	}
-	before := edit.Files(api.BytesOf(d.st.Files))
-	after, done, err := edit.Apply(before, ops, edit.Options{Index: d.loader, NoPositions: true})
+	if len(accepted) == 0 {
+		return
+	}
+	st := stored{Revision: rev, Source: api.SourceAPI, Files: api.FilesOf(files), UpdatedAt: time.Now()}
+	if err := d.install(last, st); err != nil {
+		if len(accepted) > 1 {
+			// Which edit the compile (or the store) refuses is known only
+			// one at a time.
+			for _, c := range accepted {
+				c.res, c.err = nil, nil
+				d.commitEdits([]*editCall{c})
+			}
+			return
+		}
+		c := accepted[0]
+		c.res = nil
+		if e, ok := err.(*api.Error); ok {
+			c.err = e
+		} else {
+			c.err = d.editInvalid(err, files, c.ops, inForce)
+		}
+		return
+	}
+	for _, c := range accepted {
+		c.res.Timings = append(c.res.Timings, d.steps.list...)
+	}
+}
+
+// editOne makes one call's edits on files (at revision rev, topology in
+// force t) and checks the result; it keeps the result in c.
+func (d *Daemon) editOne(c *editCall, files edit.Files, rev int64, t *topology.Topology, tm *steps) (*api.EditResult, error) {
+	if c.req.Revision != nil && *c.req.Revision != rev {
+		return nil, api.Conflictf(rev, "revision %d is not the current one (%d): the topology changed since; nothing was changed", *c.req.Revision, rev)
+	}
+	after, done, err := edit.Apply(files, c.ops, edit.Options{Index: d.loader, NoPositions: true})
 	if err != nil {
 		return nil, editError(err)
 	}
 	tm.mark("edit")
-	res := &api.EditResult{FromRevision: d.st.Revision, Revision: d.st.Revision, DryRun: req.DryRun, Done: done, Files: changedFiles(before, after)}
-	t, err := d.loader.LoadBytes(after)
+	res := &api.EditResult{FromRevision: rev, Revision: rev, DryRun: c.req.DryRun, Done: done, Files: changedFiles(files, after)}
+	topo, err := d.loader.LoadBytes(after)
 	tm.mark("load")
 	if err != nil {
-		return nil, d.editInvalid(err, after, ops)
+		return nil, d.editInvalid(err, after, c.ops, t)
 	}
-	res.Summary, res.Warnings = api.Summarize(t), d.locate(warnings(t), after)
-	if req.DryRun {
+	res.Summary, res.Warnings = api.Summarize(topo), d.locate(warnings(topo), after)
+	res.Timings = tm.list
+	if c.req.DryRun {
 		// What install would refuse, a dry run refuses too.
-		if _, _, _, err := flows.CompileIncremental(t, d.cache); err != nil {
-			return nil, d.editInvalid(err, after, ops)
+		if _, _, _, err := flows.CompileIncremental(topo, d.cache); err != nil {
+			return nil, d.editInvalid(err, after, c.ops, t)
 		}
 		tm.mark("compile")
 		for _, n := range res.Files {
-			res.Diff += edit.Diff(n, before[n], after[n])
+			res.Diff += edit.Diff(n, files[n], after[n])
 		}
 		res.Timings = tm.list
 		return res, nil
 	}
 	if len(res.Files) == 0 && d.state.Loaded {
-		res.Unchanged, res.Timings = true, tm.list
+		res.Unchanged = true
 		return res, nil
 	}
-	st := stored{Revision: d.st.Revision + 1, Source: api.SourceAPI, Files: api.FilesOf(after), UpdatedAt: time.Now()}
-	if err := d.install(t, st); err != nil {
-		if e, ok := err.(*api.Error); ok {
-			return nil, e
-		}
-		return nil, d.editInvalid(err, after, ops)
-	}
-	res.Revision, res.Timings = st.Revision, append(tm.list, d.steps.list...)
+	c.after, c.topo = after, topo
 	return res, nil
 }
+
+func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 
 // opsOf converts the API's edits.
 func opsOf(edits []api.Edit) ([]edit.Op, error) {
@@ -170,8 +256,8 @@ func editError(err error) *api.Error {
 // topology: its problems in the user's terms (the objects, not the lines
 // of loomd's files), or, when the edits delete an object still in use,
 // who uses it.
-func (d *Daemon) editInvalid(err error, files edit.Files, ops []edit.Op) *api.Error {
-	if p := d.stillUsed(ops); len(p) > 0 {
+func (d *Daemon) editInvalid(err error, files edit.Files, ops []edit.Op, t *topology.Topology) *api.Error {
+	if p := stillUsed(t, ops); len(p) > 0 {
 		return &api.Error{Message: "the edit would delete what other objects use: nothing was changed", Problems: p, Code: http.StatusBadRequest}
 	}
 	p, n := problems(err)
@@ -321,12 +407,9 @@ func isNameByte(c byte) bool {
 }
 
 // stillUsed lists, for each object ops delete (or rename), the objects of
-// the topology in force that use it and that ops neither delete nor
-// change.
-func (d *Daemon) stillUsed(ops []edit.Op) []api.Problem {
-	d.mu.Lock()
-	t := d.topo
-	d.mu.Unlock()
+// t (the topology the edits were made on) that use it and that ops
+// neither delete nor change.
+func stillUsed(t *topology.Topology, ops []edit.Op) []api.Problem {
 	if t == nil {
 		return nil
 	}

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"go.uber.org/zap/zaptest"
 
@@ -363,5 +364,126 @@ func TestReplacePositions(t *testing.T) {
 		func(f string, l, c int) string { return names[fmt.Sprintf("%s:%d", f, l)] })
 	if want := `x (first at port "p"), a.yaml:4:1, ba.yaml:3:1, switch "s" and b.yaml:`; got != want {
 		t.Errorf("got  %s\nwant %s", got, want)
+	}
+}
+
+// Edits that wait behind a change are made together next: each checked
+// alone on the result of those before it, each with its own revision or
+// refusal, compiled, stored and installed once.
+func TestEditBatch(t *testing.T) {
+	f := editFixture(t)
+	d := f.d
+	reqs := []api.EditRequest{
+		{Edits: []api.Edit{{Op: "add", Kind: "port", Name: "b1", Fields: fields("switch", "blue", "host", "h1", "mac", "auto", "interface", "lm-b1")}}},
+		{Edits: []api.Edit{{Op: "add", Kind: "port", Name: "b2", Fields: fields("switch", "blue", "host", "h1", "mac", "auto", "interface", "lm-b1")}}}, // interface taken by b1
+		{Edits: []api.Edit{{Op: "set", Kind: "port", Name: "b1", Fields: fields("host", "h2")}}},                                                        // on b1, made in the same batch
+		{DryRun: true, Edits: []api.Edit{{Op: "del", Kind: "port", Name: "b1"}}},
+		{Revision: rev(3), Edits: []api.Edit{{Op: "add", Kind: "switch", Name: "red", Fields: fields("tunnelKey", 7)}}}, // revision 3: after the first and third
+		{Edits: []api.Edit{{Op: "set", Kind: "port", Name: "b1", Fields: fields("host", "h2")}}},                        // already so
+	}
+	d.writeMu.Lock() // a change under way: the edits queue behind it
+	results := make([]*api.EditResult, len(reqs))
+	errs := make([]error, len(reqs))
+	var wg sync.WaitGroup
+	for i := range reqs {
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			results[i], errs[i] = d.Edit(reqs[i])
+		}(i)
+		// In order: wait until it is queued.
+		for {
+			d.editMu.Lock()
+			n := len(d.pending)
+			d.editMu.Unlock()
+			if n == i+1 {
+				break
+			}
+			time.Sleep(time.Millisecond)
+		}
+	}
+	d.writeMu.Unlock()
+	wg.Wait()
+	want := []struct {
+		rev  int64
+		err  string
+		flag string
+	}{{2, "", ""}, {0, `interface "lm-b1" on host "h1" defined twice (first at port "b1")`, ""}, {3, "", ""}, {3, "", "dry"}, {4, "", ""}, {4, "", "unchanged"}}
+	for i, w := range want {
+		switch {
+		case w.err != "":
+			if errs[i] == nil || !strings.Contains(errs[i].Error(), w.err) {
+				t.Errorf("edit %d: %v, want %q", i, errs[i], w.err)
+			}
+		case errs[i] != nil:
+			t.Errorf("edit %d: %v", i, errs[i])
+		case results[i].Revision != w.rev || results[i].DryRun != (w.flag == "dry") || results[i].Unchanged != (w.flag == "unchanged"):
+			t.Errorf("edit %d: %+v, want revision %d %s", i, results[i], w.rev, w.flag)
+		}
+	}
+	// One compile for the batch: the accepted edits share its timing.
+	compile := func(r *api.EditResult) float64 {
+		for _, s := range r.Timings {
+			if s.Step == "compile" {
+				return s.Ms
+			}
+		}
+		return -1
+	}
+	if c := compile(results[0]); c < 0 || compile(results[2]) != c || compile(results[4]) != c {
+		t.Errorf("timings %+v %+v %+v", results[0].Timings, results[2].Timings, results[4].Timings)
+	}
+	if !strings.Contains(results[3].Diff, "-  - name: b1") {
+		t.Errorf("dry run in the batch: %s", results[3].Diff)
+	}
+	tp := f.stored()
+	if tp.Revision != 4 || !strings.Contains(tp.Files["net.yaml"], "  - name: b1\n    switch: blue\n    host: h2\n") || !strings.Contains(tp.Files["net.yaml"], "  - name: red\n") {
+		t.Errorf("stored revision %d:\n%s", tp.Revision, tp.Files["net.yaml"])
+	}
+	if st := d.Status(); st.Topology.Revision != 4 || st.Topology.Ports != 2 || st.Topology.Switches != 2 {
+		t.Errorf("in force: %+v", st.Topology)
+	}
+}
+
+// A batch the compiler refuses is made again one edit at a time: only the
+// edit it refuses is refused.
+func TestEditBatchCompileRefusal(t *testing.T) {
+	f := editFixture(t)
+	d := f.d
+	port := func(name string, kv ...any) api.EditRequest {
+		fs := fields(append([]any{"switch", "blue", "host", "h1", "mac", "auto"}, kv...)...)
+		return api.EditRequest{Edits: []api.Edit{{Op: "add", Kind: "port", Name: name, Fields: fs}}}
+	}
+	reqs := []api.EditRequest{port("g1", "interface", "lm-g1"), port("vm1", "ifaceID", "vm1-uuid"), port("g2", "interface", "lm-g2")}
+	d.writeMu.Lock()
+	results := make([]*api.EditResult, len(reqs))
+	errs := make([]error, len(reqs))
+	var wg sync.WaitGroup
+	for i := range reqs {
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			results[i], errs[i] = d.Edit(reqs[i])
+		}(i)
+		for {
+			d.editMu.Lock()
+			n := len(d.pending)
+			d.editMu.Unlock()
+			if n == i+1 {
+				break
+			}
+			time.Sleep(time.Millisecond)
+		}
+	}
+	d.writeMu.Unlock()
+	wg.Wait()
+	if errs[0] != nil || errs[2] != nil || results[0].Revision != 2 || results[2].Revision != 3 {
+		t.Errorf("accepted edits: %v %v %+v %+v", errs[0], errs[2], results[0], results[2])
+	}
+	if errs[1] == nil || !strings.Contains(errs[1].Error(), "ifaceID is not supported") {
+		t.Errorf("ifaceID edit: %v", errs[1])
+	}
+	if tp := f.stored(); tp.Revision != 3 || strings.Contains(tp.Files["net.yaml"], "vm1") || !strings.Contains(tp.Files["net.yaml"], "name: g2") {
+		t.Errorf("stored revision %d:\n%s", tp.Revision, tp.Files["net.yaml"])
 	}
 }
