@@ -58,7 +58,7 @@ type editResult struct {
 	api.EditResult
 	// Hosts are the hosts' states at the end of --wait.
 	Hosts []controller.HostStatus `json:"hosts,omitempty"`
-	local bool // made on files here (-f), not by loomd
+	local bool                    // made on files here (-f), not by loomd
 }
 
 // runEdit makes op, through loomd or (-f) on local files, and prints the
