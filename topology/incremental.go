@@ -82,9 +82,11 @@ type assembled struct {
 	items []*cachedItem
 	bases []int                        // each item's base when the tree was made
 	seqs  map[*yaml.Node][]*cachedItem // each list's entries, in order
+	used  int                          // the generation that last used it
 }
 
-// maxRoots is how many assembled files a Loader keeps.
+// maxRoots is how many assembled files a Loader keeps at most (each holds
+// a copy of its file).
 const maxRoots = 8
 
 // cachedItem is one list entry's parsed node, as it was last placed, and
@@ -136,8 +138,8 @@ func (l *Loader) ReadFilesIn(paths ...string) (dir string, files map[string][]by
 	return readFilesIn(paths, l)
 }
 
-// evict forgets the entries that neither this load nor the one before
-// used (and the trees that hold them). The caller holds l.mu.
+// evict forgets the entries and the files that neither this load nor the
+// one before used (and the trees that hold them). The caller holds l.mu.
 func (l *Loader) evict() {
 	for name, df := range l.decoded {
 		if df.used < l.gen-1 {
@@ -146,7 +148,7 @@ func (l *Loader) evict() {
 	}
 	keep := l.roots[:0]
 	for _, a := range l.roots {
-		live := true
+		live := a.used >= l.gen-1
 		for _, it := range a.items {
 			live = live && it.used >= l.gen-1
 		}
@@ -377,10 +379,11 @@ func (l *Loader) assembleFile(src []byte) (*assembled, bool) {
 			for _, it := range a.items {
 				it.used = l.gen
 			}
+			a.used = l.gen
 			return a, true
 		}
 	}
-	a := &assembled{src: bytes.Clone(src), seqs: map[*yaml.Node][]*cachedItem{}}
+	a := &assembled{src: bytes.Clone(src), seqs: map[*yaml.Node][]*cachedItem{}, used: l.gen}
 	root, lay, ok := l.assembleNew(src, a)
 	if !ok {
 		return nil, false
