@@ -5,11 +5,12 @@
 #      the 10- and 100-host compiles, the one-port change at 100 hosts and
 #      the 1,000-host load; BENCH_FULL=1 adds the 1,000-host compile and
 #      one-port change (about 5 minutes more).
-#   2. Lab benchmarks (root, Open vSwitch; e2e/bench_test.go and
-#      e2e/hostile_bench_test.go, build tag bench): Loom's flow push against
-#      ovs-ofctl's own bundle, loomd's convergence and resources on a 3-host
-#      lab, its repair times, and issue 12's hostile inputs, each sent to a
-#      fresh loomd (answer, time, memory, loomd still up).
+#   2. Lab benchmarks (root, Open vSwitch; e2e/bench_test.go,
+#      e2e/hostile_bench_test.go and e2e/bench_edit_test.go, build tag
+#      bench): Loom's flow push against ovs-ofctl's own bundle, loomd's
+#      convergence and resources on a 3-host lab, its repair times, issue
+#      12's hostile inputs (each sent to a fresh loomd: answer, time, memory,
+#      loomd still up), and how long loomctl's edits take to return (no lab).
 #
 # The log and the table go to BENCH_OUT (default bin/bench). Knobs of the lab
 # benchmarks: LOOM_BENCH_RUNS (push runs, 5), LOOM_BENCH_CONVERGE_RUNS (3),

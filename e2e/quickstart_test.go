@@ -143,7 +143,7 @@ func TestQuickstart(t *testing.T) {
 	w.add(l, "web2")
 	out, err = l.Loomctl("port", "add", "blue", "web2", "--host", "h2", "--mac", w["web2"].mac,
 		"--ip", w["web2"].ip, "--interface", "lm-web2", "--wait", "30s")
-	if err != nil || !strings.Contains(out, "port web2 added to switch blue on host h2 (revision 2)") ||
+	if err != nil || !strings.Contains(out, `port "web2" added to switch blue on host h2 (revision 2)`) ||
 		!strings.Contains(out, "✓ h1: in sync at revision 2") || !strings.Contains(out, "✓ h2: in sync at revision 2") {
 		t.Fatalf("loomctl port add --wait: %v\n%s", err, out)
 	}

@@ -97,19 +97,17 @@ func (d *decoder) decodeStruct(file string, n *yaml.Node, v reflect.Value) {
 		}
 		return
 	}
-	keyPos := map[string]Pos{}
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		k, val := n.Content[i], n.Content[i+1]
-		kp := pos(file, k)
 		if k.Kind != yaml.ScalarNode {
-			d.errs.add(kp, "", "%s keys must be plain words, not %s", si.what, kindName(k))
+			d.errs.add(pos(file, k), "", "%s keys must be plain words, not %s", si.what, kindName(k))
 			continue
 		}
-		if prev, dup := keyPos[k.Value]; dup {
-			d.errs.add(kp, "", "%s key %q repeated (first at line %d)", si.what, k.Value, prev.Line)
+		if prev := firstKey(n, i); prev != nil {
+			d.errs.add(pos(file, k), "", "%s key %q repeated (first at line %d)", si.what, k.Value, prev.Line)
 			continue
 		}
-		keyPos[k.Value] = kp
+		kp := pos(file, k)
 		fi, ok := si.byKey[k.Value]
 		if !ok {
 			hint := didYouMean(k.Value, si.keys)
@@ -126,7 +124,7 @@ func (d *decoder) decodeStruct(file string, n *yaml.Node, v reflect.Value) {
 			continue
 		}
 		fv := v.Field(fi.index)
-		if !d.decodeValue(file, val, fv, si.what+" field "+strconv.Quote(k.Value)) {
+		if !d.decodeValue(file, val, fv, what{obj: si.what, field: k.Value}) {
 			continue
 		}
 		if fi.enum != nil && fv.Kind() == reflect.String && !slices.Contains(fi.enum, fv.String()) {
@@ -141,10 +139,22 @@ func (d *decoder) decodeStruct(file string, n *yaml.Node, v reflect.Value) {
 		v.Field(si.src).Set(reflect.ValueOf(src))
 	}
 	for _, fi := range si.fields {
-		if _, ok := keyPos[fi.key]; !ok && fi.required {
+		if _, ok := src.Fields[fi.key]; !ok && fi.required {
 			d.errs.add(src.Pos, "", "%s: missing field %q", objectLabel(si.what, v), fi.key)
 		}
 	}
+}
+
+// firstKey is the scalar key of mapping n before pair i (a key index)
+// with the same value as key i, if any: objects have a few keys, so a
+// scan costs less than a map.
+func firstKey(n *yaml.Node, i int) *yaml.Node {
+	for j := 0; j < i; j += 2 {
+		if k := n.Content[j]; k.Kind == yaml.ScalarNode && k.Value == n.Content[i].Value {
+			return k
+		}
+	}
+	return nil
 }
 
 // objectLabel is `host "h1"` when the object has a name, else `host`.
@@ -207,8 +217,28 @@ func (d *decoder) measure(n *yaml.Node) int {
 	return size
 }
 
+// what names a value in messages (`port field "ips"`, `host field
+// "labels" key "rack"`); it is a string only when a message needs one.
+type what struct {
+	obj, field, key string
+	hasKey          bool
+}
+
+func (w what) withKey(k string) what {
+	w.key, w.hasKey = k, true
+	return w
+}
+
+func (w what) String() string {
+	s := w.obj + " field " + strconv.Quote(w.field)
+	if w.hasKey {
+		s += " key " + strconv.Quote(w.key)
+	}
+	return s
+}
+
 // decodeValue decodes n into v; it reports false after an error.
-func (d *decoder) decodeValue(file string, n *yaml.Node, v reflect.Value, what string) bool {
+func (d *decoder) decodeValue(file string, n *yaml.Node, v reflect.Value, what what) bool {
 	p := pos(file, n)
 	if n.Kind == yaml.AliasNode {
 		target := n.Alias
@@ -280,8 +310,27 @@ func (d *decoder) decodeValue(file string, n *yaml.Node, v reflect.Value, what s
 			return false
 		}
 		s := reflect.MakeSlice(v.Type(), len(n.Content), len(n.Content))
+		entries := d.entries[n] // a list a Loader assembled from kept entries
 		for i, c := range n.Content {
+			if len(entries) != len(n.Content) {
+				d.decodeValue(file, c, s.Index(i), what)
+				continue
+			}
+			// An entry decoded before, without a problem, in this file and
+			// at this place, decodes to the same value: validation only
+			// reads it, so it is shared.
+			e := entries[i]
+			if k := e.decoded; k.ok && k.file == file && k.base == e.base && k.v.Type() == s.Index(i).Type() {
+				s.Index(i).Set(k.v)
+				continue
+			}
+			errs := d.errs.n
 			d.decodeValue(file, c, s.Index(i), what)
+			if d.errs.n == errs {
+				k := reflect.New(s.Index(i).Type()).Elem()
+				k.Set(s.Index(i))
+				e.decoded = decodedEntry{ok: true, file: file, base: e.base, v: k}
+			}
 		}
 		v.Set(s)
 		return true
@@ -304,7 +353,7 @@ func (d *decoder) decodeValue(file string, n *yaml.Node, v reflect.Value, what s
 			}
 			seen[k.Value] = k.Line
 			ev := reflect.New(v.Type().Elem()).Elem()
-			if d.decodeValue(file, val, ev, what+" key "+strconv.Quote(k.Value)) {
+			if d.decodeValue(file, val, ev, what.withKey(k.Value)) {
 				m.SetMapIndex(reflect.ValueOf(k.Value), ev)
 			}
 		}

@@ -13,6 +13,12 @@
 // the same files in any order give the same model. Callers must not modify
 // it.
 //
+// A Loader loads as Load and LoadBytes do, keeping what it parsed of each
+// entry of the files' lists and what it decoded of each file, so that
+// loading a topology again after a small change parses and decodes only
+// what changed (validation runs on the whole); its Layout tells
+// topology/edit where each entry is written.
+//
 // This package does no I/O beyond reading the files it is given (LoadBytes
 // does none at all) and never logs.
 package topology

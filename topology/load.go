@@ -122,26 +122,29 @@ func isYAML(name string) bool {
 // ErrorList with every problem found; otherwise the frozen Topology, whose
 // Warnings may list problems that do not stop it.
 func Load(paths ...string) (*Topology, error) {
-	return load(diskSource{}, paths)
+	return loadWith(diskSource{}, paths, nil)
 }
 
 // LoadBytes is Load on file contents keyed by file name (used in positions
 // and to resolve includes). It does no I/O: all files are loaded, in name
 // order, and includes name other keys of the map.
 func LoadBytes(files map[string][]byte) (*Topology, error) {
-	names := make([]string, 0, len(files))
-	for n := range files {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	return load(newMapSource(files), names)
+	return loadWith(newMapSource(files), sortedNames(files), nil)
 }
 
-func load(src source, roots []string) (t *Topology, err error) {
+// loadWith loads roots from src; with a Loader, files are parsed with its
+// help (incremental.go).
+func loadWith(src source, roots []string, cache *Loader) (t *Topology, err error) {
+	return loadFiles(src, roots, cache, false)
+}
+
+// loadFiles loads roots from src; readOnly stops once every file is read
+// and decoded (no topology; only the problems of reading).
+func loadFiles(src source, roots []string, cache *Loader, readOnly bool) (t *Topology, err error) {
 	if len(roots) == 0 {
 		return nil, errors.New("no topology files given")
 	}
-	d := &decoder{}
+	d := &decoder{cache: cache}
 	// A bug of the loader costs the file, never the process reading it.
 	defer func() {
 		if r := recover(); r != nil {
@@ -222,6 +225,12 @@ func load(src source, roots []string) (t *Topology, err error) {
 			}
 		}
 	}()
+	if readOnly {
+		if l := d.errs.sorted("errors", false); len(l) > 0 {
+			return nil, l
+		}
+		return nil, nil
+	}
 	if d.unreadable || d.errs.more > 0 {
 		// A file that is not YAML contributes nothing: checking references
 		// against the rest would only add noise. Nor is it worth checking
@@ -267,6 +276,10 @@ type decoder struct {
 	bytes            int            // read so far
 	specs            []*FileSpec
 	includeNodes     map[string][]Pos // file -> position of each include entry
+	cache            *Loader          // parses files, if set
+	// entries are, for each list a Loader assembled, its kept entries in
+	// order (incremental.go).
+	entries map[*yaml.Node][]*cachedItem
 	// Aliases of the file being decoded (decode.go).
 	aliasBudget int                // nodes its aliases may still expand to
 	anchorSize  map[*yaml.Node]int // the nodes under each anchored node
@@ -274,11 +287,36 @@ type decoder struct {
 }
 
 // file decodes one file; nil if it could not be read as YAML at all.
+// With a Loader, a file it decoded before without a problem, under the
+// same name and with the same bytes, is not decoded again.
 func (d *decoder) file(name string, src []byte) *FileSpec {
-	src = lineFeeds(src)
 	if d.ends == nil {
 		d.ends = map[string]Pos{}
 	}
+	if d.cache != nil {
+		if df := d.cache.decodedFile(name, src); df != nil {
+			d.ends[name] = df.end
+			if len(df.includes) > 0 {
+				if d.includeNodes == nil {
+					d.includeNodes = map[string][]Pos{}
+				}
+				d.includeNodes[name] = df.includes
+			}
+			d.specs = append(d.specs, df.spec)
+			return df.spec
+		}
+		n := d.errs.n
+		spec := d.decodeFile(name, src)
+		if spec != nil && d.errs.n == n && !d.unreadable {
+			d.cache.keepDecoded(name, src, spec, d.ends[name], d.includeNodes[name])
+		}
+		return spec
+	}
+	return d.decodeFile(name, src)
+}
+
+func (d *decoder) decodeFile(name string, src []byte) *FileSpec {
+	src = lineFeeds(src)
 	d.ends[name] = endOf(name, src, Pos{Line: math.MaxInt})
 	if p, msg, hint, bad := badChar(name, src); bad {
 		// The YAML reader would say so without a position.
@@ -294,6 +332,17 @@ func (d *decoder) file(name string, src []byte) *FileSpec {
 		}
 		d.unreadable = true
 		return nil
+	}
+	if d.cache != nil {
+		if a, ok := d.cache.assembleFile(src); ok {
+			if d.entries == nil {
+				d.entries = map[*yaml.Node][]*cachedItem{}
+			}
+			for seq, items := range a.seqs {
+				d.entries[seq] = items
+			}
+			return d.fileRoot(name, a.root, false)
+		}
 	}
 	l, err := yaml.NewLoader(bytes.NewReader(src))
 	if err != nil {
@@ -321,8 +370,15 @@ func (d *decoder) file(name string, src []byte) *FileSpec {
 		d.errs.add(Pos{File: name, Line: 1, Col: 1}, "", "empty file: expected apiVersion: %s", APIVersion)
 		return nil
 	}
-	root := doc.Content[0]
-	d.startFile(root)
+	return d.fileRoot(name, doc.Content[0], true)
+}
+
+// fileRoot decodes the file whose root node is root; aliases tells
+// whether it may have aliases (an assembled file has none).
+func (d *decoder) fileRoot(name string, root *yaml.Node, aliases bool) *FileSpec {
+	if aliases {
+		d.startFile(root)
+	}
 	spec := &FileSpec{}
 	d.decodeStruct(name, root, reflect.ValueOf(spec).Elem())
 	if spec.Src.Pos.File == "" {
@@ -381,6 +437,10 @@ func endOf(name string, src []byte, p Pos) Pos {
 func badChar(name string, src []byte) (at Pos, msg, hint string, bad bool) {
 	line, start := 1, 0
 	for i := 0; i < len(src); {
+		if b := src[i]; b >= 0x20 && b < 0x7f || b == '\t' || b == '\r' {
+			i++ // printable ASCII: most of a file, without decoding runes
+			continue
+		}
 		r, size := utf8.DecodeRune(src[i:])
 		switch {
 		case r == utf8.RuneError && size <= 1:
@@ -483,8 +543,12 @@ func ReadFiles(paths ...string) (map[string][]byte, error) {
 // (Reading costs a whole Load: callers that poll should first check
 // whether those files changed.)
 func ReadFilesIn(paths ...string) (dir string, files map[string][]byte, err error) {
+	return readFilesIn(paths, nil)
+}
+
+func readFilesIn(paths []string, cache *Loader) (dir string, files map[string][]byte, err error) {
 	rec := &recordingSource{files: map[string][]byte{}}
-	_, err = load(rec, paths)
+	_, err = loadFiles(rec, paths, cache, true)
 	var l ErrorList
 	if errors.As(err, &l) {
 		var unread ErrorList
@@ -527,3 +591,5 @@ func ReadFilesIn(paths ...string) (dir string, files map[string][]byte, err erro
 	}
 	return common, out, nil
 }
+
+func load(src source, roots []string) (*Topology, error) { return loadWith(src, roots, nil) }

@@ -51,8 +51,23 @@ func (d *decoder) errAt(p Pos, o obj, hint, format string, args ...any) {
 	d.errs.add(p, hint, "%s: %s", o.label(), fmt.Sprintf(format, args...))
 }
 
+// validName tells whether s is a name: lower-case letters, digits and
+// '-', starting and ending with a letter or digit (nameRE, without the
+// cost of a regular expression for every object).
+func validName(s string) bool {
+	if s == "" || s[0] == '-' || s[len(s)-1] == '-' {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-') {
+			return false
+		}
+	}
+	return true
+}
+
 func (d *decoder) checkName(o obj) {
-	if o.name != "" && (len(o.name) > maxNameLen || !nameRE.MatchString(o.name)) {
+	if o.name != "" && (len(o.name) > maxNameLen || !validName(o.name)) {
 		d.err(o, "name", "use lower-case letters, digits and '-', at most 63", "invalid name")
 	}
 }
@@ -437,7 +452,7 @@ func (v *validation) host(hs *HostSpec) (Host, bool) {
 	for _, pn := range sortedKeys(hs.Physnets) {
 		nic := hs.Physnets[pn]
 		at := hs.Src.key("physnets", pn)
-		if len(pn) > maxNameLen || !nameRE.MatchString(pn) {
+		if len(pn) > maxNameLen || !validName(pn) {
 			v.errAt(at, o, "use lower-case letters, digits and '-'", "invalid physnet name %q", pn)
 			continue
 		}

@@ -1,11 +1,8 @@
 package main
 
 import (
-	"fmt"
-
 	"github.com/spf13/cobra"
 
-	"github.com/loom-sdn/loom/topology"
 	"github.com/loom-sdn/loom/topology/edit"
 )
 
@@ -13,15 +10,16 @@ import (
 // stores, a rule at a time (edit.go).
 func newACLCmd(g *globals) *cobra.Command {
 	cmd := &cobra.Command{
-		Use:   "acl add|del",
+		Use:   "acl add|del|set",
 		Short: "Add or delete ACL rules (and ACLs) of the topology loomd stores",
-		Long: "Add or delete a rule of an ACL of the topology loomd stores, or a whole ACL. Ports name\n" +
+		Long: "Add or delete a rule of an ACL of the topology loomd stores, or a whole ACL; set an ACL's fields. Ports name\n" +
 			"the ACLs they apply (loomctl port set NAME acls.toPort=[...]).\n\n" + editLong,
 		Example: "  loomctl acl add web-in name=http action=allow proto=tcp dstPorts=80\n" +
 			"  loomctl acl del web-in http\n" +
 			"  loomctl acl del web-in",
 	}
-	cmd.AddCommand(newACLAddCmd(g), newACLDelCmd(g))
+	cmd.AddCommand(newACLAddCmd(g), newACLDelCmd(g),
+		newSetCmd(g, edit.ACLs, "  loomctl acl set web-in name=web-ingress\n  loomctl acl set web-in rules=[{action: allow, proto: tcp, dstPorts: 443}]"))
 	return cmd
 }
 
@@ -50,41 +48,12 @@ func newACLAddCmd(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			subject, name := "a rule", ""
-			for _, f := range rule {
-				if f.Key == "name" {
-					subject, name = "rule "+f.Value, f.Value
-				}
-			}
-			return runEdit(cmd, g, &o.edit, editChange{
-				action: "add", kind: "rule", name: name, acl: acl, subject: subject,
-				apply: func(f edit.Files) (edit.Files, string, error) {
-					out, err := edit.AddRule(f, acl, rule, o.position)
-					return out, ruleWhere(f, acl, o.position), err
-				},
-			})
+			return runEdit(cmd, g, &o.edit, edit.Op{Action: edit.ActionAdd, Kind: edit.KindRule, ACL: acl, Position: o.position, Fields: rule})
 		},
 	}
 	cmd.Flags().IntVar(&o.position, "position", -1, "index the rule takes in the ACL, 0 for first (default: last)")
 	o.edit.flags(cmd)
 	return cmd
-}
-
-// ruleWhere says where a rule added at position goes, as the files
-// before the edit tell.
-func ruleWhere(files edit.Files, acl string, position int) string {
-	t, err := topology.LoadBytes(files)
-	if err != nil {
-		return "added to ACL " + acl
-	}
-	a, ok := t.ACL(acl)
-	if !ok {
-		return "added to new ACL " + acl
-	}
-	if n := len(a.Rules); position < 0 || position > n {
-		position = n
-	}
-	return fmt.Sprintf("added to ACL %s at index %d", acl, position)
 }
 
 func newACLDelCmd(g *globals) *cobra.Command {
@@ -101,22 +70,9 @@ func newACLDelCmd(g *globals) *cobra.Command {
 		RunE: func(cmd *cobra.Command, args []string) error {
 			acl := args[0]
 			if len(args) == 1 {
-				return runEdit(cmd, g, &o, editChange{
-					action: "delete", kind: "acl", name: acl, subject: "ACL " + acl,
-					apply: func(f edit.Files) (edit.Files, string, error) {
-						out, err := edit.Delete(f, edit.ACLs, acl)
-						return out, "deleted", err
-					},
-				})
+				return runEdit(cmd, g, &o, edit.Op{Action: edit.ActionDel, Kind: "acl", Name: acl, Position: -1})
 			}
-			rule := args[1]
-			return runEdit(cmd, g, &o, editChange{
-				action: "delete", kind: "rule", name: rule, acl: acl, subject: "rule " + rule,
-				apply: func(f edit.Files) (edit.Files, string, error) {
-					out, err := edit.DeleteRule(f, acl, rule)
-					return out, "deleted from ACL " + acl, err
-				},
-			})
+			return runEdit(cmd, g, &o, edit.Op{Action: edit.ActionDel, Kind: edit.KindRule, ACL: acl, Name: args[1], Position: -1})
 		},
 	}
 	o.flags(cmd)

@@ -61,13 +61,7 @@ func newPortAddCmd(g *globals) *cobra.Command {
 			if host == "" {
 				return fmt.Errorf("port add: --host is required: the host the workload runs on")
 			}
-			return runEdit(cmd, g, &o.edit, editChange{
-				action: "add", kind: "port", name: name, subject: "port " + name,
-				apply: func(f edit.Files) (edit.Files, string, error) {
-					out, err := edit.Add(f, edit.Ports, name, fields)
-					return out, fmt.Sprintf("added to switch %s on host %s", sw, host), err
-				},
-			})
+			return runEdit(cmd, g, &o.edit, edit.Op{Action: edit.ActionAdd, Kind: "port", Name: name, Position: -1, Fields: fields})
 		},
 	}
 	f := cmd.Flags()

@@ -54,13 +54,7 @@ func newSwitchAddCmd(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			return runEdit(cmd, g, &o.edit, editChange{
-				action: "add", kind: "switch", name: name, subject: "switch " + name,
-				apply: func(f edit.Files) (edit.Files, string, error) {
-					out, err := edit.Add(f, edit.Switches, name, fields)
-					return out, "added", err
-				},
-			})
+			return runEdit(cmd, g, &o.edit, edit.Op{Action: edit.ActionAdd, Kind: "switch", Name: name, Position: -1, Fields: fields})
 		},
 	}
 	f := cmd.Flags()

@@ -53,6 +53,7 @@ var keys = []struct {
 	{"api-client-ca", "", "CA (PEM) whose client certificates the API trusts instead of the token (mTLS; needs api-cert)"},
 	{"api-max-body", "4MiB", "largest request body the API reads (bytes, or with KiB, MiB or GiB); judging a topology costs about 45 bytes of memory per byte of YAML, and a topology of 25,000 ports written one block per port is about 3 MB"},
 	{"api-max-calls", "2", "validate, plan and topology writes served at once (each compiles a whole topology); more wait a second, then get 503"},
+	{"api-max-edits", "64", "edits (POST /api/v1/edits, loomctl port add, ...) served or waiting their turn at once; more get 503 at once"},
 	{"api-max-connections", "1024", "API connections open at once; more are refused at once with 503"},
 	{"metrics-listen", "", "if set, /metrics is served there, without credentials, and not on listen; empty: /metrics is on listen and needs the API's credentials when the API has any"},
 	{"log-format", "json", "json or console"},
@@ -117,6 +118,9 @@ func run(ctx context.Context, args []string, stdout io.Writer, started func(api,
 		return err
 	}
 	if cfg.Limits.MaxCalls, err = positive(v, "api-max-calls"); err != nil {
+		return err
+	}
+	if cfg.Limits.MaxEdits, err = positive(v, "api-max-edits"); err != nil {
 		return err
 	}
 	listen := daemon.Listen{Addr: v.GetString("listen"), CertFile: v.GetString("api-cert"),

@@ -4,6 +4,7 @@
 //
 //	GET  topology              the stored topology: its files and revision
 //	PUT  topology              replace it (TopologyUpdate; the revision must match)
+//	POST edits                 change objects of it (EditRequest): add a port, ...
 //	POST validate              check files (Files), change nothing
 //	POST plan                  what the hosts would need for files (or the stored topology)
 //	GET  status                every host's status; ?watch=true streams Events (NDJSON)
@@ -21,6 +22,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/loom-sdn/loom/controller"
@@ -80,9 +82,30 @@ type Problem struct {
 	Col     int    `json:"col,omitempty"`
 	Message string `json:"message"`
 	Hint    string `json:"hint,omitempty"`
+	// Object is the object the problem is in, as messages name it
+	// (`port "web1"`), and Field the field, when loomd knows them: for
+	// edits, whose users do not see loomd's files.
+	Object string `json:"object,omitempty"`
+	Field  string `json:"field,omitempty"`
 }
 
+// String is the problem as FILE:LINE:COL: message (hint), or, when it
+// names its object, as OBJECT, FIELD: message (hint).
 func (p Problem) String() string {
+	if p.Object != "" {
+		s := p.Message
+		if !strings.HasPrefix(s, p.Object) {
+			at := p.Object
+			if p.Field != "" {
+				at += ", " + p.Field
+			}
+			s = at + ": " + s
+		}
+		if p.Hint != "" {
+			s += " (" + p.Hint + ")"
+		}
+		return s
+	}
 	e := topology.Error{Pos: topology.Pos{File: p.File, Line: p.Line, Col: p.Col}, Msg: p.Message, Hint: p.Hint}
 	return e.Error()
 }
@@ -130,6 +153,8 @@ type Applied struct {
 	// Unchanged is true when the files were those already stored: the
 	// revision did not move.
 	Unchanged bool `json:"unchanged,omitempty"`
+	// Timings are loomd's steps, in order.
+	Timings []Timing `json:"timings,omitempty"`
 }
 
 // Plan is what every host would need to match a topology.

@@ -51,6 +51,11 @@ type Limits struct {
 	// the limit waits up to a second for another to end, then gets 503
 	// with Retry-After.
 	MaxCalls int
+	// MaxEdits bounds the edits (POST edits) served or waiting their turn
+	// (0: DefaultMaxEdits); one over it gets 503 with Retry-After at once.
+	// Edits take turns with each other and with topology writes, apart
+	// from validate and plan calls, which may wait for hosts.
+	MaxEdits int
 }
 
 const (
@@ -61,6 +66,8 @@ const (
 	DefaultMaxBody = 4 << 20
 	// DefaultMaxCalls is Limits.MaxCalls's default.
 	DefaultMaxCalls = 2
+	// DefaultMaxEdits is Limits.MaxEdits's default.
+	DefaultMaxEdits = 64
 	// callWait is how long a call over MaxCalls waits for a turn.
 	callWait = time.Second
 )
@@ -75,6 +82,9 @@ func (l Limits) withDefaults() Limits {
 	}
 	if l.MaxCalls <= 0 {
 		l.MaxCalls = DefaultMaxCalls
+	}
+	if l.MaxEdits <= 0 {
+		l.MaxEdits = DefaultMaxEdits
 	}
 	return l
 }
@@ -154,6 +164,22 @@ func (d *Daemon) Handler() http.Handler {
 		d.log.Info("topology written through the API", zap.Int64("revision", a.Revision), zap.Bool("unchanged", a.Unchanged),
 			zap.String("remote", r.RemoteAddr))
 		writeJSON(w, http.StatusOK, a)
+	}))
+	mux.HandleFunc("POST "+api.Prefix+"edits", d.editing(func(w http.ResponseWriter, r *http.Request) {
+		var req api.EditRequest
+		if !d.readJSON(w, r, &req) {
+			return
+		}
+		res, err := d.Edit(req)
+		if err != nil {
+			writeError(w, err)
+			return
+		}
+		if !res.DryRun && !res.Unchanged {
+			d.log.Info("topology edited through the API", zap.Int64("revision", res.Revision), zap.Strings("edits", res.Done),
+				zap.String("remote", r.RemoteAddr))
+		}
+		writeJSON(w, http.StatusOK, res)
 	}))
 	mux.HandleFunc("POST "+api.Prefix+"validate", d.heavy(func(w http.ResponseWriter, r *http.Request) {
 		var f api.Files

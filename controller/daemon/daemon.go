@@ -55,6 +55,7 @@ type Daemon struct {
 
 	limits Limits
 	calls  chan struct{} // a slot per validate, plan or PUT being served
+	edits  chan struct{} // a slot per edit being served or waiting its turn
 
 	// writeMu serializes the writers of the topology (Put, checkFiles),
 	// which compile outside mu; mu guards what readers read. A writer
@@ -69,6 +70,10 @@ type Daemon struct {
 	readyOnce  sync.Once
 	onReady    func()
 	cache      *flows.Cache      // the last compilation, to reuse unchanged hosts (writeMu)
+	loader     *topology.Loader  // parses again only what changed in the files (writeMu)
+	editMu     sync.Mutex        // guards pending
+	pending    []*editCall       // edits waiting for the next batch
+	steps      steps             // the last install's, for the answer to an edit (writeMu)
 	lastRead   map[string][]byte // source files: the files last read (writeMu)
 	lastDir    string            // the folder lastRead's names are relative to
 	lastPrint  []byte            // the cheap fingerprint of the files last read
@@ -89,7 +94,8 @@ func New(cfg Config, onReady func()) (*Daemon, error) {
 	}
 	limits := cfg.Limits.withDefaults()
 	d := &Daemon{cfg: cfg, log: cfg.Log, store: store{dir: cfg.StateDir}, onReady: onReady, done: make(chan struct{}),
-		limits: limits, calls: make(chan struct{}, limits.MaxCalls),
+		limits: limits, calls: make(chan struct{}, limits.MaxCalls), edits: make(chan struct{}, limits.MaxEdits),
+		loader: topology.NewLoader(),
 		status: &statusFile{path: cfg.StatusFile, log: cfg.Log, m: map[string]controller.HostStatus{}}}
 	d.rec = controller.NewReconciler(cfg.Log, cfg.Reconciler, d.hostChanged)
 	st, err := d.store.load()
@@ -115,7 +121,7 @@ func New(cfg Config, onReady func()) (*Daemon, error) {
 		d.log.Info("no topology stored yet: waiting for one through the API (loomctl apply -f FILE)")
 		return d, nil
 	}
-	t, err := topology.LoadBytes(api.BytesOf(st.Files))
+	t, err := d.loader.LoadBytes(api.BytesOf(st.Files))
 	if err == nil {
 		err = d.install(t, st)
 	}
@@ -191,19 +197,21 @@ func (d *Daemon) hostChanged(s controller.HostStatus) {
 
 // install makes t (stored as st) the topology in force. The caller holds
 // d.writeMu, or is New; the compilation, which may take seconds on large
-// topologies, does not hold up readers (status, GET topology).
+// topologies, does not hold up readers (status, GET topology). d.steps
+// records how long its steps took.
 func (d *Daemon) install(t *topology.Topology, st stored) error {
-	start := time.Now()
+	d.steps = steps{start: time.Now()}
 	states, cache, reuse, err := flows.CompileIncremental(t, d.cache)
 	if err != nil {
 		return err
 	}
-	took := time.Since(start)
+	took := d.steps.mark("compile")
 	if !sameFiles(st.Files, d.st.Files) || st.Revision != d.st.Revision || st.Source != d.st.Source {
 		if err := d.store.save(st); err != nil {
 			return &api.Error{Message: "the topology could not be stored, nothing changed: " + err.Error(), Code: http.StatusInternalServerError}
 		}
 	}
+	d.steps.mark("store")
 	d.cache = cache
 	d.mu.Lock()
 	d.st, d.topo = st, t
@@ -211,6 +219,7 @@ func (d *Daemon) install(t *topology.Topology, st stored) error {
 	d.state = api.TopologyState{Source: d.state.Source, Path: d.state.Path, Revision: st.Revision,
 		Loaded: true, LoadedAt: time.Now(), WrittenAt: st.UpdatedAt, Summary: api.Summarize(t)}
 	d.mu.Unlock()
+	d.steps.mark("install")
 	for _, w := range t.Warnings {
 		d.log.Warn("topology", zap.String("warning", w.Error()))
 	}
@@ -257,7 +266,7 @@ func (d *Daemon) checkFilesNow(now bool) {
 	if d.lastRead != nil && bytes.Equal(print, d.lastPrint) && maps.EqualFunc(d.lastRead, d.lastJudged, bytes.Equal) {
 		return
 	}
-	dir, files, err := topology.ReadFilesIn(path)
+	dir, files, err := d.loader.ReadFilesIn(path)
 	if err != nil {
 		if d.lastRead != nil || d.state.Rejected == "" {
 			d.reject("topology files unreadable", err)
@@ -275,8 +284,9 @@ func (d *Daemon) checkFilesNow(now bool) {
 		return
 	}
 	d.lastJudged = files
-	// Load from the disk, for errors that name the files as they are there.
-	t, err := topology.Load(path)
+	// Load from the disk, for errors that name the files as they are there
+	// (parsing again only what changed).
+	t, err := d.loader.Load(path)
 	if err != nil {
 		d.reject("topology files rejected", err)
 		return
@@ -342,7 +352,9 @@ func (d *Daemon) Put(u api.TopologyUpdate) (*api.Applied, error) {
 	if len(u.Files) == 0 {
 		return nil, badRequest("no files: a topology needs at least one file")
 	}
-	t, err := topology.LoadBytes(api.BytesOf(u.Files))
+	tm := steps{start: time.Now()}
+	t, err := d.loader.LoadBytes(api.BytesOf(u.Files))
+	tm.mark("load")
 	if err != nil {
 		return nil, invalid(err)
 	}
@@ -358,7 +370,7 @@ func (d *Daemon) Put(u api.TopologyUpdate) (*api.Applied, error) {
 		}
 		return nil, invalid(err)
 	}
-	a.Revision = st.Revision
+	a.Revision, a.Timings = st.Revision, append(tm.list, d.steps.list...)
 	return a, nil
 }
 

@@ -94,7 +94,7 @@ func main() {
 
 // rank orders the table's sections; rows keep their order within one.
 func rank(section string) int {
-	for i, s := range []string{"machine", "load", "compile", "push", "push phases", "converge", "resources", "lab setup", "repair", "hostile input"} {
+	for i, s := range []string{"machine", "load", "compile", "edit", "push", "push phases", "converge", "resources", "lab setup", "repair", "hostile input"} {
 		if s == section {
 			return i
 		}

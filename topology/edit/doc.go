@@ -1,13 +1,18 @@
 // Package edit changes topology files the way an operator would by hand:
 // add, delete or set one host, switch, port or ACL (or one ACL rule), and
-// leave the rest of every file as it was written. It is what `loomctl
-// switch|port|acl` run on the files they get from loomd, before they
-// validate the result with topology.LoadBytes and store it.
+// leave the rest of every file as it was written. loomd runs it for POST
+// /api/v1/edits (which loomctl switch|port|acl send) on the files it
+// stores, and loomctl runs it on local files with -f; both then load the
+// result to check it. Apply takes typed Ops (the API's edits); with an
+// Indexer (topology.Loader) it finds objects in the files' layouts and
+// rewrites the lines of one entry instead of parsing whole files (fast.go),
+// with the same bytes as a result.
 //
 // Invariants:
 //
 //   - Pure and deterministic: no I/O, no logging; the same files and edit
-//     give the same bytes. Only gopkg.in/yaml.v3 and topology are used.
+//     give the same bytes. Only gopkg.in/yaml.v3, encoding/json (field
+//     values of the API) and topology are used.
 //   - Files an edit does not touch come back byte-identical.
 //   - In the file it touches, an edit rewrites only the lines of what it
 //     changes (the list item, or the key and its value) and splices them

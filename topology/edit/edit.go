@@ -1,6 +1,7 @@
 package edit
 
 import (
+	"errors"
 	"fmt"
 	"regexp"
 	"sort"
@@ -46,6 +47,26 @@ func (k Kind) check() error {
 		return fmt.Errorf("unknown kind %q: want hosts, switches, ports, acls, l2Gateways or externalEndpoints", string(k))
 	}
 	return nil
+}
+
+// ErrNotFound and ErrExists are in the errors (errors.Is) of edits of an
+// object (or rule) that is not there, or of a name already taken.
+var (
+	ErrNotFound = errors.New("not found")
+	ErrExists   = errors.New("already exists")
+)
+
+// codedError is an error that errors.Is takes for its code.
+type codedError struct {
+	msg  string
+	code error
+}
+
+func (e *codedError) Error() string        { return e.msg }
+func (e *codedError) Is(target error) bool { return target == e.code }
+
+func coded(code error, format string, args ...any) error {
+	return &codedError{fmt.Sprintf(format, args...), code}
 }
 
 // NewFile is the file Add creates when there is none.
@@ -131,6 +152,10 @@ func walk(n *yaml.Node, fn func(*yaml.Node)) {
 // kind; otherwise, for a port, the file of its switch; otherwise the first
 // file. With no files at all, it creates NewFile.
 func Add(files Files, kind Kind, name string, fields []Field) (Files, error) {
+	return add(files, kind, name, fields, false)
+}
+
+func add(files Files, kind Kind, name string, fields []Field, quiet bool) (Files, error) {
 	if err := kind.check(); err != nil {
 		return nil, err
 	}
@@ -138,7 +163,7 @@ func Add(files Files, kind Kind, name string, fields []Field) (Files, error) {
 	if err != nil {
 		return nil, err
 	}
-	s, err := parse(files)
+	s, err := parse(files, quiet)
 	if err != nil {
 		return nil, err
 	}
@@ -175,7 +200,7 @@ func object(name string, fields []Field) (*yaml.Node, error) {
 
 func (s *set) add(kind Kind, name string, obj *yaml.Node) error {
 	if l, ok := s.find(kind, name); ok {
-		return fmt.Errorf("%s %q already exists at %s", kind.Singular(), name, l.at())
+		return coded(ErrExists, "%s %q already exists%s", kind.Singular(), name, l.at())
 	}
 	f, err := s.target(kind, obj)
 	if err != nil {
@@ -225,10 +250,14 @@ func (s *set) target(kind Kind, obj *yaml.Node) (*file, error) {
 
 // Delete removes the named object.
 func Delete(files Files, kind Kind, name string) (Files, error) {
+	return del(files, kind, name, false)
+}
+
+func del(files Files, kind Kind, name string, quiet bool) (Files, error) {
 	if err := kind.check(); err != nil {
 		return nil, err
 	}
-	s, err := parse(files)
+	s, err := parse(files, quiet)
 	if err != nil {
 		return nil, err
 	}
@@ -244,13 +273,17 @@ func Delete(files Files, kind Kind, name string) (Files, error) {
 // removes its key. Dotted keys reach into nested mappings, which are
 // made as needed and removed when they become empty.
 func Set(files Files, kind Kind, name string, fields []Field) (Files, error) {
+	return set1(files, kind, name, fields, false)
+}
+
+func set1(files Files, kind Kind, name string, fields []Field, quiet bool) (Files, error) {
 	if err := kind.check(); err != nil {
 		return nil, err
 	}
 	if len(fields) == 0 {
 		return nil, fmt.Errorf("nothing to set: give key=value")
 	}
-	s, err := parse(files)
+	s, err := parse(files, quiet)
 	if err != nil {
 		return nil, err
 	}
@@ -258,6 +291,25 @@ func Set(files Files, kind Kind, name string, fields []Field) (Files, error) {
 	if err != nil {
 		return nil, err
 	}
+	edits, err := fieldEdits(kind, name, fields, func(n string) (string, bool) {
+		o, ok := s.find(kind, n)
+		if !ok {
+			return "", false
+		}
+		return o.at(), true
+	})
+	if err != nil {
+		return nil, err
+	}
+	if err := l.f.setFields(l.item(), fmt.Sprintf("%s %q", kind.Singular(), name), edits); err != nil {
+		return nil, err
+	}
+	return s.result(files)
+}
+
+// fieldEdits are the edits of Set: fields as paths and nodes, a new name
+// checked against the others (find says where one is written).
+func fieldEdits(kind Kind, name string, fields []Field, find func(string) (string, bool)) ([]fieldEdit, error) {
 	var edits []fieldEdit
 	for _, f := range fields {
 		v, err := f.node()
@@ -268,22 +320,56 @@ func Set(files Files, kind Kind, name string, fields []Field) (Files, error) {
 			if v == nil || v.Kind != yaml.ScalarNode {
 				return nil, fmt.Errorf("%s: a %s needs a name", f, kind.Singular())
 			}
-			if o, ok := s.find(kind, v.Value); ok && v.Value != name {
-				return nil, fmt.Errorf("%s: %s %q already exists at %s", f, kind.Singular(), v.Value, o.at())
+			if at, ok := find(v.Value); ok && v.Value != name {
+				return nil, coded(ErrExists, "%s: %s %q already exists%s", f, kind.Singular(), v.Value, at)
 			}
 		}
 		edits = append(edits, fieldEdit{f, strings.Split(f.Key, "."), v})
 	}
-	if err := l.f.setFields(l.item(), fmt.Sprintf("%s %q", kind.Singular(), name), edits); err != nil {
-		return nil, err
-	}
-	return s.result(files)
+	return edits, nil
 }
 
 // AddRule adds a rule, made of fields, to the named ACL: at index
 // position, or at the end when position is negative or past the end.
 // An ACL that does not exist is added, with this one rule.
 func AddRule(files Files, acl string, rule []Field, position int) (Files, error) {
+	out, _, err := addRule(files, acl, rule, position, false)
+	return out, err
+}
+
+// addRule is AddRule; it also returns the index the rule took (-1 in a
+// new ACL).
+func addRule(files Files, acl string, rule []Field, position int, quiet bool) (Files, int, error) {
+	r, err := ruleNode(rule)
+	if err != nil {
+		return nil, 0, err
+	}
+	s, err := parse(files, quiet)
+	if err != nil {
+		return nil, 0, err
+	}
+	l, ok := s.find(ACLs, acl)
+	if !ok {
+		obj, err := newACL(acl, r)
+		if err != nil {
+			return nil, 0, err
+		}
+		if err := s.add(ACLs, acl, obj); err != nil {
+			return nil, 0, err
+		}
+		out, err := s.result(files)
+		return out, -1, err
+	}
+	at, err := l.f.addRule(l.item(), acl, r, position, l.at())
+	if err != nil {
+		return nil, 0, err
+	}
+	out, err := s.result(files)
+	return out, at, err
+}
+
+// ruleNode is a rule made of fields.
+func ruleNode(rule []Field) (*yaml.Node, error) {
 	if len(rule) == 0 {
 		return nil, fmt.Errorf("an empty rule: give key=value, e.g. action=allow proto=tcp dstPorts=80")
 	}
@@ -300,44 +386,49 @@ func AddRule(files Files, acl string, rule []Field, position int) (Files, error)
 			return nil, fmt.Errorf("%s: %w", f, err)
 		}
 	}
-	s, err := parse(files)
+	return r, nil
+}
+
+// newACL is an ACL of one rule.
+func newACL(acl string, r *yaml.Node) (*yaml.Node, error) {
+	obj, err := object(acl, nil)
 	if err != nil {
 		return nil, err
 	}
-	l, ok := s.find(ACLs, acl)
-	if !ok {
-		obj, err := object(acl, nil)
-		if err != nil {
-			return nil, err
-		}
-		obj.Content = append(obj.Content, str("rules"), &yaml.Node{Kind: yaml.SequenceNode, Tag: "!!seq", Content: []*yaml.Node{r}})
-		if err := s.add(ACLs, acl, obj); err != nil {
-			return nil, err
-		}
-		return s.result(files)
-	}
-	obj := l.item()
+	obj.Content = append(obj.Content, str("rules"), &yaml.Node{Kind: yaml.SequenceNode, Tag: "!!seq", Content: []*yaml.Node{r}})
+	return obj, nil
+}
+
+// addRule puts rule r into the ACL obj (written at, for messages) at
+// index position (the end if negative or past it), and returns the index.
+func (f *file) addRule(obj *yaml.Node, acl string, r *yaml.Node, position int, at string) (int, error) {
 	if obj.Kind != yaml.MappingNode {
-		return nil, fmt.Errorf("ACL %q at %s is not a mapping", acl, l.at())
+		return 0, fmt.Errorf("ACL %q%s is not a mapping", acl, at)
 	}
-	if name := get(r, "name"); name != nil {
-		if rules := get(obj, "rules"); rules != nil && rules.Kind == yaml.SequenceNode {
+	n := 0
+	if rules := get(obj, "rules"); rules != nil && rules.Kind == yaml.SequenceNode {
+		n = len(rules.Content)
+		if name := get(r, "name"); name != nil {
 			for _, old := range rules.Content {
-				if n := get(old, "name"); n != nil && n.Value == name.Value {
-					return nil, fmt.Errorf("ACL %q already has a rule named %q, at %s:%d", acl, name.Value, l.f.name, n.Line)
+				if on := get(old, "name"); on != nil && on.Value == name.Value {
+					return 0, coded(ErrExists, "ACL %q already has a rule named %q%s", acl, name.Value, comma(f.at(on.Line)))
 				}
 			}
 		}
 	}
-	if err := l.f.insertItem(obj, "rules", r, position); err != nil {
-		return nil, err
+	if position < 0 || position > n {
+		position = n
 	}
-	return s.result(files)
+	return position, f.insertItem(obj, "rules", r, position)
 }
 
 // DeleteRule removes a rule of the named ACL, named or counted from 0.
 func DeleteRule(files Files, acl, rule string) (Files, error) {
-	s, err := parse(files)
+	return deleteRule(files, acl, rule, false)
+}
+
+func deleteRule(files Files, acl, rule string, quiet bool) (Files, error) {
+	s, err := parse(files, quiet)
 	if err != nil {
 		return nil, err
 	}
@@ -345,10 +436,18 @@ func DeleteRule(files Files, acl, rule string) (Files, error) {
 	if err != nil {
 		return nil, err
 	}
-	obj := l.item()
+	if err := l.f.deleteRule(l.item(), acl, rule, l.at()); err != nil {
+		return nil, err
+	}
+	return s.result(files)
+}
+
+// deleteRule removes a rule, named or counted from 0, of the ACL obj
+// (written at, for messages).
+func (f *file) deleteRule(obj *yaml.Node, acl, rule, at string) error {
 	rules := get(obj, "rules")
 	if rules == nil || rules.Kind != yaml.SequenceNode {
-		return nil, fmt.Errorf("ACL %q at %s has no rules list", acl, l.at())
+		return fmt.Errorf("ACL %q%s has no rules list", acl, at)
 	}
 	idx := -1
 	var names []string
@@ -367,11 +466,11 @@ func DeleteRule(files Files, acl, rule string) (Files, error) {
 	}
 	if idx < 0 {
 		hint := didYouMean(rule, names)
-		return nil, fmt.Errorf("ACL %q has no rule %q%s: give a rule's name or its index, 0 to %d",
+		return coded(ErrNotFound, "ACL %q has no rule %q%s: give a rule's name or its index, 0 to %d",
 			acl, rule, hint, len(rules.Content)-1)
 	}
-	l.f.deleteItem(obj, "rules", idx)
-	return s.result(files)
+	f.deleteItem(obj, "rules", idx)
+	return nil
 }
 
 // set is the parsed files of an edit.
@@ -380,7 +479,7 @@ type set struct {
 	files map[string]*file
 }
 
-func parse(files Files) (*set, error) {
+func parse(files Files, quiet bool) (*set, error) {
 	s := &set{files: map[string]*file{}}
 	for n := range files {
 		s.names = append(s.names, n)
@@ -391,6 +490,7 @@ func parse(files Files) (*set, error) {
 		if err != nil {
 			return nil, err
 		}
+		f.quiet = quiet
 		s.files[n] = f
 	}
 	return s, nil
@@ -426,12 +526,21 @@ type loc struct {
 
 func (l loc) item() *yaml.Node { return l.seq.Content[l.i] }
 
+// at is " at FILE:LINE" of the object's name (or the object), or "".
 func (l loc) at() string {
 	n := l.item()
 	if v := get(n, "name"); v != nil {
 		n = v
 	}
-	return fmt.Sprintf("%s:%d", l.f.name, n.Line)
+	return l.f.at(n.Line)
+}
+
+// comma puts a comma before a position: ", at FILE:LINE".
+func comma(at string) string {
+	if at == "" {
+		return ""
+	}
+	return "," + at
 }
 
 func (s *set) find(kind Kind, name string) (loc, bool) {
@@ -465,7 +574,7 @@ func (s *set) must(kind Kind, name string) (loc, error) {
 			}
 		}
 	}
-	return loc{}, fmt.Errorf("no %s named %q%s", kind.Singular(), name, didYouMean(name, names))
+	return loc{}, coded(ErrNotFound, "no %s named %q%s", kind.Singular(), name, didYouMean(name, names))
 }
 
 // didYouMean suggests the closest of known to got, as " (did you mean

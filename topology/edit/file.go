@@ -20,6 +20,31 @@ type file struct {
 	splices []splice
 	changed bool
 	whole   bool // a change the splices do not cover: encode the tree
+	// off is how many lines come before src in the file it is a part of
+	// (an entry edited alone), for positions in messages; quiet leaves
+	// positions out of messages (files the user does not see).
+	off   int
+	quiet bool
+}
+
+// at is " at FILE:LINE" for a line of src (from 1), for messages.
+func (f *file) at(line int) string {
+	if f.quiet {
+		return ""
+	}
+	return fmt.Sprintf(" at %s:%d", f.name, line+f.off)
+}
+
+// splitLines is src's lines, each ending in a line feed (one is added to
+// the last if it has none).
+func splitLines(src []byte) []string {
+	lines := strings.SplitAfter(string(src), "\n")
+	if n := len(lines); lines[n-1] == "" {
+		lines = lines[:n-1]
+	} else {
+		lines[n-1] += "\n"
+	}
+	return lines
 }
 
 // splice replaces lines [from, to) with text; from == to inserts.
@@ -36,12 +61,7 @@ func parseFile(name string, src []byte) (*file, error) {
 	if f.doc.Kind == 0 {
 		f.doc.Kind = yaml.DocumentNode
 	}
-	f.lines = strings.SplitAfter(string(src), "\n")
-	if n := len(f.lines); f.lines[n-1] == "" {
-		f.lines = f.lines[:n-1]
-	} else {
-		f.lines[n-1] += "\n"
-	}
+	f.lines = splitLines(src)
 	return f, nil
 }
 
@@ -340,7 +360,7 @@ func (f *file) insertItem(m *yaml.Node, key string, item *yaml.Node, at int) err
 		return nil
 	}
 	if seq.Kind != yaml.SequenceNode {
-		return fmt.Errorf("%s:%d: %s is %s, not a list", f.name, seq.Line, key, kindName(seq))
+		return fmt.Errorf("%s is %s, not a list%s", key, kindName(seq), f.at(seq.Line))
 	}
 	n := len(seq.Content)
 	if at < 0 || at > n {
@@ -469,7 +489,7 @@ type fieldEdit struct {
 // top-level key it touched: rewritten, removed or added after the last.
 func (f *file) setFields(obj *yaml.Node, what string, edits []fieldEdit) error {
 	if obj.Kind != yaml.MappingNode {
-		return fmt.Errorf("%s at %s:%d is not a mapping", what, f.name, obj.Line)
+		return fmt.Errorf("%s%s is not a mapping", what, f.at(obj.Line))
 	}
 	orig := map[string]*yaml.Node{}
 	var origLast *yaml.Node
@@ -542,6 +562,20 @@ func (f *file) replaceItem(obj *yaml.Node) error {
 	}
 	f.splice(sp.start, sp.end, indentText(text, strings.Repeat(" ", sp.col), strings.Repeat(" ", sp.col)))
 	return nil
+}
+
+// splicedOnly is the edited text when the splices say what the tree
+// says; false when the tree would have to be encoded whole.
+func (f *file) splicedOnly() ([]byte, bool) {
+	if f.whole {
+		return nil, false
+	}
+	whole, err := render(f.doc)
+	if err != nil {
+		return nil, false
+	}
+	b, ok := f.spliced()
+	return b, ok && f.same(b, []byte(whole))
 }
 
 // bytes is the edited file: the original text with the splices, when
