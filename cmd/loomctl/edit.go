@@ -7,7 +7,6 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"sort"
 	"strings"
 	"time"
 
@@ -154,7 +153,7 @@ func editFiles(cmd *cobra.Command, o *editOptions, op edit.Op, res editResult) e
 		return printProblems(cmd, api.Problems(err), "nothing was changed")
 	}
 	res.local = true
-	res.Done, res.Files, res.DryRun = done, changedFiles(before, after), o.dryRun
+	res.Done, res.Files, res.DryRun = done, edit.Changed(before, after), o.dryRun
 	res.Summary, res.Unchanged = api.Summarize(t), len(res.Files) == 0
 	if len(t.Warnings) > 0 {
 		res.Warnings = api.Problems(t.Warnings)
@@ -232,23 +231,6 @@ func printEdit(cmd *cobra.Command, o *editOptions, op edit.Op, res editResult) e
 	}
 	fmt.Fprintln(w, editLine(op, res))
 	return nil
-}
-
-// changedFiles are the names of the files that differ, sorted.
-func changedFiles(before, after edit.Files) []string {
-	out := []string{}
-	for n, b := range after {
-		if a, ok := before[n]; !ok || string(a) != string(b) {
-			out = append(out, n)
-		}
-	}
-	for n := range before {
-		if _, ok := after[n]; !ok {
-			out = append(out, n)
-		}
-	}
-	sort.Strings(out)
-	return out
 }
 
 // yamlString is s as YAML text that reads back as the string s.

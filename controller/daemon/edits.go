@@ -180,7 +180,7 @@ func (d *Daemon) editOne(c *editCall, files edit.Files, rev int64, t *topology.T
 		return nil, editError(err)
 	}
 	tm.mark("edit")
-	res := &api.EditResult{FromRevision: rev, Revision: rev, DryRun: c.req.DryRun, Done: done, Files: changedFiles(files, after)}
+	res := &api.EditResult{FromRevision: rev, Revision: rev, DryRun: c.req.DryRun, Done: done, Files: edit.Changed(files, after)}
 	topo, err := d.loader.LoadBytes(after)
 	tm.mark("load")
 	if err != nil {
@@ -489,22 +489,5 @@ func stillUsed(t *topology.Topology, ops []edit.Op) []api.Problem {
 		}
 		out = append(out, api.Problem{Object: subject, Message: fmt.Sprintf("%s is used by %s", subject, list), Hint: hint})
 	}
-	return out
-}
-
-// changedFiles are the names of the files that differ, sorted.
-func changedFiles(before, after edit.Files) []string {
-	out := []string{}
-	for n, b := range after {
-		if a, ok := before[n]; !ok || string(a) != string(b) {
-			out = append(out, n)
-		}
-	}
-	for n := range before {
-		if _, ok := after[n]; !ok {
-			out = append(out, n)
-		}
-	}
-	sort.Strings(out)
 	return out
 }

@@ -16,6 +16,24 @@ import (
 // Files are topology files by name, as topology.LoadBytes reads them.
 type Files map[string][]byte
 
+// Changed names the files that differ between before and after (changed,
+// added or removed), sorted.
+func Changed(before, after Files) []string {
+	out := []string{}
+	for n, b := range after {
+		if a, ok := before[n]; !ok || string(a) != string(b) {
+			out = append(out, n)
+		}
+	}
+	for n := range before {
+		if _, ok := after[n]; !ok {
+			out = append(out, n)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
 // Kind is a top-level list of named objects in a topology file.
 type Kind string
 
