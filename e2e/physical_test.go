@@ -45,9 +45,29 @@ func TestPhysical(t *testing.T) {
 		if err := l.Ping(w["r1"].ns(), w["r3"].ip, 5); err != nil {
 			t.Errorf("r1 -> r3 through the physical switch: %v", err)
 		}
-		// The gateway's VLAN is another broadcast domain.
-		if err := l.Ping(w["r1"].ns(), "192.0.2.90", 2); err == nil {
-			t.Error("red reaches the server on VLAN 300")
+		// The gateway's VLAN is another broadcast domain. r1 has no route
+		// to the server's subnet, so without help its kernel would refuse
+		// the ping before a frame left: give it an on-link route and the
+		// server's MAC, so that its frames really reach OVS and the
+		// physical network. They must leave h1 tagged 200 (the control:
+		// the probe does reach the wire) and never reach the server.
+		r1 := w["r1"].ns()
+		l.MustExec(r1, "ip", "route", "add", "192.0.2.64/26", "dev", "eth0")
+		l.MustExec(r1, "ip", "neigh", "replace", "192.0.2.90", "lladdr", "02:00:00:00:80:02", "dev", "eth0", "nud", "permanent")
+		defer l.Exec(r1, "ip", "route", "del", "192.0.2.64/26") //nolint:errcheck // the lab goes anyway
+		var atServer []string
+		onTrunk := capturePeer(t, l, "pn-phys1", "lm-h1", "vlan 200 and icmp and dst host 192.0.2.90", func() {
+			atServer = capturePeer(t, l, "pn-phys1-srvgw", "eth0", "icmp and dst host 192.0.2.90", func() {
+				if err := l.Ping(r1, "192.0.2.90", 2); err == nil {
+					t.Error("red reaches the server on VLAN 300")
+				}
+			})
+		})
+		if len(onTrunk) == 0 {
+			t.Error("control: r1's pings to the server on VLAN 300 never left h1 on VLAN 200, so the check above proves nothing")
+		}
+		if len(atServer) > 0 {
+			t.Errorf("the server on VLAN 300 received red's frames:\n%s", strings.Join(atServer, "\n"))
 		}
 	})
 
