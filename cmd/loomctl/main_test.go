@@ -146,6 +146,14 @@ func TestTraceAcrossHosts(t *testing.T) {
 	if code != 0 || !strings.Contains(out, "acl web-in") || !strings.Contains(out, "rule 2 (no-5001): drop") || !strings.HasSuffix(strings.TrimSpace(out), "=> dropped") {
 		t.Errorf("TCP 5001 to web is not shown dropped by its ACL:\n%s", out)
 	}
+	// A VLAN-backed switch: the copy leaves h1's uplink tagged and is
+	// followed to h2 over the physnet.
+	out, _, code = run(t, "trace", "-f", full, "--from", "r1", "--to", "r2")
+	for _, want := range []string{"=> out of the uplink lm-pn-phys1 of physnet phys1, VLAN 200", "== host h2, from the uplink of physnet phys1", "=> out of port r2 (lm-r2)"} {
+		if code != 0 || !strings.Contains(out, want) {
+			t.Errorf("trace r1 -> r2 lacks %q:\n%s", want, out)
+		}
+	}
 	if _, _, code := run(t, "trace", "-f", full, "--from", "nope", "--to", "web"); code != 1 {
 		t.Errorf("trace from an unknown port: exit %d", code)
 	}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"net"
 	"net/netip"
 	"strings"
 	"time"
@@ -30,7 +29,7 @@ func newTraceCmd(g *globals) *cobra.Command {
 		Use:   "trace [-f FILE] --from PORT (--to PORT | --dst IP)",
 		Short: "Follow a packet through the flows of every host it crosses, offline",
 		Long: "Follow a packet from a port through the compiled flows of its host, and through the\n" +
-			"tunnels to the hosts it reaches, printing every table it passes with the topology\n" +
+			"tunnels and physnets to the hosts it reaches, printing every table it passes with the topology\n" +
 			"object and rule behind each flow, and where it ends. No host is contacted. With loomd's\n" +
 			"topology (no -f), a note says when a host on the way is not at that revision, or has ports\n" +
 			"down: its switch may not do what the trace shows.",
@@ -55,8 +54,16 @@ func newTraceCmd(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			tr := &tracer{t: t, sims: map[string]*sim.Switch{}, states: map[string]*flows.HostState{}}
-			doc, err := tr.run(from, to, dst, proto, dport)
+			pr := sim.Probe{From: from, To: to, Proto: proto, DPort: dport}
+			if to == "" && dst != "" {
+				if pr.Dst, err = netip.ParseAddr(dst); err != nil {
+					return fmt.Errorf("--dst %q: %w", dst, err)
+				}
+			}
+			if to == "" && dst == "" {
+				return fmt.Errorf("give --to PORT or --dst IP")
+			}
+			doc, err := trace(t, pr)
 			if err != nil {
 				return err
 			}
@@ -78,47 +85,6 @@ func newTraceCmd(g *globals) *cobra.Command {
 	out.flag(cmd, "text", "json", "yaml")
 	cmd.Flags().Uint16Var(&dport, "dport", 80, "destination port for tcp and udp")
 	return cmd
-}
-
-type tracer struct {
-	t      *topology.Topology
-	sims   map[string]*sim.Switch
-	states map[string]*flows.HostState
-}
-
-func (tr *tracer) host(name string) (*flows.HostState, *sim.Switch, error) {
-	if sw, ok := tr.sims[name]; ok {
-		return tr.states[name], sw, nil
-	}
-	hs, err := flows.CompileHost(tr.t, name)
-	if err != nil {
-		return nil, nil, err
-	}
-	sw, err := sim.New(hs.Flows)
-	if err != nil {
-		return nil, nil, err
-	}
-	tr.states[name], tr.sims[name] = hs, sw
-	return hs, sw, nil
-}
-
-func (tr *tracer) port(name string) (topology.Port, error) {
-	for _, p := range tr.t.Ports {
-		if p.Name == name {
-			return p, nil
-		}
-	}
-	return topology.Port{}, fmt.Errorf("no port named %q", name)
-}
-
-// ofport is the OpenFlow port of the named object on a host's bridge.
-func ofport(hs *flows.HostState, object string) int {
-	for _, p := range hs.Ports {
-		if p.ExternalIDs[flows.ExtIDObject] == object {
-			return p.Ofport
-		}
-	}
-	return 0
 }
 
 // traceDoc is a packet's path, as trace -o json|yaml prints it.
@@ -201,152 +167,60 @@ func printTrace(w io.Writer, doc *traceDoc) {
 	}
 }
 
-func (tr *tracer) run(from, to, dst, proto string, dport uint16) (*traceDoc, error) {
-	doc := &traceDoc{Hops: []traceHop{}}
-	src, err := tr.port(from)
+// trace follows the probe through the network and puts its path in the
+// user's terms: the topology object behind every flow and every exit.
+func trace(t *topology.Topology, pr sim.Probe) (*traceDoc, error) {
+	n := sim.NewNetwork(t, func(host string) (*flows.HostState, error) { return flows.CompileHost(t, host) })
+	pkt, note, err := n.Packet(pr)
 	if err != nil {
 		return nil, err
 	}
-	var srcIP netip.Addr
-	for _, ip := range src.IPs {
-		if ip.Is4() {
-			srcIP = ip
-			break
-		}
-	}
-	var dstMAC net.HardwareAddr
-	var dstIP netip.Addr
-	switch {
-	case to != "":
-		p, err := tr.port(to)
-		if err != nil {
-			return nil, err
-		}
-		dstMAC = p.MAC
-		for _, ip := range p.IPs {
-			if ip.Is4() {
-				dstIP = ip
-				break
-			}
-		}
-	case dst != "":
-		if dstIP, err = netip.ParseAddr(dst); err != nil {
-			return nil, fmt.Errorf("--dst %q: %w", dst, err)
-		}
-		dstMAC = tr.macOf(dstIP)
-	default:
-		return nil, fmt.Errorf("give --to PORT or --dst IP")
-	}
-	if !srcIP.IsValid() || !dstIP.Is4() {
-		return nil, fmt.Errorf("trace needs IPv4 addresses on both ends")
-	}
-	var pkt sim.Packet
-	switch proto {
-	case "icmp":
-		pkt = sim.ICMPEcho(src.MAC, dstMAC, srcIP, dstIP)
-	case "tcp":
-		pkt = sim.TCP(src.MAC, dstMAC, netip.AddrPortFrom(srcIP, 40000), netip.AddrPortFrom(dstIP, dport))
-	case "udp":
-		pkt = sim.UDP(src.MAC, dstMAC, netip.AddrPortFrom(srcIP, 40000), netip.AddrPortFrom(dstIP, dport))
-	case "arp":
-		pkt = sim.ARPRequest(src.MAC, srcIP, dstIP)
-	default:
-		return nil, fmt.Errorf("--proto %q: want icmp, tcp, udp or arp", proto)
-	}
-	if dstMAC[0] == 0xff && proto != "arp" {
-		doc.Note = fmt.Sprintf("%s is not in the topology; the packet is sent to the broadcast MAC", dstIP)
-	}
-	hs, _, err := tr.host(src.Host)
+	tr, err := n.FromPort(pr.From, pkt)
 	if err != nil {
 		return nil, err
 	}
-	type hop struct {
-		host string
-		pkt  sim.Packet
-		via  string
-	}
-	queue := []hop{{src.Host, pkt.At(ofport(hs, "port/"+src.Name)), "from port " + src.Name}}
-	for n := 0; len(queue) > 0; n++ {
-		if n == 16 {
-			return nil, fmt.Errorf("more than 16 hops: giving up")
-		}
-		h := queue[0]
-		queue = queue[1:]
-		hs, sw, err := tr.host(h.host)
-		if err != nil {
-			return nil, err
-		}
-		th := traceHop{Host: h.host, Via: h.via, Packet: h.pkt.String(), Steps: []traceStep{}}
-		res, err := sw.Run(h.pkt)
-		if err != nil {
-			return nil, err
-		}
-		for _, s := range res.Steps {
+	doc := &traceDoc{Note: note, Hops: []traceHop{}}
+	for _, h := range tr.Hops {
+		th := traceHop{Host: h.Host, Via: via(h.Entry), Packet: h.Packet.String(), Steps: []traceStep{}, Dropped: h.Drop != nil}
+		for _, s := range h.Steps {
 			st := traceStep{Depth: s.Depth, Table: s.Table, TableName: flows.TableName(s.Table), Miss: s.Miss}
 			if !s.Miss {
-				st.Priority, st.Explain = s.Priority, flows.Explain(tr.t, s.Cookie)
+				st.Priority, st.Explain = s.Priority, flows.Explain(t, s.Cookie)
 			}
 			th.Steps = append(th.Steps, st)
 		}
-		th.Dropped = res.Dropped
-		for _, o := range res.Outputs {
-			what, next, nextPkt := tr.where(hs, o)
-			th.Outputs = append(th.Outputs, what)
-			if next != "" {
-				queue = append(queue, hop{next, nextPkt, "from the tunnel of host " + h.host})
-			}
+		for _, x := range h.Exits {
+			th.Outputs = append(th.Outputs, exitText(x))
 		}
 		doc.Hops = append(doc.Hops, th)
 	}
 	return doc, nil
 }
 
-// macOf finds the MAC of an IP in the topology (ports and stations).
-func (tr *tracer) macOf(ip netip.Addr) net.HardwareAddr {
-	for _, p := range tr.t.Ports {
-		for _, a := range p.IPs {
-			if a == ip {
-				return p.MAC
-			}
-		}
+func via(e sim.Entry) string {
+	switch e.Where {
+	case sim.AtPort:
+		return "from port " + e.Object
+	case sim.AtTunnel:
+		return "from the tunnel of host " + e.Object
+	case sim.AtPhysnet:
+		return "from the uplink of physnet " + e.Object
 	}
-	for _, e := range tr.t.ExternalEndpoints {
-		for _, st := range e.Behind {
-			for _, a := range st.IPs {
-				if a == ip {
-					return st.MAC
-				}
-			}
-		}
-	}
-	return net.HardwareAddr{0xff, 0xff, 0xff, 0xff, 0xff, 0xff}
+	return fmt.Sprintf("from OpenFlow port %d", e.Ofport)
 }
 
-// where says where an output went and, for a tunnel to another Loom host,
-// which host receives it and as what.
-func (tr *tracer) where(hs *flows.HostState, o sim.Output) (string, string, sim.Packet) {
-	for _, p := range hs.Ports {
-		if p.Ofport != o.Port {
-			continue
-		}
-		obj := p.ExternalIDs[flows.ExtIDObject]
-		kind, name, _ := strings.Cut(obj, "/")
-		switch kind {
-		case "port":
-			return fmt.Sprintf("out of port %s (%s): %s", name, p.Name, o.Packet), "", sim.Packet{}
-		case "host":
-			me, _ := tr.t.Host(hs.Host)
-			back := flows.TunnelPortBase(p.Type) + int(me.Key)
-			return fmt.Sprintf("into the %s tunnel %s to host %s, key %d", p.Type, p.Name, name, o.Packet.TunID),
-				name, o.Packet.FromTunnel(back, o.Packet.TunID)
-		case "endpoint":
-			return fmt.Sprintf("into the %s tunnel %s to external endpoint %s, key %d", p.Type, p.Name, name, o.Packet.TunID), "", sim.Packet{}
-		case "physnet":
-			return fmt.Sprintf("out of the uplink %s of physnet %s, VLAN %d", p.Name, name, o.Packet.VLAN), "", sim.Packet{}
-		}
+func exitText(x sim.Exit) string {
+	switch x.Where {
+	case sim.AtPort:
+		return fmt.Sprintf("out of port %s (%s): %s", x.Object, x.Interface, x.Packet)
+	case sim.AtTunnel:
+		return fmt.Sprintf("into the %s tunnel %s to host %s, key %d", x.Type, x.Interface, x.Object, x.Packet.TunID)
+	case sim.AtEndpoint:
+		return fmt.Sprintf("into the %s tunnel %s to external endpoint %s, key %d", x.Type, x.Interface, x.Object, x.Packet.TunID)
+	case sim.AtPhysnet:
+		return fmt.Sprintf("out of the uplink %s of physnet %s, VLAN %d", x.Interface, x.Object, x.Packet.VLAN)
+	case sim.AtInPort:
+		return fmt.Sprintf("back out of the port it came in on (%d): %s", x.Ofport, x.Packet)
 	}
-	if o.Port == o.Packet.InPort {
-		return fmt.Sprintf("back out of the port it came in on (%d): %s", o.Port, o.Packet), "", sim.Packet{}
-	}
-	return fmt.Sprintf("out of OpenFlow port %d", o.Port), "", sim.Packet{}
+	return fmt.Sprintf("out of OpenFlow port %d", x.Ofport)
 }

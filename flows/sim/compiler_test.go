@@ -9,7 +9,6 @@ import (
 	"net/netip"
 	"path/filepath"
 	"slices"
-	"strings"
 	"testing"
 
 	"github.com/loom-sdn/loom/flows"
@@ -300,6 +299,7 @@ func TestCompiledAcrossHosts(t *testing.T) {
 type network struct {
 	t     *testing.T
 	hosts map[string]*host
+	net   *sim.Network
 }
 
 type delivery struct {
@@ -319,79 +319,27 @@ func compileNetwork(t *testing.T, file string) *network {
 	for _, h := range topo.Hosts {
 		n.hosts[h.Name] = compileHost(t, file, h.Name)
 	}
+	n.net = sim.NewNetwork(topo, func(name string) (*flows.HostState, error) { return n.hosts[name].hs, nil })
 	return n
 }
 
-// bridgePort is the port of h's bridge with OpenFlow port ofport.
-func (h *host) bridgePort(ofport int) flows.Port {
-	h.t.Helper()
-	for _, p := range h.hs.Ports {
-		if p.Ofport == ofport {
-			return p
-		}
-	}
-	h.t.Fatalf("host %s: output to port %d, which its bridge does not have", h.hs.Host, ofport)
-	return flows.Port{}
-}
-
-// send runs p on host from and follows every copy; it returns the
-// deliveries in order.
+// send runs p on host from and follows every copy through the network;
+// it returns the deliveries in order.
 func (n *network) send(from string, p sim.Packet) []delivery {
 	n.t.Helper()
+	tr, err := n.net.Send(from, sim.Entry{Where: sim.AtPort, Ofport: p.InPort}, p)
+	if err != nil {
+		n.t.Fatal(err)
+	}
 	var out []delivery
-	n.walk(n.hosts[from], p, 0, &out)
-	return out
-}
-
-func (n *network) walk(h *host, p sim.Packet, hops int, out *[]delivery) {
-	n.t.Helper()
-	if hops > 4 {
-		n.t.Fatalf("packet still travelling after %d hops (a loop between hosts?)", hops)
-	}
-	res := h.run(p)
-	for _, o := range res.Outputs {
-		bp := h.bridgePort(o.Port)
-		obj := bp.ExternalIDs[flows.ExtIDObject]
-		kind, name, _ := strings.Cut(obj, "/")
-		switch kind {
-		case "host":
-			dst := n.hosts[name]
-			in := -1
-			for _, q := range dst.hs.Ports {
-				if q.ExternalIDs[flows.ExtIDObject] == "host/"+h.hs.Host && q.Type == bp.Type {
-					in = q.Ofport
-				}
-			}
-			if in < 0 {
-				n.t.Fatalf("host %s has no %s tunnel back to %s", name, bp.Type, h.hs.Host)
-			}
-			arriving := o.Packet.FromTunnel(in, o.Packet.TunID)
-			arriving.TunSrc, arriving.TunDst = netip.Addr{}, netip.Addr{}
-			n.walk(dst, arriving, hops+1, out)
-		case "physnet":
-			*out = append(*out, delivery{h.hs.Host, obj, o.Packet})
-			names := make([]string, 0, len(n.hosts))
-			for other := range n.hosts {
-				names = append(names, other)
-			}
-			slices.Sort(names)
-			for _, other := range names {
-				dst := n.hosts[other]
-				if dst == h {
-					continue
-				}
-				for _, q := range dst.hs.Ports {
-					if q.ExternalIDs[flows.ExtIDObject] == obj {
-						arriving := o.Packet.At(q.Ofport)
-						arriving.TunID = 0
-						n.walk(dst, arriving, hops+1, out)
-					}
-				}
-			}
-		default:
-			*out = append(*out, delivery{h.hs.Host, obj, o.Packet})
+	for _, d := range tr.Delivered() {
+		obj := string(d.Where) + "/" + d.Object
+		if d.Where != sim.AtPort && d.Where != sim.AtPhysnet && d.Where != sim.AtEndpoint {
+			n.t.Fatalf("host %s: output to %s port %d, which is not a port of the topology", d.Host, d.Where, d.Ofport)
 		}
+		out = append(out, delivery{d.Host, obj, d.Packet})
 	}
+	return out
 }
 
 func names(ds []delivery) []string {

@@ -84,4 +84,12 @@
 // write_actions/clear_actions, IPv6 flow labels, nw_tos/ecn/ttl,
 // tcp_flags, ip_frag, VLAN priorities (dl_vlan_pcp), two VLAN tags, moves
 // into vlan_vid, and port names (dump with --no-names).
+//
+// A Network joins the switches of a topology's hosts: it follows a packet
+// from a port through every host it reaches (tunnels to other Loom hosts,
+// physnets shared by hosts) and returns a typed Trace: per host, the
+// lookups, the exits named by the topology object behind each bridge port,
+// and where a packet that left nothing ended (the table, whether no flow
+// matched, and the packet as the missed lookup saw it). loomctl trace only
+// prints it.
 package sim

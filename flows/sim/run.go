@@ -46,6 +46,8 @@ type Step struct {
 	Cookie   uint64
 	Line     int    // of the matched flow in Parse's input
 	Flow     string // the matched flow's text
+	// Packet is the packet as a missed lookup saw it (set on a miss only).
+	Packet Packet
 }
 
 // Result is what became of one packet.
@@ -191,6 +193,10 @@ func (r *runner) lookup(table, inPort int, via string, from int) error {
 	}
 	if f == nil {
 		step.Miss = true
+		if p, err := r.s.packet(); err == nil {
+			p.InPort = step.InPort
+			step.Packet = p
+		}
 		r.res.Steps = append(r.res.Steps, step)
 		if r.nest > 0 {
 			r.logf(r.nest, "table %d%s: no flow matches (table miss): nothing to do", table, portNote)
