@@ -625,13 +625,24 @@ const maxShadowChecks = 4_000_000
 
 // ethTypes and protocols known by name.
 var (
-	ethTypes = map[string]uint16{"ipv4": 0x0800, "ipv6": 0x86dd, "arp": 0x0806}
-	protos   = map[string]int{"icmp": 1, "tcp": 6, "udp": 17, "icmpv6": 58, "sctp": 132}
+	ethTypes = map[string]uint16{"ipv4": ethIPv4, "ipv6": ethIPv6, "arp": ethARP}
+	protos   = map[string]int{"icmp": ProtoICMP, "tcp": ProtoTCP, "udp": ProtoUDP, "icmpv6": ProtoICMPv6, "sctp": ProtoSCTP}
 )
 
+// EtherTypes a rule names.
 const (
 	ethIPv4 = 0x0800
 	ethIPv6 = 0x86dd
+	ethARP  = 0x0806
+)
+
+// IP protocol numbers a rule names (Rule.Proto).
+const (
+	ProtoICMP   = 1
+	ProtoTCP    = 6
+	ProtoUDP    = 17
+	ProtoICMPv6 = 58
+	ProtoSCTP   = 132
 )
 
 func (v *validation) acl(as *ACLSpec) (ACL, bool) {
@@ -724,12 +735,12 @@ func (v *validation) rule(acl obj, i int, rs *RuleSpec) (Rule, bool) {
 		v.err(o, "ethType", "proto, src and dst need ethType ipv4 or ipv6 (or no ethType)", "ethType %s is not IP", rs.EthType)
 	}
 	switch r.Proto {
-	case 1:
+	case ProtoICMP:
 		if fam == 6 {
 			v.err(o, "proto", "use icmpv6 for IPv6", "proto icmp with IPv6")
 		}
 		fam = 4
-	case 58:
+	case ProtoICMPv6:
 		if fam == 4 {
 			v.err(o, "proto", "use icmp for IPv4", "proto icmpv6 with IPv4")
 		}
@@ -758,7 +769,7 @@ func (v *validation) rule(acl obj, i int, rs *RuleSpec) (Rule, bool) {
 		fam = pf
 		*f.dst = p
 	}
-	l4 := r.Proto == 6 || r.Proto == 17 || r.Proto == 132
+	l4 := r.Proto == ProtoTCP || r.Proto == ProtoUDP || r.Proto == ProtoSCTP
 	for _, f := range []struct {
 		key string
 		val PortRange
@@ -778,7 +789,7 @@ func (v *validation) rule(acl obj, i int, rs *RuleSpec) (Rule, bool) {
 		}
 		*f.dst = span
 	}
-	icmp := r.Proto == 1 || r.Proto == 58
+	icmp := r.Proto == ProtoICMP || r.Proto == ProtoICMPv6
 	if rs.ICMPType != nil {
 		switch {
 		case !icmp && protoBad:

@@ -3,7 +3,6 @@ package main
 import (
 	"fmt"
 	"io"
-	"reflect"
 	"sort"
 	"strings"
 
@@ -115,18 +114,21 @@ func sortedFieldKeys(m map[string][2]string) []string {
 	return ks
 }
 
-// diffTopologies lists the objects that differ, by kind then name.
+// diffTopologies lists the objects that differ, by kind then name, each
+// field as a topology file writes it (topology.SpecOf).
 func diffTopologies(a, b *topology.Topology) []change {
+	sa, sb := topology.SpecOf(a), topology.SpecOf(b)
 	var out []change
 	for _, k := range []struct {
 		kind string
-		a, b any
+		a, b map[string]map[string]string
 	}{
-		{"host", a.Hosts, b.Hosts}, {"switch", a.Switches, b.Switches}, {"port", a.Ports, b.Ports},
-		{"acl", a.ACLs, b.ACLs}, {"l2gateway", a.L2Gateways, b.L2Gateways},
-		{"endpoint", a.ExternalEndpoints, b.ExternalEndpoints},
+		{"host", byName(sa.Hosts), byName(sb.Hosts)}, {"switch", byName(sa.Switches), byName(sb.Switches)},
+		{"port", byName(sa.Ports), byName(sb.Ports)}, {"acl", byName(sa.ACLs), byName(sb.ACLs)},
+		{"l2gateway", byName(sa.L2Gateways), byName(sb.L2Gateways)},
+		{"endpoint", byName(sa.ExternalEndpoints), byName(sb.ExternalEndpoints)},
 	} {
-		old, next := byName(k.a), byName(k.b)
+		old, next := k.a, k.b
 		names := map[string]bool{}
 		for n := range old {
 			names[n] = true
@@ -179,98 +181,14 @@ func mergeKeys(a, b map[string]string) map[string]bool {
 	return m
 }
 
-// byName flattens each object of a slice of model structs into its fields'
-// printed values, keyed by object name. Positions and derived ids are left
-// out (a port's and a host's key derive from the name): moving an object
-// within the files is no change.
-func byName(list any) map[string]map[string]string {
+// byName is each object's fields as the YAML writes them, by object name
+// (the name itself left out).
+func byName[T any](list []T) map[string]map[string]string {
 	out := map[string]map[string]string{}
-	v := reflect.ValueOf(list)
-	for i := 0; i < v.Len(); i++ {
-		fields := map[string]string{}
-		flatten(v.Index(i), "", fields)
+	for _, o := range list {
+		fields := topology.SpecFields(o)
 		out[fields["name"]] = fields
 		delete(fields, "name")
 	}
 	return out
-}
-
-func flatten(v reflect.Value, prefix string, out map[string]string) {
-	if s, ok := v.Interface().(fmt.Stringer); ok && v.Kind() != reflect.Struct {
-		if str := s.String(); str != "" {
-			out[prefix] = str
-		}
-		return
-	}
-	switch v.Kind() {
-	case reflect.Struct:
-		if s, ok := v.Interface().(fmt.Stringer); ok {
-			if str := s.String(); str != "" && str != "invalid IP" {
-				out[prefix] = str
-			}
-			return
-		}
-		t := v.Type()
-		for i := 0; i < t.NumField(); i++ {
-			f := t.Field(i)
-			if !f.IsExported() || f.Name == "Pos" || f.Name == "ID" || (f.Name == "Key" && (t.Name() == "Host" || t.Name() == "Port")) {
-				continue
-			}
-			name := lowerFirst(f.Name)
-			if prefix != "" {
-				name = prefix + "." + name
-			}
-			flatten(v.Field(i), name, out)
-		}
-	case reflect.Slice:
-		if v.Len() == 0 {
-			return
-		}
-		if v.Type().Elem().Kind() == reflect.Struct && !v.Type().Elem().Implements(reflect.TypeFor[fmt.Stringer]()) {
-			for i := 0; i < v.Len(); i++ {
-				flatten(v.Index(i), fmt.Sprintf("%s[%d]", prefix, i), out)
-			}
-			return
-		}
-		parts := make([]string, v.Len())
-		for i := range parts {
-			parts[i] = fmt.Sprint(v.Index(i).Interface())
-		}
-		out[prefix] = strings.Join(parts, ",")
-	case reflect.Map:
-		keys := v.MapKeys()
-		sort.Slice(keys, func(i, j int) bool { return fmt.Sprint(keys[i]) < fmt.Sprint(keys[j]) })
-		for _, k := range keys {
-			out[fmt.Sprintf("%s.%v", prefix, k)] = fmt.Sprint(v.MapIndex(k).Interface())
-		}
-	case reflect.Pointer:
-		if !v.IsNil() {
-			flatten(v.Elem(), prefix, out)
-		}
-	default:
-		if !v.IsZero() {
-			out[prefix] = fmt.Sprint(v.Interface())
-		}
-	}
-}
-
-func lowerFirst(s string) string {
-	if s == "" {
-		return s
-	}
-	// Initialisms stay whole: MAC → mac, IPs → ips, ACLsFromPort → aclsFromPort.
-	i := 0
-	for i < len(s) && s[i] >= 'A' && s[i] <= 'Z' {
-		i++
-	}
-	switch {
-	case i == len(s):
-		return strings.ToLower(s)
-	case i > 1:
-		if s[i] == 's' {
-			return strings.ToLower(s[:i]) + s[i:]
-		}
-		i--
-	}
-	return strings.ToLower(s[:max(i, 1)]) + s[max(i, 1):]
 }
