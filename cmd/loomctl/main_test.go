@@ -98,9 +98,12 @@ func TestValidateJSON(t *testing.T) {
 	if err := json.Unmarshal([]byte(out), &res); err != nil {
 		t.Fatalf("%v in %s", err, out)
 	}
-	if res.Valid || len(res.Errors) != 1 || res.Errors[0].Line != 4 || res.Errors[0].Column != 12 ||
+	if res.Valid || len(res.Errors) != 1 || res.Errors[0].Line != 4 || res.Errors[0].Col != 12 ||
 		res.Errors[0].Message != `host "h1": invalid ovsdb address "tcp:192.0.2.1"` || res.Errors[0].Hint == "" {
 		t.Errorf("json: %+v", res)
+	}
+	if !strings.Contains(out, `"col": 12`) {
+		t.Errorf("validate -o json names the column otherwise than loomd's API (col):\n%s", out)
 	}
 	out, _, code = run(t, "validate", "-o", "json", "-f", "../../deploy/examples/two-hosts.yaml")
 	if code != 0 || !strings.Contains(out, `"valid": true`) || !strings.Contains(out, `"ports": 2`) {
@@ -249,7 +252,7 @@ func TestValidateRunsTheCompiler(t *testing.T) {
 	if err := json.Unmarshal([]byte(out), &res); err != nil {
 		t.Fatalf("%v in %s", err, out)
 	}
-	if code != 1 || res.Valid || len(res.Errors) != 1 || res.Errors[0].Line != 27 || res.Errors[0].Column != 5 {
+	if code != 1 || res.Valid || len(res.Errors) != 1 || res.Errors[0].Line != 27 || res.Errors[0].Col != 5 {
 		t.Errorf("exit %d, json: %+v", code, res)
 	}
 }

@@ -7,6 +7,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/loom-sdn/loom/controller/api"
 	"github.com/loom-sdn/loom/flows"
 	"github.com/loom-sdn/loom/topology"
 )
@@ -57,31 +58,23 @@ func plural(n int) string {
 	return "s"
 }
 
-// problem is an error or warning as `validate -o json` prints it.
-type problem struct {
-	File    string `json:"file"`
-	Line    int    `json:"line,omitempty"`
-	Column  int    `json:"column,omitempty"`
-	Message string `json:"message"`
-	Hint    string `json:"hint,omitempty"`
-}
-
+// validateResult is what `validate -o json|yaml` prints; its problems
+// have the shape of loomd's (api.Problem: file, line, col, message, hint).
 type validateResult struct {
-	Valid    bool      `json:"valid"`
-	Errors   []problem `json:"errors"`
-	Warnings []problem `json:"warnings"`
+	Valid    bool          `json:"valid"`
+	Errors   []api.Problem `json:"errors"`
+	Warnings []api.Problem `json:"warnings"`
 	Hosts    int       `json:"hosts"`
 	Switches int       `json:"switches"`
 	Ports    int       `json:"ports"`
 	ACLs     int       `json:"acls"`
 }
 
-func problems(l topology.ErrorList) []problem {
-	out := []problem{}
-	for _, e := range l {
-		out = append(out, problem{e.Pos.File, e.Pos.Line, e.Pos.Col, e.Msg, e.Hint})
+func problems(l topology.ErrorList) []api.Problem {
+	if len(l) == 0 {
+		return []api.Problem{}
 	}
-	return out
+	return api.Problems(l)
 }
 
 func newValidateCmd() *cobra.Command {
@@ -128,7 +121,7 @@ func validateStructured(w io.Writer, o *output, files []string) error {
 	if len(files) == 0 {
 		return fmt.Errorf("no topology given: use -f FILE or -f DIR")
 	}
-	res := validateResult{Errors: []problem{}, Warnings: []problem{}}
+	res := validateResult{Errors: []api.Problem{}, Warnings: []api.Problem{}}
 	t, err := topology.Load(files...)
 	if err == nil {
 		err = compiles(t)
@@ -138,7 +131,7 @@ func validateStructured(w io.Writer, o *output, files []string) error {
 	case errors.As(err, &list):
 		res.Errors = problems(list)
 	case err != nil:
-		res.Errors = []problem{{Message: err.Error()}}
+		res.Errors = []api.Problem{{Message: err.Error()}}
 	default:
 		res.Valid = true
 		res.Warnings = problems(t.Warnings)
