@@ -48,6 +48,7 @@ func newCompileCmd(g *globals) *cobra.Command {
 	}
 	cmd.Flags().StringSliceVarP(&files, "filename", "f", nil, "topology file or folder (repeatable); default: the topology loomd holds")
 	cmd.Flags().StringVar(&host, "host", "", "only this host")
+	g.completeFlag(cmd, "host", "hosts")
 	out.flag(cmd, "text", "json", "yaml")
 	return cmd
 }

@@ -23,22 +23,36 @@ func (g *globals) completeNames(pos int, kind string) func(*cobra.Command, []str
 		if len(args) != pos || k == "" {
 			return nil, cobra.ShellCompDirectiveNoFileComp
 		}
-		c, err := g.remote.client()
-		if err != nil {
-			return nil, cobra.ShellCompDirectiveNoFileComp
-		}
-		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-		defer cancel()
-		st, err := c.Topology(ctx)
-		if err != nil {
-			return nil, cobra.ShellCompDirectiveNoFileComp
-		}
-		t, err := topology.LoadBytes(api.BytesOf(st.Files))
-		if err != nil {
-			return nil, cobra.ShellCompDirectiveNoFileComp
-		}
-		return objectNames(t, k), cobra.ShellCompDirectiveNoFileComp
+		return g.names(k), cobra.ShellCompDirectiveNoFileComp
 	}
+}
+
+// completeFlag makes the flag complete with the names of a kind of object
+// loomd holds (--host with hosts, --from with ports...).
+func (g *globals) completeFlag(cmd *cobra.Command, flag, kind string) {
+	_ = cmd.RegisterFlagCompletionFunc(flag, func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
+		return g.names(kind), cobra.ShellCompDirectiveNoFileComp
+	})
+}
+
+// names are the names of a kind of object in loomd's topology; none
+// without loomd.
+func (g *globals) names(kind string) []string {
+	c, err := g.remote.client()
+	if err != nil {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	st, err := c.Topology(ctx)
+	if err != nil {
+		return nil
+	}
+	t, err := topology.LoadBytes(api.BytesOf(st.Files))
+	if err != nil {
+		return nil
+	}
+	return objectNames(t, kind)
 }
 
 func objectNames(t *topology.Topology, kind string) []string {

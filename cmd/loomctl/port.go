@@ -70,6 +70,7 @@ func newPortAddCmd(g *globals) *cobra.Command {
 	f.StringSliceVar(&o.ips, "ip", nil, "an IP address of the workload, inside the switch's subnets (repeatable; ips)")
 	f.StringVar(&o.iface, "interface", "", "the OVS interface that carries the port (interface)")
 	f.StringVar(&o.ifaceID, "iface-id", "", "bind the OVS interface whose external_ids:iface-id is this, instead of --interface (ifaceID)")
+	g.completeFlag(cmd, "host", "hosts")
 	o.edit.flags(cmd)
 	return cmd
 }

@@ -80,6 +80,8 @@ func newTraceCmd(g *globals) *cobra.Command {
 	cmd.Flags().StringSliceVarP(&files, "filename", "f", nil, "topology file or folder (repeatable); default: the topology loomd holds")
 	cmd.Flags().StringVar(&from, "from", "", "the port the packet is sent from")
 	cmd.Flags().StringVar(&to, "to", "", "the port it is sent to (its MAC and first IP)")
+	g.completeFlag(cmd, "from", "ports")
+	g.completeFlag(cmd, "to", "ports")
 	cmd.Flags().StringVar(&dst, "dst", "", "or the destination IP (its MAC from the topology, if known)")
 	cmd.Flags().StringVar(&proto, "proto", "icmp", "icmp (echo request), tcp, udp or arp (a request for the destination IP)")
 	out.flag(cmd, "text", "json", "yaml")
