@@ -64,10 +64,10 @@ type validateResult struct {
 	Valid    bool          `json:"valid"`
 	Errors   []api.Problem `json:"errors"`
 	Warnings []api.Problem `json:"warnings"`
-	Hosts    int       `json:"hosts"`
-	Switches int       `json:"switches"`
-	Ports    int       `json:"ports"`
-	ACLs     int       `json:"acls"`
+	Hosts    int           `json:"hosts"`
+	Switches int           `json:"switches"`
+	Ports    int           `json:"ports"`
+	ACLs     int           `json:"acls"`
 }
 
 func problems(l topology.ErrorList) []api.Problem {
