@@ -27,13 +27,32 @@ type remote struct {
 	config            string
 }
 
-// remoteConfig is loomctl's config file.
+// remoteConfig is loomctl's config file: its keys are the flags'.
 type remoteConfig struct {
-	Server      string `yaml:"server"`
-	TokenFile   string `yaml:"tokenFile"`
-	CACert      string `yaml:"caCert"`
-	Certificate string `yaml:"certificate"`
-	PrivateKey  string `yaml:"privateKey"`
+	Server     string `yaml:"server"`
+	TokenFile  string `yaml:"tokenFile"`
+	ServerCA   string `yaml:"serverCA"`
+	ClientCert string `yaml:"clientCert"`
+	ClientKey  string `yaml:"clientKey"`
+	// The keys' names before they followed the flags': caCert, certificate
+	// and privateKey read like the controller's files for ssl: hosts
+	// (--ca-cert, --certificate, --private-key), which they are not.
+	OldCA   string `yaml:"caCert"`
+	OldCert string `yaml:"certificate"`
+	OldKey  string `yaml:"privateKey"`
+}
+
+// renamed says which old key a config file uses, and its new name.
+func (c *remoteConfig) renamed() error {
+	for _, k := range []struct{ val, old, now string }{
+		{c.OldCA, "caCert", "serverCA"}, {c.OldCert, "certificate", "clientCert"}, {c.OldKey, "privateKey", "clientKey"},
+	} {
+		if k.val != "" {
+			return fmt.Errorf("%s is now called %s, as the flag --%s (the files of --ca-cert, --certificate and --private-key are the controller's, for ssl: hosts with --direct)",
+				k.old, k.now, map[string]string{"serverCA": "server-ca", "clientCert": "client-cert", "clientKey": "client-key"}[k.now])
+		}
+	}
+	return nil
 }
 
 const defaultServer = "http://127.0.0.1:9477"
@@ -46,7 +65,7 @@ func (r *remote) flags(cmd *cobra.Command) {
 			cfg = filepath.Join(dir, "loom", "loomctl.yaml")
 		}
 	}
-	f.StringVar(&r.config, "config", cfg, "loomctl's config file: server, tokenFile, caCert, certificate, privateKey (env LOOM_CONFIG)")
+	f.StringVar(&r.config, "config", cfg, "loomctl's config file: server, tokenFile, serverCA, clientCert, clientKey, as the flags (env LOOM_CONFIG)")
 	f.StringVar(&r.server, "server", os.Getenv("LOOM_SERVER"), "loomd's address (env LOOM_SERVER; default "+defaultServer+")")
 	f.StringVar(&r.tokenFile, "token-file", os.Getenv("LOOM_TOKEN_FILE"), "file holding loomd's bearer token (env LOOM_TOKEN_FILE; LOOM_TOKEN gives the token itself)")
 	f.StringVar(&r.caCert, "server-ca", os.Getenv("LOOM_SERVER_CA"), "CA certificate (PEM) that signed loomd's certificate, for https servers (env LOOM_SERVER_CA)")
@@ -64,6 +83,9 @@ func (r *remote) client() (*api.Client, error) {
 			dec := yaml.NewDecoder(strings.NewReader(string(b)))
 			dec.KnownFields(true)
 			if err := dec.Decode(&cfg); err != nil && err != io.EOF {
+				return nil, fmt.Errorf("config %s: %w", r.config, err)
+			}
+			if err := cfg.renamed(); err != nil {
 				return nil, fmt.Errorf("config %s: %w", r.config, err)
 			}
 		case !os.IsNotExist(err):
@@ -87,7 +109,7 @@ func (r *remote) client() (*api.Client, error) {
 		}
 		c.Token = strings.TrimSpace(string(b))
 	}
-	ca, cert, key := pick(r.caCert, cfg.CACert), pick(r.cert, cfg.Certificate), pick(r.key, cfg.PrivateKey)
+	ca, cert, key := pick(r.caCert, cfg.ServerCA), pick(r.cert, cfg.ClientCert), pick(r.key, cfg.ClientKey)
 	if ca != "" || cert != "" || key != "" {
 		tc := &tls.Config{MinVersion: tls.VersionTLS12}
 		if ca != "" {
