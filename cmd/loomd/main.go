@@ -238,7 +238,8 @@ func settings(args []string, stdout io.Writer) (*viper.Viper, error) {
 	v.SetConfigFile(v.GetString("config"))
 	v.SetConfigType("yaml")
 	if err := v.ReadInConfig(); err != nil {
-		if fs.Changed("config") || !errors.Is(err, os.ErrNotExist) {
+		named := fs.Changed("config") || os.Getenv(envName("config")) != ""
+		if named || !errors.Is(err, os.ErrNotExist) {
 			return nil, fmt.Errorf("config %s: %w", v.GetString("config"), err)
 		}
 	}

@@ -163,3 +163,43 @@ func TestMetricsAccess(t *testing.T) {
 		}
 	})
 }
+
+// Every setting comes from a flag, else the environment, else the config
+// file, else its default.
+func TestSettingsPrecedence(t *testing.T) {
+	cfg := filepath.Join(t.TempDir(), "loomd.yaml")
+	os.WriteFile(cfg, []byte("reload-interval: 3s\nparallel: 3\nlog-level: warn\naudit-interval: 7s\n"), 0o644)
+	t.Setenv("LOOM_PARALLEL", "5")
+	t.Setenv("LOOM_LOG_LEVEL", "error")
+	t.Setenv("LOOM_AUDIT_INTERVAL", "9s")
+	v, err := settings([]string{"--config", cfg, "--log-level", "debug"}, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for key, want := range map[string]string{
+		"log-level":       "debug", // flag over environment and file
+		"parallel":        "5",     // environment over file
+		"audit-interval":  "9s",    // environment over file
+		"reload-interval": "3s",    // file over default
+		"probe-interval":  "5s",    // default
+	} {
+		if got := v.GetString(key); got != want {
+			t.Errorf("%s = %q, want %q", key, got, want)
+		}
+	}
+	// The config file itself may come from the environment.
+	t.Setenv("LOOM_CONFIG", cfg)
+	t.Setenv("LOOM_PARALLEL", "")
+	if v, err = settings(nil, io.Discard); err != nil || v.GetString("parallel") != "3" {
+		t.Errorf("config from LOOM_CONFIG: parallel %q, err %v; want 3 from the file", v.GetString("parallel"), err)
+	}
+	// A config file named but missing is an error; the default one may be
+	// missing.
+	if _, err := settings([]string{"--config", filepath.Join(t.TempDir(), "none.yaml")}, io.Discard); err == nil {
+		t.Error("a missing config file named by --config: no error")
+	}
+	t.Setenv("LOOM_CONFIG", filepath.Join(t.TempDir(), "none.yaml"))
+	if _, err := settings(nil, io.Discard); err == nil {
+		t.Error("a missing config file named by LOOM_CONFIG: no error")
+	}
+}
