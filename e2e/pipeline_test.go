@@ -263,5 +263,27 @@ func TestOverlays(t *testing.T) {
 		if !strings.Contains(neigh, b3.mac) {
 			t.Errorf("b1 did not learn b3's MAC: %s", neigh)
 		}
+		// Port security holds for IPv6: from an address the port does not
+		// list (its neighbour entry for b3 already made, so the echo
+		// itself is sent), nothing reaches b3; from its own, pings pass
+		// (the control, after as before).
+		l.MustExec(b1.ns(), "ip", "-6", "addr", "add", "2001:db8:20::99/64", "dev", "eth0", "nodad")
+		echo := "icmp6 and src host 2001:db8:20::99 and ip6[40] == 128"
+		var sent []string
+		arrived := capture(t, l, b3, echo, func() {
+			sent = capture(t, l, b1, echo, func() {
+				_, err = l.Exec(b1.ns(), "ping", "-6", "-c", "3", "-W", "1", "-I", "2001:db8:20::99", "2001:db8:20::3")
+			})
+		})
+		l.MustExec(b1.ns(), "ip", "-6", "addr", "del", "2001:db8:20::99/64", "dev", "eth0")
+		if len(sent) == 0 {
+			t.Error("b1 sent no echo request from the spoofed address: the check proves nothing")
+		}
+		if err == nil || len(arrived) > 0 {
+			t.Errorf("b1 pinging from an IPv6 address its port does not list reaches b3 (ping error %v):\n%s", err, strings.Join(arrived, "\n"))
+		}
+		if _, err := l.Exec(b1.ns(), "ping", "-6", "-c", "1", "-W", "2", "-I", "2001:db8:20::1", "2001:db8:20::3"); err != nil {
+			t.Errorf("b1 from its own IPv6 address after the spoofed one: %v", err)
+		}
 	})
 }
