@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"text/tabwriter"
@@ -40,7 +41,7 @@ func newStatusCmd(g *globals) *cobra.Command {
 			w := cmd.OutOrStdout()
 			col := g.colors(w)
 			if watch {
-				return c.Watch(cmd.Context(), func(ev api.Event) error {
+				return watchStatus(cmd.Context(), c, cmd.ErrOrStderr(), func(ev api.Event) error {
 					if ok, err := out.structured(w, ev); ok {
 						return err
 					}
@@ -174,6 +175,24 @@ func printStatus(out io.Writer, col colors, st *api.Status) {
 	for _, h := range st.Hosts {
 		for _, p := range h.PortsDown {
 			fmt.Fprintf(out, "%s %s: %s\n", col.red("down:"), h.Host, p.Problem)
+		}
+	}
+}
+
+// watchStatus follows loomd's status stream until ctx ends. loomd ends a
+// stream when its watcher falls behind (or when it stops): the watch then
+// starts again, with a fresh snapshot, as long as loomd answers.
+func watchStatus(ctx context.Context, c *api.Client, stderr io.Writer, fn func(api.Event) error) error {
+	for {
+		err := c.Watch(ctx, fn)
+		if !errors.Is(err, api.ErrStreamClosed) {
+			return err
+		}
+		fmt.Fprintln(stderr, "loomd ended the status stream (a watcher that fell behind, or loomd stopping): watching again")
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-time.After(200 * time.Millisecond):
 		}
 	}
 }
