@@ -50,15 +50,7 @@ func TestSimParity(t *testing.T) {
 			t.Fatal(err)
 		}
 		for _, h := range topo.Hosts {
-			hs, err := flows.CompileHost(topo, h.Name)
-			if err != nil {
-				t.Fatal(err)
-			}
-			sw, err := sim.New(hs.Flows)
-			if err != nil {
-				t.Fatal(err)
-			}
-			o.load(t, hs)
+			hs, sw := o.loadHost(t, topo, h.Name)
 			for _, pr := range parityCorpus(topo, hs) {
 				packets++
 				want, err := sw.Run(pr.p)
@@ -86,15 +78,7 @@ func TestSimParity(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	hs, err := flows.CompileHost(topo, topo.Hosts[0].Name)
-	if err != nil {
-		t.Fatal(err)
-	}
-	sw, err := sim.New(hs.Flows)
-	if err != nil {
-		t.Fatal(err)
-	}
-	o.load(t, hs)
+	hs, sw := o.loadHost(t, topo, topo.Hosts[0].Name)
 	probe := parityCorpus(topo, hs)[0]
 	want, err := sw.Run(probe.p)
 	if err != nil {
@@ -148,6 +132,22 @@ func (o *labOVSHost) run(t *testing.T, stdin []byte, name string, args ...string
 		t.Fatalf("%s %s: %v\n%s", name, strings.Join(args, " "), err, out)
 	}
 	return string(out)
+}
+
+// loadHost compiles a host of topo, loads it on the bridge and returns
+// its state and its simulated switch.
+func (o *labOVSHost) loadHost(t *testing.T, topo *topology.Topology, host string) (*flows.HostState, *sim.Switch) {
+	t.Helper()
+	hs, err := flows.CompileHost(topo, host)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sw, err := sim.New(hs.Flows)
+	if err != nil {
+		t.Fatal(err)
+	}
+	o.load(t, hs)
+	return hs, sw
 }
 
 // load makes the bridge anew with every port of hs at its OpenFlow port
