@@ -483,6 +483,14 @@ func (d *Daemon) commitRuntime(batch []*rtCall) {
 				c.name = p.Name
 				continue
 			}
+			if _, ok := d.base.Switch(r.Switch); !ok {
+				c.err = &api.Error{Code: http.StatusNotFound, Message: fmt.Sprintf("no switch named %q in the topology (revision %d)", r.Switch, d.st.Revision)}
+				continue
+			}
+			if _, ok := d.base.Host(r.Host); !ok {
+				c.err = &api.Error{Code: http.StatusNotFound, Message: fmt.Sprintf("no host named %q in the topology (revision %d)", r.Host, d.st.Revision)}
+				continue
+			}
 			taken := func(n string) bool {
 				if byName(n) >= 0 {
 					return true
