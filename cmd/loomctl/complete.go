@@ -37,6 +37,16 @@ func (g *globals) completeNames(pos int, kind string) func(*cobra.Command, []str
 		if err != nil {
 			return nil, cobra.ShellCompDirectiveNoFileComp
 		}
+		if k == "runtime-ports" {
+			var out []string
+			for _, p := range st.RuntimePorts {
+				out = append(out, p.Name)
+			}
+			return out, cobra.ShellCompDirectiveNoFileComp
+		}
+		if r, err := st.Resolve(t); err == nil {
+			t = r
+		}
 		return objectNames(t, k), cobra.ShellCompDirectiveNoFileComp
 	}
 }

@@ -44,7 +44,8 @@ type rtPort struct {
 }
 
 func (p *rtPort) label() string {
-	return fmt.Sprintf("runtime port %q (%s)", p.Name, topology.RuntimeOrigin{Runtime: p.Runtime, ContainerID: p.ContainerID, IfName: p.IfName})
+	o := &topology.RuntimeOrigin{Runtime: p.Runtime, ContainerID: p.ContainerID, IfName: p.IfName}
+	return fmt.Sprintf("runtime port %q (%s)", p.Name, o)
 }
 
 // runtimeState is what loomd keeps besides the files.
