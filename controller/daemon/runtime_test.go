@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -334,4 +335,99 @@ func TestRuntimePortPoolExhausted(t *testing.T) {
 		t.Fatalf("after a DELETE: %+v %v", r, err)
 	}
 	_ = netip.Addr{}
+}
+
+// loomd reading its files: runtime ports are kept over reloads; a change
+// of the files that removes their switch is rejected (no force there) and
+// the topology in force stays; ips: auto ports keep their addresses over
+// reloads, and free them when they go.
+func TestRuntimePortsWithFiles(t *testing.T) {
+	dir := t.TempDir()
+	path := dir + "/net.yaml"
+	write := func(s string) {
+		t.Helper()
+		if err := os.WriteFile(path, []byte(s), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write(rtTopo)
+	f := newFixture(t, t.TempDir(), path)
+	c := &api.Client{Server: f.srv.URL, Token: token}
+	ctx := context.Background()
+	req := addReq("h2", "files1")
+	req.Switch = "tiny"
+	r, err := c.AddRuntimePort(ctx, req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	auto := f.d.Topology().AutoIPs["web2"]
+	// Another port added to the files: the runtime port and web2's
+	// address stay.
+	write(rtTopo + "  - {name: web3, switch: blue, host: h3, mac: auto, ips: auto, interface: lm-web3}\n")
+	f.d.checkFilesNow(true)
+	st := f.d.Topology()
+	if len(st.RuntimePorts) != 1 || strings.Join(st.AutoIPs["web2"], ",") != strings.Join(auto, ",") || len(st.AutoIPs["web3"]) != 1 {
+		t.Fatalf("after a reload: %+v", st)
+	}
+	web3 := st.AutoIPs["web3"][0]
+	// Files without switch tiny: rejected, naming the runtime port.
+	noTiny := strings.Replace(rtTopo, "  - name: tiny\n    tunnelKey: 101\n    subnets: [10.2.0.0/30]\n", "", 1)
+	write(noTiny)
+	f.d.checkFilesNow(true)
+	s := f.d.Status().Topology
+	if s.Rejected == "" || !strings.Contains(fmt.Sprint(s.Problems), r.Name) || s.Revision != st.Revision {
+		t.Fatalf("files removing the switch of a runtime port: %+v", s)
+	}
+	if len(f.d.RuntimePorts().Ports) != 1 {
+		t.Fatal("the runtime port went with a rejected change of the files")
+	}
+	// Delete it, and the files are taken at the next look; web3 is gone
+	// from them, and its address is free again.
+	if _, err := c.DeleteRuntimePort(ctx, r.Name); err != nil {
+		t.Fatal(err)
+	}
+	f.d.checkFilesNow(false) // judged again: the runtime port that did not fit is gone
+	if s := f.d.Status().Topology; s.Rejected != "" {
+		t.Fatalf("still rejected: %+v", s)
+	}
+	if _, held := f.d.Topology().AutoIPs["web3"]; held {
+		t.Fatal("web3's address is still held after web3 left the files")
+	}
+	take := addReq("h1", "takes-web3s")
+	take.IPs = []string{web3}
+	if _, err := c.AddRuntimePort(ctx, take); err != nil {
+		t.Fatalf("web3's freed address %s: %v", web3, err)
+	}
+}
+
+// A switch without subnets: runtime ports get no address (L2 only), and
+// may give any. Bad names and interfaces are 400s.
+func TestRuntimePortNoSubnets(t *testing.T) {
+	_, c := rtFixture(t, t.TempDir())
+	ctx := context.Background()
+	files := map[string]string{"net.yaml": rtTopo + "  - {name: l2, switch: bare, host: h1, mac: auto, interface: lm-l2}\n"}
+	files["net.yaml"] = strings.Replace(files["net.yaml"], "ports:\n", "  - {name: bare, tunnelKey: 102}\nports:\n", 1)
+	cur, _ := c.Topology(ctx)
+	if _, err := c.PutTopology(ctx, api.TopologyUpdate{Revision: cur.Revision, Files: files}); err != nil {
+		t.Fatal(err)
+	}
+	req := addReq("h1", "l2only")
+	req.Switch = "bare"
+	r, err := c.AddRuntimePort(ctx, req)
+	if err != nil || len(r.IPs) != 0 || r.MAC == "" {
+		t.Fatalf("on a switch without subnets: %+v %v", r, err)
+	}
+	req = addReq("h1", "given")
+	req.Switch, req.IPs = "bare", []string{"203.0.113.5"}
+	if r, err = c.AddRuntimePort(ctx, req); err != nil || strings.Join(r.IPs, ",") != "203.0.113.5/32" {
+		t.Fatalf("an address given on a switch without subnets: %+v %v", r, err)
+	}
+	bad := addReq("h1", "bad")
+	bad.Name = "Bad_Name"
+	_, err = c.AddRuntimePort(ctx, bad)
+	apiErr(t, err, 400, `name "Bad_Name"`)
+	bad = addReq("h1", "bad")
+	bad.Interface = "this-name-is-too-long"
+	_, err = c.AddRuntimePort(ctx, bad)
+	apiErr(t, err, 400, `interface "this-name-is-too-long"`)
 }
