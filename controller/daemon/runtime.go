@@ -93,11 +93,15 @@ func resolve(t *topology.Topology, rs runtimeState, force bool) (resolution, err
 	a := ipam.New(t, rs.Cursors)
 	var ps []api.Problem
 	fail := func(format string, args ...any) { ps = append(ps, api.Problem{Message: fmt.Sprintf(format, args...)}) }
-	label := func(p *topology.Port) string { return fmt.Sprintf("port %q (%s)", p.Name, p.Pos) }
+	label := func(p *topology.Port) string { return "port " + strconv.Quote(p.Name) }
 	for i := range t.Ports {
 		p := &t.Ports[i]
+		if len(p.IPs) == 0 {
+			continue
+		}
+		l := label(p)
 		for _, ip := range p.IPs {
-			a.Take(p.Switch, ip, label(p)) //nolint:errcheck // the files' addresses are unique (validated)
+			a.Take(p.Switch, ip, l) //nolint:errcheck // the files' addresses are unique (validated)
 		}
 	}
 	// Runtime ports that lost their switch or host.
