@@ -431,3 +431,33 @@ func TestRuntimePortNoSubnets(t *testing.T) {
 	_, err = c.AddRuntimePort(ctx, bad)
 	apiErr(t, err, 400, `interface "this-name-is-too-long"`)
 }
+
+// An ips: auto port keeps its address over changes of the files: a subnet
+// added to its switch gives it one more, of that subnet; moved to another
+// switch, it gets that switch's.
+func TestAutoAddressesKept(t *testing.T) {
+	f, c := rtFixture(t, t.TempDir())
+	ctx := context.Background()
+	put := func(files string) {
+		t.Helper()
+		cur, _ := c.Topology(ctx)
+		if _, err := c.PutTopology(ctx, api.TopologyUpdate{Revision: cur.Revision, Files: map[string]string{"net.yaml": files}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	before := f.d.Topology().AutoIPs["web2"]
+	dual := strings.Replace(rtTopo, "subnets: [10.1.0.0/16]", `subnets: [10.1.0.0/16, "2001:db8:1::/64"]`, 1)
+	put(dual)
+	got := f.d.Topology().AutoIPs["web2"]
+	if len(got) != 2 || got[0] != before[0] || got[1] != "2001:db8:1::1" {
+		t.Fatalf("after an IPv6 subnet was added: %v (before %v)", got, before)
+	}
+	moved := strings.Replace(dual, "{name: web2, switch: blue", "{name: web2, switch: tiny", 1)
+	put(moved)
+	if got := f.d.Topology().AutoIPs["web2"]; strings.Join(got, ",") != "10.2.0.1" {
+		t.Fatalf("moved to switch tiny: %v", got)
+	}
+	if p, _ := f.d.topo.Port("web2"); len(p.IPs) != 1 || p.IPs[0].String() != "10.2.0.1" {
+		t.Fatalf("compiled with %v", p.IPs)
+	}
+}
