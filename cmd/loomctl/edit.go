@@ -231,6 +231,9 @@ func printEdit(cmd *cobra.Command, o *editOptions, op edit.Op, res editResult) e
 	for _, p := range res.Warnings {
 		fmt.Fprintln(cmd.ErrOrStderr(), "warning:", p)
 	}
+	for _, r := range res.RuntimePortsRemoved {
+		fmt.Fprintf(w, "%s removed with it (forced)\n", r)
+	}
 	fmt.Fprintln(w, editLine(op, res))
 	return nil
 }

@@ -173,6 +173,10 @@ func (d *Daemon) commitEdits(batch []*editCall) {
 	for _, c := range accepted {
 		c.res.Timings = append(c.res.Timings, d.steps.list...)
 	}
+	if len(d.removed) > 0 {
+		last := accepted[len(accepted)-1]
+		last.res.RuntimePortsRemoved = d.removed
+	}
 }
 
 // editOne makes one call's edits on files (at revision rev, topology in
