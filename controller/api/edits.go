@@ -25,6 +25,9 @@ type EditRequest struct {
 	// (Diff), storing nothing.
 	DryRun bool   `json:"dryRun,omitempty"`
 	Edits  []Edit `json:"edits"`
+	// Force removes the runtime ports on switches or hosts the edits
+	// delete; without it such edits are refused, naming them.
+	Force bool `json:"force,omitempty"`
 }
 
 // Edit is one edit of the stored topology.
@@ -138,6 +141,9 @@ type EditResult struct {
 	Diff     string    `json:"diff,omitempty"`
 	Summary  Summary   `json:"summary"`
 	Warnings []Problem `json:"warnings,omitempty"`
+	// RuntimePortsRemoved are the runtime ports a forced edit removed
+	// with the switch or host it deleted.
+	RuntimePortsRemoved []string `json:"runtimePortsRemoved,omitempty"`
 	// Timings are loomd's steps, in order.
 	Timings []Timing `json:"timings,omitempty"`
 }

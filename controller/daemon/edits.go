@@ -48,6 +48,23 @@ func (s *steps) mark(name string) time.Duration {
 // editing admits an edit: at most MaxEdits are served or wait their turn
 // at once; one more is told at once to come back.
 func (d *Daemon) editing(h http.HandlerFunc) http.HandlerFunc {
+	return d.admit(d.edits, "edits", h)
+}
+
+// runtimeSlots is how many runtime-port calls may be served or wait
+// their turn, per edit slot (api-max-edits): a container runtime's call
+// is small (a few hundred bytes) and comes in bursts (containers started
+// at once), which batches make cheap.
+const runtimeSlots = 8
+
+// runtimeCalls admits a runtime-port call: at most 8 × MaxEdits are
+// served or wait their turn at once; one more is told at once to come
+// back.
+func (d *Daemon) runtimeCalls(h http.HandlerFunc) http.HandlerFunc {
+	return d.admit(d.rtCalls, "runtime-port calls", h)
+}
+
+func (d *Daemon) admit(slots chan struct{}, what string, h http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		if r.ContentLength > d.limits.MaxBody {
 			w.Header().Set("Connection", "close")
@@ -55,11 +72,11 @@ func (d *Daemon) editing(h http.HandlerFunc) http.HandlerFunc {
 			return
 		}
 		select {
-		case d.edits <- struct{}{}:
-			defer func() { <-d.edits }()
+		case slots <- struct{}{}:
+			defer func() { <-slots }()
 		default:
 			w.Header().Set("Retry-After", "1")
-			writeError(w, &api.Error{Message: fmt.Sprintf("loomd is busy: %d edits are being served or waiting, the most it takes at once; try again in a second", d.limits.MaxEdits),
+			writeError(w, &api.Error{Message: fmt.Sprintf("loomd is busy: %d %s are being served or waiting, the most it takes at once; try again in a second", cap(slots), what),
 				Code: http.StatusServiceUnavailable})
 			return
 		}
@@ -126,17 +143,19 @@ func (d *Daemon) commitEdits(batch []*editCall) {
 		return
 	}
 	files := edit.Files(api.BytesOf(d.st.Files))
-	rev, inForce := d.st.Revision, d.topo
+	rev, inForce := d.st.Revision, d.base
+	filesRev := d.st.FilesRevision
 	var accepted []*editCall
 	var last *topology.Topology
 	for _, c := range batch {
 		now := time.Now()
 		tm := steps{start: now, list: []api.Timing{{Step: "queue", Ms: ms(now.Sub(c.queued))}}}
-		c.res, c.err = d.editOne(c, files, rev, inForce, &tm)
+		c.res, c.err = d.editOne(c, files, rev, filesRev, inForce, &tm)
 		if c.err != nil || c.res.DryRun || c.res.Unchanged {
 			continue
 		}
 		rev++
+		filesRev = rev
 		c.res.Revision = rev
 		files, last, inForce = c.after, c.topo, c.topo
 		accepted = append(accepted, c)
@@ -144,8 +163,12 @@ func (d *Daemon) commitEdits(batch []*editCall) {
 	if len(accepted) == 0 {
 		return
 	}
-	st := stored{Revision: rev, Source: api.SourceAPI, Files: api.FilesOf(files), UpdatedAt: time.Now()}
-	if err := d.install(last, st); err != nil {
+	st := stored{Revision: rev, Source: api.SourceAPI, Files: api.FilesOf(files), UpdatedAt: time.Now(), Runtime: d.st.Runtime}
+	force := true
+	for _, c := range accepted {
+		force = force && c.req.Force
+	}
+	if err := d.install(last, st, force); err != nil {
 		if len(accepted) > 1 {
 			// Which edit the compile (or the store) refuses is known only
 			// one at a time.
@@ -167,12 +190,16 @@ func (d *Daemon) commitEdits(batch []*editCall) {
 	for _, c := range accepted {
 		c.res.Timings = append(c.res.Timings, d.steps.list...)
 	}
+	if len(d.removed) > 0 {
+		last := accepted[len(accepted)-1]
+		last.res.RuntimePortsRemoved = d.removed
+	}
 }
 
 // editOne makes one call's edits on files (at revision rev, topology in
 // force t) and checks the result; it keeps the result in c.
-func (d *Daemon) editOne(c *editCall, files edit.Files, rev int64, t *topology.Topology, tm *steps) (*api.EditResult, error) {
-	if c.req.Revision != nil && *c.req.Revision != rev {
+func (d *Daemon) editOne(c *editCall, files edit.Files, rev, filesRev int64, t *topology.Topology, tm *steps) (*api.EditResult, error) {
+	if c.req.Revision != nil && (*c.req.Revision > rev || *c.req.Revision < filesRev) {
 		return nil, api.Conflictf(rev, "revision %d is not the current one (%d): the topology changed since; nothing was changed", *c.req.Revision, rev)
 	}
 	after, done, err := edit.Apply(files, c.ops, edit.Options{Index: d.loader, NoPositions: true})
