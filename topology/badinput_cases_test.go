@@ -210,7 +210,7 @@ func badInputs() []badInput {
 			`t.yaml:26:16: port field "interface": expected a string, not a number (42) (put it in quotes if you mean the text)`,
 		}},
 		{name: "scalar for a list", src: at1(34, "    ips: 192.0.2.12"), want: []string{
-			`t.yaml:34:10: port field "ips": expected a list, not "192.0.2.12" (write a list: [a, b] or one '- item' per line)`,
+			`t.yaml:34:10: port field "ips": expected a list (or auto), not "192.0.2.12" (write a list: [a, b] or one '- item' per line; or auto)`,
 		}},
 		{name: "list for a mapping", src: at1(7, "      - physnet1"), want: []string{
 			`t.yaml:7:7: host field "physnets": expected a mapping of keys to values, not a list`,

@@ -41,6 +41,7 @@ var (
 	srcFieldType = reflect.TypeOf(Src{})
 	portRange    = reflect.TypeOf(PortRange(""))
 	numOrName    = reflect.TypeOf(NumOrName(""))
+	ipList       = reflect.TypeOf(IPList(nil))
 )
 
 // objectNames gives each spec struct the word errors use for it.
@@ -293,6 +294,13 @@ func (d *decoder) decodeValue(file string, n *yaml.Node, v reflect.Value, what w
 			return false
 		}
 		v.SetString(n.Value)
+		return true
+	case v.Type() == ipList && n.Kind == yaml.ScalarNode:
+		if n.Tag != "!!str" || n.Value != "auto" {
+			d.errs.add(p, "write a list: [a, b] or one '- item' per line; or auto", "%s: expected a list (or auto), not %s", what, kindName(n))
+			return false
+		}
+		v.Set(reflect.ValueOf(IPList{"auto"}))
 		return true
 	case v.Kind() == reflect.Pointer:
 		nv := reflect.New(v.Type().Elem())

@@ -253,7 +253,7 @@ func TestLoadErrors(t *testing.T) {
 			`t.yaml:46:11: port "pc1": no host named "h1" (did you mean "h2"?)`,
 		}},
 		{"wrong type: scalar for list", line(34, "    ips: 192.0.2.11"), []string{
-			`t.yaml:34:10: port field "ips": expected a list, not "192.0.2.11" (write a list: [a, b] or one '- item' per line)`,
+			`t.yaml:34:10: port field "ips": expected a list (or auto), not "192.0.2.11" (write a list: [a, b] or one '- item' per line; or auto)`,
 		}},
 		{"wrong type: yes for a boolean", line(24, "    floodUnknown: yes"), []string{
 			`t.yaml:24:19: switch field "floodUnknown": expected a boolean, not "yes" (write true or false)`,

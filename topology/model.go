@@ -3,6 +3,7 @@ package topology
 import (
 	"net"
 	"net/netip"
+	"sort"
 )
 
 // APIVersion is the only version of the language this Loom reads.
@@ -95,10 +96,15 @@ type Switch struct {
 	VLAN          int
 	Physnet       string
 	Subnets       []netip.Prefix // at most one per family, IPv4 first
-	MTU           int
-	FloodUnknown  bool
-	ARPResponder  bool
-	ACLDefault    string // "allow" or "deny"
+	// Gateways are the subnets' router addresses (at most one per
+	// subnet, IPv4 first); loomd never hands them out.
+	Gateways []netip.Addr
+	// Exclude are the ranges of the subnets loomd never hands out.
+	Exclude      []IPRange
+	MTU          int
+	FloodUnknown bool
+	ARPResponder bool
+	ACLDefault   string // "allow" or "deny"
 	// ID is the switch's stable id (1..MaxSwitchID), derived from its name.
 	ID  uint32
 	Pos Pos
@@ -115,6 +121,9 @@ type Port struct {
 	MAC     net.HardwareAddr
 	MACAuto bool // MAC was derived from the name (mac: auto)
 	IPs     []netip.Addr
+	// IPsAuto: the port was written with ips: auto. Its IPs are empty in
+	// a topology as loaded; loomd fills them (Resolve) before compiling.
+	IPsAuto bool
 	// Exactly one of Interface (an OVS interface name) and IfaceID (the
 	// value of an interface's external_ids:iface-id) is set.
 	Interface    string
@@ -122,10 +131,52 @@ type Port struct {
 	PortSecurity bool
 	ACLsFromPort []string // applied to traffic the workload sends
 	ACLsToPort   []string // applied to traffic delivered to the workload
+	// Runtime is set on ports a container runtime made through loomd's
+	// API (not written in the files; Pos is zero then).
+	Runtime *RuntimeOrigin
 	// Key is the port's stable id (1..MaxPortKey), derived from its name,
 	// unique across the topology.
 	Key uint32
 	Pos Pos
+}
+
+// IPRange is an inclusive range of addresses of one family.
+type IPRange struct{ From, To netip.Addr }
+
+// Contains tells whether ip lies in the range.
+func (r IPRange) Contains(ip netip.Addr) bool {
+	return ip.BitLen() == r.From.BitLen() && r.From.Compare(ip) <= 0 && ip.Compare(r.To) <= 0
+}
+
+func (r IPRange) String() string {
+	if r.From == r.To {
+		return r.From.String()
+	}
+	return r.From.String() + "-" + r.To.String()
+}
+
+// RuntimeOrigin says which runtime made a port, for which container.
+type RuntimeOrigin struct {
+	Runtime     string // cni, docker or attach
+	ContainerID string
+	IfName      string // the interface's name inside the container
+}
+
+func (o RuntimeOrigin) String() string {
+	id := o.ContainerID
+	if len(id) > 12 {
+		id = id[:12]
+	}
+	return o.Runtime + " " + id + " " + o.IfName
+}
+
+// Origin is where a port comes from, as people read it: its file:line,
+// or its runtime, container and interface.
+func (p *Port) Origin() string {
+	if p.Runtime != nil {
+		return p.Runtime.String()
+	}
+	return p.Pos.String()
 }
 
 // ACL is an ordered list of rules.
@@ -209,6 +260,15 @@ func (t *Topology) Switch(name string) (Switch, bool) {
 		}
 	}
 	return Switch{}, false
+}
+
+// Port returns the named port.
+func (t *Topology) Port(name string) (Port, bool) {
+	i := sort.Search(len(t.Ports), func(i int) bool { return t.Ports[i].Name >= name })
+	if i < len(t.Ports) && t.Ports[i].Name == name {
+		return t.Ports[i], true
+	}
+	return Port{}, false
 }
 
 // ACL returns the named ACL.

@@ -120,6 +120,8 @@ func refType(t reflect.Type, enum []string) string {
 		return "port or range"
 	case numOrNameType:
 		return "name or number"
+	case ipListType:
+		return "list of strings, or `auto`"
 	}
 	switch t.Kind() {
 	case reflect.Pointer:

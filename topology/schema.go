@@ -65,6 +65,7 @@ var (
 	srcType       = reflect.TypeFor[Src]()
 	portRangeType = reflect.TypeFor[PortRange]()
 	numOrNameType = reflect.TypeFor[NumOrName]()
+	ipListType    = reflect.TypeFor[IPList]()
 )
 
 // Patterns of the formats that have a simple, safe one. The validator
@@ -76,6 +77,7 @@ const (
 	ovsdbPattern    = `^(tcp|ssl):.+:[0-9]+$|^unix:.+$`
 	openflowPattern = `^(tcp|ssl):.+:[0-9]+$`
 	portPattern     = `^[0-9]{1,5}(-[0-9]{1,5})?$`
+	ipRangePattern  = `^[0-9A-Fa-f.:]+((/[0-9]{1,3})|(-[0-9A-Fa-f.:]+))?$`
 
 	// The six-byte forms net.ParseMAC reads, as the validator does:
 	// 02:00:00:00:00:01, 02-00-00-00-00-01 and 0200.0000.0001.
@@ -183,6 +185,16 @@ func (g *schemaGen) typeSchema(t reflect.Type, l leaf) (jsObject, error) {
 			}
 		}
 		return jsObject{{"$ref", "#/$defs/PortRange"}}, nil
+	}
+	if t == ipListType {
+		items, err := withFormat(jsObject{{"type", "string"}}, l)
+		if err != nil {
+			return nil, err
+		}
+		return jsObject{{"oneOf", []any{
+			jsObject{{"type", "array"}, {"items", items}},
+			jsObject{{"const", "auto"}},
+		}}}, nil
 	}
 	if t == numOrNameType {
 		if l.enum != "" {
@@ -298,6 +310,8 @@ func withFormat(s jsObject, l leaf) (jsObject, error) {
 		s = append(s, jsMember{"pattern", ovsdbPattern})
 	case "openflow":
 		s = append(s, jsMember{"pattern", openflowPattern})
+	case "iprange":
+		s = append(s, jsMember{"pattern", ipRangePattern})
 	case "ip", "cidr", "ethtype", "proto", "portrange":
 		// Left to the validator.
 	default:

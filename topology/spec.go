@@ -125,7 +125,9 @@ type SwitchSpec struct {
 	Encapsulation string   `yaml:"encapsulation" enum:"gre,vxlan,geneve" doc:"Overlay switch: its encapsulation. Default: defaults.encapsulation."`
 	VLAN          int      `yaml:"vlan" doc:"VLAN-backed switch: the 802.1Q VLAN id (1..4094) on its physnet."`
 	Physnet       string   `yaml:"physnet" doc:"VLAN-backed switch: the physical network (a key of the hosts' physnets) that carries its VLAN."`
-	Subnets       []string `yaml:"subnets" format:"cidr" doc:"The switch's subnets: at most one IPv4 and one IPv6 CIDR. Port IPs must lie inside them."`
+	Subnets       []string `yaml:"subnets" format:"cidr" doc:"The switch's subnets: at most one IPv4 and one IPv6 CIDR. Port IPs must lie inside them. Each is also the pool loomd hands addresses out of (ips: auto, runtime ports)."`
+	Gateways      []string `yaml:"gateways" format:"ip" doc:"The router address of each subnet (at most one per subnet): told to runtimes as the default gateway, never handed out by loomd."`
+	ExcludeIPs    []string `yaml:"excludeIPs" format:"iprange" doc:"Addresses loomd never hands out: each an address (192.0.2.7), a range (192.0.2.2-192.0.2.9) or a CIDR (192.0.2.128/28) inside a subnet. Static port addresses may still use them."`
 	MTU           int      `yaml:"mtu" doc:"MTU of the switch's workloads. Default: the underlay MTU less the encapsulation overhead (overlay) or the underlay MTU (VLAN)."`
 	FloodUnknown  *bool    `yaml:"floodUnknown" default:"false" doc:"Flood unicast frames to unknown MACs to every port (true) or drop them (false)."`
 	ARPResponder  *bool    `yaml:"arpResponder" default:"true" doc:"Answer ARP and IPv6 neighbour solicitations for known port addresses on the ingress host instead of flooding them."`
@@ -139,7 +141,7 @@ type PortSpec struct {
 	Switch       string    `yaml:"switch" required:"true" doc:"The logical switch the port is on."`
 	Host         string    `yaml:"host" required:"true" doc:"The host the workload runs on."`
 	MAC          string    `yaml:"mac" required:"true" format:"mac-or-auto" doc:"The workload's MAC address, or auto for a stable locally administered MAC derived from the port's name."`
-	IPs          []string  `yaml:"ips" format:"ip" doc:"The workload's IP addresses: each inside one of the switch's subnets."`
+	IPs          IPList    `yaml:"ips" format:"ip" doc:"The workload's IP addresses: each inside one of the switch's subnets; or auto: loomd gives one free address of each of the switch's subnets, and keeps it."`
 	Interface    string    `yaml:"interface" format:"ifname" doc:"Name of the OVS interface (e.g. a veth or tap) that carries the port. Exactly one of interface and ifaceID."`
 	IfaceID      string    `yaml:"ifaceID" doc:"Bind the OVS interface whose external_ids:iface-id has this value (as set by a container or VM manager). Exactly one of interface and ifaceID."`
 	PortSecurity *bool     `yaml:"portSecurity" default:"true" doc:"Drop frames the workload sends from another MAC or IP than its own."`
@@ -175,6 +177,13 @@ type RuleSpec struct {
 	ICMPType *int      `yaml:"icmpType" doc:"ICMP or ICMPv6 type, 0..255 (needs proto icmp or icmpv6)."`
 	ICMPCode *int      `yaml:"icmpCode" doc:"ICMP or ICMPv6 code, 0..255 (needs icmpType)."`
 }
+
+// IPList is a port's addresses as written: a list of addresses, or the
+// word auto (kept as the one entry "auto").
+type IPList []string
+
+// Auto tells whether the list is the word auto.
+func (l IPList) Auto() bool { return len(l) == 1 && l[0] == "auto" }
 
 // PortRange is an L4 port (80) or range ("8000-8080") as written.
 type PortRange string

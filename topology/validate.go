@@ -561,6 +561,7 @@ func (v *validation) sw(ss *SwitchSpec) (Switch, bool) {
 		s.Subnets = append(s.Subnets, p)
 	}
 	sort.Slice(s.Subnets, func(i, j int) bool { return s.Subnets[i].Addr().Is4() && !s.Subnets[j].Addr().Is4() })
+	v.pool(o, ss, &s)
 	if ss.Src.has("mtu") && v.checkMTU(o, "mtu", ss.MTU, 68) {
 		s.MTU = ss.MTU
 	}
@@ -574,6 +575,62 @@ func (v *validation) sw(ss *SwitchSpec) (Switch, bool) {
 		s.ACLDefault = ss.ACLDefault
 	}
 	return s, v.errs.n == n
+}
+
+// pool reads a switch's gateways and excluded addresses: each inside one
+// of its subnets, one gateway per subnet.
+func (v *validation) pool(o obj, ss *SwitchSpec, s *Switch) {
+	if (len(ss.Gateways) > 0 || len(ss.ExcludeIPs) > 0) && len(ss.Subnets) == 0 {
+		v.err(o, "", "add subnets: the gateways and excluded addresses lie in them", "gateways or excludeIPs without subnets")
+		return
+	}
+	subnetOf := func(ip netip.Addr) (netip.Prefix, bool) {
+		for _, p := range s.Subnets {
+			if p.Contains(ip) {
+				return p, true
+			}
+		}
+		return netip.Prefix{}, false
+	}
+	gw := map[netip.Prefix]netip.Addr{}
+	for i, g := range ss.Gateways {
+		at := ss.Src.item("gateways", i)
+		ip, err := netip.ParseAddr(g)
+		if err != nil || ip.Zone() != "" {
+			v.errAt(at, o, "an address such as 192.0.2.1 or 2001:db8::1", "invalid gateway %q", g)
+			continue
+		}
+		ip = ip.Unmap()
+		p, ok := subnetOf(ip)
+		switch {
+		case !ok:
+			v.errAt(at, o, "", "gateway %s is outside the switch's subnets (%s)", ip, prefixes(s.Subnets))
+			continue
+		case gw[p].IsValid():
+			v.errAt(at, o, "", "subnet %s has two gateways, %s and %s", p, gw[p], ip)
+			continue
+		case ip == p.Addr() || ip.Is4() && ip == lastOf(p):
+			v.errAt(at, o, "", "gateway %s is the network or broadcast address of %s", ip, p)
+			continue
+		}
+		gw[p] = ip
+		s.Gateways = append(s.Gateways, ip)
+	}
+	sort.Slice(s.Gateways, func(i, j int) bool { return s.Gateways[i].Is4() && !s.Gateways[j].Is4() })
+	for i, x := range ss.ExcludeIPs {
+		at := ss.Src.item("excludeIPs", i)
+		r, err := ParseIPRange(x)
+		if err != nil {
+			v.errAt(at, o, "an address (192.0.2.7), a range (192.0.2.2-192.0.2.9) or a CIDR (192.0.2.128/28)", "invalid excludeIPs entry %q: %v", x, err)
+			continue
+		}
+		p, ok := subnetOf(r.From)
+		if !ok || !p.Contains(r.To) {
+			v.errAt(at, o, "", "excluded %s is not inside one of the switch's subnets (%s)", r, prefixes(s.Subnets))
+			continue
+		}
+		s.Exclude = append(s.Exclude, r)
+	}
 }
 
 // switchesTogether: no two overlay switches with one key, no two users of
@@ -876,6 +933,62 @@ func covers(a, b *Rule) bool {
 		span(a.DstPorts, b.DstPorts) && num(a.ICMPType, b.ICMPType) && num(a.ICMPCode, b.ICMPCode)
 }
 
+// lastOf is the last address of p.
+func lastOf(p netip.Prefix) netip.Addr {
+	b := p.Addr().AsSlice()
+	for i := range b {
+		bits := p.Bits() - i*8
+		switch {
+		case bits <= 0:
+			b[i] = 0xff
+		case bits < 8:
+			b[i] |= 0xff >> bits
+		}
+	}
+	a, _ := netip.AddrFromSlice(b)
+	return a
+}
+
+// ParseIPRange reads an address (192.0.2.7), a range of one family
+// (192.0.2.2-192.0.2.9) or a CIDR (192.0.2.128/28).
+func ParseIPRange(s string) (IPRange, error) {
+	if from, to, ok := strings.Cut(s, "-"); ok {
+		a, err := netip.ParseAddr(strings.TrimSpace(from))
+		if err != nil {
+			return IPRange{}, err
+		}
+		b, err := netip.ParseAddr(strings.TrimSpace(to))
+		if err != nil {
+			return IPRange{}, err
+		}
+		a, b = a.Unmap(), b.Unmap()
+		switch {
+		case a.BitLen() != b.BitLen():
+			return IPRange{}, fmt.Errorf("%s and %s are of two families", a, b)
+		case b.Less(a):
+			return IPRange{}, fmt.Errorf("%s comes after %s", a, b)
+		}
+		return IPRange{a, b}, nil
+	}
+	if strings.Contains(s, "/") {
+		p, err := netip.ParsePrefix(s)
+		if err != nil {
+			return IPRange{}, err
+		}
+		p = p.Masked()
+		return IPRange{p.Addr().Unmap(), lastOf(p).Unmap()}, nil
+	}
+	a, err := netip.ParseAddr(s)
+	if err != nil {
+		return IPRange{}, err
+	}
+	if a.Zone() != "" {
+		return IPRange{}, fmt.Errorf("zone %q not allowed", a.Zone())
+	}
+	a = a.Unmap()
+	return IPRange{a, a}, nil
+}
+
 // AutoMAC is the MAC a port named name gets with mac: auto: locally
 // administered, unicast, from a hash of the name.
 func AutoMAC(name string) net.HardwareAddr {
@@ -920,6 +1033,9 @@ func (v *validation) ips(o obj, f string, list []string, sw *Switch) []netip.Add
 			hint := "an address such as 192.0.2.10 or 2001:db8::10"
 			if strings.Contains(s, "/") {
 				hint = "write the address without a prefix length; the switch's subnets give it"
+			}
+			if s == "auto" {
+				hint = "write ips: auto alone, not in a list of addresses"
 			}
 			v.errAt(at, o, hint, "invalid IP %q", s)
 			continue
@@ -975,7 +1091,14 @@ func (v *validation) port(ps *PortSpec) (Port, bool) {
 			p.MAC, p.MACAuto = mac, ps.MAC == "auto"
 		}
 	}
-	p.IPs = v.ips(o, "ips", ps.IPs, sw)
+	if ps.IPs.Auto() {
+		p.IPsAuto = true
+		if sw != nil && len(sw.Subnets) == 0 {
+			v.err(o, "ips", "give the switch subnets to hand addresses out of, or write the port's addresses", "ips: auto, but switch %q has no subnets", sw.Name)
+		}
+	} else {
+		p.IPs = v.ips(o, "ips", ps.IPs, sw)
+	}
 	switch {
 	case ps.Src.has("interface") && ps.Src.has("ifaceID"):
 		v.err(o, "ifaceID", "bind the port by interface name or by iface-id, not both", "both interface and ifaceID")

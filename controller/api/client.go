@@ -159,14 +159,20 @@ func (c *Client) PutTopology(ctx context.Context, u TopologyUpdate) (*Applied, e
 // Validate checks files without storing them.
 func (c *Client) Validate(ctx context.Context, files map[string]string) (*Validation, error) {
 	var v Validation
-	return &v, c.do(ctx, http.MethodPost, "validate", Files{files}, &v)
+	return &v, c.do(ctx, http.MethodPost, "validate", Files{Files: files}, &v)
 }
 
 // Plan asks what every host would need for files; nil files mean the
 // stored topology.
 func (c *Client) Plan(ctx context.Context, files map[string]string) (*Plan, error) {
 	var p Plan
-	return &p, c.do(ctx, http.MethodPost, "plan", Files{files}, &p)
+	return &p, c.do(ctx, http.MethodPost, "plan", Files{Files: files}, &p)
+}
+
+// PlanFiles is Plan with the request's options (Force).
+func (c *Client) PlanFiles(ctx context.Context, f Files) (*Plan, error) {
+	var p Plan
+	return &p, c.do(ctx, http.MethodPost, "plan", f, &p)
 }
 
 // Status returns every host's status.

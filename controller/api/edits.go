@@ -25,6 +25,9 @@ type EditRequest struct {
 	// (Diff), storing nothing.
 	DryRun bool   `json:"dryRun,omitempty"`
 	Edits  []Edit `json:"edits"`
+	// Force removes the runtime ports on switches or hosts the edits
+	// delete; without it such edits are refused, naming them.
+	Force bool `json:"force,omitempty"`
 }
 
 // Edit is one edit of the stored topology.

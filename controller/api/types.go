@@ -12,6 +12,8 @@
 //	GET  hosts/{host}/interfaces  the bridge's interfaces as OVS last reported them
 //	GET|PUT log/level          the log level, as {"level":"debug"}
 //	GET  version               loomd's version and the API's (ServerVersion)
+//	POST|GET runtime-ports     ports of containers (RuntimePortRequest), see runtime.go
+//	DELETE runtime-ports/{name}, runtime-ports?containerID=C&ifName=I
 //
 // Every 4xx and 5xx answer carries an Error document. A 503 with
 // Retry-After means loomd is busy (too many calls or connections at
@@ -60,6 +62,11 @@ type Topology struct {
 	// Files are the YAML files by name; includes name other keys.
 	Files     map[string]string `json:"files"`
 	UpdatedAt time.Time         `json:"updatedAt,omitzero"`
+	// AutoIPs are the addresses loomd handed out to the ports written
+	// with ips: auto, by port name.
+	AutoIPs map[string][]string `json:"autoIPs,omitempty"`
+	// RuntimePorts are the ports runtimes made (not in the files).
+	RuntimePorts []RuntimePort `json:"runtimePorts,omitempty"`
 }
 
 // TopologyUpdate replaces the stored topology. Revision is the one the
@@ -68,11 +75,17 @@ type Topology struct {
 type TopologyUpdate struct {
 	Revision int64             `json:"revision"`
 	Files    map[string]string `json:"files"`
+	// Force removes the runtime ports on switches or hosts the files no
+	// longer have; without it such a change is refused, naming them.
+	Force bool `json:"force,omitempty"`
 }
 
 // Files is a topology to validate or plan.
 type Files struct {
 	Files map[string]string `json:"files"`
+	// Force (plan): plan as a forced PUT would apply, removing the
+	// runtime ports on switches or hosts the files no longer have.
+	Force bool `json:"force,omitempty"`
 }
 
 // Problem is one error or warning in a topology, where it was written.
@@ -153,6 +166,9 @@ type Applied struct {
 	// Unchanged is true when the files were those already stored: the
 	// revision did not move.
 	Unchanged bool `json:"unchanged,omitempty"`
+	// RuntimePortsRemoved are the runtime ports a forced PUT removed
+	// (their switch or host is gone).
+	RuntimePortsRemoved []string `json:"runtimePortsRemoved,omitempty"`
 	// Timings are loomd's steps, in order.
 	Timings []Timing `json:"timings,omitempty"`
 }
@@ -163,6 +179,10 @@ type Plan struct {
 	Revision int64      `json:"revision"`
 	Hosts    []HostPlan `json:"hosts"`
 	Warnings []Problem  `json:"warnings,omitempty"`
+	// RuntimePortsRemoved are the runtime ports a forced PUT of the
+	// files removes (their switch or host is gone), as "NAME (runtime
+	// container interface)".
+	RuntimePortsRemoved []string `json:"runtimePortsRemoved,omitempty"`
 }
 
 // HostPlan is what one host would need. A flow whose table, priority and

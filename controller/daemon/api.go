@@ -197,13 +197,46 @@ func (d *Daemon) Handler() http.Handler {
 		if r.ContentLength != 0 && !d.readJSON(w, r, &f) {
 			return
 		}
-		p, err := d.plan(r.Context(), f.Files)
+		p, err := d.plan(r.Context(), f.Files, f.Force)
 		if err != nil {
 			writeError(w, err)
 			return
 		}
 		writeJSON(w, http.StatusOK, p)
 	}))
+	mux.HandleFunc("POST "+api.Prefix+"runtime-ports", d.editing(func(w http.ResponseWriter, r *http.Request) {
+		var req api.RuntimePortRequest
+		if !d.readJSON(w, r, &req) {
+			return
+		}
+		res, err := d.AddRuntimePort(req)
+		if err != nil {
+			writeError(w, err)
+			return
+		}
+		if res.Created {
+			d.log.Info("runtime port added", zap.String("port", res.Name), zap.String("switch", res.Switch), zap.String("host", res.Host),
+				zap.String("runtime", res.Runtime), zap.String("container", res.ContainerID), zap.Strings("ips", res.IPs), zap.Int64("revision", res.Revision))
+		}
+		writeJSON(w, http.StatusOK, res)
+	}))
+	mux.HandleFunc("GET "+api.Prefix+"runtime-ports", func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusOK, d.RuntimePorts())
+	})
+	del := func(w http.ResponseWriter, r *http.Request) {
+		q := r.URL.Query()
+		res, err := d.DeleteRuntimePort(r.PathValue("name"), q.Get("containerID"), q.Get("ifName"))
+		if err != nil {
+			writeError(w, err)
+			return
+		}
+		if res.Deleted {
+			d.log.Info("runtime port deleted", zap.String("port", res.Name), zap.Int64("revision", res.Revision))
+		}
+		writeJSON(w, http.StatusOK, res)
+	}
+	mux.HandleFunc("DELETE "+api.Prefix+"runtime-ports", d.editing(del))
+	mux.HandleFunc("DELETE "+api.Prefix+"runtime-ports/{name}", d.editing(del))
 	mux.HandleFunc("GET "+api.Prefix+"version", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, api.ServerVersion{Info: version.Get(), APIVersion: api.Version})
 	})
@@ -241,7 +274,7 @@ func (d *Daemon) Handler() http.Handler {
 	mux.HandleFunc(api.Prefix, func(w http.ResponseWriter, r *http.Request) {
 		// A known path with another method is a 405 that names those allowed.
 		var allowed []string
-		for _, m := range []string{http.MethodGet, http.MethodPut, http.MethodPost} {
+		for _, m := range []string{http.MethodGet, http.MethodPut, http.MethodPost, http.MethodDelete} {
 			r2 := r.Clone(r.Context())
 			r2.Method = m
 			if _, pat := mux.Handler(r2); pat != api.Prefix {
@@ -396,15 +429,26 @@ func validate(files map[string]string) *api.Validation {
 // certificate pin) they have there: the request's files do not choose
 // where loomd connects with its certificate. The others are listed as
 // not contacted.
-func (d *Daemon) plan(ctx context.Context, files map[string]string) (*api.Plan, error) {
+func (d *Daemon) plan(ctx context.Context, files map[string]string, force bool) (*api.Plan, error) {
 	cur, rev := d.current()
 	t := cur
 	var skip map[string]string
+	var removed []string
 	if files != nil {
 		var err error
 		if t, err = topology.LoadBytes(api.BytesOf(files)); err != nil {
 			return nil, invalid(err)
 		}
+		// The files as loomd would take them: with the runtime ports and
+		// the addresses it holds (refused, naming them, as a PUT would).
+		d.mu.Lock()
+		rs := d.st.Runtime
+		d.mu.Unlock()
+		r, err := resolve(t, rs, force)
+		if err != nil {
+			return nil, err
+		}
+		t, removed = r.topo, r.removed
 		skip = notContacted(t, cur)
 	} else if t == nil {
 		return nil, &api.Error{Message: "no topology in force: send files to plan", Code: http.StatusConflict}
@@ -416,7 +460,7 @@ func (d *Daemon) plan(ctx context.Context, files map[string]string) (*api.Plan, 
 	if err != nil {
 		return nil, invalid(err)
 	}
-	p := &api.Plan{Revision: rev, Hosts: make([]api.HostPlan, len(results)), Warnings: warnings(t)}
+	p := &api.Plan{Revision: rev, Hosts: make([]api.HostPlan, len(results)), Warnings: warnings(t), RuntimePortsRemoved: removed}
 	for i, r := range results {
 		p.Hosts[i] = api.PlanOf(r)
 	}

@@ -62,7 +62,9 @@ type Daemon struct {
 	// holds writeMu, and mu too when it changes the fields below.
 	writeMu sync.Mutex
 	mu      sync.Mutex
-	topo    *topology.Topology
+	topo    *topology.Topology // the topology compiled: the files' with runtime ports and auto addresses
+	base    *topology.Topology // the files' topology in force (writeMu)
+	removed []string           // runtime ports the last install removed (forced; writeMu)
 	st      stored
 	state   api.TopologyState
 
@@ -73,6 +75,7 @@ type Daemon struct {
 	loader     *topology.Loader  // parses again only what changed in the files (writeMu)
 	editMu     sync.Mutex        // guards pending
 	pending    []*editCall       // edits waiting for the next batch
+	rtPending  []*rtCall         // runtime port calls waiting for the next batch (editMu)
 	steps      steps             // the last install's, for the answer to an edit (writeMu)
 	lastRead   map[string][]byte // source files: the files last read (writeMu)
 	lastDir    string            // the folder lastRead's names are relative to
@@ -123,7 +126,7 @@ func New(cfg Config, onReady func()) (*Daemon, error) {
 	}
 	t, err := d.loader.LoadBytes(api.BytesOf(st.Files))
 	if err == nil {
-		err = d.install(t, st)
+		err = d.install(t, st, false)
 	}
 	if err != nil {
 		// A Loom that reads the language more strictly than the one that
@@ -144,7 +147,7 @@ func (d *Daemon) resumeStored(st stored) {
 	d.mu.Unlock()
 	t, err := topology.LoadBytes(api.BytesOf(st.Files))
 	if err == nil {
-		err = d.install(t, st)
+		err = d.install(t, st, false)
 	}
 	if err != nil {
 		d.log.Error("the stored topology cannot be put back in force either", zap.Int64("revision", st.Revision), zap.Error(err))
@@ -199,20 +202,38 @@ func (d *Daemon) hostChanged(s controller.HostStatus) {
 // d.writeMu, or is New; the compilation, which may take seconds on large
 // topologies, does not hold up readers (status, GET topology). d.steps
 // records how long its steps took.
-func (d *Daemon) install(t *topology.Topology, st stored) error {
+//
+// t is the files' topology; install resolves it with st.Runtime (the
+// runtime ports, the addresses handed out) into the one it compiles, and
+// stores what that resolution handed out or (force) removed.
+func (d *Daemon) install(base *topology.Topology, st stored, force bool) error {
 	d.steps = steps{start: time.Now()}
+	r, err := resolve(base, st.Runtime, force)
+	if err != nil {
+		return err
+	}
+	st.Runtime = r.rs
+	t := r.topo
+	d.steps.mark("resolve")
 	states, cache, reuse, err := flows.CompileIncremental(t, d.cache)
 	if err != nil {
 		return err
 	}
 	took := d.steps.mark("compile")
-	if !sameFiles(st.Files, d.st.Files) || st.Revision != d.st.Revision || st.Source != d.st.Source {
+	if !sameFiles(st.Files, d.st.Files) || st.Source != d.st.Source {
+		st.FilesRevision = st.Revision
+	}
+	if !sameFiles(st.Files, d.st.Files) || st.Revision != d.st.Revision || st.Source != d.st.Source || !st.Runtime.equal(d.st.Runtime) {
 		if err := d.store.save(st); err != nil {
 			return &api.Error{Message: "the topology could not be stored, nothing changed: " + err.Error(), Code: http.StatusInternalServerError}
 		}
 	}
 	d.steps.mark("store")
 	d.cache = cache
+	d.base, d.removed = base, r.removed
+	for _, p := range r.removed {
+		d.log.Warn("runtime port removed with its switch or host (forced)", zap.String("port", p), zap.Int64("revision", st.Revision))
+	}
 	d.mu.Lock()
 	d.st, d.topo = st, t
 	d.rec.SetDesired(states, st.Revision)
@@ -291,13 +312,14 @@ func (d *Daemon) checkFilesNow(now bool) {
 		d.reject("topology files rejected", err)
 		return
 	}
-	st := stored{Revision: d.st.Revision, Source: api.SourceFiles, Path: path, Files: api.FilesOf(files), UpdatedAt: time.Now()}
+	st := stored{Revision: d.st.Revision, Source: api.SourceFiles, Path: path, Files: api.FilesOf(files), UpdatedAt: time.Now(),
+		FilesRevision: d.st.FilesRevision, Runtime: d.st.Runtime}
 	if !sameFiles(st.Files, d.st.Files) || d.st.Source != api.SourceFiles {
 		st.Revision++
 	} else {
 		st.UpdatedAt = d.st.UpdatedAt
 	}
-	if err := d.install(t, st); err != nil {
+	if err := d.install(t, st, false); err != nil {
 		d.reject("topology files not taken", err)
 	}
 }
@@ -346,7 +368,7 @@ func (d *Daemon) Put(u api.TopologyUpdate) (*api.Applied, error) {
 	if d.cfg.TopologyPath != "" {
 		return nil, api.Conflictf(d.st.Revision, "loomd reads its topology from %s (setting topology): edit the files there, loomd takes them when they change", d.cfg.TopologyPath)
 	}
-	if u.Revision != d.st.Revision {
+	if u.Revision > d.st.Revision || u.Revision < d.st.FilesRevision {
 		return nil, api.Conflictf(d.st.Revision, "revision %d is not the current one (%d): the topology changed since it was read; read it again and redo the change", u.Revision, d.st.Revision)
 	}
 	if len(u.Files) == 0 {
@@ -363,14 +385,15 @@ func (d *Daemon) Put(u api.TopologyUpdate) (*api.Applied, error) {
 		a.Unchanged = true
 		return a, nil
 	}
-	st := stored{Revision: d.st.Revision + 1, Source: api.SourceAPI, Files: u.Files, UpdatedAt: time.Now()}
-	if err := d.install(t, st); err != nil {
+	st := stored{Revision: d.st.Revision + 1, Source: api.SourceAPI, Files: u.Files, UpdatedAt: time.Now(), Runtime: d.st.Runtime}
+	if err := d.install(t, st, u.Force); err != nil {
 		if e, ok := err.(*api.Error); ok {
 			return nil, e
 		}
 		return nil, invalid(err)
 	}
 	a.Revision, a.Timings = st.Revision, append(tm.list, d.steps.list...)
+	a.Summary, a.RuntimePortsRemoved = api.Summarize(d.topo), d.removed
 	return a, nil
 }
 
@@ -382,7 +405,19 @@ func (d *Daemon) Topology() api.Topology {
 	if files == nil {
 		files = map[string]string{}
 	}
-	return api.Topology{Revision: d.st.Revision, Source: d.state.Source, Path: d.state.Path, Files: files, UpdatedAt: d.st.UpdatedAt}
+	out := api.Topology{Revision: d.st.Revision, Source: d.state.Source, Path: d.state.Path, Files: files, UpdatedAt: d.st.UpdatedAt}
+	for name, ips := range d.st.Runtime.Auto {
+		if out.AutoIPs == nil {
+			out.AutoIPs = map[string][]string{}
+		}
+		for _, ip := range ips {
+			out.AutoIPs[name] = append(out.AutoIPs[name], ip.String())
+		}
+	}
+	for _, p := range d.st.Runtime.Ports {
+		out.RuntimePorts = append(out.RuntimePorts, view(p, d.topo))
+	}
+	return out
 }
 
 // current returns the topology in force, if any, and its revision.

@@ -126,17 +126,19 @@ func (d *Daemon) commitEdits(batch []*editCall) {
 		return
 	}
 	files := edit.Files(api.BytesOf(d.st.Files))
-	rev, inForce := d.st.Revision, d.topo
+	rev, inForce := d.st.Revision, d.base
+	filesRev := d.st.FilesRevision
 	var accepted []*editCall
 	var last *topology.Topology
 	for _, c := range batch {
 		now := time.Now()
 		tm := steps{start: now, list: []api.Timing{{Step: "queue", Ms: ms(now.Sub(c.queued))}}}
-		c.res, c.err = d.editOne(c, files, rev, inForce, &tm)
+		c.res, c.err = d.editOne(c, files, rev, filesRev, inForce, &tm)
 		if c.err != nil || c.res.DryRun || c.res.Unchanged {
 			continue
 		}
 		rev++
+		filesRev = rev
 		c.res.Revision = rev
 		files, last, inForce = c.after, c.topo, c.topo
 		accepted = append(accepted, c)
@@ -144,8 +146,12 @@ func (d *Daemon) commitEdits(batch []*editCall) {
 	if len(accepted) == 0 {
 		return
 	}
-	st := stored{Revision: rev, Source: api.SourceAPI, Files: api.FilesOf(files), UpdatedAt: time.Now()}
-	if err := d.install(last, st); err != nil {
+	st := stored{Revision: rev, Source: api.SourceAPI, Files: api.FilesOf(files), UpdatedAt: time.Now(), Runtime: d.st.Runtime}
+	force := true
+	for _, c := range accepted {
+		force = force && c.req.Force
+	}
+	if err := d.install(last, st, force); err != nil {
 		if len(accepted) > 1 {
 			// Which edit the compile (or the store) refuses is known only
 			// one at a time.
@@ -171,8 +177,8 @@ func (d *Daemon) commitEdits(batch []*editCall) {
 
 // editOne makes one call's edits on files (at revision rev, topology in
 // force t) and checks the result; it keeps the result in c.
-func (d *Daemon) editOne(c *editCall, files edit.Files, rev int64, t *topology.Topology, tm *steps) (*api.EditResult, error) {
-	if c.req.Revision != nil && *c.req.Revision != rev {
+func (d *Daemon) editOne(c *editCall, files edit.Files, rev, filesRev int64, t *topology.Topology, tm *steps) (*api.EditResult, error) {
+	if c.req.Revision != nil && (*c.req.Revision > rev || *c.req.Revision < filesRev) {
 		return nil, api.Conflictf(rev, "revision %d is not the current one (%d): the topology changed since; nothing was changed", *c.req.Revision, rev)
 	}
 	after, done, err := edit.Apply(files, c.ops, edit.Options{Index: d.loader, NoPositions: true})

@@ -17,6 +17,13 @@ type stored struct {
 	Path      string            `json:"path,omitempty"`
 	Files     map[string]string `json:"files"`
 	UpdatedAt time.Time         `json:"updatedAt"`
+	// FilesRevision is the revision the files last changed at (runtime
+	// ports change the revision, not the files): a PUT or edit made from
+	// a revision at or after it is not out of date.
+	FilesRevision int64 `json:"filesRevision,omitempty"`
+	// Runtime is what loomd keeps besides the files: runtime ports and
+	// the addresses it handed out.
+	Runtime runtimeState `json:"runtime,omitzero"`
 }
 
 // store keeps the topology in a folder; each save replaces the file
