@@ -1,0 +1,285 @@
+package plumb
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"slices"
+	"unsafe"
+
+	"github.com/containernetworking/plugins/pkg/ip"
+	"github.com/containernetworking/plugins/pkg/netlinksafe"
+	"github.com/containernetworking/plugins/pkg/ns"
+	"github.com/vishvananda/netlink"
+	"golang.org/x/sys/unix"
+
+	"github.com/loom-sdn/loom/controller/api"
+)
+
+// ensureVeth makes the veth: ifName in contNS, hv in hostNS. If both ends
+// are there already (an Add retried), they are kept (made false): a veth
+// made again under the same name would stay dead on OVS's netdev bridge
+// until its port is removed and added again (OVS-NOTES.md). A host end
+// without its peer in the workload is a leftover: it is replaced.
+func ensureVeth(contNS, hostNS ns.NetNS, ifName, hv string) (made bool, err error) {
+	var hostIdx, peerIdx int
+	if err := hostNS.Do(func(ns.NetNS) error {
+		l, err := netlinksafe.LinkByName(hv)
+		if err != nil {
+			return nil
+		}
+		hostIdx = l.Attrs().Index
+		if v, ok := l.(*netlink.Veth); ok {
+			peerIdx, _ = netlink.VethPeerIndex(v)
+		}
+		return nil
+	}); err != nil {
+		return false, err
+	}
+	if hostIdx != 0 {
+		kept := false
+		if err := contNS.Do(func(ns.NetNS) error {
+			l, err := netlinksafe.LinkByName(ifName)
+			if err == nil && l.Attrs().Index == peerIdx {
+				if _, ok := l.(*netlink.Veth); ok {
+					kept = true
+				}
+			}
+			return nil
+		}); err != nil {
+			return false, err
+		}
+		if kept {
+			return false, nil
+		}
+		if err := deleteLink(hostNS, hv); err != nil {
+			return false, err
+		}
+	}
+	if err := contNS.Do(func(ns.NetNS) error {
+		if _, err := netlinksafe.LinkByName(ifName); err == nil {
+			return fmt.Errorf("interface %s exists already in netns %s", ifName, contNS.Path())
+		}
+		_, _, err := ip.SetupVethWithName(ifName, hv, 0, "", hostNS)
+		return err
+	}); err != nil {
+		return false, fmt.Errorf("veth %s/%s: %w", hv, ifName, err)
+	}
+	return true, nil
+}
+
+// deleteLink removes the link named name in n; one not there is no error.
+func deleteLink(n ns.NetNS, name string) error {
+	return n.Do(func(ns.NetNS) error {
+		if err := ip.DelLinkByName(name); err != nil && !errors.Is(err, ip.ErrLinkNotFound) {
+			return fmt.Errorf("delete %s in netns %s: %w", name, n.Path(), err)
+		}
+		return nil
+	})
+}
+
+// configure gives the workload's end the port's MAC, MTU, addresses and
+// default routes (via the switch's gateways), the host's end the MTU,
+// both tx checksum offload off (with it on, TCP through the userspace
+// datapath fails while ping works), and sets both up. It returns both
+// ends' MACs.
+func configure(contNS, hostNS ns.NetNS, ifName, hv string, p api.RuntimePort) (hostMAC, contMAC string, err error) {
+	mac, err := net.ParseMAC(p.MAC)
+	if err != nil {
+		return "", "", fmt.Errorf("loomd's mac %q: %w", p.MAC, err)
+	}
+	err = hostNS.Do(func(ns.NetNS) error {
+		l, err := netlinksafe.LinkByName(hv)
+		if err != nil {
+			return fmt.Errorf("host end %s: %w", hv, err)
+		}
+		if p.MTU > 0 && l.Attrs().MTU != p.MTU {
+			if err := netlink.LinkSetMTU(l, p.MTU); err != nil {
+				return fmt.Errorf("host end %s: mtu %d: %w", hv, p.MTU, err)
+			}
+		}
+		// No IPv6 link-local address on the host end: the kernel would
+		// answer for it (OVS-NOTES: keep IPs off such veths).
+		disableIPv6(hv)
+		if err := txOff(hv); err != nil {
+			return fmt.Errorf("host end %s: %w", hv, err)
+		}
+		if err := netlink.LinkSetUp(l); err != nil {
+			return fmt.Errorf("host end %s: up: %w", hv, err)
+		}
+		hostMAC = l.Attrs().HardwareAddr.String()
+		return nil
+	})
+	if err != nil {
+		return "", "", err
+	}
+	err = contNS.Do(func(ns.NetNS) error {
+		l, err := netlinksafe.LinkByName(ifName)
+		if err != nil {
+			return fmt.Errorf("%s in netns %s: %w", ifName, contNS.Path(), err)
+		}
+		where := fmt.Sprintf("%s in netns %s", ifName, contNS.Path())
+		if l.Attrs().HardwareAddr.String() != mac.String() {
+			if err := netlink.LinkSetHardwareAddr(l, mac); err != nil {
+				return fmt.Errorf("%s: mac %s: %w", where, mac, err)
+			}
+		}
+		if p.MTU > 0 && l.Attrs().MTU != p.MTU {
+			if err := netlink.LinkSetMTU(l, p.MTU); err != nil {
+				return fmt.Errorf("%s: mtu %d: %w", where, p.MTU, err)
+			}
+		}
+		if err := txOff(ifName); err != nil {
+			return fmt.Errorf("%s: %w", where, err)
+		}
+		for _, s := range p.IPs {
+			pr, err := netip.ParsePrefix(s)
+			if err != nil {
+				return fmt.Errorf("loomd's address %q: %w", s, err)
+			}
+			a := &netlink.Addr{IPNet: prefixNet(pr)}
+			if pr.Addr().Is6() {
+				a.Flags = unix.IFA_F_NODAD // usable at once: loomd made it unique
+			}
+			if err := netlink.AddrReplace(l, a); err != nil {
+				return fmt.Errorf("%s: address %s: %w", where, s, err)
+			}
+		}
+		if err := netlink.LinkSetUp(l); err != nil {
+			return fmt.Errorf("%s: up: %w", where, err)
+		}
+		for _, g := range gateways(p) {
+			r := &netlink.Route{LinkIndex: l.Attrs().Index, Gw: g.AsSlice(), Scope: netlink.SCOPE_UNIVERSE}
+			if g.Is4() {
+				r.Dst = &net.IPNet{IP: net.IPv4zero.To4(), Mask: net.CIDRMask(0, 32)}
+			} else {
+				r.Dst = &net.IPNet{IP: net.IPv6zero, Mask: net.CIDRMask(0, 128)}
+			}
+			if err := netlink.RouteReplace(r); err != nil {
+				return fmt.Errorf("%s: default route via %s: %w", where, g, err)
+			}
+		}
+		contMAC = mac.String()
+		return nil
+	})
+	return hostMAC, contMAC, err
+}
+
+// gateways are the port's gateways of the families it has an address of.
+func gateways(p api.RuntimePort) []netip.Addr {
+	var out []netip.Addr
+	for _, s := range p.Gateways {
+		g, err := netip.ParseAddr(s)
+		if err != nil {
+			continue
+		}
+		if slices.ContainsFunc(p.IPs, func(a string) bool {
+			pr, err := netip.ParsePrefix(a)
+			return err == nil && pr.Addr().Is4() == g.Is4() && pr.Contains(g)
+		}) {
+			out = append(out, g)
+		}
+	}
+	return out
+}
+
+func prefixNet(p netip.Prefix) *net.IPNet {
+	return &net.IPNet{IP: p.Addr().AsSlice(), Mask: net.CIDRMask(p.Bits(), p.Addr().BitLen())}
+}
+
+// verify checks what configure did (Check).
+func verify(contNS, hostNS ns.NetNS, ifName, hv string, p api.RuntimePort) error {
+	if err := hostNS.Do(func(ns.NetNS) error {
+		l, err := netlinksafe.LinkByName(hv)
+		if err != nil {
+			return fmt.Errorf("host end %s in netns %s: %w", hv, hostNS.Path(), err)
+		}
+		if l.Attrs().Flags&net.FlagUp == 0 {
+			return fmt.Errorf("host end %s is down", hv)
+		}
+		return nil
+	}); err != nil {
+		return err
+	}
+	return contNS.Do(func(ns.NetNS) error {
+		where := fmt.Sprintf("%s in netns %s", ifName, contNS.Path())
+		l, err := netlinksafe.LinkByName(ifName)
+		if err != nil {
+			return fmt.Errorf("%s: %w", where, err)
+		}
+		if got := l.Attrs().HardwareAddr.String(); got != p.MAC {
+			return fmt.Errorf("%s: mac %s, loomd's port %s has %s", where, got, p.Name, p.MAC)
+		}
+		if p.MTU > 0 && l.Attrs().MTU != p.MTU {
+			return fmt.Errorf("%s: mtu %d, the switch's is %d", where, l.Attrs().MTU, p.MTU)
+		}
+		if l.Attrs().Flags&net.FlagUp == 0 {
+			return fmt.Errorf("%s is down", where)
+		}
+		addrs, err := netlinksafe.AddrList(l, netlink.FAMILY_ALL)
+		if err != nil {
+			return fmt.Errorf("%s: addresses: %w", where, err)
+		}
+		for _, s := range p.IPs {
+			pr, _ := netip.ParsePrefix(s)
+			if !slices.ContainsFunc(addrs, func(a netlink.Addr) bool { return a.IPNet.String() == prefixNet(pr).String() }) {
+				return fmt.Errorf("%s: address %s missing", where, s)
+			}
+		}
+		routes, err := netlinksafe.RouteList(l, netlink.FAMILY_ALL)
+		if err != nil {
+			return fmt.Errorf("%s: routes: %w", where, err)
+		}
+		for _, g := range gateways(p) {
+			if !slices.ContainsFunc(routes, func(r netlink.Route) bool {
+				return (r.Dst == nil || r.Dst.IP.IsUnspecified()) && r.Gw.Equal(g.AsSlice())
+			}) {
+				return fmt.Errorf("%s: default route via %s missing", where, g)
+			}
+		}
+		return nil
+	})
+}
+
+// disableIPv6 turns IPv6 off on dev, in the caller's netns (best effort:
+// a kernel without IPv6 has no such file).
+func disableIPv6(dev string) {
+	f, err := unix.Open("/proc/sys/net/ipv6/conf/"+dev+"/disable_ipv6", unix.O_WRONLY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return
+	}
+	unix.Write(f, []byte("1")) //nolint:errcheck // best effort
+	unix.Close(f)
+}
+
+// ethtoolValue is struct ethtool_value.
+type ethtoolValue struct {
+	cmd, data uint32
+}
+
+// ifreqData is struct ifreq with ifr_data.
+type ifreqData struct {
+	name [unix.IFNAMSIZ]byte
+	data uintptr
+	_    [16]byte
+}
+
+// txOff turns tx checksum offload off on dev (as `ethtool -K dev tx off`:
+// ETHTOOL_STXCSUM clears every tx checksum feature, and the kernel drops
+// the offloads that need them), in the caller's netns.
+func txOff(dev string) error {
+	fd, err := unix.Socket(unix.AF_INET, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return fmt.Errorf("tx checksum offload off: %w", err)
+	}
+	defer unix.Close(fd)
+	v := ethtoolValue{cmd: unix.ETHTOOL_STXCSUM, data: 0}
+	var req ifreqData
+	copy(req.name[:], dev)
+	req.data = uintptr(unsafe.Pointer(&v))
+	if _, _, errno := unix.Syscall(unix.SYS_IOCTL, uintptr(fd), unix.SIOCETHTOOL, uintptr(unsafe.Pointer(&req))); errno != 0 {
+		return fmt.Errorf("tx checksum offload off: %w", errno)
+	}
+	return nil
+}
