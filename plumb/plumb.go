@@ -200,6 +200,10 @@ func Add(ctx context.Context, c *api.Client, r Request) (*Attachment, error) {
 			return nil, undo(err)
 		}
 	}
+	// Once the switch carries the port: a gratuitous ARP, so that peers
+	// that knew its address under another MAC learn the new one. Best
+	// effort (the workload's own traffic teaches them too, later).
+	announceIn(contNS, r.IfName, at.Port) //nolint:errcheck // best effort
 	return at, nil
 }
 
@@ -237,7 +241,15 @@ func Find(ctx context.Context, c *api.Client, containerID, ifName string) (*api.
 			return &p, nil
 		}
 	}
-	return nil, fmt.Errorf("loomd has no port for container %s interface %s", containerID, ifName)
+	return nil, &NotFoundError{ContainerID: containerID, IfName: ifName}
+}
+
+// NotFoundError is Find's error when loomd has no port for the
+// workload's interface.
+type NotFoundError struct{ ContainerID, IfName string }
+
+func (e *NotFoundError) Error() string {
+	return fmt.Sprintf("loomd has no port for container %s interface %s", e.ContainerID, e.IfName)
 }
 
 // Check tells whether the workload's interface is as Add left it: loomd
@@ -299,6 +311,21 @@ func notReady(h controller.HostStatus, port string, rev int64) string {
 	return ""
 }
 
+// portFlowsIn tells whether host's switch has the flows of port and
+// lacks none of the topology's.
+func portFlowsIn(ctx context.Context, c *api.Client, host, port string) (bool, error) {
+	hf, err := c.Flows(ctx, host)
+	if err != nil {
+		return false, fmt.Errorf("loomd: flows of host %s: %w", host, err)
+	}
+	if len(hf.Missing) > 0 {
+		return false, nil
+	}
+	return slices.ContainsFunc(hf.Flows, func(f api.Flow) bool {
+		return strings.HasPrefix(f.Explain, "port "+port+":") || strings.HasPrefix(f.Explain, "port "+port+" (")
+	}), nil
+}
+
 // waitReady waits, for at most d, until loomd reports the host at
 // revision rev or later with the port up. Not ready in time is no error
 // (the port may still come up; loomd keeps at it): it answers false.
@@ -316,7 +343,18 @@ func waitReady(ctx context.Context, c *api.Client, host, port string, rev int64,
 			hs = []controller.HostStatus{*ev.Host}
 		}
 		for _, h := range hs {
-			if h.Host == host && notReady(h, port, rev) == "" {
+			if h.Host != host || notReady(h, port, rev) != "" {
+				continue
+			}
+			// A host can report the revision before OVS has numbered the
+			// port's interface, and so before the port's own flows are
+			// on the switch: those come with a later reconcile (its own
+			// status event). Ready is when the switch has them.
+			ok, err := portFlowsIn(ctx, c, host, port)
+			if err != nil {
+				return err
+			}
+			if ok {
 				ready = true
 				return api.ErrStop
 			}

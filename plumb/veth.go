@@ -283,3 +283,60 @@ func txOff(dev string) error {
 	}
 	return nil
 }
+
+// announceIn sends announce's ARP replies for the port's addresses from
+// ifName in contNS.
+func announceIn(contNS ns.NetNS, ifName string, p api.RuntimePort) error {
+	mac, err := net.ParseMAC(p.MAC)
+	if err != nil {
+		return err
+	}
+	var ips []netip.Addr
+	for _, s := range p.IPs {
+		if pr, err := netip.ParsePrefix(s); err == nil {
+			ips = append(ips, pr.Addr())
+		}
+	}
+	return contNS.Do(func(ns.NetNS) error { return announce(ifName, mac, ips) })
+}
+
+// announce sends, from dev (in the caller's netns), a gratuitous ARP
+// reply for each IPv4 address to the broadcast MAC: peers that knew the
+// address under another MAC (a workload that had it before, an address
+// freed and handed out again) update their neighbour caches at once
+// instead of sending to the old MAC until the entry expires.
+func announce(dev string, mac net.HardwareAddr, ips []netip.Addr) error {
+	l, err := netlinksafe.LinkByName(dev)
+	if err != nil {
+		return err
+	}
+	fd, err := unix.Socket(unix.AF_PACKET, unix.SOCK_RAW|unix.SOCK_CLOEXEC, int(htons(unix.ETH_P_ARP)))
+	if err != nil {
+		return fmt.Errorf("gratuitous arp: %w", err)
+	}
+	defer unix.Close(fd)
+	bcast := net.HardwareAddr{0xff, 0xff, 0xff, 0xff, 0xff, 0xff}
+	to := &unix.SockaddrLinklayer{Protocol: htons(unix.ETH_P_ARP), Ifindex: l.Attrs().Index, Halen: 6}
+	copy(to.Addr[:], bcast)
+	for _, ip := range ips {
+		if !ip.Is4() {
+			continue
+		}
+		a := ip.As4()
+		f := make([]byte, 0, 42)
+		f = append(f, bcast...)
+		f = append(f, mac...)
+		f = append(f, 0x08, 0x06)                // ARP
+		f = append(f, 0, 1, 0x08, 0, 6, 4, 0, 2) // Ethernet, IPv4, reply
+		f = append(f, mac...)
+		f = append(f, a[:]...)
+		f = append(f, mac...) // target MAC = sender's: Linux takes such a reply as gratuitous (arp_is_garp)
+		f = append(f, a[:]...)
+		if err := unix.Sendto(fd, f, 0, to); err != nil {
+			return fmt.Errorf("gratuitous arp for %s: %w", ip, err)
+		}
+	}
+	return nil
+}
+
+func htons(v uint16) uint16 { return v<<8 | v>>8 }

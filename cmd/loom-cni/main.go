@@ -161,7 +161,10 @@ func cniError(cmd string, conf *NetConf, err error) error {
 	var ie *plumb.InputError
 	var ne *plumb.NetnsError
 	var te *types.Error
+	var nf *plumb.NotFoundError
 	switch {
+	case errors.As(err, &nf):
+		return types.NewError(types.ErrUnknownContainer, where+": no such container interface", err.Error())
 	case errors.As(err, &te):
 		return te
 	case errors.As(err, &ie):
