@@ -48,6 +48,31 @@ func (o *workloadOptions) request() (plumb.Request, error) {
 	return r, nil
 }
 
+// portName is the port's name by default: attach-NETNS-IFNAME or
+// attach-pid-PID-IFNAME, in the letters a name may have.
+func (o *workloadOptions) portName() string {
+	who := "pid-" + strconv.Itoa(o.pid)
+	if o.netns != "" {
+		who = o.netns[strings.LastIndex(o.netns, "/")+1:]
+	}
+	var b strings.Builder
+	for _, c := range strings.ToLower("attach-" + who + "-" + o.ifName) {
+		if c >= 'a' && c <= 'z' || c >= '0' && c <= '9' {
+			b.WriteRune(c)
+		} else {
+			b.WriteByte('-')
+		}
+	}
+	name := b.String()
+	for strings.Contains(name, "--") {
+		name = strings.ReplaceAll(name, "--", "-")
+	}
+	if len(name) > 56 {
+		name = name[:56]
+	}
+	return strings.Trim(name, "-")
+}
+
 // nsPath is a namespace's path: a bare name is one under /run/netns.
 func nsPath(s string) string {
 	if s == "" || strings.Contains(s, "/") {
@@ -92,6 +117,9 @@ func newAttachCmd(g *globals) *cobra.Command {
 				return err
 			}
 			r.Switch, r.MAC, r.Name, r.ReadyTimeout = args[0], o.mac, o.name, o.wait
+			if r.Name == "" {
+				r.Name = o.portName()
+			}
 			for _, ip := range o.ips {
 				if ip != "auto" {
 					r.IPs = append(r.IPs, ip)
@@ -134,7 +162,7 @@ func newAttachCmd(g *globals) *cobra.Command {
 	f.StringVar(&o.host, "host", "", "the Loom host the workload runs on (default: this machine's host name)")
 	f.StringSliceVar(&o.ips, "ip", nil, "an address for the workload (repeatable), or auto (the default) for one from the switch's subnet")
 	f.StringVar(&o.mac, "mac", "", "the workload's MAC (default: one loomd makes, unique on the switch)")
-	f.StringVar(&o.name, "name", "", "the port's name at loomd (default: made from the workload)")
+	f.StringVar(&o.name, "name", "", "the port's name at loomd (default: attach-NETNS-IFNAME or attach-pid-PID-IFNAME)")
 	f.DurationVar(&o.wait, "wait", 5*time.Second, "how long to wait for loomd to report the port working on the host (0: do not wait)")
 	g.completeFlag(cmd, "host", "hosts")
 	o.out.flag(cmd, "text", "json", "yaml")
