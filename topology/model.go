@@ -162,7 +162,10 @@ type RuntimeOrigin struct {
 	IfName      string // the interface's name inside the container
 }
 
-func (o RuntimeOrigin) String() string {
+func (o *RuntimeOrigin) String() string {
+	if o == nil {
+		return ""
+	}
 	id := o.ContainerID
 	if len(id) > 12 {
 		id = id[:12]

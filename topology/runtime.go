@@ -7,6 +7,14 @@ import (
 	"strconv"
 )
 
+// ValidName tells whether s may name an object (a port): lower-case
+// letters, digits and '-', at most 63, starting and ending with a letter
+// or digit.
+func ValidName(s string) bool { return len(s) <= maxNameLen && validName(s) }
+
+// ValidInterface tells whether s may name an OVS interface.
+func ValidInterface(s string) bool { return len(s) <= maxIfaceLen && ifaceRE.MatchString(s) }
+
 // Resolve is t as loomd compiles it: the ports written with ips: auto
 // get the addresses auto holds for them (by port name), and the ports
 // container runtimes made through loomd's API (extra, each with its
@@ -68,6 +76,13 @@ func Resolve(t *Topology, auto map[string][]netip.Addr, extra []Port) (*Topology
 			errs.add(Pos{}, "", "%s: no host named %q", l, p.Host)
 		}
 		if sok && hok {
+			limit := h.UnderlayMTU
+			if sw.Overlay() {
+				limit -= EncapOverhead(sw.Encapsulation, h.TunnelIP.Is6())
+			}
+			if sw.MTU > limit {
+				errs.add(h.Pos, "", "%s: switch %q's MTU %d does not fit the underlay of host %q (at most %d)", l, sw.Name, sw.MTU, h.Name, limit)
+			}
 			switch {
 			case sw.Overlay() && !h.TunnelIP.IsValid():
 				errs.add(h.Pos, "", "%s: host %q has no tunnelIP, and switch %q is an overlay", l, h.Name, sw.Name)
@@ -102,7 +117,7 @@ func Resolve(t *Topology, auto map[string][]netip.Addr, extra []Port) (*Topology
 		case p.MAC.String() == "00:00:00:00:00:00":
 			errs.add(Pos{}, "", "%s: MAC is all zeros", l)
 		}
-		if sok {
+		if sok && len(sw.Subnets) > 0 {
 			seen := map[netip.Addr]bool{}
 			for _, ip := range p.IPs {
 				inside := false

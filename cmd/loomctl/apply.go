@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"maps"
+	"net/http"
 	"os"
 	"sort"
 	"strings"
@@ -22,6 +23,7 @@ import (
 type applyOptions struct {
 	files    []string
 	direct   bool
+	force    bool // remove the runtime ports of switches and hosts the files remove
 	yes      bool
 	wait     time.Duration
 	timeout  time.Duration
@@ -62,6 +64,7 @@ func newApplyCmd(g *globals, dry bool) *cobra.Command {
 	f := cmd.Flags()
 	f.StringSliceVarP(&o.files, "filename", "f", nil, "topology file or folder (repeatable)")
 	f.BoolVar(&o.direct, "direct", false, "no loomd: connect to the hosts from here, once")
+	f.BoolVar(&o.force, "force", false, "remove the runtime ports on switches or hosts the topology no longer has (refused without it, naming them)")
 	f.DurationVar(&o.timeout, "host-timeout", 60*time.Second, "with --direct: time allowed for each host")
 	f.IntVar(&o.parallel, "parallel", 8, "with --direct: hosts worked on at once")
 	f.BoolVarP(&o.verbose, "verbose", "v", false, "list every flow of the plan, not only their counts")
@@ -107,7 +110,7 @@ func (o *applyOptions) run(cmd *cobra.Command, g *globals, dry bool) error {
 	if !dry && cur.Source == api.SourceFiles {
 		return fmt.Errorf("loomd reads its topology from files (%s): edit them there, loomd takes them as they change", cur.Path)
 	}
-	plan, err := c.Plan(ctx, files)
+	plan, err := c.PlanFiles(ctx, api.Files{Files: files, Force: o.force})
 	if err != nil {
 		return apiProblems(cmd, err)
 	}
@@ -142,7 +145,7 @@ func (o *applyOptions) run(cmd *cobra.Command, g *globals, dry bool) error {
 		}
 	}
 	sent := time.Now()
-	applied, err := c.PutTopology(ctx, api.TopologyUpdate{Revision: cur.Revision, Files: files})
+	applied, err := c.PutTopology(ctx, api.TopologyUpdate{Revision: cur.Revision, Files: files, Force: o.force})
 	if api.IsConflict(err) {
 		return fmt.Errorf("%w\n(someone changed loomd's topology after this plan: run apply again to see the new plan)", err)
 	}
@@ -190,7 +193,11 @@ type applyResult struct {
 // apiProblems prints a topology rejected by loomd like one rejected here.
 func apiProblems(cmd *cobra.Command, err error) error {
 	if e, ok := err.(*api.Error); ok && len(e.Problems) > 0 {
-		return printProblems(cmd, e.Problems, "the topology is invalid, nothing was applied")
+		what := "the topology is invalid, nothing was applied"
+		if e.Code == http.StatusConflict {
+			what = e.Message // it does not fit what loomd holds: runtime ports, addresses
+		}
+		return printProblems(cmd, e.Problems, what)
 	}
 	return err
 }
@@ -280,6 +287,9 @@ func follow(ctx context.Context, c *api.Client, rev int64, sent time.Time, wait 
 // printPlan prints a plan like terraform's: per host, then a summary
 // line. It returns the number of hosts that failed.
 func printPlan(w io.Writer, col colors, p *api.Plan, verbose bool) (failed int) {
+	for _, r := range p.RuntimePortsRemoved {
+		fmt.Fprintf(w, "%s %s goes (forced): its switch or host is removed\n", col.red("-"), r)
+	}
 	var changed, add, mod, del, db int
 	skipped := 0 // not contacted: planned as new, counted as changed
 	for _, h := range p.Hosts {
@@ -343,6 +353,9 @@ func (o *applyOptions) runDirect(cmd *cobra.Command, g *globals, dry bool) error
 	t, err := loadTopology(cmd, o.files)
 	if err != nil {
 		return err
+	}
+	if auto := autoPorts(t); len(auto) > 0 {
+		return fmt.Errorf("ports %s have ips: auto: only loomd hands out addresses (and keeps them); apply them through loomd, or give them addresses for --direct", strings.Join(auto, ", "))
 	}
 	e := &controller.Engine{Log: g.log, Opts: controller.Options{
 		HostTimeout: o.timeout, Parallel: o.parallel, DryRun: dry, TLS: o.tls,

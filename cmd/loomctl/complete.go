@@ -48,9 +48,19 @@ func (g *globals) names(kind string) []string {
 	if err != nil {
 		return nil
 	}
+	if kind == "runtime-ports" {
+		var out []string
+		for _, p := range st.RuntimePorts {
+			out = append(out, p.Name)
+		}
+		return out
+	}
 	t, err := topology.LoadBytes(api.BytesOf(st.Files))
 	if err != nil {
 		return nil
+	}
+	if r, err := st.Resolve(t); err == nil {
+		t = r
 	}
 	return objectNames(t, kind)
 }

@@ -45,7 +45,7 @@ func newDiffCmd(g *globals) *cobra.Command {
 				return err
 			}
 			var cur *topology.Topology
-			if cur, _, err = g.stored(cmd); err != nil && !strings.Contains(err.Error(), "no topology yet") {
+			if cur, _, err = g.storedFiles(cmd); err != nil && !strings.Contains(err.Error(), "no topology yet") {
 				return err
 			}
 			if cur == nil {

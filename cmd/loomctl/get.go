@@ -80,7 +80,7 @@ var kinds = map[string]func(t *topology.Topology) []row{
 				bind = "iface-id " + p.IfaceID
 			}
 			out = append(out, row{[]string{"NAME", "SWITCH", "HOST", "MAC", "IPS", "INTERFACE", "SOURCE"},
-				[]string{p.Name, p.Switch, p.Host, p.MAC.String(), addrs(p.IPs), bind, p.Pos.String()}})
+				[]string{p.Name, p.Switch, p.Host, p.MAC.String(), addrs(p.IPs), bind, origin(&p)}})
 		}
 		return out
 	},

@@ -38,7 +38,10 @@ type shownPort struct {
 	MAC       string   `json:"mac"`
 	IPs       []string `json:"ips,omitempty"`
 	Interface string   `json:"interface"`
-	ACLs      string   `json:"acls,omitempty"`
+	// Origin is where the port comes from: FILE:LINE, or "runtime
+	// RUNTIME CONTAINER IFNAME" for a port a runtime made.
+	Origin string `json:"origin"`
+	ACLs   string `json:"acls,omitempty"`
 	// State is its host's, or "down" when its host lists it among its
 	// ports down (Problem says why).
 	State   string `json:"state"`
@@ -153,7 +156,7 @@ func buildShown(t *topology.Topology, st *api.Status, ifs map[string]*api.HostIn
 			if p.Switch != s.Name {
 				continue
 			}
-			sp := shownPort{Name: p.Name, Host: p.Host, MAC: p.MAC.String(), Interface: p.Interface, State: controller.StatePending}
+			sp := shownPort{Name: p.Name, Host: p.Host, MAC: p.MAC.String(), Interface: p.Interface, Origin: origin(&p), State: controller.StatePending}
 			if p.Interface == "" {
 				sp.Interface = "iface-id " + p.IfaceID
 			}
@@ -243,7 +246,7 @@ func printShown(w io.Writer, col colors, doc *shown) {
 			if p.Problem != "" {
 				fmt.Fprintf(w, "        %s %s\n", col.red("down:"), p.Problem)
 			}
-			fmt.Fprintf(w, "        addresses: %s\n        interface: %s\n", addr, p.Interface)
+			fmt.Fprintf(w, "        addresses: %s\n        interface: %s\n        from: %s\n", addr, p.Interface, p.Origin)
 			if p.ACLs != "" {
 				fmt.Fprintf(w, "        acls: %s\n", p.ACLs)
 			}

@@ -16,14 +16,33 @@ import (
 // It prints every problem with its position.
 func (g *globals) load(cmd *cobra.Command, files []string) (*topology.Topology, error) {
 	if len(files) > 0 {
-		return loadTopology(cmd, files)
+		return loadOffline(cmd, files)
 	}
 	t, _, err := g.stored(cmd)
 	return t, err
 }
 
-// stored returns the topology loomd holds, and its revision.
+// stored returns the topology loomd holds, as it compiles it (with the
+// runtime ports and the addresses it handed out), and its revision.
 func (g *globals) stored(cmd *cobra.Command) (*topology.Topology, *api.Topology, error) {
+	t, st, err := g.storedFiles(cmd)
+	if err != nil {
+		return nil, nil, err
+	}
+	r, err := st.Resolve(t)
+	if err != nil {
+		var list topology.ErrorList
+		if errors.As(err, &list) {
+			return nil, nil, printProblems(cmd, api.Problems(err), "loomd's runtime ports do not fit its topology here (is loomctl older than loomd?)")
+		}
+		return nil, nil, err
+	}
+	return r, st, nil
+}
+
+// storedFiles returns the topology of loomd's files (without runtime
+// ports; ips: auto ports without addresses), and its revision.
+func (g *globals) storedFiles(cmd *cobra.Command) (*topology.Topology, *api.Topology, error) {
 	c, err := g.remote.client()
 	if err != nil {
 		return nil, nil, err

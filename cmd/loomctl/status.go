@@ -89,8 +89,12 @@ func topologyLine(t *api.TopologyState) string {
 	}
 	s := fmt.Sprintf("topology %s: none in force", src)
 	if t.Loaded {
-		s = fmt.Sprintf("topology revision %d, %s: %d hosts, %d switches, %d ports, %d ACLs, since %s",
-			t.Revision, src, t.Hosts, t.Switches, t.Ports, t.ACLs, t.WrittenAt.Local().Format(time.RFC3339))
+		ports := fmt.Sprintf("%d ports", t.Ports)
+		if t.RuntimePorts > 0 {
+			ports += fmt.Sprintf(" (%d from runtimes)", t.RuntimePorts)
+		}
+		s = fmt.Sprintf("topology revision %d, %s: %d hosts, %d switches, %s, %d ACLs, since %s",
+			t.Revision, src, t.Hosts, t.Switches, ports, t.ACLs, t.WrittenAt.Local().Format(time.RFC3339))
 	}
 	if t.Rejected != "" {
 		s += fmt.Sprintf("\n%s, the topology above stays:", t.Rejected)

@@ -47,7 +47,7 @@ func newTraceCmd(g *globals) *cobra.Command {
 				err    error
 			)
 			if len(files) > 0 {
-				t, err = loadTopology(cmd, files)
+				t, err = loadOffline(cmd, files)
 			} else {
 				t, stored, err = g.stored(cmd)
 			}

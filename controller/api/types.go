@@ -143,11 +143,19 @@ type Summary struct {
 	Switches int `json:"switches"`
 	Ports    int `json:"ports"`
 	ACLs     int `json:"acls"`
+	// RuntimePorts are how many of the ports runtimes made.
+	RuntimePorts int `json:"runtimePorts,omitempty"`
 }
 
 // Summarize counts t's objects.
 func Summarize(t *topology.Topology) Summary {
-	return Summary{Hosts: len(t.Hosts), Switches: len(t.Switches), Ports: len(t.Ports), ACLs: len(t.ACLs)}
+	s := Summary{Hosts: len(t.Hosts), Switches: len(t.Switches), Ports: len(t.Ports), ACLs: len(t.ACLs)}
+	for i := range t.Ports {
+		if t.Ports[i].Runtime != nil {
+			s.RuntimePorts++
+		}
+	}
+	return s
 }
 
 // Validation is the answer to validate, and to a successful PUT.

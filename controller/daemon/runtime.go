@@ -44,7 +44,8 @@ type rtPort struct {
 }
 
 func (p *rtPort) label() string {
-	return fmt.Sprintf("runtime port %q (%s)", p.Name, topology.RuntimeOrigin{Runtime: p.Runtime, ContainerID: p.ContainerID, IfName: p.IfName})
+	o := &topology.RuntimeOrigin{Runtime: p.Runtime, ContainerID: p.ContainerID, IfName: p.IfName}
+	return fmt.Sprintf("runtime port %q (%s)", p.Name, o)
 }
 
 // runtimeState is what loomd keeps besides the files.
@@ -198,7 +199,7 @@ func resolve(t *topology.Topology, rs runtimeState, force bool) (resolution, err
 	extra := make([]topology.Port, 0, len(rs.Ports))
 	for i := range rs.Ports {
 		p := &rs.Ports[i]
-		if len(p.IPs) == 0 && !p.IPsGiven {
+		if len(p.IPs) == 0 && !p.IPsGiven && len(sws[p.Switch].Subnets) > 0 {
 			ips, err := a.Next(p.Switch, p.label())
 			if err != nil {
 				return resolution{}, exhausted(err, p.label())
@@ -326,6 +327,12 @@ func checkAdd(r *api.RuntimePortRequest) *api.Error {
 	}
 	if len(r.ContainerID) > 256 || len(r.IfName) > 15 {
 		return badRequest("containerID (at most 256 bytes) or ifName (at most 15) too long")
+	}
+	if r.Interface != "" && !topology.ValidInterface(r.Interface) {
+		return badRequest("interface %q: letters, digits, '-', '_' and '.', at most 15", r.Interface)
+	}
+	if r.Name != "" && !topology.ValidName(r.Name) {
+		return badRequest("name %q: lower-case letters, digits and '-', at most 63", r.Name)
 	}
 	if r.MAC != "" {
 		m, err := net.ParseMAC(r.MAC)
@@ -483,6 +490,14 @@ func (d *Daemon) commitRuntime(batch []*rtCall) {
 				c.name = p.Name
 				continue
 			}
+			if _, ok := d.base.Switch(r.Switch); !ok {
+				c.err = &api.Error{Code: http.StatusNotFound, Message: fmt.Sprintf("no switch named %q in the topology (revision %d)", r.Switch, d.st.Revision)}
+				continue
+			}
+			if _, ok := d.base.Host(r.Host); !ok {
+				c.err = &api.Error{Code: http.StatusNotFound, Message: fmt.Sprintf("no host named %q in the topology (revision %d)", r.Host, d.st.Revision)}
+				continue
+			}
 			taken := func(n string) bool {
 				if byName(n) >= 0 {
 					return true
@@ -552,6 +567,7 @@ func (d *Daemon) commitRuntime(batch []*rtCall) {
 	st.Revision++
 	st.Runtime = rs
 	st.UpdatedAt = now
+	rejected := d.state.Rejected != ""
 	if err := d.install(d.base, st, false); err != nil {
 		if len(changing) > 1 {
 			for _, c := range changing {
@@ -581,6 +597,12 @@ func (d *Daemon) commitRuntime(batch []*rtCall) {
 			}
 		}
 		return
+	}
+	if rejected && d.cfg.TopologyPath != "" {
+		// Files refused for the runtime ports they did not fit (their
+		// switch removed) are judged again at the next look: the ports
+		// may be gone now.
+		d.lastJudged = nil
 	}
 	answer()
 }
