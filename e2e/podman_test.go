@@ -133,42 +133,59 @@ func (p *podman) image(name string) {
 	p.must("import", tar, name)
 }
 
-// TestPodmanCNI: podman (rootful, runc, CNI backend) starts two
-// containers on two lab hosts, on networks whose conflist runs loom-cni
-// for switch blue; they get addresses from loomd, ping each other and
-// move data over TCP across the hosts; removing a container (CNI DEL)
-// removes its veth and its port at loomd.
-func TestPodmanCNI(t *testing.T) {
+// TestPodmanAndDocker: podman (rootful, runc, CNI backend running
+// loom-cni) starts a container on lab host h1, and a private dockerd with
+// loom-docker a container on h2, both on switch blue, with addresses from
+// loomd: they ping each other and move data over TCP across the hosts.
+// Removing a container (CNI DEL, Docker's DeleteEndpoint) removes its
+// veth and its port at loomd. loom-docker restarted keeps its networks:
+// a container started after the restart joins blue.
+func TestPodmanAndDocker(t *testing.T) {
 	t.Parallel()
 	start := time.Now()
 	// The lab first: its cleanup (loomd stopped, lab down) runs after
-	// podman's (which removes any container left, through loom-cni).
+	// the runtimes' (which remove any container left, through loom-cni
+	// and loom-docker).
 	cl := newContainerLab(t, "lm-t26-")
 	p := newPodman(t, "lm-t26-")
+	dk := newDockerd(t, "lm-t26-")
+	drv := startDockerDriver(t, cl, "h2")
 	p.image("lm-t26-busybox")
-	for _, h := range []string{"h1", "h2"} {
-		conf := fmt.Sprintf(`{"cniVersion": "1.0.0", "name": "lm-t26-blue-%s", "plugins": [
-  {"type": "loom-cni", "switch": "blue", "host": "%s", "server": "http://127.0.0.1:9477",
-   "hostNetns": "%s%s", "serverNetns": "%sctl"}]}`, h, h, cl.Prefix, h, cl.Prefix)
-		if err := os.WriteFile(filepath.Join(p.dir, "cni", "lm-t26-blue-"+h+".conflist"), []byte(conf), 0o644); err != nil {
-			t.Fatal(err)
-		}
+	dk.must("import", filepath.Join(p.dir, "rootfs.tar"), "lm-t26-busybox")
+	conf := fmt.Sprintf(`{"cniVersion": "1.0.0", "name": "lm-t26-blue", "plugins": [
+  {"type": "loom-cni", "switch": "blue", "host": "h1", "server": "http://127.0.0.1:9477",
+   "hostNetns": "%sh1", "serverNetns": "%sctl"}]}`, cl.Prefix, cl.Prefix)
+	if err := os.WriteFile(filepath.Join(p.dir, "cni", "lm-t26-blue.conflist"), []byte(conf), 0o644); err != nil {
+		t.Fatal(err)
 	}
-	id1 := p.must("run", "-d", "--name", "lm-t26-c1", "--network", "lm-t26-blue-h1", "lm-t26-busybox", "sleep", "300")
-	id2 := p.must("run", "-d", "--name", "lm-t26-c2", "--network", "lm-t26-blue-h2", "lm-t26-busybox", "sleep", "300")
+	if out, err := dk.run("network", "create", "-d", drv.name, "--opt", "switch=nosuch", "lm-t26-bad"); err == nil || !strings.Contains(out, `loomd has no switch "nosuch"`) {
+		t.Errorf("docker network create on an unknown switch: %v\n%s", err, out)
+	}
+	if out, err := dk.run("network", "create", "-d", drv.name, "--opt", "switch=blue", "--subnet", "10.99.0.0/24", "lm-t26-bad"); err == nil || !strings.Contains(out, "--ipam-driver null") {
+		t.Errorf("docker network create with Docker's addresses: %v\n%s", err, out)
+	}
+	dk.must("network", "create", "-d", drv.name, "--ipam-driver", "null", "--opt", "switch=blue", "lm-t26-blue")
+
+	id1 := p.must("run", "-d", "--name", "lm-t26-c1", "--network", "lm-t26-blue", "lm-t26-busybox", "sleep", "300")
+	dk.must("run", "-d", "--name", "lm-t26-d2", "--network", "lm-t26-blue", "lm-t26-busybox", "sleep", "300")
 	ips := map[string]string{}
+	runtimes := map[string]string{}
 	for _, rp := range cl.runtimePorts() {
 		ips[rp.ContainerID] = strings.TrimSuffix(rp.IPs[0], "/29")
-		if rp.Runtime != "cni" {
-			t.Errorf("runtime port %+v: runtime %q, want cni", rp, rp.Runtime)
-		}
+		runtimes[rp.Runtime] = rp.ContainerID
 	}
-	ip1, ip2 := ips[id1], ips[id2]
-	if ip1 == "" || ip2 == "" {
-		t.Fatalf("loomd's runtime ports %v lack the containers %s, %s", ips, id1, id2)
+	ip1, ip2 := ips[id1], ips[runtimes["docker"]]
+	if ip1 == "" || ip2 == "" || runtimes["cni"] != id1 {
+		t.Fatalf("loomd's runtime ports (by container: %v, by runtime: %v) lack the containers", ips, runtimes)
 	}
 	if out := p.must("exec", "lm-t26-c1", "ip", "-o", "-4", "addr", "show", "eth0"); !strings.Contains(out, ip1+"/29") {
 		t.Errorf("c1's eth0: %s, want %s", out, ip1)
+	}
+	if out := dk.must("exec", "lm-t26-d2", "ip", "-o", "-4", "addr", "show", "eth0"); !strings.Contains(out, ip2+"/29") {
+		t.Errorf("d2's eth0: %s, want %s", out, ip2)
+	}
+	if out := dk.must("exec", "lm-t26-d2", "ip", "route"); !strings.Contains(out, "default via 10.24.0.1 dev eth0") {
+		t.Errorf("d2's routes: %s, want the switch's gateway", out)
 	}
 	var out string
 	var err error
@@ -178,33 +195,68 @@ func TestPodmanCNI(t *testing.T) {
 		}
 	}
 	if err != nil {
-		t.Fatalf("c1 pings c2 (%s): %v\n%s", ip2, err, out)
+		t.Fatalf("podman c1 pings docker d2 (%s): %v\n%s", ip2, err, out)
+	}
+	if out, err := dk.run("exec", "lm-t26-d2", "ping", "-c", "1", "-W", "1", ip1); err != nil {
+		t.Fatalf("docker d2 pings podman c1 (%s): %v\n%s", ip1, err, out)
 	}
 	// TCP (tx checksum offload off on both veth ends).
-	p.must("exec", "-d", "lm-t26-c2", "sh", "-c", "nc -l -p 5000 > /tmp/got")
-	waitFor(t, "c2 listens on 5000", 5*time.Second, func() bool {
-		o, _ := p.run("exec", "lm-t26-c2", "netstat", "-ltn")
+	dk.must("exec", "-d", "lm-t26-d2", "sh", "-c", "nc -l -p 5000 > /tmp/got")
+	waitFor(t, "d2 listens on 5000", 5*time.Second, func() bool {
+		o, _ := dk.run("exec", "lm-t26-d2", "netstat", "-ltn")
 		return strings.Contains(o, ":5000 ")
 	})
 	if out, err := p.run("exec", "lm-t26-c1", "sh", "-c", "echo hello-over-loom | nc -w 3 "+ip2+" 5000"); err != nil {
-		t.Fatalf("c1 -> c2 over TCP: %v\n%s", err, out)
+		t.Fatalf("c1 -> d2 over TCP: %v\n%s", err, out)
 	}
-	waitFor(t, "c2 got the data", 5*time.Second, func() bool {
-		o, _ := p.run("exec", "lm-t26-c2", "cat", "/tmp/got")
+	waitFor(t, "d2 got the data", 5*time.Second, func() bool {
+		o, _ := dk.run("exec", "lm-t26-d2", "cat", "/tmp/got")
 		return strings.Contains(o, "hello-over-loom")
 	})
+
+	// docker rm: DeleteEndpoint removes the veth and the port.
+	ep2 := runtimes["docker"]
+	dk.must("rm", "--force", "lm-t26-d2")
+	if linkExists(cl.Prefix+"h2", plumb.HostVethName(ep2, "eth")) {
+		t.Error("docker rm left d2's veth on h2")
+	}
+	if ps := cl.runtimePorts(); len(ps) != 1 || ps[0].ContainerID != id1 {
+		t.Errorf("after docker rm d2, loomd's runtime ports: %+v", ps)
+	}
+	// The driver restarted keeps its networks.
+	drv.stop()
+	drv.start()
+	dk.must("run", "-d", "--name", "lm-t26-d3", "--network", "lm-t26-blue", "lm-t26-busybox", "sleep", "300")
+	var ip3 string
+	for _, rp := range cl.runtimePorts() {
+		if rp.Runtime == "docker" {
+			ip3 = strings.TrimSuffix(rp.IPs[0], "/29")
+		}
+	}
+	if ip3 == "" {
+		t.Fatalf("d3 has no port at loomd: %+v", cl.runtimePorts())
+	}
+	for range 3 {
+		if out, err = dk.run("exec", "lm-t26-d3", "ping", "-c", "1", "-W", "1", ip1); err == nil {
+			break
+		}
+	}
+	if err != nil {
+		t.Errorf("d3 (after the driver's restart) pings c1: %v\n%s", err, out)
+	}
+	dk.must("rm", "--force", "lm-t26-d3")
+	if strings.Contains(drv.log.String(), `"msg":"gratuitous arp"`) {
+		t.Errorf("loom-docker could not send a gratuitous ARP:\n%s", drv.log.String())
+	}
 
 	// podman rm: CNI DEL removes the veth and the port.
 	p.must("rm", "--force", "--time", "0", "lm-t26-c1")
 	if linkExists(cl.Prefix+"h1", plumb.HostVethName(id1, "eth0")) {
 		t.Error("podman rm left c1's veth on h1")
 	}
-	if ps := cl.runtimePorts(); len(ps) != 1 || ps[0].ContainerID != id2 {
-		t.Errorf("after podman rm c1, loomd's runtime ports: %+v", ps)
-	}
-	p.must("rm", "--force", "--time", "0", "lm-t26-c2")
 	if ps := cl.runtimePorts(); len(ps) != 0 {
-		t.Errorf("after podman rm c2, loomd's runtime ports: %+v", ps)
+		t.Errorf("after the containers are gone, loomd's runtime ports: %+v", ps)
 	}
+	dk.must("network", "rm", "lm-t26-blue")
 	t.Logf("took %v", time.Since(start).Round(time.Millisecond))
 }

@@ -55,6 +55,12 @@ type Request struct {
 	// ReadyTimeout bounds the wait for loomd to report the port working
 	// on the host; 0 does not wait.
 	ReadyTimeout time.Duration
+	// HandOff, if set, is for a runtime that moves the workload's end
+	// into the workload and addresses it itself (Docker): Add makes that
+	// end in the caller's own netns under this name (Netns is not used),
+	// gives it only the port's MAC and MTU (and tx checksum offload off),
+	// and sends no gratuitous ARP.
+	HandOff string
 }
 
 // Attachment is what Add made.
@@ -83,7 +89,7 @@ func HostVethName(containerID, ifName string) string {
 func (r *Request) check() error {
 	var missing []string
 	for _, f := range []struct{ name, v string }{{"switch", r.Switch}, {"host", r.Host}, {"runtime", r.Runtime},
-		{"container id", r.ContainerID}, {"interface name", r.IfName}, {"netns", r.Netns}} {
+		{"container id", r.ContainerID}, {"interface name", r.IfName}, {"netns", r.Netns + r.HandOff}} {
 		if f.v == "" {
 			missing = append(missing, f.name)
 		}
@@ -150,14 +156,18 @@ func Add(ctx context.Context, c *api.Client, r Request) (*Attachment, error) {
 		return nil, err
 	}
 	defer hostNS.Close()
-	contNS, err := openNS(r.Netns)
+	contPath, link := r.Netns, r.IfName
+	if r.HandOff != "" {
+		contPath, link = "", r.HandOff
+	}
+	contNS, err := openNS(contPath)
 	if err != nil {
 		return nil, err
 	}
 	defer contNS.Close()
 
 	hv := HostVethName(r.ContainerID, r.IfName)
-	made, err := ensureVeth(contNS, hostNS, r.IfName, hv)
+	made, err := ensureVeth(contNS, hostNS, link, hv)
 	if err != nil {
 		return nil, err
 	}
@@ -191,7 +201,7 @@ func Add(ctx context.Context, c *api.Client, r Request) (*Attachment, error) {
 		return cause
 	}
 	at := &Attachment{Port: res.RuntimePort, Created: res.Created, HostVeth: hv}
-	if at.HostMAC, at.ContainerMAC, err = configure(contNS, hostNS, r.IfName, hv, res.RuntimePort); err != nil {
+	if at.HostMAC, at.ContainerMAC, err = configure(contNS, hostNS, link, hv, res.RuntimePort, r.HandOff == ""); err != nil {
 		return nil, undo(err)
 	}
 	if r.ReadyTimeout > 0 {
@@ -203,7 +213,9 @@ func Add(ctx context.Context, c *api.Client, r Request) (*Attachment, error) {
 	// Once the switch carries the port: a gratuitous ARP, so that peers
 	// that knew its address under another MAC learn the new one. Best
 	// effort (the workload's own traffic teaches them too, later).
-	announceIn(contNS, r.IfName, at.Port) //nolint:errcheck // best effort
+	if r.HandOff == "" {
+		announceIn(contNS, r.IfName, at.Port) //nolint:errcheck // best effort
+	}
 	return at, nil
 }
 

@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/netip"
 	"slices"
+	"time"
 	"unsafe"
 
 	"github.com/containernetworking/plugins/pkg/ip"
@@ -79,12 +80,13 @@ func deleteLink(n ns.NetNS, name string) error {
 	})
 }
 
-// configure gives the workload's end the port's MAC, MTU, addresses and
-// default routes (via the switch's gateways), the host's end the MTU,
+// configure gives the workload's end the port's MAC, MTU, and (if
+// addresses) addresses and default routes (via the switch's gateways),
+// the host's end the MTU,
 // both tx checksum offload off (with it on, TCP through the userspace
 // datapath fails while ping works), and sets both up. It returns both
 // ends' MACs.
-func configure(contNS, hostNS ns.NetNS, ifName, hv string, p api.RuntimePort) (hostMAC, contMAC string, err error) {
+func configure(contNS, hostNS ns.NetNS, ifName, hv string, p api.RuntimePort, addresses bool) (hostMAC, contMAC string, err error) {
 	mac, err := net.ParseMAC(p.MAC)
 	if err != nil {
 		return "", "", fmt.Errorf("loomd's mac %q: %w", p.MAC, err)
@@ -132,6 +134,10 @@ func configure(contNS, hostNS ns.NetNS, ifName, hv string, p api.RuntimePort) (h
 		}
 		if err := txOff(ifName); err != nil {
 			return fmt.Errorf("%s: %w", where, err)
+		}
+		contMAC = mac.String()
+		if !addresses {
+			return nil // the runtime moves it, addresses it and sets it up
 		}
 		for _, s := range p.IPs {
 			pr, err := netip.ParsePrefix(s)
@@ -340,3 +346,76 @@ func announce(dev string, mac net.HardwareAddr, ips []netip.Addr) error {
 }
 
 func htons(v uint16) uint16 { return v<<8 | v>>8 }
+
+// DeleteLocal removes the link named name in the caller's netns; one not
+// there is no error.
+func DeleteLocal(name string) error {
+	n, err := openNS("")
+	if err != nil {
+		return err
+	}
+	defer n.Close()
+	return deleteLink(n, name)
+}
+
+// AnnounceWhenUp waits, for at most d, until the interface with the
+// port's MAC in the netns at path is up with the port's IPv4 addresses,
+// then sends announce's gratuitous ARP from it. It is for runtimes that
+// address the interface themselves after the plugin hands it over
+// (Docker, after Join): run it in a goroutine. The wait polls the netns
+// (the runtime tells no one when it is done).
+func AnnounceWhenUp(path string, p api.RuntimePort, d time.Duration) error {
+	deadline := time.Now().Add(d)
+	// The runtime may make the netns after handing the interface over.
+	n, err := openNS(path)
+	for err != nil && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+		n, err = openNS(path)
+	}
+	if err != nil {
+		return err
+	}
+	defer n.Close()
+	mac, err := net.ParseMAC(p.MAC)
+	if err != nil {
+		return err
+	}
+	var ips []netip.Addr
+	for _, s := range p.IPs {
+		if pr, err := netip.ParsePrefix(s); err == nil && pr.Addr().Is4() {
+			ips = append(ips, pr.Addr())
+		}
+	}
+	for {
+		var name string
+		err := n.Do(func(ns.NetNS) error {
+			links, err := netlinksafe.LinkList()
+			if err != nil {
+				return err
+			}
+			for _, l := range links {
+				if l.Attrs().HardwareAddr.String() != mac.String() || l.Attrs().Flags&net.FlagUp == 0 {
+					continue
+				}
+				addrs, err := netlinksafe.AddrList(l, netlink.FAMILY_V4)
+				if err != nil {
+					return err
+				}
+				if len(ips) == 0 || slices.ContainsFunc(addrs, func(a netlink.Addr) bool { return a.IP.Equal(ips[0].AsSlice()) }) {
+					name = l.Attrs().Name
+				}
+			}
+			if name == "" {
+				return nil
+			}
+			return announce(name, mac, ips)
+		})
+		if err != nil || name != "" {
+			return err
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("no interface with mac %s up with %v in netns %s after %v", mac, ips, path, d)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
