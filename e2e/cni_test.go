@@ -298,6 +298,18 @@ func TestCNIPlugin(t *testing.T) {
 	if err := ping(c3, ip2, 2); err != nil {
 		t.Fatal(err)
 	}
+	// A container restarted (podman restart: DEL, then ADD with the same
+	// id): its veth comes back under the same name, and works at once.
+	if _, out, err := cl.cni("DEL", "ctr-3", ns3, "eth0", blue1); err != nil {
+		t.Fatalf("DEL ctr-3: %v\n%s", err, out)
+	}
+	r3, out, err = cl.cni("ADD", "ctr-3", ns3, "eth0", blue1)
+	if err != nil {
+		t.Fatalf("ADD ctr-3 again: %v\n%s", err, out)
+	}
+	if err := ping(c3, ip2, 2); err != nil {
+		t.Fatalf("after DEL and ADD of ctr-3: %v", err)
+	}
 
 	// loomd restarted, the netns gone: DEL still removes the port.
 	cl.loomd.stop()

@@ -28,6 +28,7 @@ import (
 
 	"github.com/loom-sdn/loom/controller"
 	"github.com/loom-sdn/loom/controller/api"
+	"github.com/loom-sdn/loom/ovsdb"
 )
 
 // Request says which workload interface joins which switch, and where.
@@ -167,6 +168,15 @@ func Add(ctx context.Context, c *api.Client, r Request) (*Attachment, error) {
 	defer contNS.Close()
 
 	hv := HostVethName(r.ContainerID, r.IfName)
+	if !linkIn(hostNS, hv) {
+		// A veth made again under a name the host's bridge still has a
+		// port for (a container restarted: DEL, then ADD with the same
+		// id, before the host dropped the old port) would stay dead on
+		// the netdev datapath (OVS-NOTES.md): wait until it is gone.
+		if err := waitGone(ctx, c, r.Host, hv, max(r.ReadyTimeout, 5*time.Second)); err != nil {
+			return nil, err
+		}
+	}
 	made, err := ensureVeth(contNS, hostNS, link, hv)
 	if err != nil {
 		return nil, err
@@ -321,6 +331,41 @@ func notReady(h controller.HostStatus, port string, rev int64) string {
 		return "down: " + h.PortsDown[i].Problem
 	}
 	return ""
+}
+
+// waitGone waits, for at most d, until loomd no longer reports an
+// interface named iface on host's bridge. Still there after d is no
+// error (loomd may keep it for a port it still has); loomd's errors are.
+func waitGone(ctx context.Context, c *api.Client, host, iface string, d time.Duration) error {
+	there := func() (bool, error) {
+		hi, err := c.Interfaces(ctx, host)
+		if err != nil {
+			return false, fmt.Errorf("loomd: interfaces of host %s: %w", host, err)
+		}
+		return slices.ContainsFunc(hi.Interfaces, func(i ovsdb.InterfaceState) bool { return i.Name == iface }), nil
+	}
+	if ok, err := there(); !ok || err != nil {
+		return err
+	}
+	wctx, cancel := context.WithTimeout(ctx, d)
+	defer cancel()
+	err := c.Watch(wctx, func(ev api.Event) error {
+		if ev.Host != nil && ev.Host.Host != host {
+			return nil
+		}
+		ok, err := there()
+		if err != nil {
+			return err
+		}
+		if !ok {
+			return api.ErrStop
+		}
+		return nil
+	})
+	if err == nil || errors.Is(err, context.DeadlineExceeded) && ctx.Err() == nil || errors.Is(err, api.ErrStreamClosed) {
+		return nil
+	}
+	return err
 }
 
 // portFlowsIn tells whether host's switch has the flows of port and

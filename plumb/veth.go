@@ -70,6 +70,17 @@ func ensureVeth(contNS, hostNS ns.NetNS, ifName, hv string) (made bool, err erro
 	return true, nil
 }
 
+// linkIn tells whether n has a link named name.
+func linkIn(n ns.NetNS, name string) bool {
+	found := false
+	n.Do(func(ns.NetNS) error { //nolint:errcheck // not found either way
+		_, err := netlinksafe.LinkByName(name)
+		found = err == nil
+		return nil
+	})
+	return found
+}
+
 // deleteLink removes the link named name in n; one not there is no error.
 func deleteLink(n ns.NetNS, name string) error {
 	return n.Do(func(ns.NetNS) error {
