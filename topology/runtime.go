@@ -144,7 +144,7 @@ func Resolve(t *Topology, auto map[string][]netip.Addr, extra []Port) (*Topology
 	// One interface per host, one MAC and one IP per switch, over all
 	// ports (the files' own repeats were refused when they were loaded).
 	ifaces, macs, ips := map[string]*Port{}, map[string]*Port{}, map[string]*Port{}
-	clash := func(seen map[string]*Port, key string, p *Port, what string) {
+	clash := func(seen map[string]*Port, key string, p *Port, what func() string) {
 		o, dup := seen[key]
 		if !dup {
 			seen[key] = p
@@ -157,18 +157,18 @@ func Resolve(t *Topology, auto map[string][]netip.Addr, extra []Port) (*Topology
 		if o.Runtime != nil {
 			at = p.Pos
 		}
-		errs.add(at, "", "%s: %s is taken by both %s (%s) and %s (%s)", p.Switch, what, label(o), o.Origin(), label(p), p.Origin())
+		errs.add(at, "", "%s is taken by both %s (%s) and %s (%s)", what(), label(o), o.Origin(), label(p), p.Origin())
 	}
 	for i := range out.Ports {
 		p := &out.Ports[i]
 		if p.Interface != "" {
-			clash(ifaces, p.Host+"\x00"+p.Interface, p, fmt.Sprintf("interface %q on host %q", p.Interface, p.Host))
+			clash(ifaces, p.Host+"\x00"+p.Interface, p, func() string { return fmt.Sprintf("interface %q on host %q", p.Interface, p.Host) })
 		} else {
-			clash(ifaces, p.Host+"\x00id\x00"+p.IfaceID, p, fmt.Sprintf("iface-id %q on host %q", p.IfaceID, p.Host))
+			clash(ifaces, p.Host+"\x00id\x00"+p.IfaceID, p, func() string { return fmt.Sprintf("iface-id %q on host %q", p.IfaceID, p.Host) })
 		}
-		clash(macs, p.Switch+"\x00"+string(p.MAC), p, "MAC "+p.MAC.String()+" on switch "+strconv.Quote(p.Switch))
+		clash(macs, p.Switch+"\x00"+string(p.MAC), p, func() string { return "MAC " + p.MAC.String() + " on switch " + strconv.Quote(p.Switch) })
 		for _, ip := range p.IPs {
-			clash(ips, p.Switch+"\x00"+string(ip.AsSlice()), p, "IP "+ip.String()+" on switch "+strconv.Quote(p.Switch))
+			clash(ips, p.Switch+"\x00"+string(ip.AsSlice()), p, func() string { return "IP " + ip.String() + " on switch " + strconv.Quote(p.Switch) })
 		}
 	}
 	for _, e := range t.ExternalEndpoints {

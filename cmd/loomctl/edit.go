@@ -35,6 +35,7 @@ import (
 // editOptions are the flags every edit command has.
 type editOptions struct {
 	dryRun bool
+	force  bool // remove the runtime ports of a switch or host the edit deletes
 	wait   time.Duration
 	files  []string
 	out    output
@@ -42,6 +43,7 @@ type editOptions struct {
 
 func (o *editOptions) flags(cmd *cobra.Command) {
 	cmd.Flags().BoolVar(&o.dryRun, "dry-run", false, "check the edit and show the change of the files; store nothing")
+	cmd.Flags().BoolVar(&o.force, "force", false, "remove the runtime ports on a switch or host the edit deletes (refused without it, naming them)")
 	cmd.Flags().DurationVar(&o.wait, "wait", 0, "follow the hosts until they reach the new revision, for at most this long (as apply does); 0: return once loomd stored it")
 	cmd.Flags().StringSliceVarP(&o.files, "filename", "f", nil, "edit these topology files or folders here instead of loomd's topology (repeatable)")
 	o.out.flag(cmd, "table", "json", "yaml")
@@ -77,7 +79,7 @@ func runEdit(cmd *cobra.Command, g *globals, o *editOptions, op edit.Op) error {
 	if err != nil {
 		return err
 	}
-	req := api.EditRequest{DryRun: o.dryRun, Edits: []api.Edit{{Op: op.Action, Kind: op.Kind, Name: op.Name, ACL: op.ACL}}}
+	req := api.EditRequest{DryRun: o.dryRun, Force: o.force, Edits: []api.Edit{{Op: op.Action, Kind: op.Kind, Name: op.Name, ACL: op.ACL}}}
 	if op.Position >= 0 && op.Kind == edit.KindRule && op.Action == edit.ActionAdd {
 		req.Edits[0].Position = &op.Position
 	}
@@ -228,6 +230,9 @@ func printEdit(cmd *cobra.Command, o *editOptions, op edit.Op, res editResult) e
 	fmt.Fprint(w, res.Diff)
 	for _, p := range res.Warnings {
 		fmt.Fprintln(cmd.ErrOrStderr(), "warning:", p)
+	}
+	for _, r := range res.RuntimePortsRemoved {
+		fmt.Fprintf(w, "%s removed with it (forced)\n", r)
 	}
 	fmt.Fprintln(w, editLine(op, res))
 	return nil

@@ -141,6 +141,9 @@ type EditResult struct {
 	Diff     string    `json:"diff,omitempty"`
 	Summary  Summary   `json:"summary"`
 	Warnings []Problem `json:"warnings,omitempty"`
+	// RuntimePortsRemoved are the runtime ports a forced edit removed
+	// with the switch or host it deleted.
+	RuntimePortsRemoved []string `json:"runtimePortsRemoved,omitempty"`
 	// Timings are loomd's steps, in order.
 	Timings []Timing `json:"timings,omitempty"`
 }

@@ -204,7 +204,7 @@ func (d *Daemon) Handler() http.Handler {
 		}
 		writeJSON(w, http.StatusOK, p)
 	}))
-	mux.HandleFunc("POST "+api.Prefix+"runtime-ports", d.editing(func(w http.ResponseWriter, r *http.Request) {
+	mux.HandleFunc("POST "+api.Prefix+"runtime-ports", d.runtimeCalls(func(w http.ResponseWriter, r *http.Request) {
 		var req api.RuntimePortRequest
 		if !d.readJSON(w, r, &req) {
 			return
@@ -235,8 +235,8 @@ func (d *Daemon) Handler() http.Handler {
 		}
 		writeJSON(w, http.StatusOK, res)
 	}
-	mux.HandleFunc("DELETE "+api.Prefix+"runtime-ports", d.editing(del))
-	mux.HandleFunc("DELETE "+api.Prefix+"runtime-ports/{name}", d.editing(del))
+	mux.HandleFunc("DELETE "+api.Prefix+"runtime-ports", d.runtimeCalls(del))
+	mux.HandleFunc("DELETE "+api.Prefix+"runtime-ports/{name}", d.runtimeCalls(del))
 	mux.HandleFunc("GET "+api.Prefix+"version", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, api.ServerVersion{Info: version.Get(), APIVersion: api.Version})
 	})

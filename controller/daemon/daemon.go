@@ -53,9 +53,10 @@ type Daemon struct {
 	store store
 	hub   hub
 
-	limits Limits
-	calls  chan struct{} // a slot per validate, plan or PUT being served
-	edits  chan struct{} // a slot per edit being served or waiting its turn
+	limits  Limits
+	calls   chan struct{} // a slot per validate, plan or PUT being served
+	edits   chan struct{} // a slot per edit being served or waiting its turn
+	rtCalls chan struct{} // a slot per runtime-port call being served or waiting its turn
 
 	// writeMu serializes the writers of the topology (Put, checkFiles),
 	// which compile outside mu; mu guards what readers read. A writer
@@ -98,8 +99,9 @@ func New(cfg Config, onReady func()) (*Daemon, error) {
 	limits := cfg.Limits.withDefaults()
 	d := &Daemon{cfg: cfg, log: cfg.Log, store: store{dir: cfg.StateDir}, onReady: onReady, done: make(chan struct{}),
 		limits: limits, calls: make(chan struct{}, limits.MaxCalls), edits: make(chan struct{}, limits.MaxEdits),
-		loader: topology.NewLoader(),
-		status: &statusFile{path: cfg.StatusFile, log: cfg.Log, m: map[string]controller.HostStatus{}}}
+		rtCalls: make(chan struct{}, runtimeSlots*limits.MaxEdits),
+		loader:  topology.NewLoader(),
+		status:  &statusFile{path: cfg.StatusFile, log: cfg.Log, m: map[string]controller.HostStatus{}}}
 	d.rec = controller.NewReconciler(cfg.Log, cfg.Reconciler, d.hostChanged)
 	st, err := d.store.load()
 	if err != nil {

@@ -48,6 +48,23 @@ func (s *steps) mark(name string) time.Duration {
 // editing admits an edit: at most MaxEdits are served or wait their turn
 // at once; one more is told at once to come back.
 func (d *Daemon) editing(h http.HandlerFunc) http.HandlerFunc {
+	return d.admit(d.edits, "edits", h)
+}
+
+// runtimeSlots is how many runtime-port calls may be served or wait
+// their turn, per edit slot (api-max-edits): a container runtime's call
+// is small (a few hundred bytes) and comes in bursts (containers started
+// at once), which batches make cheap.
+const runtimeSlots = 8
+
+// runtimeCalls admits a runtime-port call: at most 8 × MaxEdits are
+// served or wait their turn at once; one more is told at once to come
+// back.
+func (d *Daemon) runtimeCalls(h http.HandlerFunc) http.HandlerFunc {
+	return d.admit(d.rtCalls, "runtime-port calls", h)
+}
+
+func (d *Daemon) admit(slots chan struct{}, what string, h http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		if r.ContentLength > d.limits.MaxBody {
 			w.Header().Set("Connection", "close")
@@ -55,11 +72,11 @@ func (d *Daemon) editing(h http.HandlerFunc) http.HandlerFunc {
 			return
 		}
 		select {
-		case d.edits <- struct{}{}:
-			defer func() { <-d.edits }()
+		case slots <- struct{}{}:
+			defer func() { <-slots }()
 		default:
 			w.Header().Set("Retry-After", "1")
-			writeError(w, &api.Error{Message: fmt.Sprintf("loomd is busy: %d edits are being served or waiting, the most it takes at once; try again in a second", d.limits.MaxEdits),
+			writeError(w, &api.Error{Message: fmt.Sprintf("loomd is busy: %d %s are being served or waiting, the most it takes at once; try again in a second", cap(slots), what),
 				Code: http.StatusServiceUnavailable})
 			return
 		}
@@ -172,6 +189,10 @@ func (d *Daemon) commitEdits(batch []*editCall) {
 	}
 	for _, c := range accepted {
 		c.res.Timings = append(c.res.Timings, d.steps.list...)
+	}
+	if len(d.removed) > 0 {
+		last := accepted[len(accepted)-1]
+		last.res.RuntimePortsRemoved = d.removed
 	}
 }
 

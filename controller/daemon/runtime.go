@@ -93,11 +93,15 @@ func resolve(t *topology.Topology, rs runtimeState, force bool) (resolution, err
 	a := ipam.New(t, rs.Cursors)
 	var ps []api.Problem
 	fail := func(format string, args ...any) { ps = append(ps, api.Problem{Message: fmt.Sprintf(format, args...)}) }
-	label := func(p *topology.Port) string { return fmt.Sprintf("port %q (%s)", p.Name, p.Pos) }
+	label := func(p *topology.Port) string { return "port " + strconv.Quote(p.Name) }
 	for i := range t.Ports {
 		p := &t.Ports[i]
+		if len(p.IPs) == 0 {
+			continue
+		}
+		l := label(p)
 		for _, ip := range p.IPs {
-			a.Take(p.Switch, ip, label(p)) //nolint:errcheck // the files' addresses are unique (validated)
+			a.Take(p.Switch, ip, l) //nolint:errcheck // the files' addresses are unique (validated)
 		}
 	}
 	// Runtime ports that lost their switch or host.
@@ -148,38 +152,48 @@ func resolve(t *topology.Topology, rs runtimeState, force bool) (resolution, err
 	for _, s := range t.Switches {
 		sws[s.Name] = s
 	}
-	var needAuto []*topology.Port
+	// An auto port keeps, of the addresses it holds, each that is still
+	// in one of its switch's subnets, and is handed one for each subnet
+	// it has none in (a subnet added to the switch).
+	type need struct {
+		p      *topology.Port
+		subnet netip.Prefix
+	}
+	var needs []need
 	for i := range t.Ports {
 		p := &t.Ports[i]
 		if !p.IPsAuto {
 			continue
 		}
-		prev, ok := rs.Auto[p.Name]
-		if ok && sameSubnets(prev, sws[p.Switch].Subnets) {
-			held := true
-			for _, ip := range prev {
-				if err := a.Take(p.Switch, ip, label(p)+" (ips: auto)"); err != nil {
-					fail("%v", err)
-					held = false
+		var keep []netip.Addr
+		for _, sn := range sws[p.Switch].Subnets {
+			found := false
+			for _, ip := range rs.Auto[p.Name] {
+				if !found && sn.Contains(ip) {
+					if err := a.Take(p.Switch, ip, label(p)+" (ips: auto)"); err != nil {
+						fail("%v", err)
+					}
+					keep, found = append(keep, ip), true
 				}
 			}
-			if held {
-				auto[p.Name] = prev
-				continue
+			if !found {
+				needs = append(needs, need{p, sn})
 			}
 		}
-		needAuto = append(needAuto, p)
+		auto[p.Name] = keep
 	}
 	if len(ps) > 0 {
 		return resolution{}, &api.Error{Code: http.StatusConflict, Problems: ps,
 			Message: "an address would be held twice on a switch: nothing was changed"}
 	}
-	for _, p := range needAuto {
-		ips, err := a.Next(p.Switch, label(p)+" (ips: auto)")
+	for _, n := range needs {
+		ip, err := a.NextIn(n.p.Switch, n.subnet, label(n.p)+" (ips: auto)")
 		if err != nil {
-			return resolution{}, exhausted(err, fmt.Sprintf("port %q (ips: auto)", p.Name))
+			return resolution{}, exhausted(err, fmt.Sprintf("port %q (ips: auto)", n.p.Name))
 		}
-		auto[p.Name] = ips
+		ips := append(auto[n.p.Name], ip)
+		sort.Slice(ips, func(i, j int) bool { return ips[i].Is4() && !ips[j].Is4() })
+		auto[n.p.Name] = ips
 	}
 	// MACs on each switch, for the runtime ports that need one.
 	macs := map[string]bool{}
@@ -250,19 +264,6 @@ func exhausted(err error, who string) *api.Error {
 		return &api.Error{Code: http.StatusConflict, Message: fmt.Sprintf("%s: no address to hand out: %v; nothing was changed (free addresses: remove ports, shrink excludeIPs or widen the subnet)", who, err)}
 	}
 	return &api.Error{Code: http.StatusBadRequest, Message: fmt.Sprintf("%s: %v; nothing was changed", who, err)}
-}
-
-// sameSubnets tells whether ips are one address in each of subnets.
-func sameSubnets(ips []netip.Addr, subnets []netip.Prefix) bool {
-	if len(ips) != len(subnets) {
-		return false
-	}
-	for i, p := range subnets {
-		if !p.Contains(ips[i]) {
-			return false
-		}
-	}
-	return true
 }
 
 // view is p as the API shows it, with the prefix lengths, gateways and

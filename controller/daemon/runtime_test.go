@@ -2,6 +2,7 @@ package daemon
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/netip"
@@ -149,9 +150,10 @@ func TestRuntimePortAddIdempotentDelete(t *testing.T) {
 }
 
 // 200 ADDs at once over 3 hosts: 200 ports, 200 distinct addresses and
-// MACs, in batches (fewer revisions than calls).
+// MACs, each call answered at once (no 503: sent over HTTP without the
+// client's retries), in batches (fewer revisions than calls).
 func TestRuntimePortConcurrentAdds(t *testing.T) {
-	f, c := rtFixture(t, t.TempDir())
+	f, _ := rtFixture(t, t.TempDir())
 	start := f.d.st.Revision
 	const n = 200
 	res := make([]*api.RuntimePortResult, n)
@@ -161,7 +163,16 @@ func TestRuntimePortConcurrentAdds(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			res[i], errs[i] = c.AddRuntimePort(context.Background(), addReq(fmt.Sprintf("h%d", i%3+1), fmt.Sprintf("ctr%03d", i)))
+			b, _ := json.Marshal(addReq(fmt.Sprintf("h%d", i%3+1), fmt.Sprintf("ctr%03d", i)))
+			code, raw, err := f.send("POST", "/api/v1/runtime-ports", token, string(b))
+			if err == nil && code != 200 {
+				err = fmt.Errorf("%d %s", code, raw)
+			}
+			if err == nil {
+				res[i] = &api.RuntimePortResult{}
+				err = json.Unmarshal([]byte(raw), res[i])
+			}
+			errs[i] = err
 		}()
 	}
 	wg.Wait()
@@ -430,4 +441,34 @@ func TestRuntimePortNoSubnets(t *testing.T) {
 	bad.Interface = "this-name-is-too-long"
 	_, err = c.AddRuntimePort(ctx, bad)
 	apiErr(t, err, 400, `interface "this-name-is-too-long"`)
+}
+
+// An ips: auto port keeps its address over changes of the files: a subnet
+// added to its switch gives it one more, of that subnet; moved to another
+// switch, it gets that switch's.
+func TestAutoAddressesKept(t *testing.T) {
+	f, c := rtFixture(t, t.TempDir())
+	ctx := context.Background()
+	put := func(files string) {
+		t.Helper()
+		cur, _ := c.Topology(ctx)
+		if _, err := c.PutTopology(ctx, api.TopologyUpdate{Revision: cur.Revision, Files: map[string]string{"net.yaml": files}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	before := f.d.Topology().AutoIPs["web2"]
+	dual := strings.Replace(rtTopo, "subnets: [10.1.0.0/16]", `subnets: [10.1.0.0/16, "2001:db8:1::/64"]`, 1)
+	put(dual)
+	got := f.d.Topology().AutoIPs["web2"]
+	if len(got) != 2 || got[0] != before[0] || got[1] != "2001:db8:1::1" {
+		t.Fatalf("after an IPv6 subnet was added: %v (before %v)", got, before)
+	}
+	moved := strings.Replace(dual, "{name: web2, switch: blue", "{name: web2, switch: tiny", 1)
+	put(moved)
+	if got := f.d.Topology().AutoIPs["web2"]; strings.Join(got, ",") != "10.2.0.1" {
+		t.Fatalf("moved to switch tiny: %v", got)
+	}
+	if p, _ := f.d.topo.Port("web2"); len(p.IPs) != 1 || p.IPs[0].String() != "10.2.0.1" {
+		t.Fatalf("compiled with %v", p.IPs)
+	}
 }

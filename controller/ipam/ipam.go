@@ -190,6 +190,24 @@ func (a *Allocator) Next(sw, owner string) ([]netip.Addr, error) {
 	return out, nil
 }
 
+// NextIn hands owner one free address of sw's subnet p (an error
+// naming the switch and subnet, wrapping ErrExhausted, if none is free).
+func (a *Allocator) NextIn(sw string, p netip.Prefix, owner string) (netip.Addr, error) {
+	for _, pl := range a.switches[sw] {
+		if pl.prefix != p {
+			continue
+		}
+		ip, ok := pl.next()
+		if !ok {
+			return netip.Addr{}, fmt.Errorf("switch %q: subnet %s: %w (%d held, gateway and excluded addresses kept out)", sw, p, ErrExhausted, len(pl.held))
+		}
+		pl.held[ip] = owner
+		pl.cursor = ip
+		return ip, nil
+	}
+	return netip.Addr{}, fmt.Errorf("switch %q has no subnet %s", sw, p)
+}
+
 // next finds the first free address after the cursor, wrapping around
 // once.
 func (p *pool) next() (netip.Addr, bool) {

@@ -136,3 +136,18 @@ func TestTakeNamesBoth(t *testing.T) {
 		t.Fatalf("unknown switch: %v", err)
 	}
 }
+
+func TestNextIn(t *testing.T) {
+	topo := &topology.Topology{Switches: []topology.Switch{sw("blue", []string{"10.0.0.0/30", "2001:db8::/64"}, nil)}}
+	a := New(topo, nil)
+	ip, err := a.NextIn("blue", netip.MustParsePrefix("2001:db8::/64"), "x")
+	if err != nil || ip.String() != "2001:db8::1" {
+		t.Fatalf("got %v %v", ip, err)
+	}
+	if h := a.Holder("blue", netip.MustParseAddr("10.0.0.1")); h != "" {
+		t.Fatal("NextIn took an address of the other subnet")
+	}
+	if _, err := a.NextIn("blue", netip.MustParsePrefix("10.9.0.0/24"), "x"); err == nil || !strings.Contains(err.Error(), "no subnet 10.9.0.0/24") {
+		t.Fatalf("unknown subnet: %v", err)
+	}
+}
