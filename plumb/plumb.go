@@ -384,39 +384,53 @@ func portFlowsIn(ctx context.Context, c *api.Client, host, port string) (bool, e
 }
 
 // waitReady waits, for at most d, until loomd reports the host at
-// revision rev or later with the port up. Not ready in time is no error
+// revision rev or later with the port up and its flows on the switch, and
+// the other hosts it reaches at revision rev or later. Not ready in time is no error
 // (the port may still come up; loomd keeps at it): it answers false.
 // An error is loomd's answer to the watch itself.
 func waitReady(ctx context.Context, c *api.Client, host, port string, rev int64, d time.Duration) (bool, error) {
 	wctx, cancel := context.WithTimeout(ctx, d)
 	defer cancel()
-	ready := false
+	ready, flowsIn := false, false
+	hosts := map[string]controller.HostStatus{}
 	err := c.Watch(wctx, func(ev api.Event) error {
-		var hs []controller.HostStatus
 		switch {
 		case ev.Status != nil:
-			hs = ev.Status.Hosts
-		case ev.Host != nil:
-			hs = []controller.HostStatus{*ev.Host}
-		}
-		for _, h := range hs {
-			if h.Host != host || notReady(h, port, rev) != "" {
-				continue
+			for _, h := range ev.Status.Hosts {
+				hosts[h.Host] = h
 			}
-			// A host can report the revision before OVS has numbered the
-			// port's interface, and so before the port's own flows are
-			// on the switch: those come with a later reconcile (its own
-			// status event). Ready is when the switch has them.
+		case ev.Host != nil:
+			hosts[ev.Host.Host] = *ev.Host
+		default:
+			return nil
+		}
+		h, ok := hosts[host]
+		if !ok || notReady(h, port, rev) != "" {
+			return nil
+		}
+		// A host can report the revision before OVS has numbered the
+		// port's interface, and so before the port's own flows are on
+		// the switch: those come with a later reconcile (its own status
+		// event). Ready is when the switch has them...
+		if !flowsIn {
 			ok, err := portFlowsIn(ctx, c, host, port)
 			if err != nil {
 				return err
 			}
-			if ok {
-				ready = true
-				return api.ErrStop
+			if flowsIn = ok; !ok {
+				return nil
 			}
 		}
-		return nil
+		// ... and the other hosts have the revision too (their flows
+		// send the port's peers' answers to it), those loomd reaches.
+		for _, o := range hosts {
+			if o.Revision < rev && (o.State == controller.StateApplying || o.State == controller.StateInSync ||
+				o.State == controller.StateDegraded || o.State == controller.StatePending) {
+				return nil
+			}
+		}
+		ready = true
+		return api.ErrStop
 	})
 	if ready || errors.Is(err, context.DeadlineExceeded) && ctx.Err() == nil {
 		return ready, nil

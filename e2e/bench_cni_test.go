@@ -1,0 +1,76 @@
+//go:build bench
+
+package e2e
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestBenchCNI times loom-cni as a runtime runs it, on a 2-host lab with
+// loomd: ADD (exec to exit, its wait for the port's flows on the host
+// included), from ADD's return to the first answered ping of a peer on
+// the other host, and DEL; n rounds, each a fresh namespace on h1.
+// Figures: median and spread (min, max), printed as "BENCH" lines.
+func TestBenchCNI(t *testing.T) {
+	const n = 15
+	cl := newContainerLab(t, "lm-t24-")
+	topo := strings.Replace(containerTopology, "subnets: [10.24.0.0/29]", "subnets: [10.24.0.0/24]", 1)
+	f := filepath.Join(t.TempDir(), "bench.yaml")
+	if err := os.WriteFile(f, []byte(topo), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := cl.Loomctl("apply", "-f", f, "--yes"); err != nil {
+		t.Fatalf("apply: %v\n%s", err, out)
+	}
+	peer := cl.netns("peer")
+	r, out, err := cl.cni("ADD", "peer", "/run/netns/"+peer, "eth0", cl.netconf("blue", "h2", ""))
+	if err != nil {
+		t.Fatalf("ADD peer: %v\n%s", err, out)
+	}
+	peerIP, _, _ := strings.Cut(r.IPs[0].Address, "/")
+	for _, mode := range []struct{ name, extra string }{{"waits for the port's flows", ""}, {"readyTimeout 0", `, "readyTimeout": "0"`}} {
+		var add, ping, del []time.Duration
+		for i := range n {
+			ns := cl.netns(fmt.Sprintf("b%d%s", i, map[bool]string{true: "w", false: "n"}[mode.extra == ""]))
+			conf := cl.netconf("blue", "h1", mode.extra)
+			id := "bench-" + ns
+			start := time.Now()
+			if _, out, err := cl.cni("ADD", id, "/run/netns/"+ns, "eth0", conf); err != nil {
+				t.Fatalf("ADD %s: %v\n%s", id, err, out)
+			}
+			added := time.Now()
+			add = append(add, added.Sub(start))
+			for {
+				// -W 0.05: a lost packet costs 50 ms; a figure near a multiple
+				// of it says so.
+				if exec.Command("ip", "netns", "exec", ns, "ping", "-c", "1", "-W", "0.05", peerIP).Run() == nil {
+					break
+				}
+				if time.Since(added) > 10*time.Second {
+					t.Fatalf("%s never reached the peer", id)
+				}
+			}
+			ping = append(ping, time.Since(added))
+			start = time.Now()
+			if _, out, err := cl.cni("DEL", id, "/run/netns/"+ns, "eth0", conf); err != nil {
+				t.Fatalf("DEL %s: %v\n%s", id, err, out)
+			}
+			del = append(del, time.Since(start))
+		}
+		for _, m := range []struct {
+			name string
+			d    []time.Duration
+		}{{"cni ADD", add}, {"ping after ADD", ping}, {"cni DEL", del}} {
+			slices.Sort(m.d)
+			t.Logf("BENCH %s (%s): median %v, min %v, max %v (n=%d, 2 hosts, a few ports)", m.name, mode.name,
+				m.d[len(m.d)/2].Round(100*time.Microsecond), m.d[0].Round(100*time.Microsecond), m.d[len(m.d)-1].Round(100*time.Microsecond), len(m.d))
+		}
+	}
+}
