@@ -17,7 +17,8 @@ import (
 // loomd: ADD (exec to exit, its wait for the port's flows on the host
 // included), from ADD's return to the first answered ping of a peer on
 // the other host, and DEL; n rounds, each a fresh namespace on h1.
-// Figures: median and spread (min, max), printed as "BENCH" lines.
+// Figures: median and spread (min, max), as "BENCH {json}" lines for the
+// table of make bench.
 func TestBenchCNI(t *testing.T) {
 	const n = 15
 	cl := newContainerLab(t, "lm-t24-")
@@ -69,8 +70,9 @@ func TestBenchCNI(t *testing.T) {
 			d    []time.Duration
 		}{{"cni ADD", add}, {"ping after ADD", ping}, {"cni DEL", del}} {
 			slices.Sort(m.d)
-			t.Logf("BENCH %s (%s): median %v, min %v, max %v (n=%d, 2 hosts, a few ports)", m.name, mode.name,
-				m.d[len(m.d)/2].Round(100*time.Microsecond), m.d[0].Round(100*time.Microsecond), m.d[len(m.d)-1].Round(100*time.Microsecond), len(m.d))
+			ms := func(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+			benchReport(t, benchResult{Section: "containers", Figure: fmt.Sprintf("%s (%s), median", m.name, mode.name), Value: ms(m.d[len(m.d)/2]), Unit: "ms",
+				Note: fmt.Sprintf("min %.1f, max %.1f ms; n=%d, 2 hosts, a few ports", ms(m.d[0]), ms(m.d[len(m.d)-1]), len(m.d))})
 		}
 	}
 }
