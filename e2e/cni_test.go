@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -178,6 +179,9 @@ func (cl *containerLab) netconf(sw, host string, extra string) string {
 // and an unreachable loomd are CNI errors that leave nothing behind; DEL
 // removes the veth and the port and frees the address (which the next ADD
 // gets), and is idempotent, also with loomd restarted and the netns gone.
+// Besides: a container on switch red does not reach blue's, a spoofed
+// source is dropped (each with its positive control), and loomd restarted
+// while the containers run loses not a ping and keeps every port.
 func TestCNIPlugin(t *testing.T) {
 	t.Parallel()
 	start := time.Now()
@@ -311,9 +315,69 @@ func TestCNIPlugin(t *testing.T) {
 		t.Fatalf("after DEL and ADD of ctr-3: %v", err)
 	}
 
-	// loomd restarted, the netns gone: DEL still removes the port.
+	// Another switch is another network: a container on red does not
+	// reach blue's (the same ping from c3 does: the positive control).
+	cr := cl.netns("cr")
+	rr, out, err := cl.cni("ADD", "ctr-red", "/run/netns/"+cr, "eth0", cl.netconf("red", "h2", ""))
+	if err != nil || len(rr.IPs) != 1 || !strings.HasPrefix(rr.IPs[0].Address, "10.25.0.") {
+		t.Fatalf("ADD ctr-red: %v %+v\n%s", err, rr, out)
+	}
+	// (Straight to c2's MAC: no ARP needed, the frames reach red's switch.)
+	for _, args := range [][]string{{"ip", "route", "replace", "10.24.0.0/29", "dev", "eth0"},
+		{"ip", "neigh", "replace", ip2, "lladdr", r2.Interfaces[1].Mac, "dev", "eth0"}} {
+		if o, err := in(cr, args...); err != nil {
+			t.Fatalf("%v in %s: %v\n%s", args, cr, err, o)
+		}
+	}
+	if o, err := in(cr, "ping", "-c", "2", "-W", "1", ip2); err == nil {
+		t.Errorf("a container on red reaches blue's %s:\n%s", ip2, o)
+	}
+	// A spoofed source is dropped: c3 sending from an address that is not
+	// its own gets no answer (from its own it does).
+	if o, err := in(c3, "ip", "addr", "add", "10.24.0.4/29", "dev", "eth0"); err != nil {
+		t.Fatalf("second address in c3: %v\n%s", err, o)
+	}
+	if o, err := in(c3, "ping", "-c", "2", "-W", "1", "-I", "10.24.0.4", ip2); err == nil {
+		t.Errorf("a spoofed source passes:\n%s", o)
+	}
+	if err := ping(c3, ip2, 2); err != nil {
+		t.Errorf("c3 from its own address after the spoofing attempt: %v", err)
+	}
+
+	// loomd restarted while containers run: not a ping lost, every port
+	// kept. Then, the netns gone: DEL still removes the port.
+	pinger := exec.Command("ip", "netns", "exec", c3, "ping", "-i", "0.05", "-W", "1", ip2)
+	var pings bytes.Buffer
+	pinger.Stdout = &pings
+	if err := pinger.Start(); err != nil {
+		t.Fatal(err)
+	}
+	before := len(cl.runtimePorts())
 	cl.loomd.stop()
 	cl.loomd = startAPILoomd(t, cl.Lab, cl.state)
+	waitFor(t, "loomd has the hosts in sync again", 10*time.Second, func() bool {
+		st, err := cl.api.Status(context.Background())
+		if err != nil || len(st.Hosts) != 2 {
+			return false
+		}
+		for _, h := range st.Hosts {
+			if h.State != "in sync" {
+				return false
+			}
+		}
+		return true
+	})
+	pinger.Process.Signal(syscall.SIGINT)
+	pinger.Wait()
+	if m := regexp.MustCompile(`(\d+) packets transmitted, (\d+) received`).FindStringSubmatch(pings.String()); m == nil || m[1] != m[2] || m[1] == "0" {
+		t.Errorf("pings across loomd's restart: %q", m)
+	}
+	if after := len(cl.runtimePorts()); after != before {
+		t.Errorf("runtime ports: %d before loomd's restart, %d after", before, after)
+	}
+	if _, out, err := cl.cni("DEL", "ctr-red", "/run/netns/"+cr, "eth0", cl.netconf("red", "h2", "")); err != nil {
+		t.Errorf("DEL ctr-red: %v\n%s", err, out)
+	}
 	if out, err := exec.Command("ip", "netns", "del", c2).CombinedOutput(); err != nil {
 		t.Fatalf("ip netns del %s: %v\n%s", c2, err, out)
 	}
