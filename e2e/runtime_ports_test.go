@@ -29,7 +29,8 @@ ports:
 // TestRuntimePortLab: a container's interface that no file names joins
 // switch blue through loomd's runtime-ports API (as the CNI plugin will
 // call it), gets its MAC and address from loomd, and pings a port of the
-// files on another host with real packets; deleted, its port and flows
+// files on another host with real packets, also after loomd restarted
+// (the port and its address kept in loomd's state); deleted, its port and flows
 // go from the host, its address is free again, and the ping stops.
 //
 // Controls: before the ADD the container, given an address of the
@@ -47,7 +48,8 @@ func TestRuntimePortLab(t *testing.T) {
 	if err := os.WriteFile(topo, []byte(runtimeTopology), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	d := startLoomd(t, t, l, topo)
+	state := filepath.Join(t.TempDir(), "state")
+	d := startLoomd(t, t, l, topo, "--state-dir", state)
 	waitFor(t, "both hosts in sync", 60*time.Second, func() bool { return d.inSync("h1", "h2") })
 	if err := l.Ping("h1-web1", "10.60.0.10", 1); err != nil {
 		t.Fatalf("web1 cannot ping itself: %v", err)
@@ -102,6 +104,16 @@ func TestRuntimePortLab(t *testing.T) {
 	flows := l.MustExec("h2", "ovs-ofctl", "-O", "OpenFlow13", "dump-flows", "br-int")
 	if !strings.Contains(flows, p.MAC) {
 		t.Fatalf("h2 has no flow with the runtime port's MAC %s:\n%s", p.MAC, flows)
+	}
+	// A restart of loomd keeps the port, its address and its flows.
+	d.kill()
+	d = startLoomd(t, t, l, topo, "--state-dir", state)
+	waitFor(t, "hosts in sync after loomd's restart", 60*time.Second, atRevision(p.Revision))
+	if out, err := l.Loomctl("runtime-port", "ls"); err != nil || !strings.Contains(out, p.Name) || !strings.Contains(out, p.IPs[0]) || !strings.Contains(out, p.MAC) {
+		t.Fatalf("runtime ports after loomd's restart: %v\n%s", err, out)
+	}
+	if err := l.Ping(ns, "10.60.0.10", 3); err != nil {
+		t.Fatalf("after loomd's restart the runtime port does not reach web1: %v", err)
 	}
 	// loomctl shows it with its origin, and an ADD again is the same port.
 	if out, err := l.Loomctl("get", "ports", p.Name); err != nil || !strings.Contains(out, "runtime cni 5f2ac0ffee01 eth0") {

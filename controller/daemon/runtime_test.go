@@ -472,3 +472,36 @@ func TestAutoAddressesKept(t *testing.T) {
 		t.Fatalf("compiled with %v", p.IPs)
 	}
 }
+
+// A runtime retrying at once (the same ADD 20 times concurrently) gets
+// one port: one answer says created, all name the same port and address.
+func TestRuntimePortConcurrentRetries(t *testing.T) {
+	f, c := rtFixture(t, t.TempDir())
+	const n = 20
+	res := make([]*api.RuntimePortResult, n)
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for i := 0; i < n; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			res[i], errs[i] = c.AddRuntimePort(context.Background(), addReq("h2", "retried"))
+		}()
+	}
+	wg.Wait()
+	created := 0
+	for i := 0; i < n; i++ {
+		if errs[i] != nil {
+			t.Fatal(errs[i])
+		}
+		if res[i].Created {
+			created++
+		}
+		if res[i].Name != res[0].Name || strings.Join(res[i].IPs, ",") != strings.Join(res[0].IPs, ",") || res[i].MAC != res[0].MAC {
+			t.Fatalf("answers differ: %+v and %+v", res[i], res[0])
+		}
+	}
+	if created != 1 || len(f.d.RuntimePorts().Ports) != 1 {
+		t.Fatalf("%d answers say created, %d ports stored; want 1 and 1", created, len(f.d.RuntimePorts().Ports))
+	}
+}
