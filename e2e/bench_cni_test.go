@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -36,6 +37,7 @@ func TestBenchCNI(t *testing.T) {
 		t.Fatalf("ADD peer: %v\n%s", err, out)
 	}
 	peerIP, _, _ := strings.Cut(r.IPs[0].Address, "/")
+	burst(t, cl, peerIP, 100)
 	for _, mode := range []struct{ name, extra string }{{"waits for the port's flows", ""}, {"readyTimeout 0", `, "readyTimeout": "0"`}} {
 		var add, ping, del []time.Duration
 		for i := range n {
@@ -75,4 +77,63 @@ func TestBenchCNI(t *testing.T) {
 				Note: fmt.Sprintf("min %.1f, max %.1f ms; n=%d, 2 hosts, a few ports", ms(m.d[0]), ms(m.d[len(m.d)-1]), len(m.d))})
 		}
 	}
+}
+
+// burst ADDs n containers on h1 at once (n plugin processes) and reports
+// how long until every ADD returned and until every container answered a
+// ping to the peer, then DELs them all at once.
+func burst(t *testing.T, cl *containerLab, peerIP string, n int) {
+	t.Helper()
+	conf := cl.netconf("blue", "h1", "")
+	nss := make([]string, n)
+	for i := range nss {
+		nss[i] = cl.netns(fmt.Sprintf("x%d", i))
+	}
+	errs := make(chan error, n)
+	start := time.Now()
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	var lastAdd, lastPing time.Duration
+	for i, ns := range nss {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if _, out, err := cl.cni("ADD", fmt.Sprintf("burst-%d", i), "/run/netns/"+ns, "eth0", conf); err != nil {
+				errs <- fmt.Errorf("ADD %s: %v\n%s", ns, err, out)
+				return
+			}
+			added := time.Since(start)
+			for exec.Command("ip", "netns", "exec", ns, "ping", "-c", "1", "-W", "0.05", peerIP).Run() != nil {
+				if time.Since(start) > 30*time.Second {
+					errs <- fmt.Errorf("%s never reached the peer", ns)
+					return
+				}
+			}
+			pinged := time.Since(start)
+			mu.Lock()
+			lastAdd, lastPing = max(lastAdd, added), max(lastPing, pinged)
+			mu.Unlock()
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+	ms := func(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+	note := fmt.Sprintf("%d plugin processes at once on h1, 2 hosts", n)
+	benchReport(t, benchResult{Section: "containers", Figure: fmt.Sprintf("burst of %d ADDs: the last returned", n), Value: ms(lastAdd), Unit: "ms", Note: note})
+	benchReport(t, benchResult{Section: "containers", Figure: fmt.Sprintf("burst of %d ADDs: all pinging", n), Value: ms(lastPing), Unit: "ms", Note: note})
+	start = time.Now()
+	for i, ns := range nss {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if _, out, err := cl.cni("DEL", fmt.Sprintf("burst-%d", i), "/run/netns/"+ns, "eth0", conf); err != nil {
+				t.Errorf("DEL %s: %v\n%s", ns, err, out)
+			}
+		}()
+	}
+	wg.Wait()
+	benchReport(t, benchResult{Section: "containers", Figure: fmt.Sprintf("burst of %d DELs: the last returned", n), Value: ms(time.Since(start)), Unit: "ms", Note: note})
 }

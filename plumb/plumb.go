@@ -215,7 +215,7 @@ func Add(ctx context.Context, c *api.Client, r Request) (*Attachment, error) {
 		return nil, undo(err)
 	}
 	if r.ReadyTimeout > 0 {
-		at.Ready, err = waitReady(ctx, c, r.Host, res.Name, res.Revision, r.ReadyTimeout)
+		at.Ready, err = waitReady(ctx, c, r.Host, res.Name, hv, res.Revision, r.ReadyTimeout)
 		if err != nil {
 			return nil, undo(err)
 		}
@@ -388,7 +388,7 @@ func portFlowsIn(ctx context.Context, c *api.Client, host, port string) (bool, e
 // the other hosts it reaches at revision rev or later. Not ready in time is no error
 // (the port may still come up; loomd keeps at it): it answers false.
 // An error is loomd's answer to the watch itself.
-func waitReady(ctx context.Context, c *api.Client, host, port string, rev int64, d time.Duration) (bool, error) {
+func waitReady(ctx context.Context, c *api.Client, host, port, iface string, rev int64, d time.Duration) (bool, error) {
 	wctx, cancel := context.WithTimeout(ctx, d)
 	defer cancel()
 	ready, flowsIn := false, false
@@ -413,6 +413,15 @@ func waitReady(ctx context.Context, c *api.Client, host, port string, rev int64,
 		// the switch: those come with a later reconcile (its own status
 		// event). Ready is when the switch has them...
 		if !flowsIn {
+			// Reading the switch's flows costs loomd a dump of them: only
+			// once OVS has numbered the interface (loomd's cache, cheap).
+			hi, err := c.Interfaces(ctx, host)
+			if err != nil {
+				return fmt.Errorf("loomd: interfaces of host %s: %w", host, err)
+			}
+			if !slices.ContainsFunc(hi.Interfaces, func(i ovsdb.InterfaceState) bool { return i.Name == iface && i.Ofport > 0 }) {
+				return nil
+			}
 			ok, err := portFlowsIn(ctx, c, host, port)
 			if err != nil {
 				return err
