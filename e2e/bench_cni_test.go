@@ -37,7 +37,8 @@ func TestBenchCNI(t *testing.T) {
 		t.Fatalf("ADD peer: %v\n%s", err, out)
 	}
 	peerIP, _, _ := strings.Cut(r.IPs[0].Address, "/")
-	burst(t, cl, peerIP, 100)
+	burst(t, cl, peerIP, 100, "")
+	burst(t, cl, peerIP, 100, `, "readyTimeout": "0"`)
 	for _, mode := range []struct{ name, extra string }{{"waits for the port's flows", ""}, {"readyTimeout 0", `, "readyTimeout": "0"`}} {
 		var add, ping, del []time.Duration
 		for i := range n {
@@ -82,23 +83,27 @@ func TestBenchCNI(t *testing.T) {
 // burst ADDs n containers on h1 at once (n plugin processes) and reports
 // how long until every ADD returned and until every container answered a
 // ping to the peer, then DELs them all at once.
-func burst(t *testing.T, cl *containerLab, peerIP string, n int) {
+func burst(t *testing.T, cl *containerLab, peerIP string, n int, extra string) {
 	t.Helper()
-	conf := cl.netconf("blue", "h1", "")
+	conf := cl.netconf("blue", "h1", extra)
+	mode := "ADD waits for the port"
+	if extra != "" {
+		mode = "readyTimeout 0"
+	}
 	nss := make([]string, n)
 	for i := range nss {
-		nss[i] = cl.netns(fmt.Sprintf("x%d", i))
+		nss[i] = cl.netns(fmt.Sprintf("x%d%s", i, map[bool]string{true: "w", false: "n"}[extra == ""]))
 	}
 	errs := make(chan error, n)
 	start := time.Now()
 	var wg sync.WaitGroup
 	var mu sync.Mutex
 	var lastAdd, lastPing time.Duration
-	for i, ns := range nss {
+	for _, ns := range nss {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			if _, out, err := cl.cni("ADD", fmt.Sprintf("burst-%d", i), "/run/netns/"+ns, "eth0", conf); err != nil {
+			if _, out, err := cl.cni("ADD", fmt.Sprintf("burst-%s", ns), "/run/netns/"+ns, "eth0", conf); err != nil {
 				errs <- fmt.Errorf("ADD %s: %v\n%s", ns, err, out)
 				return
 			}
@@ -121,15 +126,15 @@ func burst(t *testing.T, cl *containerLab, peerIP string, n int) {
 		t.Fatal(err)
 	}
 	ms := func(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
-	note := fmt.Sprintf("%d plugin processes at once on h1, 2 hosts", n)
+	note := fmt.Sprintf("%d plugin processes at once on h1, 2 hosts; %s", n, mode)
 	benchReport(t, benchResult{Section: "containers", Figure: fmt.Sprintf("burst of %d ADDs: the last returned", n), Value: ms(lastAdd), Unit: "ms", Note: note})
 	benchReport(t, benchResult{Section: "containers", Figure: fmt.Sprintf("burst of %d ADDs: all pinging", n), Value: ms(lastPing), Unit: "ms", Note: note})
 	start = time.Now()
-	for i, ns := range nss {
+	for _, ns := range nss {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			if _, out, err := cl.cni("DEL", fmt.Sprintf("burst-%d", i), "/run/netns/"+ns, "eth0", conf); err != nil {
+			if _, out, err := cl.cni("DEL", fmt.Sprintf("burst-%s", ns), "/run/netns/"+ns, "eth0", conf); err != nil {
 				t.Errorf("DEL %s: %v\n%s", ns, err, out)
 			}
 		}()
