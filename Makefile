@@ -14,8 +14,8 @@ help: ## list the targets
 deps: ## install the Debian packages Loom's lab and tests need (root; only what is missing)
 	@deploy/deps.sh
 
-build: ## build loomctl and loomd into bin/ (VERSION=v1.2.0 stamps a release; else "devel" and the git commit)
-	$(GO) build $(if $(VERSION),-ldflags "-X github.com/loom-sdn/loom/version.Version=$(VERSION)") -o $(BIN)/ ./cmd/loomctl ./cmd/loomd
+build: ## build loomctl, loomd, loom-cni and loom-docker into bin/ (VERSION=v1.2.0 stamps a release; else "devel" and the git commit)
+	$(GO) build $(if $(VERSION),-ldflags "-X github.com/loom-sdn/loom/version.Version=$(VERSION)") -o $(BIN)/ ./cmd/loomctl ./cmd/loomd ./cmd/loom-cni ./cmd/loom-docker
 
 test: deps ## unit and end-to-end tests on real OVS (root); what CI runs
 	$(GO) test -race -count=1 -timeout 30m $(PKGS)

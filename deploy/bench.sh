@@ -10,7 +10,8 @@
 #      bench): Loom's flow push against ovs-ofctl's own bundle, loomd's
 #      convergence and resources on a 3-host lab, its repair times, issue
 #      12's hostile inputs (each sent to a fresh loomd: answer, time, memory,
-#      loomd still up), and how long loomctl's edits take to return (no lab).
+#      loomd still up), how long loomctl's edits take to return (no lab),
+#      and loom-cni's ADD, DEL and first ping (e2e/bench_cni_test.go).
 #
 # The log and the table go to BENCH_OUT (default bin/bench). Knobs of the lab
 # benchmarks: LOOM_BENCH_RUNS (push runs, 5), LOOM_BENCH_CONVERGE_RUNS (3),

@@ -4,7 +4,7 @@
 # there.
 set -euo pipefail
 
-pkgs=(openvswitch-switch iproute2 iputils-ping ethtool tcpdump)
+pkgs=(openvswitch-switch iproute2 iputils-ping ethtool tcpdump podman containernetworking-plugins busybox-static runc docker.io)
 missing=()
 for p in "${pkgs[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -67,7 +67,7 @@ func binary(t *testing.T, name string) string {
 		// loomd is a test build: with the tag faultinject it can be made
 		// to send bundles the switch refuses (see ofctl/faultinject.go).
 		for _, args := range [][]string{
-			{"build", "-o", binDir + "/", "./cmd/loomctl", "./e2e/lmtcp"},
+			{"build", "-o", binDir + "/", "./cmd/loomctl", "./cmd/loom-cni", "./cmd/loom-docker", "./e2e/lmtcp"},
 			{"build", "-tags", "faultinject", "-o", binDir + "/", "./cmd/loomd"},
 		} {
 			cmd := exec.Command("go", args...)

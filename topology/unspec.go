@@ -68,6 +68,16 @@ func SwitchSpecOf(sw Switch) SwitchSpec {
 	for _, p := range sw.Subnets {
 		s.Subnets = append(s.Subnets, p.String())
 	}
+	for _, g := range sw.Gateways {
+		s.Gateways = append(s.Gateways, g.String())
+	}
+	for _, r := range sw.Exclude {
+		if r.From == r.To {
+			s.ExcludeIPs = append(s.ExcludeIPs, r.From.String())
+		} else {
+			s.ExcludeIPs = append(s.ExcludeIPs, r.From.String()+"-"+r.To.String())
+		}
+	}
 	return s
 }
 
