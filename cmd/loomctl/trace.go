@@ -94,7 +94,7 @@ func (tr *tracer) host(name string) (*flows.HostState, *sim.Switch, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	sw, err := sim.New(hs.Flows)
+	sw, err := sim.New(hs.Flows())
 	if err != nil {
 		return nil, nil, err
 	}

@@ -69,7 +69,7 @@ type Daemon struct {
 	// onReady is called once, when a valid topology is first in force.
 	readyOnce  sync.Once
 	onReady    func()
-	cache      *flows.Cache      // the last compilation, to reuse unchanged hosts (writeMu)
+	compiled   *flows.Compiled   // the last compilation, which the next one updates (writeMu)
 	loader     *topology.Loader  // parses again only what changed in the files (writeMu)
 	editMu     sync.Mutex        // guards pending
 	pending    []*editCall       // edits waiting for the next batch
@@ -201,7 +201,7 @@ func (d *Daemon) hostChanged(s controller.HostStatus) {
 // records how long its steps took.
 func (d *Daemon) install(t *topology.Topology, st stored) error {
 	d.steps = steps{start: time.Now()}
-	states, cache, reuse, err := flows.CompileIncremental(t, d.cache)
+	compiled, err := d.compiled.Update(t)
 	if err != nil {
 		return err
 	}
@@ -212,10 +212,10 @@ func (d *Daemon) install(t *topology.Topology, st stored) error {
 		}
 	}
 	d.steps.mark("store")
-	d.cache = cache
+	d.compiled = compiled
 	d.mu.Lock()
 	d.st, d.topo = st, t
-	d.rec.SetDesired(states, st.Revision)
+	d.rec.SetDesired(compiled.States(), st.Revision)
 	d.state = api.TopologyState{Source: d.state.Source, Path: d.state.Path, Revision: st.Revision,
 		Loaded: true, LoadedAt: time.Now(), WrittenAt: st.UpdatedAt, Summary: api.Summarize(t)}
 	d.mu.Unlock()
@@ -225,7 +225,7 @@ func (d *Daemon) install(t *topology.Topology, st stored) error {
 	}
 	d.log.Info("topology in force", zap.Int64("revision", st.Revision), zap.String("source", d.state.Source),
 		zap.Int("hosts", len(t.Hosts)), zap.Int("switches", len(t.Switches)), zap.Int("ports", len(t.Ports)),
-		zap.Int("hosts_compiled", reuse.Compiled), zap.Int("hosts_reused", reuse.Reused), zap.Duration("compile", took))
+		zap.Int("hosts_changed", len(compiled.Changed())), zap.Int("hosts_kept", len(t.Hosts)-len(compiled.Changed())), zap.Duration("compile", took))
 	d.publishTopology()
 	d.readyOnce.Do(d.onReady)
 	return nil

@@ -1,0 +1,634 @@
+package flows
+
+import (
+	"cmp"
+	"fmt"
+	"maps"
+	"slices"
+	"sort"
+
+	"github.com/loom-sdn/loom/topology"
+)
+
+// Compiled is the compiler's result for one topology: every host's state,
+// and what the next compilation needs to redo only what a change reaches.
+// A Compiled is not modified once returned: Update returns a new one that
+// shares what did not change, and the old one stays valid (a dry run
+// simply drops the new one).
+//
+// The nil *Compiled is the empty compilation: nil.Update(t) compiles t
+// from scratch (and is what Compile does).
+type Compiled struct {
+	// The topology's objects, sorted by name: the compiler's own copies,
+	// kept across updates while they are equal but for their positions.
+	hosts     []*topology.Host
+	switches  []*topology.Switch
+	ports     []*topology.Port
+	acls      []*topology.ACL
+	gateways  []*topology.L2Gateway
+	endpoints []*topology.ExternalEndpoint
+
+	hostByName map[string]*topology.Host
+	aclByName  map[string]*topology.ACL
+	// aclUsers are the ports that use each ACL (in either direction).
+	aclUsers map[string][]*topology.Port
+	gwByHost map[string][]*topology.L2Gateway
+
+	sw   map[string]*swState
+	host map[string]*hostEntry
+
+	states  []*HostState // by host name
+	changed []string     // hosts whose state differs from the previous compilation's
+}
+
+// hostEntry is a host as the compiler keeps it.
+type hostEntry struct {
+	host     *topology.Host
+	local    []*topology.Port      // its ports, by name
+	gateways []*topology.L2Gateway // the gateways on it, by name
+	carried  []string              // the switches it carries, by name
+	ports    *hostPorts
+	// own holds the host's own part of each switch it carries.
+	own   map[string]*part
+	state *HostState
+}
+
+// Compile computes every host's desired state, sorted by host name.
+func Compile(t *topology.Topology) ([]*HostState, error) {
+	c, err := (*Compiled)(nil).Update(t)
+	if err != nil {
+		return nil, err
+	}
+	return c.States(), nil
+}
+
+// CompileHost computes the desired state of the named host.
+func CompileHost(t *topology.Topology, host string) (*HostState, error) {
+	if _, ok := t.Host(host); !ok {
+		return nil, fmt.Errorf("no host named %q in the topology", host)
+	}
+	c, err := (*Compiled)(nil).Update(t)
+	if err != nil {
+		return nil, err
+	}
+	return c.Host(host), nil
+}
+
+// States are every host's state, sorted by host name. The slice must not
+// be modified.
+func (c *Compiled) States() []*HostState {
+	if c == nil {
+		return nil
+	}
+	return c.states
+}
+
+// Host is the named host's state, nil if there is no such host.
+func (c *Compiled) Host(name string) *HostState {
+	if c == nil {
+		return nil
+	}
+	if e := c.host[name]; e != nil {
+		return e.state
+	}
+	return nil
+}
+
+// Changed names the hosts whose state differs from the compilation that
+// Update started from (every host, from scratch), sorted: the others keep
+// the same *HostState.
+func (c *Compiled) Changed() []string {
+	if c == nil {
+		return nil
+	}
+	return c.changed
+}
+
+// change is one object of a kind that differs between two compilations:
+// old nil when it was added, new nil when it was removed.
+type change[T any] struct{ old, new *T }
+
+// diffObjects walks the compiler's objects (old, sorted by name) and the
+// topology's (cur, sorted by name) side by side. It returns the objects
+// to keep (the old copy where equal, a new copy where not) and the
+// changes.
+func diffObjects[T any](old []*T, cur []T, name func(*T) string, equal func(a, b *T) bool) ([]*T, []change[T]) {
+	out := make([]*T, 0, len(cur))
+	var changes []change[T]
+	i, j := 0, 0
+	for i < len(old) || j < len(cur) {
+		var c int
+		switch {
+		case i == len(old):
+			c = 1
+		case j == len(cur):
+			c = -1
+		default:
+			c = cmp.Compare(name(old[i]), name(&cur[j]))
+		}
+		switch {
+		case c < 0:
+			changes = append(changes, change[T]{old: old[i]})
+			i++
+		case c > 0:
+			n := new(T)
+			*n = cur[j]
+			out = append(out, n)
+			changes = append(changes, change[T]{new: n})
+			j++
+		default:
+			if equal(old[i], &cur[j]) {
+				out = append(out, old[i])
+			} else {
+				n := new(T)
+				*n = cur[j]
+				out = append(out, n)
+				changes = append(changes, change[T]{old: old[i], new: n})
+			}
+			i, j = i+1, j+1
+		}
+	}
+	return out, changes
+}
+
+// Update compiles t, redoing only what differs from c: the parts of the
+// switches whose objects changed (the switch, its ports, gateways and
+// endpoints, the hosts that carry it, the ACLs its ports use) and the
+// hosts that carry them or whose own objects changed. Objects are
+// compared by value without their positions, so the positions in the
+// origins of flows that a change does not reach are those of the
+// topology they were compiled from. Its output otherwise equals that of
+// a compilation from scratch, flow for flow and port for port (the
+// property test in compiled_test.go checks it).
+func (c *Compiled) Update(t *topology.Topology) (*Compiled, error) {
+	if err := supported(t); err != nil {
+		return nil, err
+	}
+	var prev Compiled
+	if c != nil {
+		prev = *c
+	}
+	n := &Compiled{}
+	dirtySw := map[string]bool{}   // switches whose parts are redone
+	dirtyHost := map[string]bool{} // hosts whose own parts are all redone
+	touched := map[string]bool{}   // hosts whose ports or gateways changed
+
+	var hc []change[topology.Host]
+	n.hosts, hc = diffObjects(prev.hosts, t.Hosts, func(h *topology.Host) string { return h.Name }, equalHost)
+	var sc []change[topology.Switch]
+	n.switches, sc = diffObjects(prev.switches, t.Switches, func(s *topology.Switch) string { return s.Name }, equalSwitch)
+	var pc []change[topology.Port]
+	n.ports, pc = diffObjects(prev.ports, t.Ports, func(p *topology.Port) string { return p.Name }, equalPort)
+	var ac []change[topology.ACL]
+	n.acls, ac = diffObjects(prev.acls, t.ACLs, func(a *topology.ACL) string { return a.Name }, equalACL)
+	var gc []change[topology.L2Gateway]
+	n.gateways, gc = diffObjects(prev.gateways, t.L2Gateways, func(g *topology.L2Gateway) string { return g.Name }, equalGateway)
+	var ec []change[topology.ExternalEndpoint]
+	n.endpoints, ec = diffObjects(prev.endpoints, t.ExternalEndpoints, func(e *topology.ExternalEndpoint) string { return e.Name }, equalEndpoint)
+
+	// Hosts: a changed host redoes its own parts and the switches it
+	// carries (their tunnels to it).
+	n.hostByName = prev.hostByName
+	if len(hc) > 0 || n.hostByName == nil {
+		n.hostByName = make(map[string]*topology.Host, len(n.hosts))
+		for _, h := range n.hosts {
+			n.hostByName[h.Name] = h
+		}
+	}
+	for _, ch := range hc {
+		name := nameOf(ch.old, ch.new, func(h *topology.Host) string { return h.Name })
+		dirtyHost[name] = true
+		if e := prev.host[name]; e != nil {
+			for _, s := range e.carried {
+				dirtySw[s] = true
+			}
+		}
+	}
+	for _, ch := range sc {
+		dirtySw[nameOf(ch.old, ch.new, func(s *topology.Switch) string { return s.Name })] = true
+	}
+	// Ports: their switches, old and new, and their hosts.
+	portsOf := map[string][]change[topology.Port]{} // by switch
+	portsOn := map[string][]change[topology.Port]{} // by host
+	for _, ch := range pc {
+		for _, p := range []*topology.Port{ch.old, ch.new} {
+			if p != nil {
+				dirtySw[p.Switch] = true
+				touched[p.Host] = true
+				portsOf[p.Switch] = append(portsOf[p.Switch], ch)
+				portsOn[p.Host] = append(portsOn[p.Host], ch)
+			}
+		}
+	}
+	// ACLs: the switches of the ports that use them.
+	n.aclByName = prev.aclByName
+	if len(ac) > 0 || n.aclByName == nil {
+		n.aclByName = make(map[string]*topology.ACL, len(n.acls))
+		for _, a := range n.acls {
+			n.aclByName[a.Name] = a
+		}
+	}
+	n.aclUsers = prev.aclUsers
+	if len(pc) > 0 || n.aclUsers == nil {
+		n.aclUsers = updateACLUsers(prev.aclUsers, pc)
+	}
+	for _, ch := range ac {
+		name := nameOf(ch.old, ch.new, func(a *topology.ACL) string { return a.Name })
+		for _, p := range n.aclUsers[name] {
+			dirtySw[p.Switch] = true
+		}
+		for _, p := range prev.aclUsers[name] {
+			dirtySw[p.Switch] = true
+		}
+	}
+	for _, ch := range gc {
+		for _, g := range []*topology.L2Gateway{ch.old, ch.new} {
+			if g != nil {
+				dirtySw[g.Switch] = true
+				touched[g.Host] = true
+			}
+		}
+	}
+	n.gwByHost = prev.gwByHost
+	if len(gc) > 0 || n.gwByHost == nil {
+		n.gwByHost = map[string][]*topology.L2Gateway{}
+		for _, g := range n.gateways {
+			n.gwByHost[g.Host] = append(n.gwByHost[g.Host], g)
+		}
+	}
+	for _, ch := range ec {
+		for _, e := range []*topology.ExternalEndpoint{ch.old, ch.new} {
+			if e != nil {
+				dirtySw[e.Switch] = true
+			}
+		}
+	}
+
+	// Switches: redo the dirty ones.
+	n.sw = maps.Clone(prev.sw)
+	if n.sw == nil {
+		n.sw = make(map[string]*swState, len(n.switches))
+	}
+	swByName := func(name string) *topology.Switch {
+		i := sort.Search(len(n.switches), func(i int) bool { return n.switches[i].Name >= name })
+		if i < len(n.switches) && n.switches[i].Name == name {
+			return n.switches[i]
+		}
+		return nil
+	}
+	var gwOf, epOf map[string][]int // by switch, indexes in n.gateways / n.endpoints
+	if len(dirtySw) > 0 {
+		gwOf, epOf = map[string][]int{}, map[string][]int{}
+		for i, g := range n.gateways {
+			if dirtySw[g.Switch] {
+				gwOf[g.Switch] = append(gwOf[g.Switch], i)
+			}
+		}
+		for i, e := range n.endpoints {
+			if dirtySw[e.Switch] {
+				epOf[e.Switch] = append(epOf[e.Switch], i)
+			}
+		}
+	}
+	var redo []*swState
+	var redoPrev []*swState
+	var allPorts map[string][]*topology.Port
+	if c == nil {
+		// From scratch: group all ports at once.
+		allPorts = make(map[string][]*topology.Port, len(n.switches))
+		for _, p := range n.ports {
+			allPorts[p.Switch] = append(allPorts[p.Switch], p)
+		}
+	}
+	for _, name := range sortedKeys(dirtySw) {
+		sw := swByName(name)
+		old := prev.sw[name]
+		if sw == nil {
+			delete(n.sw, name)
+			continue
+		}
+		s := &swState{sw: sw}
+		if allPorts != nil {
+			s.ports = allPorts[name]
+		} else {
+			var oldPorts []*topology.Port
+			if old != nil {
+				oldPorts = old.ports
+			}
+			s.ports = applyPorts(oldPorts, portsOf[name], func(p *topology.Port) bool { return p.Switch == name })
+		}
+		for _, i := range gwOf[name] {
+			s.gateways = append(s.gateways, n.gateways[i])
+		}
+		for _, i := range epOf[name] {
+			s.endpoints = append(s.endpoints, n.endpoints[i])
+		}
+		s.byHost = map[string][]*topology.Port{}
+		for _, p := range s.ports {
+			s.byHost[p.Host] = append(s.byHost[p.Host], p)
+		}
+		names := make([]string, 0, len(s.byHost)+len(s.gateways))
+		for h := range s.byHost {
+			names = append(names, h)
+		}
+		for _, g := range s.gateways {
+			if _, ok := s.byHost[g.Host]; !ok {
+				names = append(names, g.Host)
+			}
+		}
+		sort.Strings(names)
+		names = slices.Compact(names)
+		s.hosts = make([]*topology.Host, len(names))
+		for i, h := range names {
+			s.hosts[i] = n.hostByName[h]
+		}
+		n.sw[name] = s
+		redo = append(redo, s)
+		redoPrev = append(redoPrev, old)
+	}
+	err := each(len(redo), func(i int) (string, topology.Pos) { return "switch " + redo[i].sw.Name, redo[i].sw.Pos },
+		func(i int) error {
+			if err := redo[i].build(redoPrev[i]); err != nil {
+				return fmt.Errorf("switch %q: %w", redo[i].sw.Name, err)
+			}
+			return nil
+		})
+	if err != nil {
+		return nil, err
+	}
+
+	// Hosts: redo those that carry a dirty switch (before or now) or whose
+	// objects changed.
+	redoHost := map[string]bool{}
+	for name := range dirtySw {
+		for _, s := range []*swState{prev.sw[name], n.sw[name]} {
+			if s != nil {
+				for _, h := range s.hosts {
+					redoHost[h.Name] = true
+				}
+			}
+		}
+	}
+	for h := range dirtyHost {
+		redoHost[h] = true
+	}
+	for h := range touched {
+		redoHost[h] = true
+	}
+	n.host = maps.Clone(prev.host)
+	if n.host == nil {
+		n.host = make(map[string]*hostEntry, len(n.hosts))
+	}
+	var allLocal map[string][]*topology.Port
+	if c == nil {
+		allLocal = make(map[string][]*topology.Port, len(n.hosts))
+		for _, p := range n.ports {
+			allLocal[p.Host] = append(allLocal[p.Host], p)
+		}
+	}
+	var hosts []*hostEntry
+	var hostsPrev []*hostEntry
+	for _, name := range sortedKeys(redoHost) {
+		h := n.hostByName[name]
+		old := prev.host[name]
+		if h == nil {
+			delete(n.host, name)
+			continue
+		}
+		e := &hostEntry{host: h, gateways: n.gwByHost[name]}
+		switch {
+		case allLocal != nil:
+			e.local = allLocal[name]
+		case touched[name] || old == nil:
+			var oldLocal []*topology.Port
+			if old != nil {
+				oldLocal = old.local
+			}
+			e.local = applyPorts(oldLocal, portsOn[name], func(p *topology.Port) bool { return p.Host == name })
+		default:
+			e.local = old.local
+		}
+		n.host[name] = e
+		hosts = append(hosts, e)
+		if dirtyHost[name] {
+			old = nil // nothing of it can be kept
+		}
+		hostsPrev = append(hostsPrev, old)
+	}
+	err = each(len(hosts), func(i int) (string, topology.Pos) { return "host " + hosts[i].host.Name, hosts[i].host.Pos },
+		func(i int) error {
+			if err := n.buildHost(hosts[i], hostsPrev[i], dirtySw); err != nil {
+				return fmt.Errorf("host %q: %w", hosts[i].host.Name, err)
+			}
+			return nil
+		})
+	if err != nil {
+		return nil, err
+	}
+	n.states = make([]*HostState, len(n.hosts))
+	for i, h := range n.hosts {
+		e := n.host[h.Name]
+		n.states[i] = e.state
+		if old := prev.host[h.Name]; old == nil || old.state != e.state {
+			n.changed = append(n.changed, h.Name)
+		}
+	}
+	return n, nil
+}
+
+// buildHost makes host e's state; prev (nil: none to reuse) is its entry
+// in the previous compilation, whose own parts are kept for the switches
+// that are not dirty when the host's numbering did not change.
+func (n *Compiled) buildHost(e *hostEntry, prev *hostEntry, dirtySw map[string]bool) error {
+	me := e.host
+	target, err := controllerTarget(me)
+	if err != nil {
+		return err
+	}
+	var carried []string
+	for _, p := range e.local {
+		carried = append(carried, p.Switch)
+	}
+	for _, g := range e.gateways {
+		carried = append(carried, g.Switch)
+	}
+	slices.Sort(carried)
+	e.carried = slices.Compact(carried)
+	views := make([]*view, len(e.carried))
+	for i, name := range e.carried {
+		views[i] = n.sw[name].view(me.Name)
+	}
+	var prevOfport map[string]int
+	var prevLocal []*topology.Port
+	if prev != nil {
+		prevOfport, prevLocal = prev.ports.ofport, prev.local
+	}
+	e.ports, err = makeHostPorts(me, e.local, views, prevOfport, prevLocal)
+	if err != nil {
+		return err
+	}
+	// The host's own parts of the switches that did not change can be
+	// kept if the numbers they use did not change.
+	keep := prev != nil && maps.Equal(prev.ports.uplink, e.ports.uplink) && maps.Equal(prev.ports.epPort, e.ports.epPort)
+	if keep && !maps.Equal(prev.ports.ofport, e.ports.ofport) {
+		for name, of := range prev.ports.ofport {
+			if x, ok := e.ports.ofport[name]; ok && x != of {
+				keep = false // a collision moved a port
+				break
+			}
+		}
+	}
+	e.own = make(map[string]*part, len(e.carried))
+	hb := &hostBuild{me: me, ofport: e.ports.ofport, uplink: e.ports.uplink, epPort: e.ports.epPort,
+		acl: func(name string) *topology.ACL { return n.aclByName[name] }}
+	total := pipelinePart().size(me.Key)
+	parts := make([]*part, 0, 1+3*len(e.carried))
+	parts = append(parts, pipelinePart())
+	for i, name := range e.carried {
+		s := n.sw[name]
+		var p *part
+		if keep && !dirtySw[name] && !e.touchedOn(prev, name) {
+			p = prev.own[name]
+		}
+		if p == nil {
+			var prevPart *part
+			if prev != nil {
+				prevPart = prev.own[name]
+			}
+			hb.builder = newBuilder(flowBudget - total)
+			hb.localSwitch(views[i])
+			if p, err = hb.part(prevPart); err != nil {
+				return err
+			}
+		}
+		e.own[name] = p
+		parts = append(parts, s.shared, p)
+		total += s.shared.size(me.Key) + p.size(me.Key)
+		if s.responder != nil && len(views[i].local) > 0 {
+			parts = append(parts, s.responder)
+			total += s.responder.size(me.Key)
+		}
+		if total > flowBudget {
+			return fmt.Errorf("more than %d flows (the last ones for switch %s): split the host's ports or ACLs", flowBudget, name)
+		}
+	}
+	hs := &HostState{
+		Host: me.Name, OVSDB: me.OVSDB, OpenFlow: me.OpenFlow, TLS: me.TLS,
+		Bridge: me.Bridge, DatapathType: me.DatapathType, ControllerTarget: target,
+		Ports: e.ports.rows,
+		flows: &hostFlows{me: me.Key, parts: parts, n: total},
+	}
+	if prev != nil && prev.state != nil && sameState(prev.state, hs) {
+		hs = prev.state
+	}
+	e.state = hs
+	return nil
+}
+
+// touchedOn tells whether the host's ports on switch sw differ from prev's.
+func (e *hostEntry) touchedOn(prev *hostEntry, sw string) bool {
+	if prev == nil {
+		return true
+	}
+	a, b := portsOnSwitch(e.local, sw), portsOnSwitch(prev.local, sw)
+	return !samePointers(a, b)
+}
+
+func portsOnSwitch(ps []*topology.Port, sw string) []*topology.Port {
+	var out []*topology.Port
+	for _, p := range ps {
+		if p.Switch == sw {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// sameState tells whether two states of a host are equal: the same parts
+// (by pointer) and equal ports.
+func sameState(a, b *HostState) bool {
+	if a.Host != b.Host || a.OVSDB != b.OVSDB || a.OpenFlow != b.OpenFlow || a.Bridge != b.Bridge ||
+		a.DatapathType != b.DatapathType || a.ControllerTarget != b.ControllerTarget || a.TLS != b.TLS ||
+		a.flows.me != b.flows.me || !slices.Equal(a.flows.parts, b.flows.parts) {
+		return false
+	}
+	return slices.EqualFunc(a.Ports, b.Ports, func(x, y Port) bool {
+		return x.Name == y.Name && x.Type == y.Type && x.Ofport == y.Ofport &&
+			maps.Equal(x.Options, y.Options) && maps.Equal(x.ExternalIDs, y.ExternalIDs)
+	})
+}
+
+// applyPorts is list (sorted by name) with the changes made: the old
+// ports of the changes left out, their new ones added where keep says
+// they belong.
+func applyPorts(list []*topology.Port, changes []change[topology.Port], keep func(*topology.Port) bool) []*topology.Port {
+	if len(changes) == 0 {
+		return list
+	}
+	gone := map[*topology.Port]bool{}
+	var added []*topology.Port
+	for _, ch := range changes {
+		if ch.old != nil {
+			gone[ch.old] = true
+		}
+		if ch.new != nil && keep(ch.new) {
+			added = append(added, ch.new)
+		}
+	}
+	out := make([]*topology.Port, 0, len(list)+len(added))
+	for _, p := range list {
+		if !gone[p] {
+			out = append(out, p)
+		}
+	}
+	out = append(out, added...)
+	slices.SortFunc(out, func(a, b *topology.Port) int { return cmp.Compare(a.Name, b.Name) })
+	return slices.CompactFunc(out, func(a, b *topology.Port) bool { return a == b })
+}
+
+// updateACLUsers is users with the changed ports' uses updated.
+func updateACLUsers(users map[string][]*topology.Port, changes []change[topology.Port]) map[string][]*topology.Port {
+	out := maps.Clone(users)
+	if out == nil {
+		out = map[string][]*topology.Port{}
+	}
+	byACL := map[string][]change[topology.Port]{}
+	for _, ch := range changes {
+		for _, p := range []*topology.Port{ch.old, ch.new} {
+			if p == nil {
+				continue
+			}
+			for _, a := range p.ACLsFromPort {
+				byACL[a] = append(byACL[a], ch)
+			}
+			for _, a := range p.ACLsToPort {
+				byACL[a] = append(byACL[a], ch)
+			}
+		}
+	}
+	for a, chs := range byACL {
+		out[a] = applyPorts(out[a], chs, func(p *topology.Port) bool {
+			return slices.Contains(p.ACLsFromPort, a) || slices.Contains(p.ACLsToPort, a)
+		})
+		if len(out[a]) == 0 {
+			delete(out, a)
+		}
+	}
+	return out
+}
+
+func nameOf[T any](old, new *T, name func(*T) string) string {
+	if new != nil {
+		return name(new)
+	}
+	return name(old)
+}
+
+func sortedKeys(m map[string]bool) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
