@@ -12,9 +12,15 @@ import (
 // loadBig loads a generated topology of hosts × 100 ports, 20 ports per
 // switch (1,000 hosts: 100,000 ports, 5,000 switches).
 func loadBig(b *testing.B, hosts int, extra string) *topology.Topology {
+	return loadBigWith(b, topology.NewLoader(), hosts, extra)
+}
+
+// loadBigWith is loadBig through l, which parses again only what changed
+// since its last load, as loomd's does.
+func loadBigWith(b *testing.B, l *topology.Loader, hosts int, extra string) *topology.Topology {
 	b.Helper()
 	src := topotest.Generate(hosts, 100, 20)
-	t, err := topology.LoadBytes(map[string][]byte{"big.yaml": append(src, extra...)})
+	t, err := l.LoadBytes(map[string][]byte{"big.yaml": append(src, extra...)})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -102,7 +108,9 @@ func BenchmarkHostFlows(b *testing.B) {
 
 // BenchmarkOnePortChange adds one port to a topology and compiles it
 // from the previous compilation (Compiled.Update); it reports how many
-// hosts' states change. In the generated topologies each switch spans 20
+// hosts' states change. Both topologies are loaded by one
+// topology.Loader, as loomd loads them (objects that did not change then
+// share their strings, which makes comparing them cheap). In the generated topologies each switch spans 20
 // hosts at both sizes, so 21 hosts change either way (the 20 that carry
 // the switch and the new port's host); lab=50x40 is e2e's 2,000 ports on
 // 3 hosts (50 switches of 40 ports, each on the 3 hosts), where loomd
@@ -115,15 +123,17 @@ func BenchmarkOnePortChange(b *testing.B) {
     ips: [10.191.255.1]
     interface: vifnew
 `
+	var l *topology.Loader
 	for _, tc := range []struct {
 		name          string
 		before, after func() *topology.Topology
 	}{
-		{"hosts=100", func() *topology.Topology { return loadBig(b, 100, "") }, func() *topology.Topology { return loadBig(b, 100, newPort) }},
-		{"hosts=1000", func() *topology.Topology { return loadBig(b, 1000, "") }, func() *topology.Topology { return loadBig(b, 1000, newPort) }},
-		{"lab=50x40", func() *topology.Topology { return loadLab(b, 50, 40, false) }, func() *topology.Topology { return loadLab(b, 50, 40, true) }},
+		{"hosts=100", func() *topology.Topology { return loadBigWith(b, l, 100, "") }, func() *topology.Topology { return loadBigWith(b, l, 100, newPort) }},
+		{"hosts=1000", func() *topology.Topology { return loadBigWith(b, l, 1000, "") }, func() *topology.Topology { return loadBigWith(b, l, 1000, newPort) }},
+		{"lab=50x40", func() *topology.Topology { return loadLabWith(b, l, 50, 40, false) }, func() *topology.Topology { return loadLabWith(b, l, 50, 40, true) }},
 	} {
 		b.Run(tc.name, func(b *testing.B) {
+			l = topology.NewLoader()
 			before, err := (*Compiled)(nil).Update(tc.before())
 			if err != nil {
 				b.Fatal(err)
@@ -171,8 +181,12 @@ func labTopology(S, P int, withNew bool) []byte {
 }
 
 func loadLab(b *testing.B, S, P int, withNew bool) *topology.Topology {
+	return loadLabWith(b, topology.NewLoader(), S, P, withNew)
+}
+
+func loadLabWith(b *testing.B, l *topology.Loader, S, P int, withNew bool) *topology.Topology {
 	b.Helper()
-	t, err := topology.LoadBytes(map[string][]byte{"lab.yaml": labTopology(S, P, withNew)})
+	t, err := l.LoadBytes(map[string][]byte{"lab.yaml": labTopology(S, P, withNew)})
 	if err != nil {
 		b.Fatal(err)
 	}

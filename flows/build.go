@@ -1,8 +1,10 @@
 package flows
 
 import (
+	"cmp"
 	"fmt"
 	"net/netip"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -439,12 +441,36 @@ type hostPorts struct {
 	ofport map[string]int
 	uplink map[string]int
 	epPort map[string]int
+	// What the rows were made from, to keep them when it is the same.
+	local     []Port                   // the workload ports' rows
+	tunnels   map[*topology.Host]uint8 // remote hosts, by encapsulation bits
+	endpoints []*topology.ExternalEndpoint
+	physnets  []string
 }
 
-func makeHostPorts(me *topology.Host, local []*topology.Port, views []*view, prevOfport map[string]int, prevLocal []*topology.Port) (*hostPorts, error) {
-	hp := &hostPorts{uplink: map[string]int{}, epPort: map[string]int{}}
-	if prevOfport != nil && samePointers(local, prevLocal) {
-		hp.ofport = prevOfport
+var encapBit = map[string]uint8{"gre": 1, "vxlan": 2, "geneve": 4}
+
+// tunnelMaps are the options and external ids of the tunnel rows to a
+// host, shared by every host's row (rows are not modified).
+type tunnelMaps struct {
+	options, extIDs map[string]string
+}
+
+func newTunnelMaps(h *topology.Host) *tunnelMaps {
+	return &tunnelMaps{
+		options: map[string]string{"remote_ip": h.TunnelIP.String(), "key": "flow"},
+		extIDs:  map[string]string{ExtIDObject: "host/" + h.Name},
+	}
+}
+
+// makeHostPorts computes host me's ports from its local ports and the
+// switches it carries; prev (nil: none) are its ports in the previous
+// compilation, kept in part or whole where they come out the same.
+func makeHostPorts(me *topology.Host, local []*topology.Port, carried []*swState, prev *hostPorts, prevLocal []*topology.Port, maps func(*topology.Host) *tunnelMaps) (*hostPorts, error) {
+	hp := &hostPorts{uplink: map[string]int{}, epPort: map[string]int{}, tunnels: map[*topology.Host]uint8{}}
+	sameLocal := prev != nil && samePointers(local, prevLocal)
+	if sameLocal {
+		hp.ofport, hp.local = prev.ofport, prev.local
 	} else {
 		names := make([]string, len(local))
 		for i, p := range local {
@@ -458,47 +484,49 @@ func makeHostPorts(me *topology.Host, local []*topology.Port, views []*view, pre
 		for i, n := range ofports {
 			hp.ofport[names[i]] = int(n)
 		}
-	}
-	rows := make([]Port, 0, len(local)+len(views))
-	for _, p := range local {
-		rows = append(rows, Port{
-			Name:        p.Interface,
-			Ofport:      hp.ofport[p.Name],
-			ExternalIDs: map[string]string{ExtIDObject: "port/" + p.Name},
-		})
-	}
-	tunnels := map[string]bool{}
-	var endpoints []*topology.ExternalEndpoint
-	physnets := map[string]bool{}
-	for _, v := range views {
-		if !v.sw.Overlay() {
-			physnets[v.sw.Physnet] = true
-			continue
-		}
-		if v.gateway != nil {
-			physnets[v.gateway.Physnet] = true
-		}
-		for _, h := range v.remoteHosts {
-			k := v.sw.Encapsulation + "/" + h.Name
-			if !tunnels[k] {
-				tunnels[k] = true
-				rows = append(rows, Port{
-					Name:        TunnelPortName(v.sw.Encapsulation, *h),
-					Type:        v.sw.Encapsulation,
-					Options:     map[string]string{"remote_ip": h.TunnelIP.String(), "key": "flow"},
-					Ofport:      TunnelPortBase(v.sw.Encapsulation) + int(h.Key),
-					ExternalIDs: map[string]string{ExtIDObject: "host/" + h.Name},
-				})
+		hp.local = make([]Port, len(local))
+		for i, p := range local {
+			hp.local[i] = Port{
+				Name:        p.Interface,
+				Ofport:      hp.ofport[p.Name],
+				ExternalIDs: map[string]string{ExtIDObject: "port/" + p.Name},
 			}
 		}
-		endpoints = append(endpoints, v.endpoints...)
+	}
+	physnets := map[string]bool{}
+	for _, s := range carried {
+		if !s.sw.Overlay() {
+			physnets[s.sw.Physnet] = true
+			continue
+		}
+		for _, g := range s.gateways {
+			if g.Host == me.Name {
+				physnets[g.Physnet] = true
+			}
+		}
+		bit := encapBit[s.sw.Encapsulation]
+		for _, h := range s.hosts {
+			if h != me {
+				hp.tunnels[h] |= bit
+			}
+		}
+		hp.endpoints = append(hp.endpoints, s.endpoints...)
 	}
 	// Endpoints with one IP and encapsulation are one VTEP: they share a
 	// tunnel, named and numbered after the first of them by name (the
 	// validator made sure their keys differ).
-	sort.Slice(endpoints, func(i, j int) bool { return endpoints[i].Name < endpoints[j].Name })
+	sort.Slice(hp.endpoints, func(i, j int) bool { return hp.endpoints[i].Name < hp.endpoints[j].Name })
+	for pn := range physnets {
+		hp.physnets = append(hp.physnets, pn)
+	}
+	sort.Strings(hp.physnets)
+	uplinks, err := topology.AssignIDs(hp.physnets, maxUplinks)
+	if err != nil {
+		return nil, fmt.Errorf("physnets: %w", err)
+	}
+	var rows []Port
 	vtep := map[string]string{} // encap/IP -> port name
-	for _, e := range endpoints {
+	for _, e := range hp.endpoints {
 		k := e.Encapsulation + "/" + e.IP.String()
 		if name, ok := vtep[k]; ok {
 			hp.epPort[e.Name] = hp.epPort[name]
@@ -514,17 +542,8 @@ func makeHostPorts(me *topology.Host, local []*topology.Port, views []*view, pre
 			ExternalIDs: map[string]string{ExtIDObject: "endpoint/" + e.Name},
 		})
 	}
-	var names []string
-	for pn := range physnets {
-		names = append(names, pn)
-	}
-	sort.Strings(names)
-	uplinks, err := topology.AssignIDs(names, maxUplinks)
-	if err != nil {
-		return nil, fmt.Errorf("physnets: %w", err)
-	}
 	for i, n := range uplinks {
-		pn := names[i]
+		pn := hp.physnets[i]
 		hp.uplink[pn] = UplinkPortBase + int(n)
 		rows = append(rows, Port{
 			Name:        me.Physnets[pn],
@@ -532,10 +551,69 @@ func makeHostPorts(me *topology.Host, local []*topology.Port, views []*view, pre
 			ExternalIDs: map[string]string{ExtIDObject: "physnet/" + pn},
 		})
 	}
-	sort.Slice(rows, func(i, j int) bool { return rows[i].Name < rows[j].Name })
+	tunnelRows := func(rows []Port, h *topology.Host, bits uint8) []Port {
+		m := maps(h)
+		for _, encap := range []string{"gre", "vxlan", "geneve"} {
+			if bits&encapBit[encap] != 0 {
+				rows = append(rows, Port{
+					Name:        TunnelPortName(encap, *h),
+					Type:        encap,
+					Options:     m.options,
+					Ofport:      TunnelPortBase(encap) + int(h.Key),
+					ExternalIDs: m.extIDs,
+				})
+			}
+		}
+		return rows
+	}
+	byName := func(a, b Port) int { return cmp.Compare(a.Name, b.Name) }
+	if sameLocal && samePointers(hp.endpoints, prev.endpoints) && slices.Equal(hp.physnets, prev.physnets) {
+		// Only tunnels may differ: the previous rows without the tunnels
+		// that went, with those that came.
+		var came []Port
+		drop := map[string]bool{}
+		for h, bits := range prev.tunnels {
+			if hp.tunnels[h] != bits {
+				for _, encap := range []string{"gre", "vxlan", "geneve"} {
+					if bits&encapBit[encap] != 0 {
+						drop[TunnelPortName(encap, *h)] = true
+					}
+				}
+			}
+		}
+		for h, bits := range hp.tunnels {
+			if prev.tunnels[h] != bits {
+				came = tunnelRows(came, h, bits)
+			}
+		}
+		if len(drop) == 0 && len(came) == 0 {
+			hp.rows = prev.rows
+			return hp, nil
+		}
+		slices.SortFunc(came, byName)
+		hp.rows = make([]Port, 0, len(prev.rows)-len(drop)+len(came))
+		for _, r := range prev.rows {
+			if drop[r.Name] {
+				continue
+			}
+			for len(came) > 0 && came[0].Name < r.Name {
+				hp.rows = append(hp.rows, came[0])
+				came = came[1:]
+			}
+			hp.rows = append(hp.rows, r)
+		}
+		hp.rows = append(hp.rows, came...)
+		return hp, nil
+	}
+	rows = append(rows, hp.local...)
+	for h, bits := range hp.tunnels {
+		rows = tunnelRows(rows, h, bits)
+	}
+	slices.SortFunc(rows, byName)
 	hp.rows = rows
 	return hp, nil
 }
+
 
 func samePointers[T any](a, b []*T) bool {
 	if len(a) != len(b) {

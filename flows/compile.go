@@ -155,10 +155,12 @@ func positioned(pos topology.Pos, err error) topology.ErrorList {
 // supported refuses what the language accepts but this compiler cannot
 // turn into flows yet, rather than programming a network that silently
 // lacks it. The problems are a topology.ErrorList, with positions.
-func supported(t *topology.Topology) error {
+// ports are those that are new or changed since the last compilation
+// (which refused any such port).
+func supported(ports []*topology.Port) error {
 	var errs topology.ErrorList
 	more := 0
-	for _, p := range t.Ports {
+	for _, p := range ports {
 		if p.IfaceID == "" {
 			continue
 		}

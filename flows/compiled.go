@@ -33,6 +33,8 @@ type Compiled struct {
 	// aclUsers are the ports that use each ACL (in either direction).
 	aclUsers map[string][]*topology.Port
 	gwByHost map[string][]*topology.L2Gateway
+	// tunnelMaps are the maps of the tunnel rows to each host.
+	tunnelMaps map[*topology.Host]*tunnelMaps
 
 	sw   map[string]*swState
 	host map[string]*hostEntry
@@ -111,8 +113,38 @@ type change[T any] struct{ old, new *T }
 // diffObjects walks the compiler's objects (old, sorted by name) and the
 // topology's (cur, sorted by name) side by side. It returns the objects
 // to keep (the old copy where equal, a new copy where not) and the
-// changes.
+// changes, in name order. Large lists are compared in chunks, one per
+// core.
 func diffObjects[T any](old []*T, cur []T, name func(*T) string, equal func(a, b *T) bool) ([]*T, []change[T]) {
+	const chunk = 8192
+	n := (len(cur) + chunk - 1) / chunk
+	if n <= 1 {
+		return diffRange(old, cur, name, equal)
+	}
+	// Chunk k compares cur[k*chunk:(k+1)*chunk] with the old objects
+	// named from its first name (the first chunk: from the start) to the
+	// next chunk's first (the last: to the end).
+	bound := func(k int) int {
+		switch {
+		case k == 0:
+			return 0
+		case k == n:
+			return len(old)
+		}
+		first := name(&cur[k*chunk])
+		return sort.Search(len(old), func(i int) bool { return name(old[i]) >= first })
+	}
+	outs := make([][]*T, n)
+	changes := make([][]change[T], n)
+	parallel(n, func(k int, r any) error { panic(r) }, func(k int) error {
+		hi := min((k+1)*chunk, len(cur))
+		outs[k], changes[k] = diffRange(old[bound(k):bound(k+1)], cur[k*chunk:hi], name, equal)
+		return nil
+	})
+	return slices.Concat(outs...), slices.Concat(changes...)
+}
+
+func diffRange[T any](old []*T, cur []T, name func(*T) string, equal func(a, b *T) bool) ([]*T, []change[T]) {
 	out := make([]*T, 0, len(cur))
 	var changes []change[T]
 	i, j := 0, 0
@@ -124,7 +156,9 @@ func diffObjects[T any](old []*T, cur []T, name func(*T) string, equal func(a, b
 		case j == len(cur):
 			c = -1
 		default:
-			c = cmp.Compare(name(old[i]), name(&cur[j]))
+			if a, b := name(old[i]), name(&cur[j]); a != b {
+				c = cmp.Compare(a, b)
+			}
 		}
 		switch {
 		case c < 0:
@@ -161,9 +195,6 @@ func diffObjects[T any](old []*T, cur []T, name func(*T) string, equal func(a, b
 // a compilation from scratch, flow for flow and port for port (the
 // property test in compiled_test.go checks it).
 func (c *Compiled) Update(t *topology.Topology) (*Compiled, error) {
-	if err := supported(t); err != nil {
-		return nil, err
-	}
 	var prev Compiled
 	if c != nil {
 		prev = *c
@@ -179,6 +210,15 @@ func (c *Compiled) Update(t *topology.Topology) (*Compiled, error) {
 	n.switches, sc = diffObjects(prev.switches, t.Switches, func(s *topology.Switch) string { return s.Name }, equalSwitch)
 	var pc []change[topology.Port]
 	n.ports, pc = diffObjects(prev.ports, t.Ports, func(p *topology.Port) string { return p.Name }, equalPort)
+	var fresh []*topology.Port
+	for _, ch := range pc {
+		if ch.new != nil {
+			fresh = append(fresh, ch.new)
+		}
+	}
+	if err := supported(fresh); err != nil {
+		return nil, err
+	}
 	var ac []change[topology.ACL]
 	n.acls, ac = diffObjects(prev.acls, t.ACLs, func(a *topology.ACL) string { return a.Name }, equalACL)
 	var gc []change[topology.L2Gateway]
@@ -193,6 +233,18 @@ func (c *Compiled) Update(t *topology.Topology) (*Compiled, error) {
 		n.hostByName = make(map[string]*topology.Host, len(n.hosts))
 		for _, h := range n.hosts {
 			n.hostByName[h.Name] = h
+		}
+	}
+	n.tunnelMaps = maps.Clone(prev.tunnelMaps)
+	if n.tunnelMaps == nil {
+		n.tunnelMaps = make(map[*topology.Host]*tunnelMaps, len(n.hosts))
+	}
+	for _, ch := range hc {
+		if ch.old != nil {
+			delete(n.tunnelMaps, ch.old)
+		}
+		if ch.new != nil {
+			n.tunnelMaps[ch.new] = newTunnelMaps(ch.new)
 		}
 	}
 	for _, ch := range hc {
@@ -410,14 +462,11 @@ func (c *Compiled) Update(t *topology.Topology) (*Compiled, error) {
 		}
 		n.host[name] = e
 		hosts = append(hosts, e)
-		if dirtyHost[name] {
-			old = nil // nothing of it can be kept
-		}
 		hostsPrev = append(hostsPrev, old)
 	}
 	err = each(len(hosts), func(i int) (string, topology.Pos) { return "host " + hosts[i].host.Name, hosts[i].host.Pos },
 		func(i int) error {
-			if err := n.buildHost(hosts[i], hostsPrev[i], dirtySw); err != nil {
+			if err := n.buildHost(hosts[i], hostsPrev[i], dirtyHost[hosts[i].host.Name], dirtySw); err != nil {
 				return fmt.Errorf("host %q: %w", hosts[i].host.Name, err)
 			}
 			return nil
@@ -436,40 +485,41 @@ func (c *Compiled) Update(t *topology.Topology) (*Compiled, error) {
 	return n, nil
 }
 
-// buildHost makes host e's state; prev (nil: none to reuse) is its entry
-// in the previous compilation, whose own parts are kept for the switches
-// that are not dirty when the host's numbering did not change.
-func (n *Compiled) buildHost(e *hostEntry, prev *hostEntry, dirtySw map[string]bool) error {
+// buildHost makes host e's state; prev (nil: none) is its entry in the
+// previous compilation, whose own parts are kept for the switches that
+// are not dirty when the host's objects (dirty) and numbering did not
+// change. Whatever comes out equal to prev's keeps prev's pointer.
+func (n *Compiled) buildHost(e *hostEntry, prev *hostEntry, dirty bool, dirtySw map[string]bool) error {
 	me := e.host
 	target, err := controllerTarget(me)
 	if err != nil {
 		return err
 	}
-	var carried []string
+	var names []string
 	for _, p := range e.local {
-		carried = append(carried, p.Switch)
+		names = append(names, p.Switch)
 	}
 	for _, g := range e.gateways {
-		carried = append(carried, g.Switch)
+		names = append(names, g.Switch)
 	}
-	slices.Sort(carried)
-	e.carried = slices.Compact(carried)
-	views := make([]*view, len(e.carried))
+	slices.Sort(names)
+	e.carried = slices.Compact(names)
+	carried := make([]*swState, len(e.carried))
 	for i, name := range e.carried {
-		views[i] = n.sw[name].view(me.Name)
+		carried[i] = n.sw[name]
 	}
-	var prevOfport map[string]int
+	var prevPorts *hostPorts
 	var prevLocal []*topology.Port
-	if prev != nil {
-		prevOfport, prevLocal = prev.ports.ofport, prev.local
+	if prev != nil && !dirty {
+		prevPorts, prevLocal = prev.ports, prev.local
 	}
-	e.ports, err = makeHostPorts(me, e.local, views, prevOfport, prevLocal)
+	e.ports, err = makeHostPorts(me, e.local, carried, prevPorts, prevLocal, func(h *topology.Host) *tunnelMaps { return n.tunnelMaps[h] })
 	if err != nil {
 		return err
 	}
 	// The host's own parts of the switches that did not change can be
 	// kept if the numbers they use did not change.
-	keep := prev != nil && maps.Equal(prev.ports.uplink, e.ports.uplink) && maps.Equal(prev.ports.epPort, e.ports.epPort)
+	keep := prev != nil && !dirty && maps.Equal(prev.ports.uplink, e.ports.uplink) && maps.Equal(prev.ports.epPort, e.ports.epPort)
 	if keep && !maps.Equal(prev.ports.ofport, e.ports.ofport) {
 		for name, of := range prev.ports.ofport {
 			if x, ok := e.ports.ofport[name]; ok && x != of {
@@ -484,10 +534,12 @@ func (n *Compiled) buildHost(e *hostEntry, prev *hostEntry, dirtySw map[string]b
 	total := pipelinePart().size(me.Key)
 	parts := make([]*part, 0, 1+3*len(e.carried))
 	parts = append(parts, pipelinePart())
-	for i, name := range e.carried {
+	for _, name := range e.carried {
 		s := n.sw[name]
 		var p *part
-		if keep && !dirtySw[name] && !e.touchedOn(prev, name) {
+		// A switch that is not dirty has the same ports: the host's on
+		// it did not change.
+		if keep && !dirtySw[name] {
 			p = prev.own[name]
 		}
 		if p == nil {
@@ -496,17 +548,21 @@ func (n *Compiled) buildHost(e *hostEntry, prev *hostEntry, dirtySw map[string]b
 				prevPart = prev.own[name]
 			}
 			hb.builder = newBuilder(flowBudget - total)
-			hb.localSwitch(views[i])
+			hb.localSwitch(s.view(me.Name))
 			if p, err = hb.part(prevPart); err != nil {
 				return err
 			}
 		}
 		e.own[name] = p
-		parts = append(parts, s.shared, p)
-		total += s.shared.size(me.Key) + p.size(me.Key)
-		if s.responder != nil && len(views[i].local) > 0 {
+		for _, q := range []*part{s.shared, p} {
+			if n := q.size(me.Key); n > 0 {
+				parts = append(parts, q)
+				total += n
+			}
+		}
+		if n := s.responder.size(me.Key); n > 0 && len(s.byHost[me.Name]) > 0 {
 			parts = append(parts, s.responder)
-			total += s.responder.size(me.Key)
+			total += n
 		}
 		if total > flowBudget {
 			return fmt.Errorf("more than %d flows (the last ones for switch %s): split the host's ports or ACLs", flowBudget, name)
@@ -525,31 +581,13 @@ func (n *Compiled) buildHost(e *hostEntry, prev *hostEntry, dirtySw map[string]b
 	return nil
 }
 
-// touchedOn tells whether the host's ports on switch sw differ from prev's.
-func (e *hostEntry) touchedOn(prev *hostEntry, sw string) bool {
-	if prev == nil {
-		return true
-	}
-	a, b := portsOnSwitch(e.local, sw), portsOnSwitch(prev.local, sw)
-	return !samePointers(a, b)
-}
-
-func portsOnSwitch(ps []*topology.Port, sw string) []*topology.Port {
-	var out []*topology.Port
-	for _, p := range ps {
-		if p.Switch == sw {
-			out = append(out, p)
-		}
-	}
-	return out
-}
-
-// sameState tells whether two states of a host are equal: the same parts
-// (by pointer) and equal ports.
+// sameState tells whether two states of a host are equal: parts that
+// give the host the same flows, and equal ports.
 func sameState(a, b *HostState) bool {
 	if a.Host != b.Host || a.OVSDB != b.OVSDB || a.OpenFlow != b.OpenFlow || a.Bridge != b.Bridge ||
 		a.DatapathType != b.DatapathType || a.ControllerTarget != b.ControllerTarget || a.TLS != b.TLS ||
-		a.flows.me != b.flows.me || !slices.Equal(a.flows.parts, b.flows.parts) {
+		a.flows.me != b.flows.me || a.flows.n != b.flows.n ||
+		!slices.EqualFunc(a.flows.parts, b.flows.parts, func(p, q *part) bool { return p.sameFor(q, a.flows.me) }) {
 		return false
 	}
 	return slices.EqualFunc(a.Ports, b.Ports, func(x, y Port) bool {

@@ -53,6 +53,34 @@ func (p *part) same(q *part) bool {
 	return true
 }
 
+// sameFor tells whether p and q give the host with key me the same
+// flows, with the same origins.
+func (p *part) sameFor(q *part, me uint32) bool {
+	if p == q {
+		return true
+	}
+	if p.size(me) != q.size(me) {
+		return false
+	}
+	i, j := 0, 0
+	for {
+		for i < len(p.flows) && p.excl != nil && p.excl[i] == me {
+			i++
+		}
+		for j < len(q.flows) && q.excl != nil && q.excl[j] == me {
+			j++
+		}
+		if i == len(p.flows) || j == len(q.flows) {
+			return i == len(p.flows) && j == len(q.flows)
+		}
+		a, b := &p.flows[i], &q.flows[j]
+		if !a.Equal(b) || a.Origin != b.Origin {
+			return false
+		}
+		i, j = i+1, j+1
+	}
+}
+
 // builder makes a part: flows are added in any order, then sorted.
 type builder struct {
 	// excl tags the flows added from now on (see part.excl).

@@ -867,7 +867,11 @@ const refFlowChunk = 1024
 
 // refCompile compiles every host as the old compiler did.
 func refCompile(t *topology.Topology) ([]*refState, error) {
-	if err := supported(t); err != nil {
+	ports := make([]*topology.Port, len(t.Ports))
+	for i := range t.Ports {
+		ports[i] = &t.Ports[i]
+	}
+	if err := supported(ports); err != nil {
 		return nil, err
 	}
 	ix := newRefIndex(t)
