@@ -614,7 +614,6 @@ func makeHostPorts(me *topology.Host, local []*topology.Port, carried []*swState
 	return hp, nil
 }
 
-
 func samePointers[T any](a, b []*T) bool {
 	if len(a) != len(b) {
 		return false
