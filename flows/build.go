@@ -46,13 +46,13 @@ func (s *swState) build(prev *swState) error {
 	sw := s.sw
 	var err error
 	if sw.ARPResponder {
-		rb := newBuilder(flowBudget)
+		rb := newBuilder(flowBudget, 3*len(s.ports))
 		rb.responder(s)
 		if s.responder, err = rb.part(prevResponder); err != nil {
 			return err
 		}
 	}
-	b := newBuilder(flowBudget)
+	b := newBuilder(flowBudget, 2*len(s.ports)+2*len(s.hosts)+1)
 	if !sw.Overlay() {
 		b.add(switchOrigin(sw, RuleUnknownToUplink), sw.ID, Flow{
 			Table: TableL2Lookup, Priority: 70,
@@ -178,7 +178,7 @@ func switchOrigin(s *topology.Switch, r Rule) Origin {
 // switches; alike on every host. (Made on first use: field widths are set
 // up by an init function.)
 var pipelinePart = sync.OnceValue(func() *part {
-	c := newBuilder(flowBudget)
+	c := newBuilder(flowBudget, 16)
 	for _, tb := range Pipeline {
 		var acts Actions // drop
 		if tb.ID == TableResponder {

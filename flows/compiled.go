@@ -2,6 +2,7 @@ package flows
 
 import (
 	"cmp"
+	"errors"
 	"fmt"
 	"maps"
 	"slices"
@@ -115,11 +116,12 @@ type change[T any] struct{ old, new *T }
 // to keep (the old copy where equal, a new copy where not) and the
 // changes, in name order. Large lists are compared in chunks, one per
 // core.
-func diffObjects[T any](old []*T, cur []T, name func(*T) string, equal func(a, b *T) bool) ([]*T, []change[T]) {
+func diffObjects[T any](old []*T, cur []T, name func(*T) string, equal func(a, b *T) bool) ([]*T, []change[T], error) {
 	const chunk = 8192
 	n := (len(cur) + chunk - 1) / chunk
 	if n <= 1 {
-		return diffRange(old, cur, name, equal)
+		out, changes := diffRange(old, cur, name, equal)
+		return out, changes, nil
 	}
 	// Chunk k compares cur[k*chunk:(k+1)*chunk] with the old objects
 	// named from its first name (the first chunk: from the start) to the
@@ -136,12 +138,15 @@ func diffObjects[T any](old []*T, cur []T, name func(*T) string, equal func(a, b
 	}
 	outs := make([][]*T, n)
 	changes := make([][]change[T], n)
-	parallel(n, func(k int, r any) error { panic(r) }, func(k int) error {
+	errs := parallel(n, func(k int, r any) error { return internalError("the topology's objects", r) }, func(k int) error {
 		hi := min((k+1)*chunk, len(cur))
 		outs[k], changes[k] = diffRange(old[bound(k):bound(k+1)], cur[k*chunk:hi], name, equal)
 		return nil
 	})
-	return slices.Concat(outs...), slices.Concat(changes...)
+	if err := errors.Join(errs...); err != nil {
+		return nil, nil, err
+	}
+	return slices.Concat(outs...), slices.Concat(changes...), nil
 }
 
 func diffRange[T any](old []*T, cur []T, name func(*T) string, equal func(a, b *T) bool) ([]*T, []change[T]) {
@@ -196,6 +201,7 @@ func diffRange[T any](old []*T, cur []T, name func(*T) string, equal func(a, b *
 // property test in compiled_test.go checks it).
 func (c *Compiled) Update(t *topology.Topology) (*Compiled, error) {
 	var prev Compiled
+	var err error
 	if c != nil {
 		prev = *c
 	}
@@ -205,11 +211,20 @@ func (c *Compiled) Update(t *topology.Topology) (*Compiled, error) {
 	touched := map[string]bool{}   // hosts whose ports or gateways changed
 
 	var hc []change[topology.Host]
-	n.hosts, hc = diffObjects(prev.hosts, t.Hosts, func(h *topology.Host) string { return h.Name }, equalHost)
+	n.hosts, hc, err = diffObjects(prev.hosts, t.Hosts, func(h *topology.Host) string { return h.Name }, equalHost)
+	if err != nil {
+		return nil, err
+	}
 	var sc []change[topology.Switch]
-	n.switches, sc = diffObjects(prev.switches, t.Switches, func(s *topology.Switch) string { return s.Name }, equalSwitch)
+	n.switches, sc, err = diffObjects(prev.switches, t.Switches, func(s *topology.Switch) string { return s.Name }, equalSwitch)
+	if err != nil {
+		return nil, err
+	}
 	var pc []change[topology.Port]
-	n.ports, pc = diffObjects(prev.ports, t.Ports, func(p *topology.Port) string { return p.Name }, equalPort)
+	n.ports, pc, err = diffObjects(prev.ports, t.Ports, func(p *topology.Port) string { return p.Name }, equalPort)
+	if err != nil {
+		return nil, err
+	}
 	var fresh []*topology.Port
 	for _, ch := range pc {
 		if ch.new != nil {
@@ -220,11 +235,20 @@ func (c *Compiled) Update(t *topology.Topology) (*Compiled, error) {
 		return nil, err
 	}
 	var ac []change[topology.ACL]
-	n.acls, ac = diffObjects(prev.acls, t.ACLs, func(a *topology.ACL) string { return a.Name }, equalACL)
+	n.acls, ac, err = diffObjects(prev.acls, t.ACLs, func(a *topology.ACL) string { return a.Name }, equalACL)
+	if err != nil {
+		return nil, err
+	}
 	var gc []change[topology.L2Gateway]
-	n.gateways, gc = diffObjects(prev.gateways, t.L2Gateways, func(g *topology.L2Gateway) string { return g.Name }, equalGateway)
+	n.gateways, gc, err = diffObjects(prev.gateways, t.L2Gateways, func(g *topology.L2Gateway) string { return g.Name }, equalGateway)
+	if err != nil {
+		return nil, err
+	}
 	var ec []change[topology.ExternalEndpoint]
-	n.endpoints, ec = diffObjects(prev.endpoints, t.ExternalEndpoints, func(e *topology.ExternalEndpoint) string { return e.Name }, equalEndpoint)
+	n.endpoints, ec, err = diffObjects(prev.endpoints, t.ExternalEndpoints, func(e *topology.ExternalEndpoint) string { return e.Name }, equalEndpoint)
+	if err != nil {
+		return nil, err
+	}
 
 	// Hosts: a changed host redoes its own parts and the switches it
 	// carries (their tunnels to it).
@@ -398,7 +422,7 @@ func (c *Compiled) Update(t *topology.Topology) (*Compiled, error) {
 		redo = append(redo, s)
 		redoPrev = append(redoPrev, old)
 	}
-	err := each(len(redo), func(i int) (string, topology.Pos) { return "switch " + redo[i].sw.Name, redo[i].sw.Pos },
+	err = each(len(redo), func(i int) (string, topology.Pos) { return "switch " + redo[i].sw.Name, redo[i].sw.Pos },
 		func(i int) error {
 			if err := redo[i].build(redoPrev[i]); err != nil {
 				return fmt.Errorf("switch %q: %w", redo[i].sw.Name, err)
@@ -547,7 +571,7 @@ func (n *Compiled) buildHost(e *hostEntry, prev *hostEntry, dirty bool, dirtySw 
 			if prev != nil {
 				prevPart = prev.own[name]
 			}
-			hb.builder = newBuilder(flowBudget - total)
+			hb.builder = newBuilder(flowBudget-total, 10*len(s.byHost[me.Name])+4)
 			hb.localSwitch(s.view(me.Name))
 			if p, err = hb.part(prevPart); err != nil {
 				return err

@@ -98,7 +98,27 @@ type builder struct {
 	aslab []Action
 }
 
-func newBuilder(budget int) *builder { return &builder{budget: budget} }
+// newBuilder makes a builder for a part of about hint flows.
+func newBuilder(budget, hint int) *builder {
+	b := &builder{budget: budget}
+	if s := scratchPool.Get(); s != nil {
+		sc := s.(*scratch)
+		b.flows, b.tags = sc.flows[:0], sc.tags[:0]
+	}
+	// Matches and actions take about 3 entries a flow.
+	b.mslab = make([]MatchField, 0, min(max(3*hint, 16), slabSize))
+	b.aslab = make([]Action, 0, min(max(3*hint, 16), slabSize))
+	return b
+}
+
+// scratch is the room a builder collects flows in before they are
+// sorted into a part, kept for the next builder.
+type scratch struct {
+	flows []Flow
+	tags  []uint32
+}
+
+var scratchPool sync.Pool
 
 // MaxFlowsPerHost bounds what one host's compilation may produce (and so
 // its time and memory): a topology that expands to more, typically
@@ -134,11 +154,12 @@ func (b *builder) add(o Origin, id uint32, f Flow) {
 
 const slabSize = 4096
 
-// match returns fs as a canonical match, cut from the slab. Slabs grow
-// from small (most parts are small) to slabSize.
+// match returns fs as a canonical match, cut from the slab. Slabs start
+// at the size the part's flows need (most parts are small) and grow to
+// slabSize.
 func (b *builder) match(fs ...MatchField) Match {
 	if cap(b.mslab)-len(b.mslab) < len(fs) {
-		b.mslab = make([]MatchField, 0, max(min(2*cap(b.mslab), slabSize), 64, len(fs)))
+		b.mslab = make([]MatchField, 0, max(min(2*cap(b.mslab), slabSize), len(fs)))
 	}
 	start := len(b.mslab)
 	b.mslab = append(b.mslab, fs...)
@@ -156,7 +177,7 @@ func (b *builder) actions(as ...Action) Actions {
 		return nil
 	}
 	if cap(b.aslab)-len(b.aslab) < len(as) {
-		b.aslab = make([]Action, 0, max(min(2*cap(b.aslab), slabSize), 64, len(as)))
+		b.aslab = make([]Action, 0, max(min(2*cap(b.aslab), slabSize), len(as)))
 	}
 	start := len(b.aslab)
 	b.aslab = append(b.aslab, as...)
@@ -197,6 +218,8 @@ func (b *builder) part(prev *part) (*part, error) {
 				y.Match.appendText(nil), x.Origin, y.Origin)
 		}
 	}
+	clear(b.flows) // drop the references to matches, actions, origins
+	scratchPool.Put(&scratch{flows: b.flows[:0], tags: b.tags[:0]})
 	b.flows, b.tags = nil, nil
 	if prev != nil && prev.same(p) {
 		return prev, nil
