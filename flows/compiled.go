@@ -598,8 +598,12 @@ func (n *Compiled) buildHost(e *hostEntry, prev *hostEntry, dirty bool, dirtySw 
 		Ports: e.ports.rows,
 		flows: &hostFlows{me: me.Key, parts: parts, n: total},
 	}
-	if prev != nil && prev.state != nil && sameState(prev.state, hs) {
-		hs = prev.state
+	if prev != nil && prev.state != nil {
+		if sameState(prev.state, hs) {
+			hs = prev.state
+		} else if prev.state.flows.me == me.Key {
+			hs.flows.base = prev.state.flows.baseFor()
+		}
 	}
 	e.state = hs
 	return nil
@@ -614,10 +618,7 @@ func sameState(a, b *HostState) bool {
 		!slices.EqualFunc(a.flows.parts, b.flows.parts, func(p, q *part) bool { return p.sameFor(q, a.flows.me) }) {
 		return false
 	}
-	return slices.EqualFunc(a.Ports, b.Ports, func(x, y Port) bool {
-		return x.Name == y.Name && x.Type == y.Type && x.Ofport == y.Ofport &&
-			maps.Equal(x.Options, y.Options) && maps.Equal(x.ExternalIDs, y.ExternalIDs)
-	})
+	return slices.EqualFunc(a.Ports, b.Ports, func(x, y Port) bool { return samePort(&x, &y) })
 }
 
 // applyPorts is list (sorted by name) with the changes made: the old

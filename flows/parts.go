@@ -1,9 +1,13 @@
 package flows
 
 import (
+	"cmp"
 	"fmt"
+	"maps"
 	"slices"
+	"sort"
 	"sync"
+	"sync/atomic"
 )
 
 // A host's flows are made of parts: sorted blocks of flows that several
@@ -232,19 +236,220 @@ type hostFlows struct {
 	me    uint32 // the host's key: flows tagged with it are left out
 	parts []*part
 	n     int // the number of flows, without merging
+	// base are the host's flows in the previous compilation, already
+	// merged: asked for, these flows are base's patched with the parts
+	// that differ (a copy, no merge). Dropped once used.
+	base *hostFlows
 
 	once sync.Once
 	all  []Flow
+	done atomic.Bool // all is set
 }
 
 func (h *hostFlows) get() []Flow {
-	h.once.Do(func() { h.all = merge(h.parts, h.me, h.n) })
+	h.once.Do(func() {
+		ok := false
+		if b := h.base; b != nil && b.done.Load() {
+			del, add := partDelta(b, h, true)
+			h.all, ok = patch(b.all, del, add)
+		}
+		if !ok {
+			h.all = merge(h.parts, h.me, h.n)
+		}
+		h.base = nil
+		h.done.Store(true)
+	})
 	return h.all
+}
+
+// baseFor is what a host's next flows may be patched from: h if it is
+// merged already, nil if not (a chain of states never merged would keep
+// them all).
+func (h *hostFlows) baseFor() *hostFlows {
+	if h != nil && h.done.Load() {
+		return h
+	}
+	return nil
+}
+
+// partDelta returns the flows of a's host that b's lacks (del) and those
+// of b's that a's lacks (add), each sorted, from the parts that differ:
+// a part both hold gives both the same flows. Flows that are the same
+// in both (Equal and, with origins, the same Origin) are left out.
+func partDelta(a, b *hostFlows, origins bool) (del, add []Flow) {
+	inA := make(map[*part]bool, len(a.parts))
+	for _, p := range a.parts {
+		inA[p] = true
+	}
+	inB := make(map[*part]bool, len(b.parts))
+	var added []*part
+	for _, p := range b.parts {
+		inB[p] = true
+		if !inA[p] {
+			added = append(added, p)
+		}
+	}
+	var removed []*part
+	for _, p := range a.parts {
+		if !inB[p] {
+			removed = append(removed, p)
+		}
+	}
+	d := merge(removed, a.me, -1)
+	ad := merge(added, b.me, -1)
+	// Leave out what is the same in both.
+	i, j := 0, 0
+	for i < len(d) && j < len(ad) {
+		switch c := Compare(&d[i], &ad[j]); {
+		case c < 0:
+			del = append(del, d[i])
+			i++
+		case c > 0:
+			add = append(add, ad[j])
+			j++
+		default:
+			if !d[i].Equal(&ad[j]) || (origins && d[i].Origin != ad[j].Origin) {
+				del, add = append(del, d[i]), append(add, ad[j])
+			}
+			i, j = i+1, j+1
+		}
+	}
+	return append(del, d[i:]...), append(add, ad[j:]...)
+}
+
+// patch returns all (sorted) without the flows of del's identities and
+// with add's, sorted; false if a flow of del is not in all.
+func patch(all, del, add []Flow) ([]Flow, bool) {
+	out := make([]Flow, 0, len(all)-len(del)+len(add))
+	i := 0
+	for len(del) > 0 || len(add) > 0 {
+		isDel := len(del) > 0 && (len(add) == 0 || Compare(&del[0], &add[0]) <= 0)
+		var f *Flow
+		if isDel {
+			f = &del[0]
+		} else {
+			f = &add[0]
+		}
+		j := i + sort.Search(len(all)-i, func(k int) bool { return Compare(&all[i+k], f) >= 0 })
+		out = append(out, all[i:j]...)
+		i = j
+		if isDel {
+			if i == len(all) || !SameIdentity(&all[i], f) {
+				return nil, false
+			}
+			i++
+			del = del[1:]
+			continue
+		}
+		out = append(out, *f)
+		add = add[1:]
+	}
+	return append(out, all[i:]...), true
+}
+
+// HostDelta is how a host's state changes from one compilation to the
+// next.
+type HostDelta struct {
+	// Add are the flows of new identities (table, priority, match),
+	// Modify the new version of flows whose identity stays but whose
+	// cookie or actions change, Delete the flows whose identity goes.
+	// Each is sorted by Compare.
+	Add, Modify, Delete []Flow
+	// AddPorts are the port rows that are new or changed, DeletePorts
+	// those that go or change, each sorted by name.
+	AddPorts, DeletePorts []Port
+}
+
+// Empty tells whether nothing changes.
+func (d *HostDelta) Empty() bool {
+	return len(d.Add)+len(d.Modify)+len(d.Delete)+len(d.AddPorts)+len(d.DeletePorts) == 0
+}
+
+// Delta is what changes from old to new, two states of one host: for
+// two states of one compiler, computed from the parts that differ
+// (proportional to the change, without putting either host's flows
+// together); otherwise from their flows.
+func Delta(old, new *HostState) HostDelta {
+	var d HostDelta
+	var del, add []Flow
+	if old.flows != nil && new.flows != nil && old.flows.me == new.flows.me {
+		del, add = partDelta(old.flows, new.flows, false)
+	} else {
+		a, b := old.Flows(), new.Flows()
+		onlyA, onlyB := Diff(a, b)
+		for _, i := range onlyA {
+			del = append(del, a[i])
+		}
+		for _, j := range onlyB {
+			add = append(add, b[j])
+		}
+	}
+	i, j := 0, 0
+	for i < len(del) || j < len(add) {
+		c := 0
+		switch {
+		case i == len(del):
+			c = 1
+		case j == len(add):
+			c = -1
+		default:
+			c = Compare(&del[i], &add[j])
+		}
+		switch {
+		case c < 0:
+			d.Delete = append(d.Delete, del[i])
+			i++
+		case c > 0:
+			d.Add = append(d.Add, add[j])
+			j++
+		default:
+			d.Modify = append(d.Modify, add[j])
+			i, j = i+1, j+1
+		}
+	}
+	i, j = 0, 0
+	for i < len(old.Ports) || j < len(new.Ports) {
+		c := 0
+		switch {
+		case i == len(old.Ports):
+			c = 1
+		case j == len(new.Ports):
+			c = -1
+		default:
+			c = cmp.Compare(old.Ports[i].Name, new.Ports[j].Name)
+		}
+		switch {
+		case c < 0:
+			d.DeletePorts = append(d.DeletePorts, old.Ports[i])
+			i++
+		case c > 0:
+			d.AddPorts = append(d.AddPorts, new.Ports[j])
+			j++
+		default:
+			if !samePort(&old.Ports[i], &new.Ports[j]) {
+				d.DeletePorts = append(d.DeletePorts, old.Ports[i])
+				d.AddPorts = append(d.AddPorts, new.Ports[j])
+			}
+			i, j = i+1, j+1
+		}
+	}
+	return d
+}
+
+func samePort(x, y *Port) bool {
+	return x.Name == y.Name && x.Type == y.Type && x.Ofport == y.Ofport &&
+		maps.Equal(x.Options, y.Options) && maps.Equal(x.ExternalIDs, y.ExternalIDs)
 }
 
 // merge puts sorted parts together into one sorted list, leaving out the
 // flows tagged with me: a k-way merge through a binary heap of cursors.
 func merge(parts []*part, me uint32, n int) []Flow {
+	if n < 0 {
+		n = 0
+		for _, p := range parts {
+			n += p.size(me)
+		}
+	}
 	out := make([]Flow, 0, n)
 	type cursor struct {
 		p *part

@@ -2,6 +2,7 @@ package flows
 
 import (
 	"fmt"
+	"maps"
 	"math/rand/v2"
 	"os"
 	"slices"
@@ -476,6 +477,9 @@ func TestUpdateEqualsCompileProperty(t *testing.T) {
 				if old != nil && old != hs && sameContent(old, hs) {
 					t.Errorf("%s: host %s: a new *HostState for the same state", label, hs.Host)
 				}
+				if old != nil {
+					checkDelta(t, label, old, hs)
+				}
 			}
 			if t.Failed() {
 				t.Fatalf("%s: topology:\n%s", label, m.yaml())
@@ -505,4 +509,67 @@ func sameContent(a, b *HostState) bool {
 		}
 	}
 	return true
+}
+
+// checkDelta fails t unless Delta(old, new) turns old into new: its
+// flows (by value) and its port rows.
+func checkDelta(t *testing.T, label string, old, new *HostState) {
+	t.Helper()
+	d := Delta(old, new)
+	if old == new && !d.Empty() {
+		t.Errorf("%s: host %s: a delta between a state and itself", label, new.Host)
+	}
+	got := map[Key]bool{}
+	for _, f := range old.Flows() {
+		got[f.Key()] = true
+	}
+	byIdentity := map[Identity]Key{}
+	for _, f := range old.Flows() {
+		byIdentity[f.Identity()] = f.Key()
+	}
+	for _, f := range d.Delete {
+		if _, ok := byIdentity[f.Identity()]; !ok {
+			t.Errorf("%s: host %s: delta deletes a flow the old state lacks: %s", label, new.Host, &f)
+		}
+		delete(got, byIdentity[f.Identity()])
+	}
+	for _, f := range d.Modify {
+		if _, ok := byIdentity[f.Identity()]; !ok {
+			t.Errorf("%s: host %s: delta modifies a flow the old state lacks: %s", label, new.Host, &f)
+		}
+		delete(got, byIdentity[f.Identity()])
+		got[f.Key()] = true
+	}
+	for _, f := range d.Add {
+		if _, ok := byIdentity[f.Identity()]; ok {
+			t.Errorf("%s: host %s: delta adds a flow whose identity the old state has: %s", label, new.Host, &f)
+		}
+		got[f.Key()] = true
+	}
+	want := map[Key]bool{}
+	for _, f := range new.Flows() {
+		want[f.Key()] = true
+	}
+	if !maps.Equal(got, want) {
+		t.Errorf("%s: host %s: old state and delta (%d/%d/%d) give %d flows, want the %d of the new state", label, new.Host,
+			len(d.Add), len(d.Modify), len(d.Delete), len(got), len(want))
+	}
+	rows := map[string]Port{}
+	for _, p := range old.Ports {
+		rows[p.Name] = p
+	}
+	for _, p := range d.DeletePorts {
+		delete(rows, p.Name)
+	}
+	for _, p := range d.AddPorts {
+		rows[p.Name] = p
+	}
+	if len(rows) != len(new.Ports) {
+		t.Errorf("%s: host %s: old ports and delta give %d ports, want %d", label, new.Host, len(rows), len(new.Ports))
+	}
+	for _, p := range new.Ports {
+		if r, ok := rows[p.Name]; !ok || !samePort(&r, &p) {
+			t.Errorf("%s: host %s: port %s not as the delta makes it", label, new.Host, p.Name)
+		}
+	}
 }
