@@ -469,6 +469,8 @@ func newTunnelMaps(h *topology.Host) *tunnelMaps {
 func makeHostPorts(me *topology.Host, local []*topology.Port, carried []*swState, prev *hostPorts, prevLocal []*topology.Port, maps func(*topology.Host) *tunnelMaps) (*hostPorts, error) {
 	hp := &hostPorts{uplink: map[string]int{}, epPort: map[string]int{}, tunnels: map[*topology.Host]uint8{}}
 	sameLocal := prev != nil && samePointers(local, prevLocal)
+	drop := map[string]bool{} // rows of prev to leave out
+	var came []Port           // rows to add to prev's
 	if sameLocal {
 		hp.ofport, hp.local = prev.ofport, prev.local
 	} else {
@@ -484,13 +486,33 @@ func makeHostPorts(me *topology.Host, local []*topology.Port, carried []*swState
 		for i, n := range ofports {
 			hp.ofport[names[i]] = int(n)
 		}
+		// The rows of the ports that stay, with their numbers, are kept
+		// (both lists are sorted by name).
 		hp.local = make([]Port, len(local))
+		j := 0
 		for i, p := range local {
+			for prev != nil && j < len(prevLocal) && prevLocal[j].Name < p.Name {
+				drop[prev.local[j].Name] = true
+				j++
+			}
+			if prev != nil && j < len(prevLocal) && prevLocal[j] == p && prev.local[j].Ofport == hp.ofport[p.Name] {
+				hp.local[i] = prev.local[j]
+				j++
+				continue
+			}
+			if prev != nil && j < len(prevLocal) && prevLocal[j].Name == p.Name {
+				drop[prev.local[j].Name] = true
+				j++
+			}
 			hp.local[i] = Port{
 				Name:        p.Interface,
 				Ofport:      hp.ofport[p.Name],
 				ExternalIDs: map[string]string{ExtIDObject: "port/" + p.Name},
 			}
+			came = append(came, hp.local[i])
+		}
+		for ; prev != nil && j < len(prevLocal); j++ {
+			drop[prev.local[j].Name] = true
 		}
 	}
 	physnets := map[string]bool{}
@@ -567,11 +589,9 @@ func makeHostPorts(me *topology.Host, local []*topology.Port, carried []*swState
 		return rows
 	}
 	byName := func(a, b Port) int { return cmp.Compare(a.Name, b.Name) }
-	if sameLocal && samePointers(hp.endpoints, prev.endpoints) && slices.Equal(hp.physnets, prev.physnets) {
-		// Only tunnels may differ: the previous rows without the tunnels
-		// that went, with those that came.
-		var came []Port
-		drop := map[string]bool{}
+	if prev != nil && samePointers(hp.endpoints, prev.endpoints) && slices.Equal(hp.physnets, prev.physnets) {
+		// Only workload ports and tunnels may differ: the previous rows
+		// without those that went, with those that came.
 		for h, bits := range prev.tunnels {
 			if hp.tunnels[h] != bits {
 				for _, encap := range []string{"gre", "vxlan", "geneve"} {
@@ -603,6 +623,9 @@ func makeHostPorts(me *topology.Host, local []*topology.Port, carried []*swState
 			hp.rows = append(hp.rows, r)
 		}
 		hp.rows = append(hp.rows, came...)
+		if len(hp.rows) == 0 {
+			hp.rows = nil // as a compile from scratch has it
+		}
 		return hp, nil
 	}
 	rows = append(rows, hp.local...)

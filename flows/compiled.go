@@ -519,15 +519,18 @@ func (n *Compiled) buildHost(e *hostEntry, prev *hostEntry, dirty bool, dirtySw 
 	if err != nil {
 		return err
 	}
-	var names []string
-	for _, p := range e.local {
-		names = append(names, p.Switch)
+	if prev != nil && samePointers(e.local, prev.local) && samePointers(e.gateways, prev.gateways) {
+		e.carried = prev.carried
+	} else {
+		set := map[string]bool{}
+		for _, p := range e.local {
+			set[p.Switch] = true
+		}
+		for _, g := range e.gateways {
+			set[g.Switch] = true
+		}
+		e.carried = sortedKeys(set)
 	}
-	for _, g := range e.gateways {
-		names = append(names, g.Switch)
-	}
-	slices.Sort(names)
-	e.carried = slices.Compact(names)
 	carried := make([]*swState, len(e.carried))
 	for i, name := range e.carried {
 		carried[i] = n.sw[name]
