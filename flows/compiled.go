@@ -65,12 +65,62 @@ func Compile(t *topology.Topology) ([]*HostState, error) {
 	return c.States(), nil
 }
 
-// CompileHost computes the desired state of the named host.
+// CompileHost computes the desired state of the named host. It compiles
+// only what the host's state depends on: the switches it carries, their
+// ports, gateways and endpoints, and the hosts of those (ids and keys are
+// the topology's, so the state is the one Compile gives it).
 func CompileHost(t *topology.Topology, host string) (*HostState, error) {
 	if _, ok := t.Host(host); !ok {
 		return nil, fmt.Errorf("no host named %q in the topology", host)
 	}
-	c, err := (*Compiled)(nil).Update(t)
+	all := make([]*topology.Port, len(t.Ports))
+	for i := range t.Ports {
+		all[i] = &t.Ports[i]
+	}
+	if err := supported(all); err != nil {
+		return nil, err
+	}
+	carried := map[string]bool{}
+	for _, p := range t.Ports {
+		if p.Host == host {
+			carried[p.Switch] = true
+		}
+	}
+	for _, g := range t.L2Gateways {
+		if g.Host == host {
+			carried[g.Switch] = true
+		}
+	}
+	hosts := map[string]bool{host: true}
+	sub := &topology.Topology{ACLs: t.ACLs}
+	for _, p := range t.Ports {
+		if carried[p.Switch] {
+			sub.Ports = append(sub.Ports, p)
+			hosts[p.Host] = true
+		}
+	}
+	for _, g := range t.L2Gateways {
+		if carried[g.Switch] {
+			sub.L2Gateways = append(sub.L2Gateways, g)
+			hosts[g.Host] = true
+		}
+	}
+	for _, e := range t.ExternalEndpoints {
+		if carried[e.Switch] {
+			sub.ExternalEndpoints = append(sub.ExternalEndpoints, e)
+		}
+	}
+	for _, s := range t.Switches {
+		if carried[s.Name] {
+			sub.Switches = append(sub.Switches, s)
+		}
+	}
+	for _, h := range t.Hosts {
+		if hosts[h.Name] {
+			sub.Hosts = append(sub.Hosts, h)
+		}
+	}
+	c, err := (*Compiled)(nil).Update(sub)
 	if err != nil {
 		return nil, err
 	}
