@@ -359,7 +359,7 @@ func (c *hostBuild) overlay(v *view) {
 	// VLAN; and, for traffic that entered on this host only, a copy per
 	// remote host and external endpoint of the switch.
 	n := 2 * (len(v.local) + 1 + len(v.remoteHosts) + len(v.endpoints))
-	all := make(Actions, 0, n)
+	all := c.reserve(n)
 	for _, p := range v.local {
 		all = append(all, setOutPort(p.Key), Resubmit(TableEgressACL))
 	}
@@ -422,7 +422,7 @@ func (c *hostBuild) vlanBacked(v *view) {
 		Match:   c.match(matchSwitch(sw.ID), matchOutPort(UplinkEgress)),
 		Actions: c.actions(Clone(append(pushVLAN(sw.VLAN), Output(nic))...)...),
 	})
-	all := make(Actions, 0, 2*len(v.local)+2)
+	all := c.reserve(2*len(v.local) + 2)
 	for _, p := range v.local {
 		all = append(all, setOutPort(p.Key), Resubmit(TableEgressACL))
 	}

@@ -624,7 +624,9 @@ func (n *Compiled) buildHost(e *hostEntry, prev *hostEntry, dirty bool, dirtySw 
 			if prev != nil {
 				prevPart = prev.own[name]
 			}
-			hb.builder = newBuilder(flowBudget-total, 10*len(s.byHost[me.Name])+4)
+			last := hb.builder
+			hb.builder = newBuilder(flowBudget-total, 0)
+			hb.follow(last)
 			hb.localSwitch(s.view(me.Name))
 			if p, err = hb.part(prevPart); err != nil {
 				return err

@@ -100,19 +100,47 @@ type builder struct {
 	// allocations instead of two small ones per flow.
 	mslab []MatchField
 	aslab []Action
+	// arena, if not nil, is where the parts' flows are cut from (a host's
+	// own parts share one; see follow).
+	arena []Flow
 }
 
-// newBuilder makes a builder for a part of about hint flows.
+// newBuilder makes a builder for a part of about hint flows (0: slabs
+// come from follow, or grow from small).
 func newBuilder(budget, hint int) *builder {
 	b := &builder{budget: budget}
 	if s := scratchPool.Get(); s != nil {
 		sc := s.(*scratch)
 		b.flows, b.tags = sc.flows[:0], sc.tags[:0]
 	}
-	// Matches and actions take about 3 entries a flow.
-	b.mslab = make([]MatchField, 0, min(max(3*hint, 16), slabSize))
-	b.aslab = make([]Action, 0, min(max(3*hint, 16), slabSize))
+	if hint > 0 {
+		// Matches and actions take about 3 entries a flow.
+		b.mslab = make([]MatchField, 0, min(max(3*hint, 16), slabSize))
+		b.aslab = make([]Action, 0, min(max(3*hint, 16), slabSize))
+	}
 	return b
+}
+
+// follow makes b cut from the slabs and flow arena of prev, a builder
+// of the same host that is done: a host's own parts share a few large
+// allocations instead of four small ones each.
+func (b *builder) follow(prev *builder) {
+	if prev != nil {
+		b.mslab, b.aslab, b.arena = prev.mslab, prev.aslab, prev.arena
+	}
+	if b.arena == nil {
+		b.arena = make([]Flow, 0, 256)
+	}
+}
+
+// reserve returns an empty Actions with room for n, cut from the slab.
+func (b *builder) reserve(n int) Actions {
+	if cap(b.aslab)-len(b.aslab) < n {
+		b.aslab = make([]Action, 0, max(min(2*cap(b.aslab), slabSize), 64, n))
+	}
+	start := len(b.aslab)
+	b.aslab = b.aslab[:start+n]
+	return b.aslab[start:start:start+n]
 }
 
 // scratch is the room a builder collects flows in before they are
@@ -163,7 +191,7 @@ const slabSize = 4096
 // slabSize.
 func (b *builder) match(fs ...MatchField) Match {
 	if cap(b.mslab)-len(b.mslab) < len(fs) {
-		b.mslab = make([]MatchField, 0, max(min(2*cap(b.mslab), slabSize), len(fs)))
+		b.mslab = make([]MatchField, 0, max(min(2*cap(b.mslab), slabSize), 64, len(fs)))
 	}
 	start := len(b.mslab)
 	b.mslab = append(b.mslab, fs...)
@@ -181,7 +209,7 @@ func (b *builder) actions(as ...Action) Actions {
 		return nil
 	}
 	if cap(b.aslab)-len(b.aslab) < len(as) {
-		b.aslab = make([]Action, 0, max(min(2*cap(b.aslab), slabSize), len(as)))
+		b.aslab = make([]Action, 0, max(min(2*cap(b.aslab), slabSize), 64, len(as)))
 	}
 	start := len(b.aslab)
 	b.aslab = append(b.aslab, as...)
@@ -202,7 +230,17 @@ func (b *builder) part(prev *part) (*part, error) {
 		idx[i] = int32(i)
 	}
 	slices.SortFunc(idx, func(i, j int32) int { return Compare(&b.flows[i], &b.flows[j]) })
-	p := &part{flows: make([]Flow, n)}
+	p := &part{}
+	if b.arena != nil {
+		if cap(b.arena)-len(b.arena) < n {
+			b.arena = make([]Flow, 0, max(n, 256))
+		}
+		start := len(b.arena)
+		b.arena = b.arena[:start+n]
+		p.flows = b.arena[start : start+n : start+n]
+	} else {
+		p.flows = make([]Flow, n)
+	}
 	if b.anyExcl {
 		p.excl = make([]uint32, n)
 		p.nexcl = map[uint32]int{}
