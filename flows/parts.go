@@ -140,7 +140,7 @@ func (b *builder) reserve(n int) Actions {
 	}
 	start := len(b.aslab)
 	b.aslab = b.aslab[:start+n]
-	return b.aslab[start:start:start+n]
+	return b.aslab[start : start : start+n]
 }
 
 // scratch is the room a builder collects flows in before they are
