@@ -37,6 +37,7 @@ func BenchmarkCompile(b *testing.B) {
 			t := loadBig(b, hosts, "")
 			b.ReportAllocs()
 			b.ResetTimer()
+			c0 := cpuTime()
 			total, largest := 0, 0
 			for i := 0; i < b.N; i++ {
 				states, err := Compile(t)
@@ -49,6 +50,7 @@ func BenchmarkCompile(b *testing.B) {
 					largest = max(largest, hs.NumFlows())
 				}
 			}
+			reportCPU(b, c0)
 			b.ReportMetric(float64(total), "flows")
 			b.ReportMetric(float64(largest), "flows/largest-host")
 		})
@@ -64,6 +66,8 @@ func BenchmarkCompileAllFlows(b *testing.B) {
 			t := loadBig(b, hosts, "")
 			b.ReportAllocs()
 			b.ResetTimer()
+			c0 := cpuTime()
+			defer reportCPU(b, c0)
 			for i := 0; i < b.N; i++ {
 				c, err := (*Compiled)(nil).Update(t)
 				if err != nil {
@@ -142,11 +146,13 @@ func BenchmarkOnePortChange(b *testing.B) {
 			b.ReportAllocs()
 			b.ResetTimer()
 			var next *Compiled
+			c0 := cpuTime()
 			for i := 0; i < b.N; i++ {
 				if next, err = before.Update(after); err != nil {
 					b.Fatal(err)
 				}
 			}
+			reportCPU(b, c0)
 			b.ReportMetric(float64(len(next.Changed())), "hosts-changed")
 			mods := 0
 			for _, h := range next.Changed() {

@@ -1,7 +1,6 @@
 package flows
 
 import (
-	"bytes"
 	"maps"
 	"slices"
 
@@ -25,10 +24,24 @@ func equalSwitch(a, b *topology.Switch) bool {
 }
 
 func equalPort(a, b *topology.Port) bool {
-	return a.Name == b.Name && a.Switch == b.Switch && a.Host == b.Host && bytes.Equal(a.MAC, b.MAC) &&
+	return a.Key == b.Key && a.Name == b.Name && a.Switch == b.Switch && a.Host == b.Host && equalMAC(a.MAC, b.MAC) &&
 		a.MACAuto == b.MACAuto && slices.Equal(a.IPs, b.IPs) && a.Interface == b.Interface && a.IfaceID == b.IfaceID &&
 		a.PortSecurity == b.PortSecurity && slices.Equal(a.ACLsFromPort, b.ACLsFromPort) &&
-		slices.Equal(a.ACLsToPort, b.ACLsToPort) && a.Key == b.Key
+		slices.Equal(a.ACLsToPort, b.ACLsToPort)
+}
+
+// equalMAC is bytes.Equal for the few bytes of a MAC, without a call:
+// comparing the ports of a large topology spends its time here.
+func equalMAC(a, b []byte) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
 }
 
 func equalRule(a, b topology.Rule) bool {
@@ -46,7 +59,7 @@ func equalGateway(a, b *topology.L2Gateway) bool {
 }
 
 func equalStation(a, b topology.Station) bool {
-	return bytes.Equal(a.MAC, b.MAC) && slices.Equal(a.IPs, b.IPs)
+	return equalMAC(a.MAC, b.MAC) && slices.Equal(a.IPs, b.IPs)
 }
 
 func equalEndpoint(a, b *topology.ExternalEndpoint) bool {
