@@ -244,11 +244,14 @@ func diffRange[T any](old []*T, cur []T, name func(*T) string, equal func(a, b *
 // switches whose objects changed (the switch, its ports, gateways and
 // endpoints, the hosts that carry it, the ACLs its ports use) and the
 // hosts that carry them or whose own objects changed. Objects are
-// compared by value without their positions, so the positions in the
-// origins of flows that a change does not reach are those of the
-// topology they were compiled from. Its output otherwise equals that of
-// a compilation from scratch, flow for flow and port for port (the
-// property test in compiled_test.go checks it).
+// compared by value without their positions, and an object that did not
+// change keeps the copy the compiler has of it: the positions in flows'
+// origins (Origin.Pos) are those of the topology in which their object
+// last changed, not always t's (only `loomctl compile`, which compiles
+// from scratch, prints them). Its output otherwise equals that of a
+// compilation from scratch, flow for flow and port for port (the property
+// test in property_test.go checks it). c is not modified: on an error,
+// or for a dry run, the caller keeps c.
 func (c *Compiled) Update(t *topology.Topology) (*Compiled, error) {
 	var prev Compiled
 	var err error
