@@ -52,7 +52,7 @@ func sameStates(t *testing.T, step string, got, want []*HostState) {
 
 // Compiled.Update after each of a series of edits equals a full
 // compile, and recompiles only the hosts an edit can touch.
-func TestCompileIncrementalEqualsCompile(t *testing.T) {
+func TestUpdateEqualsCompile(t *testing.T) {
 	src, err := os.ReadFile("testdata/full/topology.yaml")
 	if err != nil {
 		t.Fatal(err)
@@ -158,7 +158,7 @@ func TestCompileIncrementalEqualsCompile(t *testing.T) {
 
 // On a large topology, one port added recompiles only the hosts of its
 // switch and its own host.
-func TestCompileIncrementalOnePort(t *testing.T) {
+func TestUpdateOnePort(t *testing.T) {
 	files := edit.Files{"big.yaml": topotest.Generate(40, 10, 5)}
 	topo, err := topology.LoadBytes(files)
 	if err != nil {
