@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"net/netip"
 	"slices"
 	"sort"
 
@@ -202,6 +203,38 @@ func diffObjects[T any](old []*T, cur []T, name func(*T) string, equal func(a, b
 func diffRange[T any](old []*T, cur []T, name func(*T) string, equal func(a, b *T) bool) ([]*T, []change[T]) {
 	out := make([]*T, 0, len(cur))
 	var changes []change[T]
+	// From scratch, the copies are made in blocks, a port's MAC and
+	// addresses with them: the next comparison walks them in order
+	// instead of all over the heap.
+	var block []T
+	var macs []byte
+	var addrs []netip.Addr
+	copyOf := func(x *T) *T {
+		if len(old) > 0 {
+			n := new(T)
+			*n = *x
+			return n
+		}
+		if len(block) == 0 {
+			block = make([]T, min(len(cur)-len(out), 1024))
+		}
+		n := &block[0]
+		block = block[1:]
+		*n = *x
+		if p, ok := any(n).(*topology.Port); ok {
+			if cap(macs)-len(macs) < len(p.MAC) {
+				macs = make([]byte, 0, max(6*1024, len(p.MAC)))
+			}
+			macs = append(macs, p.MAC...)
+			p.MAC = macs[len(macs)-len(p.MAC) : len(macs) : len(macs)]
+			if cap(addrs)-len(addrs) < len(p.IPs) {
+				addrs = make([]netip.Addr, 0, max(1024, len(p.IPs)))
+			}
+			addrs = append(addrs, p.IPs...)
+			p.IPs = addrs[len(addrs)-len(p.IPs) : len(addrs) : len(addrs)]
+		}
+		return n
+	}
 	i, j := 0, 0
 	for i < len(old) || j < len(cur) {
 		var c int
@@ -220,8 +253,7 @@ func diffRange[T any](old []*T, cur []T, name func(*T) string, equal func(a, b *
 			changes = append(changes, change[T]{old: old[i]})
 			i++
 		case c > 0:
-			n := new(T)
-			*n = cur[j]
+			n := copyOf(&cur[j])
 			out = append(out, n)
 			changes = append(changes, change[T]{new: n})
 			j++
@@ -229,8 +261,7 @@ func diffRange[T any](old []*T, cur []T, name func(*T) string, equal func(a, b *
 			if equal(old[i], &cur[j]) {
 				out = append(out, old[i])
 			} else {
-				n := new(T)
-				*n = cur[j]
+				n := copyOf(&cur[j])
 				out = append(out, n)
 				changes = append(changes, change[T]{old: old[i], new: n})
 			}
