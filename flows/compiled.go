@@ -52,8 +52,9 @@ type hostEntry struct {
 	gateways []*topology.L2Gateway // the gateways on it, by name
 	carried  []string              // the switches it carries, by name
 	ports    *hostPorts
-	// own holds the host's own part of each switch it carries.
-	own   map[string]*part
+	// own holds the host's own part of each switch it carries, in the
+	// order of carried.
+	own   []*part
 	state *HostState
 }
 
@@ -639,25 +640,40 @@ func (n *Compiled) buildHost(e *hostEntry, prev *hostEntry, dirty bool, dirtySw 
 			}
 		}
 	}
-	e.own = make(map[string]*part, len(e.carried))
+	// prevOwn is the previous own part of a switch (nil: none).
+	prevOwn := func(i int, name string) *part { return nil }
+	if prev != nil {
+		if len(e.carried) > 0 && len(prev.carried) == len(e.carried) && &prev.carried[0] == &e.carried[0] {
+			prevOwn = func(i int, _ string) *part { return prev.own[i] }
+		} else {
+			at := make(map[string]int, len(prev.carried))
+			for i, name := range prev.carried {
+				at[name] = i
+			}
+			prevOwn = func(_ int, name string) *part {
+				if i, ok := at[name]; ok {
+					return prev.own[i]
+				}
+				return nil
+			}
+		}
+	}
+	e.own = make([]*part, len(e.carried))
 	hb := &hostBuild{me: me, ofport: e.ports.ofport, uplink: e.ports.uplink, epPort: e.ports.epPort,
 		acl: func(name string) *topology.ACL { return n.aclByName[name] }}
 	total := pipelinePart().size(me.Key)
 	parts := make([]*part, 0, 1+3*len(e.carried))
 	parts = append(parts, pipelinePart())
-	for _, name := range e.carried {
-		s := n.sw[name]
+	for i, name := range e.carried {
+		s := carried[i]
 		var p *part
 		// A switch that is not dirty has the same ports: the host's on
 		// it did not change.
 		if keep && !dirtySw[name] {
-			p = prev.own[name]
+			p = prevOwn(i, name)
 		}
 		if p == nil {
-			var prevPart *part
-			if prev != nil {
-				prevPart = prev.own[name]
-			}
+			prevPart := prevOwn(i, name)
 			last := hb.builder
 			hb.builder = newBuilder(flowBudget-total, 0)
 			hb.follow(last)
@@ -666,7 +682,7 @@ func (n *Compiled) buildHost(e *hostEntry, prev *hostEntry, dirty bool, dirtySw 
 				return err
 			}
 		}
-		e.own[name] = p
+		e.own[i] = p
 		for _, q := range []*part{s.shared, p} {
 			if n := q.size(me.Key); n > 0 {
 				parts = append(parts, q)
