@@ -171,8 +171,9 @@ type change[T any] struct{ old, new *T }
 func diffObjects[T any](old []*T, cur []T, name func(*T) string, equal func(a, b *T) bool) ([]*T, []change[T], error) {
 	const chunk = 8192
 	n := (len(cur) + chunk - 1) / chunk
+	out := make([]*T, len(cur))
 	if n <= 1 {
-		out, changes := diffRange(old, cur, name, equal)
+		changes := diffRange(old, cur, out, name, equal)
 		return out, changes, nil
 	}
 	// Chunk k compares cur[k*chunk:(k+1)*chunk] with the old objects
@@ -188,21 +189,22 @@ func diffObjects[T any](old []*T, cur []T, name func(*T) string, equal func(a, b
 		first := name(&cur[k*chunk])
 		return sort.Search(len(old), func(i int) bool { return name(old[i]) >= first })
 	}
-	outs := make([][]*T, n)
 	changes := make([][]change[T], n)
 	errs := parallel(n, func(k int, r any) error { return internalError("the topology's objects", r) }, func(k int) error {
 		hi := min((k+1)*chunk, len(cur))
-		outs[k], changes[k] = diffRange(old[bound(k):bound(k+1)], cur[k*chunk:hi], name, equal)
+		changes[k] = diffRange(old[bound(k):bound(k+1)], cur[k*chunk:hi], out[k*chunk:hi], name, equal)
 		return nil
 	})
 	if err := errors.Join(errs...); err != nil {
 		return nil, nil, err
 	}
-	return slices.Concat(outs...), slices.Concat(changes...), nil
+	return out, slices.Concat(changes...), nil
 }
 
-func diffRange[T any](old []*T, cur []T, name func(*T) string, equal func(a, b *T) bool) ([]*T, []change[T]) {
-	out := make([]*T, 0, len(cur))
+// diffRange is diffObjects of one range: out (as long as cur) gets the
+// objects to keep.
+func diffRange[T any](old []*T, cur []T, out []*T, name func(*T) string, equal func(a, b *T) bool) []change[T] {
+	out = out[:0]
 	var changes []change[T]
 	// From scratch, the copies are made in blocks, a port's MAC and
 	// addresses with them: the next comparison walks them in order
@@ -269,7 +271,7 @@ func diffRange[T any](old []*T, cur []T, name func(*T) string, equal func(a, b *
 			i, j = i+1, j+1
 		}
 	}
-	return out, changes
+	return changes
 }
 
 // Update compiles t, redoing only what differs from c: the parts of the
