@@ -193,3 +193,50 @@ func TestUpdateOnePort(t *testing.T) {
 		t.Errorf("hosts changed %v, want the %d that carry s0 %s", next2.Changed(), len(carriers), fmt.Sprint(carriers))
 	}
 }
+
+// Update leaves the compilation it starts from as it was: two updates of
+// one compilation (concurrently: loomd may check a dry run while it
+// installs) each equal a compile from scratch, and so does the first.
+func TestUpdateKeepsItsReceiver(t *testing.T) {
+	load := func(extra string) *topology.Topology {
+		topo, err := topology.LoadBytes(map[string][]byte{"big.yaml": append(topotest.Generate(12, 10, 4), extra...)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return topo
+	}
+	t0 := load("")
+	t1 := load("  - {name: pnew, switch: s3, host: h11, mac: auto, interface: lm-pnew}\n")
+	t2 := load("  - {name: pother, switch: s5, host: h0, mac: auto, ips: [10.200.0.1], interface: lm-pother}\n")
+	base, err := (*Compiled)(nil).Update(t0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, hs := range base.States() {
+		hs.Flows() // so that the updates patch from them
+	}
+	var a, b *Compiled
+	var errA, errB error
+	done := make(chan struct{})
+	go func() { a, errA = base.Update(t1); close(done) }()
+	b, errB = base.Update(t2)
+	<-done
+	if errA != nil || errB != nil {
+		t.Fatal(errA, errB)
+	}
+	again, err := base.Update(t2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		name string
+		got  *Compiled
+		topo *topology.Topology
+	}{{"first update", a, t1}, {"second update", b, t2}, {"the compilation both started from", base, t0}, {"the second update again", again, t2}} {
+		want, err := Compile(c.topo)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sameStates(t, c.name, c.got.States(), want)
+	}
+}
