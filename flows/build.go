@@ -3,6 +3,7 @@ package flows
 import (
 	"cmp"
 	"fmt"
+	"maps"
 	"net/netip"
 	"slices"
 	"sort"
@@ -444,11 +445,18 @@ type hostPorts struct {
 	// What the rows were made from, to keep them when it is the same.
 	local     []Port                   // the workload ports' rows
 	tunnels   map[*topology.Host]uint8 // remote hosts, by encapsulation bits
+	// refs count, per remote host and encapsulation, the switches that
+	// lead to it; from are the switches they were counted over.
+	refs map[*topology.Host][3]int32
+	from []*swState
 	endpoints []*topology.ExternalEndpoint
 	physnets  []string
 }
 
 var encapBit = map[string]uint8{"gre": 1, "vxlan": 2, "geneve": 4}
+
+// encapIndex is the bit of an encapsulation in encapBit, as a number.
+var encapIndex = map[string]int{"gre": 0, "vxlan": 1, "geneve": 2}
 
 // tunnelMaps are the options and external ids of the tunnel rows to a
 // host, shared by every host's row (rows are not modified).
@@ -466,7 +474,7 @@ func newTunnelMaps(h *topology.Host) *tunnelMaps {
 // makeHostPorts computes host me's ports from its local ports and the
 // switches it carries; prev (nil: none) are its ports in the previous
 // compilation, kept in part or whole where they come out the same.
-func makeHostPorts(me *topology.Host, local []*topology.Port, carried []*swState, prev *hostPorts, prevLocal []*topology.Port, maps func(*topology.Host) *tunnelMaps) (*hostPorts, error) {
+func makeHostPorts(me *topology.Host, local []*topology.Port, carried []*swState, prev *hostPorts, prevLocal []*topology.Port, mapsOf func(*topology.Host) *tunnelMaps) (*hostPorts, error) {
 	hp := &hostPorts{uplink: map[string]int{}, epPort: map[string]int{}, tunnels: map[*topology.Host]uint8{}}
 	sameLocal := prev != nil && samePointers(local, prevLocal)
 	drop := map[string]bool{} // rows of prev to leave out
@@ -515,6 +523,61 @@ func makeHostPorts(me *topology.Host, local []*topology.Port, carried []*swState
 			drop[prev.local[j].Name] = true
 		}
 	}
+	// The tunnels: counted from the previous counts, over the switches
+	// that changed, or over every switch.
+	count := func(s *swState, d int32) {
+		if !s.sw.Overlay() {
+			return
+		}
+		k := encapIndex[s.sw.Encapsulation]
+		for _, h := range s.hosts {
+			if h == me {
+				continue
+			}
+			c := hp.refs[h]
+			c[k] += d
+			if c == [3]int32{} {
+				delete(hp.refs, h)
+			} else {
+				hp.refs[h] = c
+			}
+		}
+	}
+	if prev != nil && prev.refs != nil {
+		hp.refs = maps.Clone(prev.refs)
+		i, j := 0, 0
+		for i < len(prev.from) || j < len(carried) {
+			switch {
+			case j == len(carried) || (i < len(prev.from) && prev.from[i].sw.Name < carried[j].sw.Name):
+				count(prev.from[i], -1)
+				i++
+			case i == len(prev.from) || carried[j].sw.Name < prev.from[i].sw.Name:
+				count(carried[j], 1)
+				j++
+			default:
+				if prev.from[i] != carried[j] {
+					count(prev.from[i], -1)
+					count(carried[j], 1)
+				}
+				i, j = i+1, j+1
+			}
+		}
+	} else {
+		hp.refs = map[*topology.Host][3]int32{}
+		for _, s := range carried {
+			count(s, 1)
+		}
+	}
+	hp.from = carried
+	for h, c := range hp.refs {
+		var bits uint8
+		for k, n := range c {
+			if n > 0 {
+				bits |= 1 << k
+			}
+		}
+		hp.tunnels[h] = bits
+	}
 	physnets := map[string]bool{}
 	for _, s := range carried {
 		if !s.sw.Overlay() {
@@ -524,12 +587,6 @@ func makeHostPorts(me *topology.Host, local []*topology.Port, carried []*swState
 		for _, g := range s.gateways {
 			if g.Host == me.Name {
 				physnets[g.Physnet] = true
-			}
-		}
-		bit := encapBit[s.sw.Encapsulation]
-		for _, h := range s.hosts {
-			if h != me {
-				hp.tunnels[h] |= bit
 			}
 		}
 		hp.endpoints = append(hp.endpoints, s.endpoints...)
@@ -574,7 +631,7 @@ func makeHostPorts(me *topology.Host, local []*topology.Port, carried []*swState
 		})
 	}
 	tunnelRows := func(rows []Port, h *topology.Host, bits uint8) []Port {
-		m := maps(h)
+		m := mapsOf(h)
 		for _, encap := range []string{"gre", "vxlan", "geneve"} {
 			if bits&encapBit[encap] != 0 {
 				rows = append(rows, Port{
