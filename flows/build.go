@@ -443,12 +443,12 @@ type hostPorts struct {
 	uplink map[string]int
 	epPort map[string]int
 	// What the rows were made from, to keep them when it is the same.
-	local     []Port                   // the workload ports' rows
-	tunnels   map[*topology.Host]uint8 // remote hosts, by encapsulation bits
+	local   []Port                   // the workload ports' rows
+	tunnels map[*topology.Host]uint8 // remote hosts, by encapsulation bits
 	// refs count, per remote host and encapsulation, the switches that
 	// lead to it; from are the switches they were counted over.
-	refs map[*topology.Host][3]int32
-	from []*swState
+	refs      map[*topology.Host][3]int32
+	from      []*swState
 	endpoints []*topology.ExternalEndpoint
 	physnets  []string
 }
