@@ -109,12 +109,12 @@ func (e *Engine) Apply(ctx context.Context, t *topology.Topology) ([]HostResult,
 // its ports and every flow to add. A host that holds something already
 // gets the real difference when it is reconciled.
 func planAsNew(hs *flows.HostState, why string) HostResult {
-	r := HostResult{Host: hs.Host, DesiredFlows: len(hs.Flows), NotContacted: why}
+	r := HostResult{Host: hs.Host, DesiredFlows: hs.NumFlows(), NotContacted: why}
 	r.OVSDB = []string{"create bridge " + hs.Bridge}
 	for _, p := range hs.Ports {
 		r.OVSDB = append(r.OVSDB, "add port "+p.Name)
 	}
-	r.Flows = ofctl.PlanEmpty(hs.Flows)
+	r.Flows = ofctl.PlanEmpty(hs.Flows())
 	return r
 }
 
@@ -160,7 +160,7 @@ func BridgeSpec(hs *flows.HostState) ovsdb.BridgeSpec {
 
 func (e *Engine) host(ctx context.Context, hs *flows.HostState) (r HostResult) {
 	r.Host = hs.Host
-	r.DesiredFlows = len(hs.Flows)
+	r.DesiredFlows = hs.NumFlows()
 	timeout := e.Opts.HostTimeout
 	if timeout <= 0 {
 		timeout = 30 * time.Second
@@ -192,7 +192,7 @@ func (e *Engine) host(ctx context.Context, hs *flows.HostState) (r HostResult) {
 // is what the caller remembers of the switch's flows between calls.
 func reconcileHost(ctx context.Context, db *ovsdb.Client, of *ofctl.Client, hs *flows.HostState, dry bool, known *ofctl.Known) (r HostResult) {
 	r.Host = hs.Host
-	r.DesiredFlows = len(hs.Flows)
+	r.DesiredFlows = hs.NumFlows()
 	spec := BridgeSpec(hs)
 	plan, err := db.Plan(ctx, spec)
 	if err != nil {
@@ -210,7 +210,7 @@ func reconcileHost(ctx context.Context, db *ovsdb.Client, of *ofctl.Client, hs *
 			}
 			observed = nil // a bridge still to be made holds no flows
 		}
-		r.Flows, r.Err = ofctl.PlanFlows(hs.Flows, observed)
+		r.Flows, r.Err = ofctl.PlanFlows(hs.Flows(), observed)
 		return r
 	}
 
@@ -251,6 +251,6 @@ func reconcileHost(ctx context.Context, db *ovsdb.Client, of *ofctl.Client, hs *
 		r.Err = err
 		return r
 	}
-	r.Flows, r.Err = of.Sync(ctx, hs.Flows, known)
+	r.Flows, r.Err = of.Sync(ctx, hs.Flows(), known)
 	return r
 }

@@ -310,10 +310,10 @@ func (f *flowWatch) restore(ctx context.Context) {
 	hs := w.desired
 	inSync := w.status.AtRevision()
 	w.mu.Unlock()
-	if !empty || !inSync || hs == nil || len(hs.Flows) == 0 {
+	if !empty || !inSync || hs == nil || hs.NumFlows() == 0 {
 		return
 	}
-	plan := ofctl.PlanEmpty(hs.Flows)
+	plan := ofctl.PlanEmpty(hs.Flows())
 	select {
 	case w.r.sem <- struct{}{}:
 	case <-ctx.Done():

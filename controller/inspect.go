@@ -48,7 +48,7 @@ func InspectFlows(ctx context.Context, t *topology.Topology, hs *flows.HostState
 	if err != nil {
 		return nil, err
 	}
-	r := &FlowReport{Host: hs.Host, Desired: len(hs.Flows), Flows: []ExplainedFlow{}}
+	r := &FlowReport{Host: hs.Host, Desired: hs.NumFlows(), Flows: []ExplainedFlow{}}
 	flows.Sort(observed.Flows)
 	for i := range observed.Flows {
 		r.Flows = append(r.Flows, explained(t, observed.Flows[i]))
@@ -58,7 +58,7 @@ func InspectFlows(ctx context.Context, t *topology.Topology, hs *flows.HostState
 		unknown[i] = explainedUnknown(t, u)
 	}
 	r.Flows = append(r.Flows, unknown...)
-	plan, err := ofctl.PlanFlows(hs.Flows, observed)
+	plan, err := ofctl.PlanFlows(hs.Flows(), observed)
 	if err != nil {
 		return nil, err
 	}

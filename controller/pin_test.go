@@ -146,8 +146,7 @@ func TestDialOptionsPinned(t *testing.T) {
 	moved, repinned := *hs, *hs
 	moved.OVSDB = "ssl:127.0.0.2:6640"
 	repinned.TLS.CommonName = "h1b"
-	same := *hs
-	same.Flows = []flows.Flow{{}}
+	same := *hs.WithFlows([]flows.Flow{{}})
 	if endpointOf(hs) == endpointOf(&moved) || endpointOf(hs) == endpointOf(&repinned) || endpointOf(hs) != endpointOf(&same) {
 		t.Error("endpointOf does not tell moves and pin changes (only)")
 	}

@@ -338,7 +338,7 @@ func (w *worker) setDesired(hs *flows.HostState, rev int64) {
 	w.mu.Lock()
 	same := w.desired == hs && w.status.AtRevision()
 	w.desired = hs
-	w.status.Flows = len(hs.Flows)
+	w.status.Flows = hs.NumFlows()
 	w.status.Desired = rev
 	if same {
 		w.status.Revision = rev
@@ -465,8 +465,8 @@ func (w *worker) probe(ctx context.Context) bool {
 		return true // the flow monitor reports every change: no need to count
 	}
 	n, err := w.r.cfg.TLS.OpenFlow(hs.OpenFlow).FlowCount(ctx)
-	if err != nil || n != len(hs.Flows) {
-		w.log.Info("flow probe: switch differs", zap.Int("flows", n), zap.Int("want", len(hs.Flows)), zap.Error(err))
+	if err != nil || n != hs.NumFlows() {
+		w.log.Info("flow probe: switch differs", zap.Int("flows", n), zap.Int("want", hs.NumFlows()), zap.Error(err))
 		return false
 	}
 	return true
@@ -578,7 +578,7 @@ func (w *worker) reconcile(ctx context.Context, why string) bool {
 		w.logPorts(portsBefore, res.PortsDown)
 	}
 	w.r.onStatus(s)
-	w.r.metrics.observe(w.host, state, took, len(hs.Flows), repaired)
+	w.r.metrics.observe(w.host, state, took, hs.NumFlows(), repaired)
 
 	switch {
 	case res.Err != nil:

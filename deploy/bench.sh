@@ -2,9 +2,11 @@
 # make bench: Loom's benchmarks, then one table of every figure.
 #
 #   1. Go benchmarks of topology loading and flow compilation (no root):
-#      the 10- and 100-host compiles, the one-port change at 100 hosts and
-#      the 1,000-host load; BENCH_FULL=1 adds the 1,000-host compile and
-#      one-port change (about 5 minutes more).
+#      the 10-, 100- and 1,000-host compiles from scratch, the 1,000-host
+#      load, a one-port change (Compiled.Update) at 100 and 1,000 hosts
+#      and on the 50x40 lab topology, and what follows it for a host (its
+#      delta, its flows); BENCH_FULL=1 runs every benchmark of both
+#      packages.
 #   2. Lab benchmarks (root, Open vSwitch; e2e/bench_test.go,
 #      e2e/hostile_bench_test.go and e2e/bench_edit_test.go, build tag
 #      bench): Loom's flow push against ovs-ofctl's own bundle, loomd's
@@ -30,7 +32,9 @@ start=$(date +%s)
 cpu_stat() { awk '/^cpu /{t = 0; for (i = 2; i <= NF; i++) t += $i; print $9, t}' /proc/stat; }
 read -r steal0 total0 < <(cpu_stat)
 
-compile='Load1000Hosts|Compile/hosts=(10|100)$|OnePortChange/hosts=100$'
+compile='Load1000Hosts|Compile/hosts=(10|100|1000)$'
+# Compiled.Update takes milliseconds: more runs of it.
+update='OnePortChange/(hosts=(100|1000)|lab=50x40)$|OnePortFollow|HostFlows'
 if [[ ${BENCH_FULL:-0} == 1 ]]; then compile=.; fi
 
 rc=0
@@ -44,6 +48,8 @@ rc=0
 	ovs-vswitchd --version 2>/dev/null | head -1
 	echo "== compile benchmarks (-bench '$compile')"
 	$GO test -run '^$' -bench "$compile" -benchmem -benchtime 1x -timeout 60m ./topology ./flows || rc=1
+	echo "== compile update benchmarks (-bench '$update')"
+	$GO test -run '^$' -bench "$update" -benchmem -benchtime 20x -timeout 60m ./flows || rc=1
 	echo "== lab benchmarks"
 	LOOM_BENCH_STRICT=1 $GO test -tags bench -run '^TestBench' -count=1 -v -timeout 40m ./e2e/ || rc=1
 	exit $rc

@@ -331,7 +331,7 @@ func (p *pusher) equal(hs *flows.HostState) error {
 	if err != nil {
 		return err
 	}
-	plan, err := ofctl.PlanFlows(hs.Flows, obs)
+	plan, err := ofctl.PlanFlows(hs.Flows(), obs)
 	if err != nil {
 		return err
 	}
@@ -352,7 +352,7 @@ func (p *pusher) floorBundle(file string) (time.Duration, error) {
 // worker remembers of the switch (known; nil: nothing).
 func (p *pusher) sync(hs *flows.HostState, known *ofctl.Known) (time.Duration, *ofctl.Plan, error) {
 	start := time.Now()
-	plan, err := p.c.Sync(p.ctx, hs.Flows, known)
+	plan, err := p.c.Sync(p.ctx, hs.Flows(), known)
 	return time.Since(start), plan, err
 }
 
@@ -414,7 +414,7 @@ func (p *pusher) run(dir string, runs int) error {
 		if err != nil {
 			return err
 		}
-		n := len(hs.Flows)
+		n := hs.NumFlows()
 		text := hs.FlowText()
 		file := filepath.Join(dir, "flows-"+sz.name)
 		if err := os.WriteFile(file, text, 0o644); err != nil {
@@ -588,7 +588,7 @@ func (p *pusher) phases(hs *flows.HostState) error {
 			return err
 		}
 		mark()
-		plan := ofctl.PlanEmpty(hs.Flows)
+		plan := ofctl.PlanEmpty(hs.Flows())
 		mark()
 		if err := p.c.Apply(p.ctx, plan); err != nil {
 			return err
@@ -598,15 +598,15 @@ func (p *pusher) phases(hs *flows.HostState) error {
 		if err != nil {
 			return err
 		}
-		if n != len(hs.Flows) {
-			return fmt.Errorf("phases: %d flows after the bundle, want %d", n, len(hs.Flows))
+		if n != hs.NumFlows() {
+			return fmt.Errorf("phases: %d flows after the bundle, want %d", n, hs.NumFlows())
 		}
 		mark()
 		obs, err := ofctl.ParseDump(full)
 		if err != nil {
 			return err
 		}
-		if pl, err := ofctl.PlanFlows(hs.Flows, obs); err != nil || !pl.Empty() {
+		if pl, err := ofctl.PlanFlows(hs.Flows(), obs); err != nil || !pl.Empty() {
 			return fmt.Errorf("phases: the desired flows differ from themselves: %v", err)
 		}
 		mark()
@@ -619,10 +619,10 @@ func (p *pusher) phases(hs *flows.HostState) error {
 		render = append(render, time.Since(start))
 	}
 	for j, name := range names {
-		benchReport(p.t, benchResult{Section: "push phases", Figure: fmt.Sprintf("install %d flows: %s", len(hs.Flows), name),
+		benchReport(p.t, benchResult{Section: "push phases", Figure: fmt.Sprintf("install %d flows: %s", hs.NumFlows(), name),
 			Value: median(got[j]).Seconds(), Unit: "s", Note: fmt.Sprintf("median of %d", runs)})
 	}
-	benchReport(p.t, benchResult{Section: "push phases", Figure: fmt.Sprintf("install %d flows: of the bundle, Go rendering", len(hs.Flows)),
+	benchReport(p.t, benchResult{Section: "push phases", Figure: fmt.Sprintf("install %d flows: of the bundle, Go rendering", hs.NumFlows()),
 		Value: median(render).Seconds(), Unit: "s", Note: "flows.AppendFlows of every add (go-openvswitch then joins each into its line)"})
 	return nil
 }
@@ -638,15 +638,15 @@ func (p *pusher) onePort(dir string, ports int, before *flows.HostState, runs in
 	// The floor's bundle: the flows that differ, by value. A flow that
 	// goes away and whose identity (table, priority, match) no new flow
 	// takes is deleted strictly; every new or changed flow is added.
-	onlyAfter, onlyBefore := flows.Diff(after.Flows, before.Flows)
+	onlyAfter, onlyBefore := flows.Diff(after.Flows(), before.Flows())
 	kept := map[flows.Identity]bool{}
-	for i := range after.Flows {
-		kept[after.Flows[i].Identity()] = true
+	for i := range after.Flows() {
+		kept[after.Flows()[i].Identity()] = true
 	}
 	var changes bytes.Buffer
 	mods := 0
 	for _, i := range onlyBefore {
-		f := &before.Flows[i]
+		f := &before.Flows()[i]
 		if !kept[f.Identity()] {
 			m := f.AppendMatch([]byte{','})
 			if len(m) == 1 {
@@ -657,7 +657,7 @@ func (p *pusher) onePort(dir string, ports int, before *flows.HostState, runs in
 		}
 	}
 	for _, i := range onlyAfter {
-		fmt.Fprintf(&changes, "add %s\n", &after.Flows[i])
+		fmt.Fprintf(&changes, "add %s\n", &after.Flows()[i])
 		mods++
 	}
 	file := filepath.Join(dir, "one-port")
@@ -716,11 +716,11 @@ func (p *pusher) onePort(dir string, ports int, before *flows.HostState, runs in
 			return err
 		}
 	}
-	p.t.Logf("one port on %d flows: loom %s; difference %s; floor %s", len(before.Flows), secs(loom), secs(delta), secs(floor))
-	benchReport(p.t, benchResult{Section: "push", Figure: fmt.Sprintf("one port added to a host of %d flows, switch compared", len(before.Flows)),
+	p.t.Logf("one port on %d flows: loom %s; difference %s; floor %s", len(before.Flows()), secs(loom), secs(delta), secs(floor))
+	benchReport(p.t, benchResult{Section: "push", Figure: fmt.Sprintf("one port added to a host of %d flows, switch compared", len(before.Flows())),
 		Value: median(loom).Seconds(), Unit: "s", Floor: median(floor).Seconds(),
 		Note: fmt.Sprintf("Sync with nothing known (dump + comparison by value; %d flow mods) vs a bundle of the %d changed flows; median of %d", loomMods, mods, runs)})
-	benchReport(p.t, benchResult{Section: "push", Figure: fmt.Sprintf("one port added to a host of %d flows, as loomd", len(before.Flows)),
+	benchReport(p.t, benchResult{Section: "push", Figure: fmt.Sprintf("one port added to a host of %d flows, as loomd", len(before.Flows())),
 		Value: median(delta).Seconds(), Unit: "s", Floor: median(floor).Seconds(),
 		Note: fmt.Sprintf("Sync knowing the switch holds the previous state (PlanDelta + count; %d flow mods) vs the same floor; median of %d", deltaMods, runs)})
 	return nil

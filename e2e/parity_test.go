@@ -142,7 +142,7 @@ func (o *labOVSHost) loadHost(t *testing.T, topo *topology.Topology, host string
 	if err != nil {
 		t.Fatal(err)
 	}
-	sw, err := sim.New(hs.Flows)
+	sw, err := sim.New(hs.Flows())
 	if err != nil {
 		t.Fatal(err)
 	}

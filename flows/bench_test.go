@@ -1,8 +1,8 @@
 package flows
 
 import (
-	"bytes"
 	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/loom-sdn/loom/topology"
@@ -12,87 +12,229 @@ import (
 // loadBig loads a generated topology of hosts × 100 ports, 20 ports per
 // switch (1,000 hosts: 100,000 ports, 5,000 switches).
 func loadBig(b *testing.B, hosts int, extra string) *topology.Topology {
+	return loadBigWith(b, topology.NewLoader(), hosts, extra)
+}
+
+// loadBigWith is loadBig through l, which parses again only what changed
+// since its last load, as loomd's does.
+func loadBigWith(b *testing.B, l *topology.Loader, hosts int, extra string) *topology.Topology {
 	b.Helper()
 	src := topotest.Generate(hosts, 100, 20)
-	t, err := topology.LoadBytes(map[string][]byte{"big.yaml": append(src, extra...)})
+	t, err := l.LoadBytes(map[string][]byte{"big.yaml": append(src, extra...)})
 	if err != nil {
 		b.Fatal(err)
 	}
 	return t
 }
 
-// BenchmarkCompile compiles every host of generated topologies, one host
-// at a time (all hosts' flows at once would not fit a small machine), and
-// reports the flows of all hosts and of the largest.
+// BenchmarkCompile compiles generated topologies from scratch: every
+// switch's part and every host's state, whose flows are put together
+// when asked (see BenchmarkHostFlows). It reports the flows of all hosts
+// and of the largest.
 func BenchmarkCompile(b *testing.B) {
 	for _, hosts := range []int{10, 100, 1000} {
 		b.Run(fmt.Sprintf("hosts=%d", hosts), func(b *testing.B) {
 			t := loadBig(b, hosts, "")
 			b.ReportAllocs()
 			b.ResetTimer()
+			c0 := cpuTime()
 			total, largest := 0, 0
 			for i := 0; i < b.N; i++ {
+				states, err := Compile(t)
+				if err != nil {
+					b.Fatal(err)
+				}
 				total, largest = 0, 0
-				ix := newIndex(t)
-				for h := range t.Hosts {
-					hs, err := compileHost(ix, &t.Hosts[h])
-					if err != nil {
-						b.Fatal(err)
-					}
-					total += len(hs.Flows)
-					largest = max(largest, len(hs.Flows))
+				for _, hs := range states {
+					total += hs.NumFlows()
+					largest = max(largest, hs.NumFlows())
 				}
 			}
+			reportCPU(b, c0)
 			b.ReportMetric(float64(total), "flows")
 			b.ReportMetric(float64(largest), "flows/largest-host")
 		})
 	}
 }
 
-// BenchmarkOnePortChange adds one port to a generated topology and
-// recompiles the hosts whose output changes; it reports how many do. Each
-// switch spans 20 hosts at both sizes, so 21 hosts change either way; the
-// 100-host size is the one make bench runs (finding the touched hosts
-// compiles every host twice, outside the timer: minutes at 1,000 hosts).
-func BenchmarkOnePortChange(b *testing.B) {
-	for _, hosts := range []int{100, 1000} {
+// BenchmarkCompileAllFlows is BenchmarkCompile and then every host's
+// flows put together, one host at a time (all at once would not fit a
+// small machine at 1,000 hosts): the previous compiler's whole work.
+func BenchmarkCompileAllFlows(b *testing.B) {
+	for _, hosts := range []int{10, 100, 1000} {
 		b.Run(fmt.Sprintf("hosts=%d", hosts), func(b *testing.B) {
-			benchOnePortChange(b, hosts)
+			t := loadBig(b, hosts, "")
+			b.ReportAllocs()
+			b.ResetTimer()
+			c0 := cpuTime()
+			defer reportCPU(b, c0)
+			for i := 0; i < b.N; i++ {
+				c, err := (*Compiled)(nil).Update(t)
+				if err != nil {
+					b.Fatal(err)
+				}
+				for _, hs := range c.States() {
+					fs := merge(hs.flows.parts, hs.flows.me, hs.flows.n)
+					if len(fs) != hs.NumFlows() {
+						b.Fatalf("%d flows, want %d", len(fs), hs.NumFlows())
+					}
+				}
+			}
 		})
 	}
 }
 
-func benchOnePortChange(b *testing.B, hosts int) {
-	before := loadBig(b, hosts, "")
-	after := loadBig(b, hosts, `  - name: pnew
+// BenchmarkHostFlows puts one host's flows together from its parts (the
+// first call of HostState.Flows).
+func BenchmarkHostFlows(b *testing.B) {
+	for _, tc := range []struct {
+		name string
+		t    func() *topology.Topology
+	}{
+		{"hosts=100", func() *topology.Topology { return loadBig(b, 100, "") }},
+		{"lab=50x40", func() *topology.Topology { return loadLab(b, 50, 40, false) }},
+	} {
+		b.Run(tc.name, func(b *testing.B) {
+			states, err := Compile(tc.t())
+			if err != nil {
+				b.Fatal(err)
+			}
+			hs := states[0]
+			b.ReportAllocs()
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				merge(hs.flows.parts, hs.flows.me, hs.flows.n)
+			}
+			b.ReportMetric(float64(hs.NumFlows()), "flows")
+		})
+	}
+}
+
+// BenchmarkOnePortChange adds one port to a topology and compiles it
+// from the previous compilation (Compiled.Update); it reports how many
+// hosts' states change. Both topologies are loaded by one
+// topology.Loader, as loomd loads them (objects that did not change then
+// share their strings, which makes comparing them cheap). In the generated topologies each switch spans 20
+// hosts at both sizes, so 21 hosts change either way (the 20 that carry
+// the switch and the new port's host); lab=50x40 is e2e's 2,000 ports on
+// 3 hosts (50 switches of 40 ports, each on the 3 hosts), where loomd
+// adds a port in the lab benchmarks.
+func BenchmarkOnePortChange(b *testing.B) {
+	const newPort = `  - name: pnew
     switch: s7
     host: h3
     mac: "02:ff:00:00:00:01"
     ips: [10.191.255.1]
     interface: vifnew
-`)
-	// Which hosts' outputs differ: those carrying s7 (19 remote hosts and
-	// h3 itself). Found once, outside the timer.
-	var touched []int
-	ixa, ixb := newIndex(before), newIndex(after)
-	for h := range after.Hosts {
-		x, _ := compileHost(ixa, &before.Hosts[h])
-		y, _ := compileHost(ixb, &after.Hosts[h])
-		tx := x.FlowText()
-		ty := y.FlowText()
-		if !bytes.Equal(tx, ty) || len(x.Ports) != len(y.Ports) {
-			touched = append(touched, h)
-		}
-	}
-	b.ReportAllocs()
-	b.ResetTimer()
-	for i := 0; i < b.N; i++ {
-		ix := newIndex(after)
-		for _, h := range touched {
-			if _, err := compileHost(ix, &after.Hosts[h]); err != nil {
+`
+	var l *topology.Loader
+	for _, tc := range []struct {
+		name          string
+		before, after func() *topology.Topology
+	}{
+		{"hosts=100", func() *topology.Topology { return loadBigWith(b, l, 100, "") }, func() *topology.Topology { return loadBigWith(b, l, 100, newPort) }},
+		{"hosts=1000", func() *topology.Topology { return loadBigWith(b, l, 1000, "") }, func() *topology.Topology { return loadBigWith(b, l, 1000, newPort) }},
+		{"lab=50x40", func() *topology.Topology { return loadLabWith(b, l, 50, 40, false) }, func() *topology.Topology { return loadLabWith(b, l, 50, 40, true) }},
+	} {
+		b.Run(tc.name, func(b *testing.B) {
+			l = topology.NewLoader()
+			before, err := (*Compiled)(nil).Update(tc.before())
+			if err != nil {
 				b.Fatal(err)
 			}
+			after := tc.after()
+			b.ReportAllocs()
+			b.ResetTimer()
+			var next *Compiled
+			c0 := cpuTime()
+			for i := 0; i < b.N; i++ {
+				if next, err = before.Update(after); err != nil {
+					b.Fatal(err)
+				}
+			}
+			reportCPU(b, c0)
+			b.ReportMetric(float64(len(next.Changed())), "hosts-changed")
+			mods := 0
+			for _, h := range next.Changed() {
+				if old := before.Host(h); old != nil {
+					d := Delta(old, next.Host(h))
+					mods = max(mods, len(d.Add)+len(d.Modify)+len(d.Delete))
+				}
+			}
+			b.ReportMetric(float64(mods), "flow-mods/host")
+		})
+	}
+}
+
+// BenchmarkOnePortFollow is what follows Update for a host that one port
+// changes, on e2e's 50×40 lab (11,810 flows a host): the delta from the
+// previous state (Delta), and the new state's flows (HostState.Flows,
+// patched from the previous state's, which were put together before).
+func BenchmarkOnePortFollow(b *testing.B) {
+	l := topology.NewLoader()
+	before, err := (*Compiled)(nil).Update(loadLabWith(b, l, 50, 40, false))
+	if err != nil {
+		b.Fatal(err)
+	}
+	after := loadLabWith(b, l, 50, 40, true)
+	old := before.Host("h1")
+	old.Flows()
+	b.Run("delta", func(b *testing.B) {
+		next, _ := before.Update(after)
+		b.ReportAllocs()
+		b.ResetTimer()
+		for i := 0; i < b.N; i++ {
+			Delta(old, next.Host("h1"))
+		}
+	})
+	b.Run("flows", func(b *testing.B) {
+		b.ReportAllocs()
+		for i := 0; i < b.N; i++ {
+			b.StopTimer()
+			next, _ := before.Update(after)
+			b.StartTimer()
+			next.Host("h1").Flows()
+		}
+	})
+}
+
+// labTopology is e2e's convergeTopology (e2e/bench_test.go): 3 hosts, S
+// overlay switches of P ports spread round-robin over the hosts, plus
+// one port on s0 when withNew.
+func labTopology(S, P int, withNew bool) []byte {
+	var b strings.Builder
+	b.WriteString("apiVersion: loom/v1\nhosts:\n")
+	for h := 1; h <= 3; h++ {
+		fmt.Fprintf(&b, "  - {name: h%d, ovsdb: \"tcp:198.18.0.%d:6640\", tunnelIP: 198.19.0.%d, datapathType: netdev}\n", h, 10+h, 10+h)
+	}
+	b.WriteString("switches:\n")
+	for s := 0; s < S; s++ {
+		fmt.Fprintf(&b, "  - {name: s%d, tunnelKey: %d}\n", s, s+1)
+	}
+	b.WriteString("ports:\n")
+	port := func(s, j int, host, iface string) {
+		fmt.Fprintf(&b, "  - {name: s%dp%d, switch: s%d, host: %s, mac: \"02:00:00:%02x:00:%02x\", ips: [10.%d.0.%d], interface: %s}\n", s, j, s, host, s, j+1, s, j+1, iface)
+	}
+	for s := 0; s < S; s++ {
+		for j := 0; j < P; j++ {
+			port(s, j, fmt.Sprintf("h%d", j%3+1), fmt.Sprintf("lm-x%d-%d", s, j))
 		}
 	}
-	b.ReportMetric(float64(len(touched)), "hosts-touched")
+	if withNew {
+		port(0, P, "h3", "lm-wn")
+	}
+	return []byte(b.String())
+}
+
+func loadLab(b *testing.B, S, P int, withNew bool) *topology.Topology {
+	return loadLabWith(b, topology.NewLoader(), S, P, withNew)
+}
+
+func loadLabWith(b *testing.B, l *topology.Loader, S, P int, withNew bool) *topology.Topology {
+	b.Helper()
+	t, err := l.LoadBytes(map[string][]byte{"lab.yaml": labTopology(S, P, withNew)})
+	if err != nil {
+		b.Fatal(err)
+	}
+	return t
 }

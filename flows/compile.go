@@ -3,11 +3,7 @@ package flows
 import (
 	"errors"
 	"fmt"
-	"net/netip"
 	"runtime"
-	"slices"
-	"sort"
-	"strings"
 	"sync"
 	"sync/atomic"
 
@@ -24,6 +20,9 @@ type Port struct {
 }
 
 // HostState is what one host must hold: its bridge, ports and flows.
+// A HostState is not modified once the compiler returns it; a host whose
+// state does not change from one compilation to the next keeps the same
+// *HostState.
 type HostState struct {
 	Host         string
 	OVSDB        string // how to reach the host's ovsdb-server
@@ -34,45 +33,51 @@ type HostState struct {
 	// from OpenFlow: "tcp:IP:PORT" -> "ptcp:PORT:IP".
 	ControllerTarget string
 	Ports            []Port // sorted by name
-	// Flows are sorted by Compare (table, priority high first, match), no
-	// two with the same identity.
-	Flows []Flow
 
 	// TLS is the certificate the host must present on ssl: addresses.
 	TLS topology.CertPin
+
+	// flows are the host's flows as the parts they are made of (parts.go),
+	// put together the first time Flows asks for them.
+	flows *hostFlows
+}
+
+// Flows are the host's flows, sorted by Compare (table, priority high
+// first, match), no two with the same identity. The first call puts them
+// together from the parts the host shares with others (a merge, about a
+// millisecond for 10,000 flows); later calls return the same slice, which
+// must not be modified.
+func (h *HostState) Flows() []Flow {
+	if h.flows == nil {
+		return nil
+	}
+	return h.flows.get()
+}
+
+// NumFlows is len(h.Flows()), without putting the flows together.
+func (h *HostState) NumFlows() int {
+	if h.flows == nil {
+		return 0
+	}
+	return h.flows.n
+}
+
+// WithFlows returns a copy of h whose flows are fs (sorted by Compare, no
+// two of one identity): for tests and tools that make states by hand.
+func (h HostState) WithFlows(fs []Flow) *HostState {
+	p := &part{flows: fs}
+	h.flows = &hostFlows{parts: []*part{p}, n: len(fs)}
+	return &h
 }
 
 // ExtIDObject is the external id Loom writes on its ports' OVSDB rows to
 // name the object they come from, e.g. "port/web1", "host/h2".
 const ExtIDObject = "loom-object"
 
-// Compile computes every host's desired state, sorted by host name.
-func Compile(t *topology.Topology) ([]*HostState, error) {
-	if err := supported(t); err != nil {
-		return nil, err
-	}
-	ix := newIndex(t)
-	// Hosts are compiled concurrently: the index is only read, each host's
-	// state is its own, and results keep the hosts' order, so the output
-	// (and the error, the first host's in order) does not depend on the
-	// schedule.
-	out := make([]*HostState, len(t.Hosts))
-	err := eachHost(t.Hosts, func(i int) (err error) {
-		out[i], err = compileHost(ix, &t.Hosts[i])
-		return err
-	})
-	if err != nil {
-		return nil, err
-	}
-	return out, nil
-}
-
-// eachHost runs fn for every host on one goroutine per core and returns
-// the errors of the hosts that failed, in the hosts' order (so that they
-// do not depend on the schedule), as a topology.ErrorList. A panic in fn
-// is an error of its host, not the end of the process.
-func eachHost(hosts []topology.Host, fn func(i int) error) error {
-	n := len(hosts)
+// parallel runs fn(0..n-1) on one goroutine per core and returns each
+// call's error at its index. A panic in fn is an error of its index
+// (panicked names what was compiled), not the end of the process.
+func parallel(n int, panicked func(i int, r any) error, fn func(i int) error) []error {
 	errs := make([]error, n)
 	var next atomic.Int64
 	var wg sync.WaitGroup
@@ -81,17 +86,46 @@ func eachHost(hosts []topology.Host, fn func(i int) error) error {
 		go func() {
 			defer wg.Done()
 			for i := int(next.Add(1) - 1); i < n; i = int(next.Add(1) - 1) {
-				errs[i] = safely(&hosts[i], func() error { return fn(i) })
+				errs[i] = recovering(i, panicked, fn)
 			}
 		}()
 	}
 	wg.Wait()
+	return errs
+}
+
+func recovering(i int, panicked func(i int, r any) error, fn func(i int) error) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = panicked(i, r)
+		}
+	}()
+	return fn(i)
+}
+
+// each runs fn(0..n-1) in parallel and returns the errors of the calls
+// that failed as a topology.ErrorList, each at the position of what it
+// compiled (named by what), sorted so that it does not depend on the
+// schedule. A panic in fn is an error of what it compiled.
+func each(n int, what func(i int) (string, topology.Pos), fn func(i int) error) error {
+	errs := parallel(n, func(i int, r any) error {
+		name, _ := what(i)
+		return internalError(name, r)
+	}, fn)
 	var all topology.ErrorList
 	for i, err := range errs {
 		if err != nil {
-			all = append(all, positioned(&hosts[i], err)...)
+			_, pos := what(i)
+			all = append(all, positioned(pos, err)...)
 		}
 	}
+	return errorList(all)
+}
+
+// errorList is the errors of the objects that failed, with positions,
+// sorted (so that they do not depend on the schedule) and cut at
+// topology.MaxErrors.
+func errorList(all topology.ErrorList) error {
 	if len(all) == 0 {
 		return nil
 	}
@@ -102,79 +136,31 @@ func eachHost(hosts []topology.Host, fn func(i int) error) error {
 	return all
 }
 
-// safely runs fn and turns a panic in it into an error naming the host: a
-// bug of the compiler must cost one request or one host, not loomd.
-func safely(h *topology.Host, fn func() error) (err error) {
-	defer func() {
-		if r := recover(); r != nil {
-			err = fmt.Errorf("internal error compiling host %s: %v; please report it with the topology", h.Name, r)
-		}
-	}()
-	return fn()
+// internalError is a panic of the compiler as an error naming what it
+// compiled: a bug of the compiler must cost one request, not loomd.
+func internalError(what string, r any) error {
+	return fmt.Errorf("internal error compiling %s: %v; please report it with the topology", what, r)
 }
 
 // positioned is err as a list of problems with positions: a
-// topology.ErrorList as it is, anything else at the host.
-func positioned(h *topology.Host, err error) topology.ErrorList {
+// topology.ErrorList as it is, anything else at pos.
+func positioned(pos topology.Pos, err error) topology.ErrorList {
 	var l topology.ErrorList
 	if errors.As(err, &l) {
 		return l
 	}
-	return topology.ErrorList{{Pos: h.Pos, Msg: err.Error()}}
-}
-
-// index holds the topology's objects by the names the compiler looks them
-// up by; built once for all hosts.
-type index struct {
-	t              *topology.Topology
-	hosts          map[string]*topology.Host
-	acls           map[string]*topology.ACL
-	switches       map[string]*topology.Switch
-	portsBySwitch  map[string][]*topology.Port
-	portsByHost    map[string][]*topology.Port
-	gateways       map[string][]*topology.L2Gateway // by switch
-	gatewaysByHost map[string][]*topology.L2Gateway
-	endpoints      map[string][]*topology.ExternalEndpoint // by switch
-}
-
-func newIndex(t *topology.Topology) *index {
-	ix := &index{t: t, hosts: map[string]*topology.Host{}, acls: map[string]*topology.ACL{},
-		switches: map[string]*topology.Switch{}, portsBySwitch: map[string][]*topology.Port{},
-		portsByHost: map[string][]*topology.Port{}, gateways: map[string][]*topology.L2Gateway{},
-		gatewaysByHost: map[string][]*topology.L2Gateway{}, endpoints: map[string][]*topology.ExternalEndpoint{}}
-	for i := range t.Hosts {
-		ix.hosts[t.Hosts[i].Name] = &t.Hosts[i]
-	}
-	for i := range t.ACLs {
-		ix.acls[t.ACLs[i].Name] = &t.ACLs[i]
-	}
-	for i := range t.Switches {
-		ix.switches[t.Switches[i].Name] = &t.Switches[i]
-	}
-	for i := range t.Ports {
-		p := &t.Ports[i]
-		ix.portsBySwitch[p.Switch] = append(ix.portsBySwitch[p.Switch], p)
-		ix.portsByHost[p.Host] = append(ix.portsByHost[p.Host], p)
-	}
-	for i := range t.L2Gateways {
-		g := &t.L2Gateways[i]
-		ix.gateways[g.Switch] = append(ix.gateways[g.Switch], g)
-		ix.gatewaysByHost[g.Host] = append(ix.gatewaysByHost[g.Host], g)
-	}
-	for i := range t.ExternalEndpoints {
-		e := &t.ExternalEndpoints[i]
-		ix.endpoints[e.Switch] = append(ix.endpoints[e.Switch], e)
-	}
-	return ix
+	return topology.ErrorList{{Pos: pos, Msg: err.Error()}}
 }
 
 // supported refuses what the language accepts but this compiler cannot
 // turn into flows yet, rather than programming a network that silently
 // lacks it. The problems are a topology.ErrorList, with positions.
-func supported(t *topology.Topology) error {
+// ports are those that are new or changed since the last compilation
+// (which refused any such port).
+func supported(ports []*topology.Port) error {
 	var errs topology.ErrorList
 	more := 0
-	for _, p := range t.Ports {
+	for _, p := range ports {
 		if p.IfaceID == "" {
 			continue
 		}
@@ -209,653 +195,9 @@ func EndpointPortName(e topology.ExternalEndpoint) string {
 	return fmt.Sprintf("ep-%d", e.ID)
 }
 
-// CompileHost computes the desired state of the named host.
-func CompileHost(t *topology.Topology, host string) (*HostState, error) {
-	me, ok := t.Host(host)
-	if !ok {
-		return nil, fmt.Errorf("no host named %q in the topology", host)
-	}
-	if err := supported(t); err != nil {
-		return nil, err
-	}
-	hs, err := compileHost(newIndex(t), &me)
-	if err != nil {
-		return nil, positioned(&me, err).Err()
-	}
-	return hs, nil
-}
-
-func compileHost(ix *index, me *topology.Host) (*HostState, error) {
-	hs, _, err := compileHostTraced(ix, me)
-	return hs, err
-}
-
-// compileHostTraced compiles one host and says what it read of the
-// topology (deps.go).
-func compileHostTraced(ix *index, me *topology.Host) (hs *HostState, reads map[string]struct{}, err error) {
-	err = safely(me, func() error {
-		hs, reads, err = compileHostTracedUnsafe(ix, me)
-		return err
-	})
-	if err != nil {
-		return nil, nil, err
-	}
-	return hs, reads, nil
-}
-
-func compileHostTracedUnsafe(ix *index, me *topology.Host) (*HostState, map[string]struct{}, error) {
-	_, hostport, _ := strings.Cut(me.OpenFlow, ":")
-	ap, err := netip.ParseAddrPort(hostport)
-	if err != nil {
-		return nil, nil, fmt.Errorf("host %q: openflow address %q: %w", me.Name, me.OpenFlow, err)
-	}
-	scheme := "ptcp"
-	if strings.HasPrefix(me.OpenFlow, "ssl:") {
-		scheme = "pssl"
-	}
-	addr := ap.Addr().String()
-	if ap.Addr().Is6() {
-		addr = "[" + addr + "]"
-	}
-	hs := &HostState{
-		Host: me.Name, OVSDB: me.OVSDB, OpenFlow: me.OpenFlow, TLS: me.TLS,
-		Bridge: me.Bridge, DatapathType: me.DatapathType,
-		ControllerTarget: fmt.Sprintf("%s:%d:%s", scheme, ap.Port(), addr),
-	}
-	c := newCompiler(ix, *me, hs)
-	c.ports()
-	c.pipeline()
-	for _, name := range c.carried {
-		if c.err != nil {
-			break
-		}
-		c.logicalSwitch(c.views[name])
-	}
-	if c.err != nil {
-		return nil, nil, fmt.Errorf("host %q: %w", me.Name, c.err)
-	}
-	if err := c.finish(); err != nil {
-		return nil, nil, fmt.Errorf("host %q: %w", me.Name, err)
-	}
-	return hs, c.reads, nil
-}
-
-// view is what one host sees of a logical switch.
-type view struct {
-	sw          *topology.Switch
-	local       []*topology.Port
-	remote      []*topology.Port
-	remoteHosts []*topology.Host // hosts with ports on it, or its gateway, other than this one
-	endpoints   []*topology.ExternalEndpoint
-	gateway     *topology.L2Gateway // this host is the switch's gateway
-	gatewayHost *topology.Host      // the switch's gateway host, if another one
-}
-
-type compiler struct {
-	ix *index // read only through the accessors of deps.go, which record what was read
-	// reads are the keys of what this host's compilation read (see deps.go).
-	reads   map[string]struct{}
-	me      topology.Host
-	hs      *HostState
-	views   map[string]*view // the switches this host carries, by name
-	carried []string         // their names, sorted
-	ofport  map[string]int   // local port name -> OpenFlow port
-	uplink  map[string]int   // physnet -> OpenFlow port of its NIC
-	epPort  map[string]int   // external endpoint -> OpenFlow port of its tunnel
-	// err is the first problem met; once it is set nothing more is added.
-	err error
-	// Slabs the flows' matches and actions are cut from: a few large
-	// allocations instead of two small ones per flow.
-	mslab []MatchField
-	aslab []Action
-	// The flows, in chunks (a Flow is large: growing one slice would copy
-	// them again and again); finish sorts them into hs.Flows.
-	chunks [][]Flow
-	nflows int
-}
-
-// fail records the first problem of the compilation.
-func (c *compiler) fail(err error) {
-	if c.err == nil {
-		c.err = err
-	}
-}
-
-// newCompiler finds the switches this host carries (it has ports on them
-// or is their gateway) and what it sees of each.
-func newCompiler(ix *index, me topology.Host, hs *HostState) *compiler {
-	c := &compiler{ix: ix, reads: map[string]struct{}{}, me: me, hs: hs, views: map[string]*view{},
-		ofport: map[string]int{}, uplink: map[string]int{}, epPort: map[string]int{}}
-	c.read(keyHost + me.Name)
-	for _, p := range c.portsOnHost(me.Name) {
-		c.carry(p.Switch)
-	}
-	for _, g := range c.gatewaysOnHost(me.Name) {
-		c.carry(g.Switch)
-	}
-	sort.Strings(c.carried)
-	for _, name := range c.carried {
-		v := c.views[name]
-		remote := map[string]bool{}
-		for _, p := range c.portsOnSwitch(name) {
-			if p.Host == me.Name {
-				v.local = append(v.local, p)
-			} else {
-				v.remote = append(v.remote, p)
-				remote[p.Host] = true
-			}
-		}
-		for _, g := range c.gatewaysOfSwitch(name) {
-			if g.Host == me.Name {
-				v.gateway = g
-			} else {
-				v.gatewayHost = c.host(g.Host)
-				remote[g.Host] = true
-			}
-		}
-		v.endpoints = c.endpointsOfSwitch(name)
-		for h := range remote {
-			v.remoteHosts = append(v.remoteHosts, c.host(h))
-		}
-		sort.Slice(v.remoteHosts, func(i, j int) bool { return v.remoteHosts[i].Name < v.remoteHosts[j].Name })
-	}
-	return c
-}
-
-func (c *compiler) carry(sw string) {
-	if _, ok := c.views[sw]; !ok {
-		c.views[sw] = &view{sw: c.switch_(sw)}
-		c.carried = append(c.carried, sw)
-	}
-}
-
-// MaxFlowsPerHost bounds what one host's compilation may produce (and so
-// its time and memory): a topology that expands to more, typically
-// through ACL rules with port ranges on many ports, is refused.
-const MaxFlowsPerHost = 1_000_000
-
-// flowBudget is MaxFlowsPerHost; tests lower it.
-var flowBudget = MaxFlowsPerHost
-
-func (c *compiler) add(o Origin, id uint32, f Flow) {
-	if c.err != nil {
-		return
-	}
-	if c.nflows >= flowBudget {
-		c.fail(fmt.Errorf("more than %d flows (the last one for %s): split the host's ports or ACLs", flowBudget, o))
-		return
-	}
-	f.Cookie = MakeCookie(o.Kind, o.Rule, id)
-	f.Origin = o
-	last := len(c.chunks) - 1
-	if last < 0 || len(c.chunks[last]) == cap(c.chunks[last]) {
-		c.chunks = append(c.chunks, make([]Flow, 0, flowChunk))
-		last++
-	}
-	c.chunks[last] = append(c.chunks[last], f)
-	c.nflows++
-}
-
-const flowChunk = 1024
-
-const slabSize = 4096
-
-// match returns fs as a canonical match, cut from the slab.
-func (c *compiler) match(fs ...MatchField) Match {
-	if cap(c.mslab)-len(c.mslab) < len(fs) {
-		c.mslab = make([]MatchField, 0, max(slabSize, len(fs)))
-	}
-	start := len(c.mslab)
-	c.mslab = append(c.mslab, fs...)
-	m, err := NewMatch(c.mslab[start:])
-	if err != nil {
-		c.fail(fmt.Errorf("internal error: %w", err))
-	}
-	c.mslab = c.mslab[:start+len(m)]
-	return m[:len(m):len(m)]
-}
-
-// actions returns as, cut from the slab.
-func (c *compiler) actions(as ...Action) Actions {
-	if len(as) == 0 {
-		return nil
-	}
-	if cap(c.aslab)-len(c.aslab) < len(as) {
-		c.aslab = make([]Action, 0, max(slabSize, len(as)))
-	}
-	start := len(c.aslab)
-	c.aslab = append(c.aslab, as...)
-	return c.aslab[start:len(c.aslab):len(c.aslab)]
-}
-
-func portOrigin(p *topology.Port, r Rule) Origin {
-	return Origin{Kind: KindPort, Name: p.Name, Rule: r, Pos: p.Pos}
-}
-
-func switchOrigin(s *topology.Switch, r Rule) Origin {
-	return Origin{Kind: KindSwitch, Name: s.Name, Rule: r, Pos: s.Pos}
-}
-
-// ports: one per local workload, one tunnel per (remote host,
-// encapsulation) and per external endpoint of the switches this host
-// carries, one uplink per physnet it uses.
-func (c *compiler) ports() {
-	var local []string
-	for _, p := range c.portsOnHost(c.me.Name) {
-		local = append(local, p.Name)
-	}
-	ofports, err := topology.AssignIDs(local, MaxWorkloadOfport)
-	if err != nil {
-		c.fail(fmt.Errorf("workload ports: %w", err))
-		return
-	}
-	for i, n := range ofports {
-		c.ofport[local[i]] = int(n)
-	}
-	for _, p := range c.portsOnHost(c.me.Name) {
-		c.hs.Ports = append(c.hs.Ports, Port{
-			Name:        p.Interface,
-			Ofport:      c.ofport[p.Name],
-			ExternalIDs: map[string]string{ExtIDObject: "port/" + p.Name},
-		})
-	}
-	tunnels := map[string]bool{}
-	var endpoints []*topology.ExternalEndpoint
-	physnets := map[string]bool{}
-	for _, name := range c.carried {
-		v := c.views[name]
-		if !v.sw.Overlay() {
-			physnets[v.sw.Physnet] = true
-			continue
-		}
-		if v.gateway != nil {
-			physnets[v.gateway.Physnet] = true
-		}
-		for _, h := range v.remoteHosts {
-			k := v.sw.Encapsulation + "/" + h.Name
-			if !tunnels[k] {
-				tunnels[k] = true
-				c.hs.Ports = append(c.hs.Ports, Port{
-					Name:        TunnelPortName(v.sw.Encapsulation, *h),
-					Type:        v.sw.Encapsulation,
-					Options:     map[string]string{"remote_ip": h.TunnelIP.String(), "key": "flow"},
-					Ofport:      TunnelPortBase(v.sw.Encapsulation) + int(h.Key),
-					ExternalIDs: map[string]string{ExtIDObject: "host/" + h.Name},
-				})
-			}
-		}
-		endpoints = append(endpoints, v.endpoints...)
-	}
-	// Endpoints with one IP and encapsulation are one VTEP: they share a
-	// tunnel, named and numbered after the first of them by name (the
-	// validator made sure their keys differ).
-	sort.Slice(endpoints, func(i, j int) bool { return endpoints[i].Name < endpoints[j].Name })
-	vtep := map[string]string{} // encap/IP -> port name
-	for _, e := range endpoints {
-		k := e.Encapsulation + "/" + e.IP.String()
-		if name, ok := vtep[k]; ok {
-			c.epPort[e.Name] = c.epPort[name]
-			continue
-		}
-		vtep[k] = e.Name
-		c.epPort[e.Name] = EndpointPortBase + int(e.ID)
-		c.hs.Ports = append(c.hs.Ports, Port{
-			Name:        EndpointPortName(*e),
-			Type:        e.Encapsulation,
-			Options:     map[string]string{"remote_ip": e.IP.String(), "key": "flow"},
-			Ofport:      c.epPort[e.Name],
-			ExternalIDs: map[string]string{ExtIDObject: "endpoint/" + e.Name},
-		})
-	}
-	var names []string
-	for pn := range physnets {
-		names = append(names, pn)
-	}
-	sort.Strings(names)
-	uplinks, err := topology.AssignIDs(names, maxUplinks)
-	if err != nil {
-		c.fail(fmt.Errorf("physnets: %w", err))
-		return
-	}
-	for i, n := range uplinks {
-		pn := names[i]
-		c.uplink[pn] = UplinkPortBase + int(n)
-		c.hs.Ports = append(c.hs.Ports, Port{
-			Name:        c.me.Physnets[pn],
-			Ofport:      c.uplink[pn],
-			ExternalIDs: map[string]string{ExtIDObject: "physnet/" + pn},
-		})
-	}
-	sort.Slice(c.hs.Ports, func(i, j int) bool { return c.hs.Ports[i].Name < c.hs.Ports[j].Name })
-}
-
-// pipeline: every table's miss flow, and the rules shared by all switches.
-func (c *compiler) pipeline() {
-	for _, tb := range Pipeline {
-		var acts Actions // drop
-		if tb.ID == TableResponder {
-			acts = c.actions(GotoTable(TableL2Lookup))
-		}
-		c.add(Origin{Kind: KindPipeline, Rule: RuleTableMiss, Note: tableMissNote(tb.ID)}, uint32(tb.ID),
-			Flow{Table: uint8(tb.ID), Priority: 0, Actions: acts})
-	}
-	for _, st := range []struct{ table, next int }{{TablePortSecurity, TableIngressACL}, {TableIngressACL, TableResponder}} {
-		c.add(Origin{Kind: KindPipeline, Rule: RuleNotFromVIF}, uint32(st.table), Flow{
-			Table: uint8(st.table), Priority: 65000,
-			Match:   c.match(matchFlag(FlagFromVIF, false)),
-			Actions: c.actions(GotoTable(st.next)),
-		})
-	}
-}
-
-func (c *compiler) logicalSwitch(v *view) {
-	sw := v.sw
-	for _, p := range v.local {
-		c.localPort(v, p)
-	}
-	c.responder(v)
-	if sw.Overlay() {
-		c.overlay(v)
-	} else {
-		c.vlanBacked(v)
-	}
-}
-
-// localPort: classify, port security, ACLs, L2 and output of a local port.
-func (c *compiler) localPort(v *view, p *topology.Port) {
-	sw := v.sw
-	of := c.ofport[p.Name]
-	c.add(portOrigin(p, RuleClassifyVIF), p.Key, Flow{
-		Table: TableClassify, Priority: 100,
-		Match:   c.match(Exact(FieldInPort, uint64(of))),
-		Actions: c.actions(setInPort(p.Key), setFlag(FlagFromVIF), setSwitch(sw.ID), GotoTable(TablePortSecurity)),
-	})
-	c.portSecurity(p)
-	c.portACLs(v, p)
-	c.add(portOrigin(p, RuleL2Local), p.Key, Flow{
-		Table: TableL2Lookup, Priority: 100,
-		Match:   c.match(matchSwitch(sw.ID), MatchMAC(FieldEthDst, p.MAC)),
-		Actions: c.actions(setOutPort(p.Key), GotoTable(TableEgressACL)),
-	})
-	c.add(portOrigin(p, RuleOutputLocal), p.Key, Flow{
-		Table: TableOutput, Priority: 100,
-		Match:   c.match(matchOutPort(p.Key)),
-		Actions: c.actions(Output(uint32(of))),
-	})
-}
-
-func (c *compiler) portSecurity(p *topology.Port) {
-	next := c.actions(GotoTable(TableIngressACL))
-	mac := MatchMAC(FieldEthSrc, p.MAC)
-	in := matchInPort(p.Key)
-	if !p.PortSecurity {
-		c.add(portOrigin(p, RulePortSecurityOff), p.Key, Flow{
-			Table: TablePortSecurity, Priority: 90,
-			Match:   c.match(in),
-			Actions: next,
-		})
-		return
-	}
-	if len(p.IPs) == 0 {
-		c.add(portOrigin(p, RulePortSecurityMAC), p.Key, Flow{
-			Table: TablePortSecurity, Priority: 90,
-			Match:   c.match(in, mac),
-			Actions: next,
-		})
-		return
-	}
-	has6 := false
-	for _, ip := range p.IPs {
-		if ip.Is6() {
-			has6 = true
-			c.add(portOrigin(p, RulePortSecurityIPv6), p.Key, Flow{
-				Table: TablePortSecurity, Priority: 90,
-				Match:   c.match(ethIPv6, in, mac, MatchIP(FieldIPv6Src, ip)),
-				Actions: next,
-			})
-			c.add(portOrigin(p, RulePortSecurityND), p.Key, Flow{
-				Table: TablePortSecurity, Priority: 95,
-				Match:   c.match(ethIPv6, isICMPv6, in, mac, Exact(FieldICMPType, ICMPv6NA), MatchIP(FieldNDTarget, ip)),
-				Actions: next,
-			})
-			continue
-		}
-		c.add(portOrigin(p, RulePortSecurityIP), p.Key, Flow{
-			Table: TablePortSecurity, Priority: 90,
-			Match:   c.match(ethIPv4, in, mac, MatchIP(FieldIPSrc, ip)),
-			Actions: next,
-		})
-		c.add(portOrigin(p, RulePortSecurityARP), p.Key, Flow{
-			Table: TablePortSecurity, Priority: 90,
-			Match:   c.match(ethARP, in, mac, MatchMAC(FieldARPSHA, p.MAC), MatchIP(FieldARPSPA, ip)),
-			Actions: next,
-		})
-	}
-	if has6 {
-		// Link-local sources (neighbour discovery, router solicitations)
-		// and DAD probes from ::; advertisements only for its own targets
-		// and link-local ones, the rest dropped above the general rule.
-		for _, src := range []MatchField{MatchPrefix(FieldIPv6Src, linkLocal), MatchIP(FieldIPv6Src, netip.IPv6Unspecified())} {
-			c.add(portOrigin(p, RulePortSecurityIPv6), p.Key, Flow{
-				Table: TablePortSecurity, Priority: 90,
-				Match:   c.match(ethIPv6, in, mac, src),
-				Actions: next,
-			})
-		}
-		c.add(portOrigin(p, RulePortSecurityND), p.Key, Flow{
-			Table: TablePortSecurity, Priority: 95,
-			Match:   c.match(ethIPv6, isICMPv6, in, mac, Exact(FieldICMPType, ICMPv6NA), MatchPrefix(FieldNDTarget, linkLocal)),
-			Actions: next,
-		})
-		c.add(portOrigin(p, RulePortSecurityND), p.Key, Flow{
-			Table: TablePortSecurity, Priority: 94,
-			Match: c.match(ethIPv6, isICMPv6, in, Exact(FieldICMPType, ICMPv6NA)),
-		})
-	}
-}
-
-// linkLocal is fe80::/10.
-var linkLocal = netip.MustParsePrefix("fe80::/10")
-
-// overlay: the flows of a tunnelled switch on this host.
-func (c *compiler) overlay(v *view) {
-	sw := v.sw
-	tunnel := func(h *topology.Host) uint32 { return uint32(TunnelPortBase(sw.Encapsulation)) + h.Key }
-	toPortSecurity := c.actions(setFlag(FlagFromOverlay), setSwitch(sw.ID), GotoTable(TablePortSecurity))
-	fromVIF := matchFlag(FlagFromOverlay, false)
-
-	for _, h := range v.remoteHosts {
-		c.add(switchOrigin(sw, RuleClassifyTunnel), sw.ID, Flow{
-			Table: TableClassify, Priority: 100,
-			Match:   c.match(Exact(FieldInPort, uint64(tunnel(h))), Exact(FieldTunID, uint64(sw.TunnelKey))),
-			Actions: toPortSecurity,
-		})
-		c.add(switchOrigin(sw, RuleOutputFloodTunnel), sw.ID, Flow{
-			Table: TableOutput, Priority: 100,
-			Match:   c.match(matchSwitch(sw.ID), matchOutPort(HostEgressBase+h.Key)),
-			Actions: c.actions(setTunnelKey(sw.TunnelKey), Output(tunnel(h))),
-		})
-	}
-	for _, p := range v.remote {
-		h := c.host(p.Host)
-		c.add(portOrigin(p, RuleL2Remote), p.Key, Flow{
-			Table: TableL2Lookup, Priority: 100,
-			Match:   c.match(fromVIF, matchSwitch(sw.ID), MatchMAC(FieldEthDst, p.MAC)),
-			Actions: c.actions(setOutPort(p.Key), GotoTable(TableOutput)),
-		})
-		c.add(portOrigin(p, RuleOutputRemote), p.Key, Flow{
-			Table: TableOutput, Priority: 100,
-			Match:   c.match(matchOutPort(p.Key)),
-			Actions: c.actions(setTunnelKey(sw.TunnelKey), Output(tunnel(h))),
-		})
-	}
-	for _, e := range v.endpoints {
-		o := Origin{Kind: KindEndpoint, Name: e.Name, Pos: e.Pos}
-		port := uint32(c.epPort[e.Name])
-		o.Rule = RuleClassifyEndpoint
-		c.add(o, e.ID, Flow{
-			Table: TableClassify, Priority: 100,
-			Match:   c.match(Exact(FieldInPort, uint64(port)), Exact(FieldTunID, uint64(e.Key))),
-			Actions: toPortSecurity,
-		})
-		o.Rule = RuleL2Station
-		for _, st := range e.Behind {
-			c.add(o, e.ID, Flow{
-				Table: TableL2Lookup, Priority: 100,
-				Match:   c.match(fromVIF, matchSwitch(sw.ID), MatchMAC(FieldEthDst, st.MAC)),
-				Actions: c.actions(setOutPort(EndpointEgressBase+e.ID), GotoTable(TableOutput)),
-			})
-		}
-		o.Rule = RuleOutputEndpoint
-		c.add(o, e.ID, Flow{
-			Table: TableOutput, Priority: 100,
-			Match:   c.match(matchOutPort(EndpointEgressBase + e.ID)),
-			Actions: c.actions(setTunnelKey(e.Key), Output(port)),
-		})
-	}
-	if g := v.gateway; g != nil {
-		o := Origin{Kind: KindGateway, Name: g.Name, Pos: g.Pos}
-		nic := uint32(c.uplink[g.Physnet])
-		o.Rule = RuleClassifyGateway
-		c.add(o, g.ID, Flow{
-			Table: TableClassify, Priority: 100,
-			Match:   c.match(Exact(FieldInPort, uint64(nic)), matchVLAN(g.VLAN)),
-			Actions: c.actions(PopVLAN(), setSwitch(sw.ID), GotoTable(TablePortSecurity)),
-		})
-		o.Rule = RuleOutputUplink
-		c.add(o, g.ID, Flow{
-			Table: TableOutput, Priority: 100,
-			Match:   c.match(matchSwitch(sw.ID), matchOutPort(UplinkEgress)),
-			Actions: c.actions(Clone(append(pushVLAN(g.VLAN), Output(nic))...)...),
-		})
-		// Whatever MAC no flow above knows lives on the VLAN side.
-		o.Rule = RuleUnknownToUplink
-		c.add(o, g.ID, Flow{
-			Table: TableL2Lookup, Priority: 70,
-			Match:   c.match(matchSwitch(sw.ID)),
-			Actions: c.actions(setOutPort(UplinkEgress), GotoTable(TableOutput)),
-		})
-	} else if gh := v.gatewayHost; gh != nil {
-		o := Origin{Kind: KindGateway, Rule: RuleUnknownToGateway}
-		g := c.gatewaysOfSwitch(sw.Name)[0] // the topology allows one per switch
-		o.Name, o.Pos = g.Name, g.Pos
-		c.add(o, g.ID, Flow{
-			Table: TableL2Lookup, Priority: 70,
-			Match:   c.match(fromVIF, matchSwitch(sw.ID)),
-			Actions: c.actions(setOutPort(HostEgressBase+gh.Key), GotoTable(TableOutput)),
-		})
-	}
-
-	// Flooding: a copy per local port (through its egress ACL; OVS never
-	// sends a copy back out of the port it came in on), the gateway's
-	// VLAN; and, for traffic that entered on this host only, a copy per
-	// remote host and external endpoint of the switch.
-	n := 2 * (len(v.local) + 1 + len(v.remoteHosts) + len(v.endpoints))
-	all := make(Actions, 0, n)
-	for _, p := range v.local {
-		all = append(all, setOutPort(p.Key), Resubmit(TableEgressACL))
-	}
-	if v.gateway != nil {
-		all = append(all, setOutPort(UplinkEgress), Resubmit(TableOutput))
-	}
-	toLocal := all[:len(all):len(all)]
-	for _, h := range v.remoteHosts {
-		all = append(all, setOutPort(HostEgressBase+h.Key), Resubmit(TableOutput))
-	}
-	for _, e := range v.endpoints {
-		all = append(all, setOutPort(EndpointEgressBase+e.ID), Resubmit(TableOutput))
-	}
-	c.flood(sw, all, toLocal, FlagFromOverlay, RuleFloodFromLocal, RuleFloodFromOverlay,
-		RuleFloodUnknownFromLocal, RuleFloodUnknownFromOverlay)
-}
-
-// flood adds the broadcast (and, with floodUnknown, unknown unicast) flows:
-// traffic without flag gets toAll, traffic with it toLocal. The flows
-// share the two lists.
-func (c *compiler) flood(sw *topology.Switch, toAll, toLocal Actions, flag int, rAll, rLocal, rUnknownAll, rUnknownLocal Rule) {
-	for _, f := range []struct {
-		set     bool
-		actions Actions
-		rule    Rule
-		unknown Rule
-	}{{false, toAll, rAll, rUnknownAll}, {true, toLocal, rLocal, rUnknownLocal}} {
-		if len(f.actions) == 0 {
-			continue
-		}
-		c.add(switchOrigin(sw, f.rule), sw.ID, Flow{
-			Table: TableL2Lookup, Priority: 90,
-			Match:   c.match(matchFlag(flag, f.set), matchSwitch(sw.ID), matchMulticast()),
-			Actions: f.actions,
-		})
-		if sw.FloodUnknown {
-			c.add(switchOrigin(sw, f.unknown), sw.ID, Flow{
-				Table: TableL2Lookup, Priority: 80,
-				Match:   c.match(matchFlag(flag, f.set), matchSwitch(sw.ID)),
-				Actions: f.actions,
-			})
-		}
-	}
-}
-
-// vlanBacked: the flows of a switch carried by a VLAN of a physnet. The
-// physical network delivers between hosts: everything not for a local
-// port goes to the uplink, tagged; what comes from the uplink is
-// delivered to local ports only.
-func (c *compiler) vlanBacked(v *view) {
-	sw := v.sw
-	nic := uint32(c.uplink[sw.Physnet])
-	c.add(switchOrigin(sw, RuleClassifyUplink), sw.ID, Flow{
-		Table: TableClassify, Priority: 100,
-		Match:   c.match(Exact(FieldInPort, uint64(nic)), matchVLAN(sw.VLAN)),
-		Actions: c.actions(PopVLAN(), setFlag(FlagFromPhysical), setSwitch(sw.ID), GotoTable(TablePortSecurity)),
-	})
-	c.add(switchOrigin(sw, RuleOutputUplink), sw.ID, Flow{
-		Table: TableOutput, Priority: 100,
-		Match:   c.match(matchSwitch(sw.ID), matchOutPort(UplinkEgress)),
-		Actions: c.actions(Clone(append(pushVLAN(sw.VLAN), Output(nic))...)...),
-	})
-	c.add(switchOrigin(sw, RuleUnknownToUplink), sw.ID, Flow{
-		Table: TableL2Lookup, Priority: 70,
-		Match:   c.match(matchFlag(FlagFromPhysical, false), matchSwitch(sw.ID)),
-		Actions: c.actions(setOutPort(UplinkEgress), GotoTable(TableOutput)),
-	})
-	all := make(Actions, 0, 2*len(v.local)+2)
-	for _, p := range v.local {
-		all = append(all, setOutPort(p.Key), Resubmit(TableEgressACL))
-	}
-	toLocal := all[:len(all):len(all)]
-	all = append(all, setOutPort(UplinkEgress), Resubmit(TableOutput))
-	c.flood(sw, all, toLocal, FlagFromPhysical, RuleFloodFromLocal, RuleFloodFromPhysical,
-		RuleFloodUnknownFromLocal, RuleFloodUnknownFromPhysical)
-}
-
-// finish sorts the flows (Compare) and checks that no two share an
-// identity (table, priority, match), which would make one silently
-// replace the other on the switch.
-func (c *compiler) finish() error {
-	ptrs := make([]*Flow, 0, c.nflows)
-	for _, ch := range c.chunks {
-		for i := range ch {
-			ptrs = append(ptrs, &ch[i])
-		}
-	}
-	slices.SortFunc(ptrs, Compare)
-	for i := 1; i < len(ptrs); i++ {
-		if a, b := ptrs[i-1], ptrs[i]; SameIdentity(a, b) {
-			return fmt.Errorf("two flows with table=%d priority=%d %s: %s and %s", b.Table, b.Priority,
-				b.Match.appendText(nil), a.Origin, b.Origin)
-		}
-	}
-	c.hs.Flows = make([]Flow, len(ptrs))
-	for i, f := range ptrs {
-		c.hs.Flows[i] = *f
-	}
-	c.chunks = nil
-	return nil
-}
-
 // FlowText renders the host's flows in ovs-ofctl syntax, one per line, in
 // order: the input of `ovs-ofctl add-flows`.
 func (h *HostState) FlowText() []byte {
-	return AppendFlows(make([]byte, 0, 200*len(h.Flows)), h.Flows)
+	fs := h.Flows()
+	return AppendFlows(make([]byte, 0, 200*len(fs)), fs)
 }

@@ -29,9 +29,10 @@ func golden(hs *HostState) string {
 		f    *Flow
 		text string
 	}
-	lines := make([]line, len(hs.Flows))
-	for i := range hs.Flows {
-		lines[i] = line{&hs.Flows[i], hs.Flows[i].String()}
+	fs := hs.Flows()
+	lines := make([]line, len(fs))
+	for i := range fs {
+		lines[i] = line{&fs[i], fs[i].String()}
 	}
 	slices.SortStableFunc(lines, func(x, y line) int {
 		if c := cmp.Compare(x.f.Table, y.f.Table); c != 0 {
@@ -119,7 +120,7 @@ func TestCookies(t *testing.T) {
 		t.Fatal(err)
 	}
 	hs, _ := CompileHost(topo, "h1")
-	for _, f := range hs.Flows {
+	for _, f := range hs.Flows() {
 		if f.Cookie&CookieMask != CookieSpace {
 			t.Errorf("flow %v outside Loom's cookie space", f.Origin)
 		}
@@ -147,7 +148,7 @@ func TestPipelineShape(t *testing.T) {
 	hs, _ := CompileHost(topo, "h1")
 	h2, _ := topo.Host("h2")
 	tun := fmt.Sprintf("output:%d", TunnelPortBase("gre")+int(h2.Key))
-	for _, f := range hs.Flows {
+	for _, f := range hs.Flows() {
 		s := f.String()
 		switch f.Origin.Rule {
 		case RuleFloodFromOverlay:

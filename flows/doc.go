@@ -36,4 +36,23 @@
 //
 // Every flow's cookie names the topology object and the rule that made it
 // (see cookie.go): a flow dumped from a switch is explained by Explain.
+//
+// Compiling (compiled.go, build.go, parts.go): most of a host's flows
+// are its switches' flows with nothing of the host in them, so each
+// logical switch's flows are computed once, as sorted parts shared by
+// every host that carries it (a flow to a remote port or host tagged
+// with that host, which leaves it out), and each host adds its own part
+// of each switch (its local ports, numbered on the host, its flood sets
+// and uplinks). A host's flows are the merge of its parts, made when
+// first asked (HostState.Flows), or patched from its previous state's.
+// Work and memory grow with switches and ports, not hosts × ports.
+//
+// One entry point: a Compiled is a compilation; nil.Update(t) compiles
+// from scratch (Compile), c.Update(t) compares t's objects with c's by
+// value (positions aside), redoes the parts of the switches the change
+// reaches and the hosts that carry them, and keeps the same *HostState
+// for every host whose state does not change. Delta gives what changes
+// on a host (flows to add, modify and delete, port rows to add and
+// delete) from the parts that differ. A property test holds Update equal
+// to a compile from scratch after random edits of random topologies.
 package flows

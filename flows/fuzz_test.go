@@ -59,18 +59,18 @@ func FuzzCompile(f *testing.F) {
 			t.Fatalf("%d states for %d hosts", len(states), len(topo.Hosts))
 		}
 		// Incremental from scratch and over the first compile are Compile.
-		inc, cache, _, err := CompileIncremental(topo, nil)
+		cache, err := (*Compiled)(nil).Update(topo)
 		if err != nil {
 			t.Fatal(err)
 		}
-		again, _, r, err := CompileIncremental(topo, cache)
-		if err != nil || r.Compiled != 0 {
-			t.Fatalf("recompile of the same topology: %v, %+v", err, r)
+		again, err := cache.Update(topo)
+		if err != nil || len(again.Changed()) != 0 {
+			t.Fatalf("recompile of the same topology: %v, changed %v", err, again.Changed())
 		}
 		for i := range states {
 			a := states[i].FlowText()
-			b := inc[i].FlowText()
-			c := again[i].FlowText()
+			b := cache.States()[i].FlowText()
+			c := again.States()[i].FlowText()
 			if string(a) != string(b) || string(a) != string(c) {
 				t.Fatalf("host %s: incremental differs from Compile", states[i].Host)
 			}

@@ -39,7 +39,7 @@ func TestRangeFromZero(t *testing.T) {
 		t.Fatal(err)
 	}
 	var got []string
-	for _, f := range hs.Flows {
+	for _, f := range hs.Flows() {
 		if f.Origin.Kind == KindACL {
 			s := f.String()
 			for _, part := range strings.Split(s, ",") {
@@ -106,7 +106,7 @@ func TestMaskedRange(t *testing.T) {
 // of the process (loomd compiles on requests and at start).
 func TestCompileRecoversPanic(t *testing.T) {
 	hosts := []topology.Host{{Name: "h1", Pos: topology.Pos{File: "t.yaml", Line: 3, Col: 5}}, {Name: "h2"}}
-	err := eachHost(hosts, func(i int) error {
+	err := each(len(hosts), func(i int) (string, topology.Pos) { return "host " + hosts[i].Name, hosts[i].Pos }, func(i int) error {
 		if i == 0 {
 			panic(errors.New("boom"))
 		}
@@ -130,9 +130,9 @@ func TestRefusalsHavePositions(t *testing.T) {
 	}
 	want := `t.yaml:9:5: port "b": binding by ifaceID is not supported by this version of the compiler (bind the port by interface name)`
 	for name, compile := range map[string]func() error{
-		"Compile":            func() error { _, err := Compile(topo); return err },
-		"CompileHost":        func() error { _, err := CompileHost(topo, "h1"); return err },
-		"CompileIncremental": func() error { _, _, _, err := CompileIncremental(topo, nil); return err },
+		"Compile":     func() error { _, err := Compile(topo); return err },
+		"CompileHost": func() error { _, err := CompileHost(topo, "h1"); return err },
+		"Update":      func() error { _, err := (*Compiled)(nil).Update(topo); return err },
 	} {
 		err := compile()
 		var l topology.ErrorList

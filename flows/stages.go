@@ -11,11 +11,8 @@ import (
 // responder answers ARP requests and IPv6 neighbour solicitations from
 // local workloads for every address known on the switch (ports and
 // stations behind external endpoints), so they need not be flooded.
-func (c *compiler) responder(v *view) {
-	sw := v.sw
-	if !sw.ARPResponder || len(v.local) == 0 {
-		return
-	}
+func (c *builder) responder(s *swState) {
+	sw := s.sw
 	type known struct {
 		o     Origin
 		id    uint32
@@ -24,10 +21,10 @@ func (c *compiler) responder(v *view) {
 		owner *topology.Port
 	}
 	var all []known
-	for _, p := range c.portsOnSwitch(sw.Name) {
+	for _, p := range s.ports {
 		all = append(all, known{portOrigin(p, RuleARPReply), p.Key, p.MAC, p.IPs, p})
 	}
-	for _, e := range v.endpoints {
+	for _, e := range s.endpoints {
 		for _, st := range e.Behind {
 			all = append(all, known{Origin{Kind: KindEndpoint, Name: e.Name, Pos: e.Pos, Rule: RuleARPReply}, e.ID, st.MAC, st.IPs, nil})
 		}
@@ -130,7 +127,7 @@ func hasIPv6[T any](list []T, ips func(T) []netip.Addr) bool {
 
 // portACLs: the port's fromPort ACLs in ingress_acl and its toPort ACLs in
 // egress_acl, rule by rule in order, then the switch's default.
-func (c *compiler) portACLs(v *view, p *topology.Port) {
+func (c *hostBuild) portACLs(v *view, p *topology.Port) {
 	for _, dir := range []struct {
 		table, next uint8
 		acls        []string

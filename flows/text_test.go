@@ -27,7 +27,7 @@ func compiledFlows(t testing.TB) []Flow {
 			t.Fatal(err)
 		}
 		for _, hs := range states {
-			all = append(all, hs.Flows...)
+			all = append(all, hs.Flows()...)
 		}
 	}
 	if len(all) < 500 {

@@ -34,7 +34,7 @@ func host50k(b *testing.B) *flows.HostState {
 // directly; ovs-ofctl is replaced by a pipe to nowhere.
 func BenchmarkBundle(b *testing.B) {
 	hs := host50k(b)
-	p := PlanEmpty(hs.Flows)
+	p := PlanEmpty(hs.Flows())
 	b.Run("go-openvswitch", func(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {
@@ -90,7 +90,7 @@ func BenchmarkParseAndCompare(b *testing.B) {
 	b.Run("compare", func(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {
-			p, err := PlanFlows(hs.Flows, obs)
+			p, err := PlanFlows(hs.Flows(), obs)
 			if err != nil || !p.Empty() {
 				b.Fatal(err)
 			}
@@ -104,7 +104,7 @@ func BenchmarkParseAndCompare(b *testing.B) {
 	b.Run("compare-dump-order", func(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {
-			p, err := PlanFlows(hs.Flows, shuffled)
+			p, err := PlanFlows(hs.Flows(), shuffled)
 			if err != nil || !p.Empty() {
 				b.Fatal(err)
 			}
@@ -113,7 +113,7 @@ func BenchmarkParseAndCompare(b *testing.B) {
 	b.Run("delta", func(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {
-			if p := PlanDelta(hs.Flows, obs.Flows); !p.Empty() {
+			if p := PlanDelta(hs.Flows(), obs.Flows); !p.Empty() {
 				b.Fatal("not empty")
 			}
 		}

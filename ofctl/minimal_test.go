@@ -41,14 +41,14 @@ func TestOnePortIsASmallBundle(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		p, err := PlanFlows(hs.Flows, observed)
+		p, err := PlanFlows(hs.Flows(), observed)
 		if err != nil {
 			t.Fatal(err)
 		}
 		t.Logf("%s: %d flows; one port added: %d missing, %d stale, %d groups, a bundle of %d flow mods",
-			host, len(hs.Flows), len(p.Missing), len(p.Extra), len(p.Groups), p.FlowMods())
-		if len(hs.Flows) < 10000 {
-			t.Fatalf("%s holds only %d flows: the test needs a big host", host, len(hs.Flows))
+			host, hs.NumFlows(), len(p.Missing), len(p.Extra), len(p.Groups), p.FlowMods())
+		if hs.NumFlows() < 10000 {
+			t.Fatalf("%s holds only %d flows: the test needs a big host", host, hs.NumFlows())
 		}
 		if p.FlowMods() == 0 || p.FlowMods() > 60 {
 			t.Errorf("%s: adding one port takes %d flow mods", host, p.FlowMods())

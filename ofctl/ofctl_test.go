@@ -48,7 +48,7 @@ func mustDump(t *testing.T, text string) *Observed {
 
 func TestPlanEqualIsEmpty(t *testing.T) {
 	hs := compileH1(t)
-	p, err := PlanFlows(hs.Flows, mustDump(t, string(hs.FlowText())))
+	p, err := PlanFlows(hs.Flows(), mustDump(t, string(hs.FlowText())))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -66,7 +66,7 @@ func TestPlanNormalises(t *testing.T) {
  cookie=0x4c4d00020000000a, table=10, priority=65000,reg5=0/0x4 actions=goto_table:20
 `
 	var one []flows.Flow
-	for _, f := range hs.Flows {
+	for _, f := range hs.Flows() {
 		if f.Origin.Rule == flows.RuleNotFromVIF && f.Table == flows.TablePortSecurity {
 			one = append(one, f)
 		}
@@ -93,7 +93,7 @@ func TestPlanChanges(t *testing.T) {
 	stale := "cookie=0x4c4d030700000007,table=40,priority=100,metadata=0x1,dl_dst=02:00:00:00:00:07,actions=drop"
 	observed := strings.Join(append([]string{changed, stale}, lines[2:]...), "\n")
 
-	p, err := PlanFlows(hs.Flows, mustDump(t, observed))
+	p, err := PlanFlows(hs.Flows(), mustDump(t, observed))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -101,8 +101,8 @@ func TestPlanChanges(t *testing.T) {
 		t.Errorf("missing %d %v, extra %d %v; want 2 and 2", len(p.Missing), p.Missing, len(p.Extra), p.Extra)
 	}
 	want := []Group{
-		{0, hs.Flows[0].Cookie},
-		{0, hs.Flows[1].Cookie},
+		{0, hs.Flows()[0].Cookie},
+		{0, hs.Flows()[1].Cookie},
 		{40, 0x4c4d030700000007},
 	}
 	slices.SortFunc(want, compareGroups)
@@ -115,7 +115,7 @@ func TestPlanChanges(t *testing.T) {
 		t.Errorf("bundle: %d deletes, %d adds; want 2 and 2", len(p.Deletes), len(p.Adds))
 	}
 	for _, a := range p.Adds {
-		if !slices.ContainsFunc(hs.Flows, func(f flows.Flow) bool { return f.Equal(&a) }) {
+		if !slices.ContainsFunc(hs.Flows(), func(f flows.Flow) bool { return f.Equal(&a) }) {
 			t.Errorf("an add that is not desired: %s", &a)
 		}
 	}
@@ -128,7 +128,7 @@ func TestPlanRefusesForeignCookies(t *testing.T) {
 		"cookie=0x99,table=0,priority=5,in_port=1,actions=ct(commit)",
 	} {
 		observed := string(hs.FlowText()) + extra + "\n"
-		if _, err := PlanFlows(hs.Flows, mustDump(t, observed)); err == nil {
+		if _, err := PlanFlows(hs.Flows(), mustDump(t, observed)); err == nil {
 			t.Errorf("a foreign flow in the observed set was accepted into a plan: %s", extra)
 		}
 	}
@@ -139,13 +139,13 @@ func TestPlanRefusesForeignCookies(t *testing.T) {
 // error.
 func TestPlanUnknownFlows(t *testing.T) {
 	hs := compileH1(t)
-	g := Group{hs.Flows[3].Table, hs.Flows[3].Cookie}
+	g := Group{hs.Flows()[3].Table, hs.Flows()[3].Cookie}
 	unknown := " cookie=" + hex(g.Cookie) + ", table=" + itoa(int(g.Table)) + ", priority=7,tcp actions=ct(commit,zone=5),output:1"
 	obs := mustDump(t, string(hs.FlowText())+unknown+"\n")
 	if len(obs.Unknown) != 1 || obs.Unknown[0].Group != g || obs.Unknown[0].Err == nil {
 		t.Fatalf("unknown flows: %+v", obs.Unknown)
 	}
-	p, err := PlanFlows(hs.Flows, obs)
+	p, err := PlanFlows(hs.Flows(), obs)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -185,8 +185,8 @@ func TestCompiledFlowsParse(t *testing.T) {
 				t.Fatal(err)
 			}
 			out, err := exec.Command("ovs-ofctl", "-O", "OpenFlow13", "diff-flows", file, empty).CombinedOutput()
-			if n := strings.Count("\n"+string(out), "\n-"); n != len(hs.Flows) {
-				t.Errorf("%s host %s: OVS read %d of %d flows (%v)\n%s", f, hs.Host, n, len(hs.Flows), err, out)
+			if n := strings.Count("\n"+string(out), "\n-"); n != hs.NumFlows() {
+				t.Errorf("%s host %s: OVS read %d of %d flows (%v)\n%s", f, hs.Host, n, hs.NumFlows(), err, out)
 			}
 		}
 	}
@@ -208,12 +208,12 @@ func topologies(t *testing.T) []string {
 // switch plans.
 func TestPlanEmptyEqualsPlanFromEmpty(t *testing.T) {
 	hs := compileH1(t)
-	all := PlanEmpty(hs.Flows)
-	compared, err := PlanFlows(hs.Flows, nil)
+	all := PlanEmpty(hs.Flows())
+	compared, err := PlanFlows(hs.Flows(), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(all.Adds) != len(hs.Flows) || len(all.Deletes) != 0 || len(all.Missing) != len(compared.Missing) ||
+	if len(all.Adds) != hs.NumFlows() || len(all.Deletes) != 0 || len(all.Missing) != len(compared.Missing) ||
 		!slices.Equal(all.Groups, compared.Groups) || all.FlowMods() != compared.FlowMods() {
 		t.Errorf("PlanEmpty: %d adds, %d deletes, %d groups; PlanFlows from empty: %d adds, %d deletes, %d groups",
 			len(all.Adds), len(all.Deletes), len(all.Groups), len(compared.Adds), len(compared.Deletes), len(compared.Groups))
@@ -223,26 +223,26 @@ func TestPlanEmptyEqualsPlanFromEmpty(t *testing.T) {
 func TestKnown(t *testing.T) {
 	hs := compileH1(t)
 	var k *Known
-	k.reached(hs.Flows, nil) // a nil Known remembers nothing
-	if k.indexOf(hs.Flows) != nil {
+	k.reached(hs.Flows(), nil) // a nil Known remembers nothing
+	if k.indexOf(hs.Flows()) != nil {
 		t.Error("a nil Known has an index")
 	}
 	k = &Known{}
-	ix := flows.NewIndex(hs.Flows)
-	k.reached(hs.Flows, ix)
-	if !same(k.desired, hs.Flows) || k.indexOf(hs.Flows) != ix {
+	ix := flows.NewIndex(hs.Flows())
+	k.reached(hs.Flows(), ix)
+	if !same(k.desired, hs.Flows()) || k.indexOf(hs.Flows()) != ix {
 		t.Error("the desired state reached, or its index, is not remembered")
 	}
-	k.reached(hs.Flows, nil)
-	if k.indexOf(hs.Flows) != ix {
+	k.reached(hs.Flows(), nil)
+	if k.indexOf(hs.Flows()) != ix {
 		t.Error("the index is lost when the same state is reached again")
 	}
-	other := compileH1(t).Flows
+	other := compileH1(t).Flows()
 	if same(k.desired, other) || k.indexOf(other) != nil {
 		t.Error("another (equal) desired state counts as the same")
 	}
 	k.reached(other, nil)
-	if k.indexOf(other) != nil || k.indexOf(hs.Flows) != nil {
+	if k.indexOf(other) != nil || k.indexOf(hs.Flows()) != nil {
 		t.Error("an index of another state is kept")
 	}
 	k.forget()
@@ -289,8 +289,8 @@ func TestPlanDeltaEqualsPlanFlows(t *testing.T) {
 		after := compile(map[string][]byte{"full.yaml": []byte(edited)})
 		changed := 0
 		for host, hs := range after {
-			delta := PlanDelta(before[host].Flows, hs.Flows)
-			viaDump, err := PlanFlows(hs.Flows, mustDump(t, string(before[host].FlowText())))
+			delta := PlanDelta(before[host].Flows(), hs.Flows())
+			viaDump, err := PlanFlows(hs.Flows(), mustDump(t, string(before[host].FlowText())))
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -54,12 +54,12 @@ func TestGoldenOnOVS(t *testing.T) {
 	c := New(r.target)
 	for _, hs := range goldenHosts(t) {
 		r.clearLoom()
-		p, err := c.Sync(t.Context(), hs.Flows, nil)
+		p, err := c.Sync(t.Context(), hs.Flows(), nil)
 		if err != nil {
 			t.Fatalf("%s: %v", hs.Host, err)
 		}
-		if p.FlowMods() != len(hs.Flows) {
-			t.Errorf("%s: from empty, %d flow mods for %d flows", hs.Host, p.FlowMods(), len(hs.Flows))
+		if p.FlowMods() != hs.NumFlows() {
+			t.Errorf("%s: from empty, %d flow mods for %d flows", hs.Host, p.FlowMods(), hs.NumFlows())
 		}
 		obs, err := c.Dump(t.Context())
 		if err != nil {
@@ -68,17 +68,17 @@ func TestGoldenOnOVS(t *testing.T) {
 		if len(obs.Unknown) > 0 {
 			t.Errorf("%s: the switch prints flows Loom cannot read: %v", hs.Host, obs.Unknown)
 		}
-		missing, extra := flows.Diff(hs.Flows, obs.Flows)
+		missing, extra := flows.Diff(hs.Flows(), obs.Flows)
 		for _, i := range missing {
-			t.Errorf("%s: compiled but not read back: %s", hs.Host, &hs.Flows[i])
+			t.Errorf("%s: compiled but not read back: %s", hs.Host, &hs.Flows()[i])
 		}
 		for _, j := range extra {
 			t.Errorf("%s: read back but not compiled: %s", hs.Host, &obs.Flows[j])
 		}
-		if len(obs.Flows) != len(hs.Flows) {
-			t.Errorf("%s: %d flows read back, %d compiled", hs.Host, len(obs.Flows), len(hs.Flows))
+		if len(obs.Flows) != hs.NumFlows() {
+			t.Errorf("%s: %d flows read back, %d compiled", hs.Host, len(obs.Flows), hs.NumFlows())
 		}
-		if p, err := c.Sync(t.Context(), hs.Flows, nil); err != nil || !p.Empty() {
+		if p, err := c.Sync(t.Context(), hs.Flows(), nil); err != nil || !p.Empty() {
 			t.Errorf("%s: a second Sync: %v, %d flow mods", hs.Host, err, p.FlowMods())
 		}
 	}
@@ -270,7 +270,7 @@ func TestComparisonAgreesWithDiffFlows(t *testing.T) {
 			t.Fatal(err)
 		}
 		for k := 0; k < 4; k++ {
-			held, how := hs.Flows, []string{"nothing"} // k == 0: the control, equal
+			held, how := hs.Flows(), []string{"nothing"} // k == 0: the control, equal
 			if k > 0 {
 				how = nil
 				for n := 1 + rng.IntN(4); n > 0; n-- {
@@ -291,12 +291,12 @@ func TestComparisonAgreesWithDiffFlows(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			p, err := PlanFlows(hs.Flows, obs)
+			p, err := PlanFlows(hs.Flows(), obs)
 			if err != nil {
 				t.Fatal(err)
 			}
 			// Sync's way: each flow compared as the dump arrives.
-			streamed, _, _, err := c.compare(t.Context(), hs.Flows, nil)
+			streamed, _, _, err := c.compare(t.Context(), hs.Flows(), nil)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -65,8 +65,8 @@ func compileText(out io.Writer, states []*flows.HostState) error {
 			fmt.Fprintf(out, "# port %s (%s, ofport %d) %v\n", p.Name, kind, p.Ofport, p.Options)
 		}
 		var b []byte
-		for i := range hs.Flows {
-			f := &hs.Flows[i]
+		for i := range hs.Flows() {
+			f := &hs.Flows()[i]
 			b = f.AppendText(b[:0])
 			fmt.Fprintf(out, "%s\n    # %s\n", b, f.Origin)
 		}
@@ -122,7 +122,7 @@ func compileStructured(out io.Writer, o *output, states []*flows.HostState) erro
 			}
 			h.Ports = append(h.Ports, jsonPort{p.Name, typ, p.Ofport, p.Options})
 		}
-		for _, f := range hs.Flows {
+		for _, f := range hs.Flows() {
 			o := f.Origin
 			h.Flows = append(h.Flows, jsonFlow{
 				TableName: flows.TableName(int(f.Table)), Flow: f,

@@ -76,7 +76,7 @@ func benchTopology(S, P int) []byte {
 // whole-file edit, validation and PUT with a Loader that starts empty (as
 // loomd parsed every file before). The port is deleted again, untimed.
 // Compile: the same in both; -bench '/nocompile' leaves the compile out
-// (flows.CompileIncremental is another package's cost) by timing the
+// (flows.Compiled.Update is another package's cost) by timing the
 // steps loomd reports without it.
 func BenchmarkEditOnePort(b *testing.B) {
 	d, err := New(Config{Log: zap.NewNop(), StateDir: b.TempDir()}, nil)

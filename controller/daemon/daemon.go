@@ -72,7 +72,7 @@ type Daemon struct {
 	// onReady is called once, when a valid topology is first in force.
 	readyOnce  sync.Once
 	onReady    func()
-	cache      *flows.Cache      // the last compilation, to reuse unchanged hosts (writeMu)
+	compiled   *flows.Compiled   // the last compilation, which the next one updates (writeMu)
 	loader     *topology.Loader  // parses again only what changed in the files (writeMu)
 	editMu     sync.Mutex        // guards pending
 	pending    []*editCall       // edits waiting for the next batch
@@ -217,7 +217,7 @@ func (d *Daemon) install(base *topology.Topology, st stored, force bool) error {
 	st.Runtime = r.rs
 	t := r.topo
 	d.steps.mark("resolve")
-	states, cache, reuse, err := flows.CompileIncremental(t, d.cache)
+	compiled, err := d.compiled.Update(t)
 	if err != nil {
 		return err
 	}
@@ -231,14 +231,14 @@ func (d *Daemon) install(base *topology.Topology, st stored, force bool) error {
 		}
 	}
 	d.steps.mark("store")
-	d.cache = cache
+	d.compiled = compiled
 	d.base, d.removed = base, r.removed
 	for _, p := range r.removed {
 		d.log.Warn("runtime port removed with its switch or host (forced)", zap.String("port", p), zap.Int64("revision", st.Revision))
 	}
 	d.mu.Lock()
 	d.st, d.topo = st, t
-	d.rec.SetDesired(states, st.Revision)
+	d.rec.SetDesired(compiled.States(), st.Revision)
 	d.state = api.TopologyState{Source: d.state.Source, Path: d.state.Path, Revision: st.Revision,
 		Loaded: true, LoadedAt: time.Now(), WrittenAt: st.UpdatedAt, Summary: api.Summarize(t)}
 	d.mu.Unlock()
@@ -248,7 +248,7 @@ func (d *Daemon) install(base *topology.Topology, st stored, force bool) error {
 	}
 	d.log.Info("topology in force", zap.Int64("revision", st.Revision), zap.String("source", d.state.Source),
 		zap.Int("hosts", len(t.Hosts)), zap.Int("switches", len(t.Switches)), zap.Int("ports", len(t.Ports)),
-		zap.Int("hosts_compiled", reuse.Compiled), zap.Int("hosts_reused", reuse.Reused), zap.Duration("compile", took))
+		zap.Int("hosts_changed", len(compiled.Changed())), zap.Int("hosts_kept", len(t.Hosts)-len(compiled.Changed())), zap.Duration("compile", took))
 	d.publishTopology()
 	d.readyOnce.Do(d.onReady)
 	return nil

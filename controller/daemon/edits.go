@@ -12,7 +12,6 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/loom-sdn/loom/controller/api"
-	"github.com/loom-sdn/loom/flows"
 	"github.com/loom-sdn/loom/topology"
 	"github.com/loom-sdn/loom/topology/edit"
 )
@@ -217,7 +216,7 @@ func (d *Daemon) editOne(c *editCall, files edit.Files, rev, filesRev int64, t *
 	res.Timings = tm.list
 	if c.req.DryRun {
 		// What install would refuse, a dry run refuses too.
-		if _, _, _, err := flows.CompileIncremental(topo, d.cache); err != nil {
+		if _, err := d.compiled.Update(topo); err != nil {
 			return nil, d.editInvalid(err, after, c.ops, t)
 		}
 		tm.mark("compile")

@@ -122,9 +122,15 @@ func goBench(m []string) []row {
 	case "Load1000Hosts":
 		section, figure = "load", "parse, validate, freeze 1,000 hosts × 100 ports"
 	case "Compile":
-		figure = "compile every host, " + strings.TrimPrefix(sub, "hosts=") + " hosts × 100 ports"
+		figure = "compile every host from scratch (flows put together when asked), " + strings.TrimPrefix(sub, "hosts=") + " hosts × 100 ports"
+	case "CompileAllFlows":
+		figure = "compile and put together every host's flows, " + strings.TrimPrefix(sub, "hosts=") + " hosts × 100 ports"
+	case "HostFlows":
+		figure = "put one host's flows together from its parts, " + sub
 	case "OnePortChange":
-		figure = "recompile the hosts one new port touches, " + strings.TrimPrefix(sub, "hosts=") + " hosts"
+		figure = "one port added: Compiled.Update from the previous compilation, " + sub
+	case "OnePortFollow":
+		figure = "one port added, then for a host of 50×40: " + sub
 	}
 	var note []string
 	for _, u := range order {

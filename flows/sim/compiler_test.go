@@ -33,7 +33,7 @@ func compileHost(t *testing.T, file, name string) *host {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sw, err := sim.New(hs.Flows)
+	sw, err := sim.New(hs.Flows())
 	if err != nil {
 		t.Fatalf("the compiler's flows are refused: %v", err)
 	}
@@ -258,7 +258,7 @@ func TestCompiledFlowsParse(t *testing.T) {
 		for _, hs := range hosts {
 			// As typed flows, and through their text (the renderer
 			// and the parser).
-			if _, err := sim.New(hs.Flows); err != nil {
+			if _, err := sim.New(hs.Flows()); err != nil {
 				t.Errorf("%s, host %s: %v", file, hs.Host, err)
 			}
 			sw, err := sim.Parse(string(hs.FlowText()))
@@ -266,8 +266,8 @@ func TestCompiledFlowsParse(t *testing.T) {
 				t.Errorf("%s, host %s: %v", file, hs.Host, err)
 				continue
 			}
-			if sw.Len() != len(hs.Flows) {
-				t.Errorf("%s, host %s: parsed %d flows of %d", file, hs.Host, sw.Len(), len(hs.Flows))
+			if sw.Len() != len(hs.Flows()) {
+				t.Errorf("%s, host %s: parsed %d flows of %d", file, hs.Host, sw.Len(), len(hs.Flows()))
 			}
 		}
 	}

@@ -5,7 +5,7 @@
 // vSwitch would, recording every lookup and every copy of the packet that
 // leaves the switch. It is pure: no I/O, no logging, deterministic.
 //
-//	sw, err := sim.New(hs.Flows) // or sim.Parse(string(text))
+//	sw, err := sim.New(hs.Flows()) // or sim.Parse(string(text))
 //	res, err := sw.Run(sim.ARPRequest(mac, ip, target).At(ofport))
 //	res.Ports()   // where copies went, in order
 //	res.Steps     // every lookup: table, flow, line, cookie, registers

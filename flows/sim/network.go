@@ -49,7 +49,7 @@ func (n *Network) Host(name string) (*flows.HostState, *Switch, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	sw, err := New(hs.Flows)
+	sw, err := New(hs.Flows())
 	if err != nil {
 		return nil, nil, fmt.Errorf("host %s: %w", name, err)
 	}

@@ -25,29 +25,34 @@ func sameStates(t *testing.T, step string, got, want []*HostState) {
 		if string(gt) != string(wt) {
 			t.Errorf("%s: host %s: flows differ from a full compile", step, w.Host)
 		}
-		for j := range w.Flows {
-			if j >= len(g.Flows) {
+		gf, wf := g.Flows(), w.Flows()
+		if len(gf) != g.NumFlows() {
+			t.Errorf("%s: host %s: %d flows, NumFlows %d", step, w.Host, len(gf), g.NumFlows())
+		}
+		for j := range wf {
+			if j >= len(gf) {
 				break
 			}
-			// Positions may be older in reused hosts (CompileIncremental).
-			gotO, wantO := g.Flows[j].Origin, w.Flows[j].Origin
+			// Positions may be older where a change did not reach
+			// (Compiled.Update).
+			gotO, wantO := gf[j].Origin, wf[j].Origin
 			gotO.Pos, wantO.Pos = topology.Pos{}, topology.Pos{}
 			if gotO != wantO {
-				t.Errorf("%s: host %s: flow %d: origin %+v, want %+v", step, w.Host, j, g.Flows[j].Origin, w.Flows[j].Origin)
+				t.Errorf("%s: host %s: flow %d: origin %+v, want %+v", step, w.Host, j, gf[j].Origin, wf[j].Origin)
 				break
 			}
 		}
 		gc, wc := *g, *w
-		gc.Flows, wc.Flows = nil, nil
+		gc.flows, wc.flows = nil, nil
 		if !reflect.DeepEqual(gc, wc) {
 			t.Errorf("%s: host %s:\n%+v\nwant\n%+v", step, w.Host, gc, wc)
 		}
 	}
 }
 
-// CompileIncremental after each of a series of edits equals a full
+// Compiled.Update after each of a series of edits equals a full
 // compile, and recompiles only the hosts an edit can touch.
-func TestCompileIncrementalEqualsCompile(t *testing.T) {
+func TestUpdateEqualsCompile(t *testing.T) {
 	src, err := os.ReadFile("testdata/full/topology.yaml")
 	if err != nil {
 		t.Fatal(err)
@@ -63,7 +68,7 @@ func TestCompileIncrementalEqualsCompile(t *testing.T) {
 	steps := []struct {
 		name     string
 		do       func(edit.Files) (edit.Files, error)
-		compiled int // -1: not checked
+		compiled int // hosts changed; -1: not checked
 	}{
 		{"nothing changed", func(fs edit.Files) (edit.Files, error) { return fs, nil }, 0},
 		{"a port's IP (green: h1, h2)", func(fs edit.Files) (edit.Files, error) {
@@ -122,9 +127,9 @@ func TestCompileIncrementalEqualsCompile(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, cache, r, err := CompileIncremental(t0, nil)
-	if err != nil || r.Compiled != len(t0.Hosts) {
-		t.Fatalf("first compile: %+v, %v", r, err)
+	cache, err := (*Compiled)(nil).Update(t0)
+	if err != nil || len(cache.Changed()) != len(t0.Hosts) {
+		t.Fatalf("first compile: %v, %v", cache.Changed(), err)
 	}
 	for _, s := range steps {
 		next, err := s.do(files)
@@ -140,28 +145,26 @@ func TestCompileIncrementalEqualsCompile(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		var got []*HostState
-		got, cache, r, err = CompileIncremental(topo, cache)
-		if err != nil {
+		if cache, err = cache.Update(topo); err != nil {
 			t.Fatal(err)
 		}
-		sameStates(t, s.name, got, want)
-		t.Logf("%s: %d hosts compiled, %d reused", s.name, r.Compiled, r.Reused)
-		if s.compiled >= 0 && r.Compiled != s.compiled {
-			t.Errorf("%s: %d hosts compiled, want %d", s.name, r.Compiled, s.compiled)
+		sameStates(t, s.name, cache.States(), want)
+		t.Logf("%s: hosts changed: %v", s.name, cache.Changed())
+		if s.compiled >= 0 && len(cache.Changed()) != s.compiled {
+			t.Errorf("%s: hosts changed %v, want %d", s.name, cache.Changed(), s.compiled)
 		}
 	}
 }
 
 // On a large topology, one port added recompiles only the hosts of its
 // switch and its own host.
-func TestCompileIncrementalOnePort(t *testing.T) {
+func TestUpdateOnePort(t *testing.T) {
 	files := edit.Files{"big.yaml": topotest.Generate(40, 10, 5)}
 	topo, err := topology.LoadBytes(files)
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, cache, _, err := CompileIncremental(topo, nil)
+	cache, err := (*Compiled)(nil).Update(topo)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -174,19 +177,66 @@ func TestCompileIncrementalOnePort(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	got, _, r, err := CompileIncremental(topo2, cache)
+	next2, err := cache.Update(topo2)
 	if err != nil {
 		t.Fatal(err)
 	}
 	want, _ := Compile(topo2)
-	sameStates(t, "one port", got, want)
+	sameStates(t, "one port", next2.States(), want)
 	carriers := map[string]bool{"h39": true}
 	for _, p := range topo2.Ports {
 		if p.Switch == "s0" {
 			carriers[p.Host] = true
 		}
 	}
-	if r.Compiled != len(carriers) {
-		t.Errorf("%d hosts compiled, want the %d that carry s0 %s", r.Compiled, len(carriers), fmt.Sprint(carriers))
+	if len(next2.Changed()) != len(carriers) {
+		t.Errorf("hosts changed %v, want the %d that carry s0 %s", next2.Changed(), len(carriers), fmt.Sprint(carriers))
+	}
+}
+
+// Update leaves the compilation it starts from as it was: two updates of
+// one compilation (concurrently: loomd may check a dry run while it
+// installs) each equal a compile from scratch, and so does the first.
+func TestUpdateKeepsItsReceiver(t *testing.T) {
+	load := func(extra string) *topology.Topology {
+		topo, err := topology.LoadBytes(map[string][]byte{"big.yaml": append(topotest.Generate(12, 10, 4), extra...)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return topo
+	}
+	t0 := load("")
+	t1 := load("  - {name: pnew, switch: s3, host: h11, mac: auto, interface: lm-pnew}\n")
+	t2 := load("  - {name: pother, switch: s5, host: h0, mac: auto, ips: [10.200.0.1], interface: lm-pother}\n")
+	base, err := (*Compiled)(nil).Update(t0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, hs := range base.States() {
+		hs.Flows() // so that the updates patch from them
+	}
+	var a, b *Compiled
+	var errA, errB error
+	done := make(chan struct{})
+	go func() { a, errA = base.Update(t1); close(done) }()
+	b, errB = base.Update(t2)
+	<-done
+	if errA != nil || errB != nil {
+		t.Fatal(errA, errB)
+	}
+	again, err := base.Update(t2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		name string
+		got  *Compiled
+		topo *topology.Topology
+	}{{"first update", a, t1}, {"second update", b, t2}, {"the compilation both started from", base, t0}, {"the second update again", again, t2}} {
+		want, err := Compile(c.topo)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sameStates(t, c.name, c.got.States(), want)
 	}
 }
