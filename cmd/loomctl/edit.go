@@ -14,7 +14,6 @@ import (
 	"go.uber.org/zap"
 	"gopkg.in/yaml.v3"
 
-	"github.com/loom-sdn/loom/controller"
 	"github.com/loom-sdn/loom/controller/api"
 	"github.com/loom-sdn/loom/topology"
 	"github.com/loom-sdn/loom/topology/edit"
@@ -58,8 +57,8 @@ type editResult struct {
 	ACL    string `json:"acl,omitempty"`
 	api.EditResult
 	// Hosts are the hosts' states at the end of --wait.
-	Hosts []controller.HostStatus `json:"hosts,omitempty"`
-	local bool                    // made on files here (-f), not by loomd
+	Hosts []api.HostStatus `json:"hosts,omitempty"`
+	local bool             // made on files here (-f), not by loomd
 }
 
 // runEdit makes op, through loomd or (-f) on local files, and prints the
@@ -122,7 +121,7 @@ func runEdit(cmd *cobra.Command, g *globals, o *editOptions, op edit.Op) error {
 		}
 	}
 	for _, h := range res.Hosts {
-		if h.State != controller.StateInSync || h.Revision < answer.Revision {
+		if h.State != api.StateInSync || h.Revision < answer.Revision {
 			return exitError{1}
 		}
 	}

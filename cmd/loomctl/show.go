@@ -9,7 +9,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/loom-sdn/loom/controller"
 	"github.com/loom-sdn/loom/controller/api"
 	"github.com/loom-sdn/loom/topology"
 )
@@ -64,10 +63,10 @@ type shownVTEP struct {
 }
 
 type shownHost struct {
-	Name   string                 `json:"name"`
-	OVSDB  string                 `json:"ovsdb"`
-	Bridge string                 `json:"bridge"`
-	Status *controller.HostStatus `json:"status,omitempty"`
+	Name   string          `json:"name"`
+	OVSDB  string          `json:"ovsdb"`
+	Bridge string          `json:"bridge"`
+	Status *api.HostStatus `json:"status,omitempty"`
 }
 
 func newShowCmd(g *globals) *cobra.Command {
@@ -138,7 +137,7 @@ func interfaces(ctx context.Context, c *api.Client, t *topology.Topology) map[st
 }
 
 func buildShown(t *topology.Topology, st *api.Status, ifs map[string]*api.HostInterfaces) *shown {
-	status := map[string]*controller.HostStatus{}
+	status := map[string]*api.HostStatus{}
 	for i := range st.Hosts {
 		status[st.Hosts[i].Host] = &st.Hosts[i]
 	}
@@ -156,7 +155,7 @@ func buildShown(t *topology.Topology, st *api.Status, ifs map[string]*api.HostIn
 			if p.Switch != s.Name {
 				continue
 			}
-			sp := shownPort{Name: p.Name, Host: p.Host, MAC: p.MAC.String(), Interface: p.Interface, Origin: origin(&p), State: controller.StatePending}
+			sp := shownPort{Name: p.Name, Host: p.Host, MAC: p.MAC.String(), Interface: p.Interface, Origin: origin(&p), State: api.StatePending}
 			if p.Interface == "" {
 				sp.Interface = "iface-id " + p.IfaceID
 			}
@@ -200,14 +199,14 @@ func buildShown(t *topology.Topology, st *api.Status, ifs map[string]*api.HostIn
 // portState is the state of a port of a host: down when the host lists
 // it among its ports down, in sync when others are (the host is degraded),
 // else its host's.
-func portState(h *controller.HostStatus, object string) (state, problem string) {
+func portState(h *api.HostStatus, object string) (state, problem string) {
 	for _, p := range h.PortsDown {
 		if p.Object == object {
 			return portDown, p.Problem
 		}
 	}
-	if h.State == controller.StateDegraded {
-		return controller.StateInSync, ""
+	if h.State == api.StateDegraded {
+		return api.StateInSync, ""
 	}
 	return h.State, ""
 }

@@ -1,0 +1,73 @@
+package main
+
+import (
+	"os/exec"
+	"strings"
+	"testing"
+)
+
+// goList runs go list on pkg with args and returns its lines.
+func goList(t *testing.T, args ...string) []string {
+	t.Helper()
+	out, err := exec.Command("go", append([]string{"list"}, args...)...).CombinedOutput()
+	if err != nil {
+		t.Fatalf("go list %s: %v\n%s", strings.Join(args, " "), err, out)
+	}
+	return strings.Fields(string(out))
+}
+
+// The engine's packages: what --direct needs and a loomctl that only
+// talks to loomd must not link.
+var enginePkgs = []string{
+	"github.com/loom-sdn/loom/controller",
+	"github.com/loom-sdn/loom/ovsdb",
+	"github.com/loom-sdn/loom/ofctl",
+	"github.com/ovn-org/libovsdb/client",
+}
+
+func has(list []string, s string) bool {
+	for _, l := range list {
+		if l == s {
+			return true
+		}
+	}
+	return false
+}
+
+// A loomctl built with -tags nodirect adds none of the engine's packages
+// of its own: loomctl imports none of them, and every one it links comes
+// through the API's package. Once that package no longer imports the
+// controller (issue 15, item 1: a wire package of types only), the build
+// links none of them at all, and this test then demands it.
+func TestNoDirectBuildLinksNoEngine(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs go list")
+	}
+	const self = "github.com/loom-sdn/loom/cmd/loomctl"
+	full := goList(t, "-deps", self)
+	for _, p := range enginePkgs {
+		if !has(full, p) { // positive control: the default build has the engine
+			t.Fatalf("the default build of loomctl does not link %s: is --direct still built in?", p)
+		}
+	}
+	imports := goList(t, "-tags", "nodirect", "-f", `{{join .Imports " "}}`, self)
+	deps := goList(t, "-tags", "nodirect", "-deps", self)
+	api := goList(t, "-deps", "github.com/loom-sdn/loom/controller/api")
+	for _, p := range enginePkgs {
+		if has(imports, p) {
+			t.Errorf("loomctl -tags nodirect imports %s itself", p)
+		}
+		if has(deps, p) && !has(api, p) {
+			t.Errorf("loomctl -tags nodirect links %s, and not through controller/api", p)
+		}
+	}
+	if !has(api, "github.com/loom-sdn/loom/controller") {
+		for _, p := range deps {
+			if strings.HasPrefix(p, "github.com/ovn-org/libovsdb") {
+				t.Errorf("loomctl -tags nodirect links %s", p)
+			}
+		}
+	} else {
+		t.Logf("controller/api still imports the controller: the nodirect build links libovsdb through it (issue 15 item 1)")
+	}
+}
