@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -178,12 +179,41 @@ func TestGet(t *testing.T) {
 	if code != 0 || !strings.HasPrefix(out, "NAME") || strings.Count(out, "\n") != 9 || !strings.Contains(out, "192.0.2.65,2001:db8:20::1") {
 		t.Errorf("get ports: exit %d %s\n%s", code, errs, out)
 	}
+	// -o json|yaml: the object as the YAML writes it, typed, and its source.
 	out, _, code = run(t, "get", "switches", "red", "-f", full, "-o", "json")
-	var rows []map[string]string
-	if err := json.Unmarshal([]byte(out), &rows); err != nil || code != 0 || len(rows) != 1 || rows[0]["kind"] != "vlan 200 on phys1" {
+	var rows []map[string]any
+	if err := json.Unmarshal([]byte(out), &rows); err != nil || code != 0 || len(rows) != 1 ||
+		rows[0]["vlan"] != float64(200) || rows[0]["physnet"] != "phys1" || !strings.HasPrefix(fmt.Sprint(rows[0]["source"]), full+":") {
 		t.Errorf("get switches red -o json: %v %v\n%s", err, rows, out)
 	}
-	if out, _, code := run(t, "get", "hosts", "h1", "-f", full, "-o", "yaml"); code != 0 || !strings.Contains(out, "physnets: phys1=lm-pn-phys1") {
+	if mtu, ok := rows[0]["mtu"].(float64); !ok || mtu < 1000 {
+		t.Errorf("get switches red -o json: mtu %v is not a number", rows[0]["mtu"])
+	}
+	out, _, code = run(t, "get", "ports", "-f", full, "-o", "json")
+	var ports []struct {
+		Name string   `json:"name"`
+		IPs  []string `json:"ips"`
+		ACLs struct {
+			FromPort []string `json:"fromPort"`
+			ToPort   []string `json:"toPort"`
+		} `json:"acls"`
+	}
+	if err := json.Unmarshal([]byte(out), &ports); err != nil || code != 0 || len(ports) != 8 {
+		t.Fatalf("get ports -o json: %v\n%s", err, out)
+	}
+	withACLs, twoIPs := 0, 0
+	for _, p := range ports {
+		if len(p.ACLs.FromPort)+len(p.ACLs.ToPort) > 0 {
+			withACLs++
+		}
+		if len(p.IPs) == 2 {
+			twoIPs++
+		}
+	}
+	if withACLs == 0 || twoIPs == 0 {
+		t.Errorf("get ports -o json: no port with its ACLs (%d) or two addresses as a list (%d):\n%s", withACLs, twoIPs, out)
+	}
+	if out, _, code := run(t, "get", "hosts", "h1", "-f", full, "-o", "yaml"); code != 0 || !strings.Contains(out, "physnets:\n    phys1: lm-pn-phys1\n") {
 		t.Errorf("get hosts h1 -o yaml: %d\n%s", code, out)
 	}
 	if _, errs, code := run(t, "get", "ports", "nope", "-f", full); code != 1 || !strings.Contains(errs, `no port named "nope"`) {
