@@ -202,7 +202,8 @@ func (d *Daemon) editOne(c *editCall, files edit.Files, rev, filesRev int64, t *
 	if c.req.Revision != nil && (*c.req.Revision > rev || *c.req.Revision < filesRev) {
 		return nil, api.Conflictf(rev, "revision %d is not the current one (%d): the topology changed since; nothing was changed", *c.req.Revision, rev)
 	}
-	after, done, err := edit.Apply(files, c.ops, edit.Options{Index: d.loader, NoPositions: true})
+	ops := edit.Cascade(t, c.ops) // deletes with --cascade take their users along
+	after, done, err := edit.Apply(files, ops, edit.Options{Index: d.loader, NoPositions: true})
 	if err != nil {
 		return nil, editError(err)
 	}
@@ -211,14 +212,14 @@ func (d *Daemon) editOne(c *editCall, files edit.Files, rev, filesRev int64, t *
 	topo, err := d.loader.LoadBytes(after)
 	tm.mark("load")
 	if err != nil {
-		return nil, d.editInvalid(err, after, c.ops, t)
+		return nil, d.editInvalid(err, after, ops, t)
 	}
 	res.Summary, res.Warnings = api.Summarize(topo), d.locate(warnings(topo), after)
 	res.Timings = tm.list
 	if c.req.DryRun {
 		// What install would refuse, a dry run refuses too.
 		if _, _, _, err := flows.CompileIncremental(topo, d.cache); err != nil {
-			return nil, d.editInvalid(err, after, c.ops, t)
+			return nil, d.editInvalid(err, after, ops, t)
 		}
 		tm.mark("compile")
 		for _, n := range res.Files {
@@ -244,7 +245,10 @@ func opsOf(edits []api.Edit) ([]edit.Op, error) {
 	}
 	ops := make([]edit.Op, len(edits))
 	for i, e := range edits {
-		op := edit.Op{Action: e.Op, Kind: e.Kind, Name: e.Name, ACL: e.ACL, Position: -1}
+		op := edit.Op{Action: e.Op, Kind: e.Kind, Name: e.Name, ACL: e.ACL, Position: -1, Cascade: e.Cascade}
+		if e.Cascade && (e.Op != edit.ActionDel || e.Kind == edit.KindRule) {
+			return nil, badRequest("edit %d: cascade goes with the delete of an object (host, switch, acl, ...)", i+1)
+		}
 		if e.Position != nil {
 			if *e.Position < 0 {
 				return nil, badRequest("edit %d: position %d: give an index from 0", i+1, *e.Position)
@@ -437,84 +441,9 @@ func isNameByte(c byte) bool {
 // t (the topology the edits were made on) that use it and that ops
 // neither delete nor change.
 func stillUsed(t *topology.Topology, ops []edit.Op) []api.Problem {
-	if t == nil {
-		return nil
-	}
-	touched := map[string]bool{} // kind word + name
-	for _, op := range ops {
-		if op.Action != edit.ActionAdd && op.Kind != edit.KindRule {
-			touched[op.Kind+" "+op.Name] = true
-		}
-	}
 	var out []api.Problem
-	for _, op := range ops {
-		gone := op.Action == edit.ActionDel
-		for _, f := range op.Fields {
-			gone = gone || op.Action == edit.ActionSet && f.Key == "name" // a rename
-		}
-		if !gone || op.Kind == edit.KindRule {
-			continue
-		}
-		var users []string
-		use := func(kind, name string) {
-			if !touched[kind+" "+name] {
-				k, _ := edit.KindOf(kind)
-				users = append(users, k.Singular()+" "+strconv.Quote(name))
-			}
-		}
-		switch op.Kind {
-		case "switch":
-			for _, p := range t.Ports {
-				if p.Switch == op.Name {
-					use("port", p.Name)
-				}
-			}
-			for _, g := range t.L2Gateways {
-				if g.Switch == op.Name {
-					use("l2Gateway", g.Name)
-				}
-			}
-			for _, e := range t.ExternalEndpoints {
-				if e.Switch == op.Name {
-					use("externalEndpoint", e.Name)
-				}
-			}
-		case "host":
-			for _, p := range t.Ports {
-				if p.Host == op.Name {
-					use("port", p.Name)
-				}
-			}
-			for _, g := range t.L2Gateways {
-				if g.Host == op.Name {
-					use("l2Gateway", g.Name)
-				}
-			}
-		case "acl":
-			for _, p := range t.Ports {
-				for _, a := range append(append([]string(nil), p.ACLsFromPort...), p.ACLsToPort...) {
-					if a == op.Name {
-						use("port", p.Name)
-						break
-					}
-				}
-			}
-		}
-		if len(users) == 0 {
-			continue
-		}
-		k, _ := edit.KindOf(op.Kind)
-		subject := k.Singular() + " " + strconv.Quote(op.Name)
-		const shown = 5
-		list := strings.Join(users[:min(len(users), shown)], ", ")
-		if len(users) > shown {
-			list += fmt.Sprintf(" and %d more", len(users)-shown)
-		}
-		hint := "delete them first, or move them elsewhere, in this edit or before it"
-		if op.Action == edit.ActionSet {
-			hint = "change what they name in this edit or before it"
-		}
-		out = append(out, api.Problem{Object: subject, Message: fmt.Sprintf("%s is used by %s", subject, list), Hint: hint})
+	for _, u := range edit.StillUsed(t, ops) {
+		out = append(out, api.Problem{Object: u.Object.String(), Message: u.Message(), Hint: u.Hint()})
 	}
 	return out
 }

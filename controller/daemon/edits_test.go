@@ -220,7 +220,7 @@ func TestEditRefused(t *testing.T) {
 			"the edit would make the topology invalid (1 problems): nothing was changed", nil},
 		{"a switch in use", api.EditRequest{Edits: []api.Edit{{Op: "del", Kind: "switch", Name: "blue"}}}, 400,
 			"the edit would delete what other objects use: nothing was changed",
-			[]string{`switch "blue" is used by port "web1" (delete them first, or move them elsewhere, in this edit or before it)`}},
+			[]string{`switch "blue" is used by port "web1" (delete them first, or move them elsewhere, in this edit or before it; --cascade deletes them too)`}},
 		{"an ACL in use", api.EditRequest{Edits: []api.Edit{
 			{Op: "set", Kind: "port", Name: "web1", Fields: fields("acls.toPort", []string{"web-in"})},
 			{Op: "add", Kind: "port", Name: "web2", Fields: fields("switch", "blue", "host", "h2", "mac", "auto", "interface", "lm-web2", "acls", map[string]any{"fromPort": []string{"web-in"}})},
