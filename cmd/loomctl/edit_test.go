@@ -191,7 +191,10 @@ func TestEditInvalid(t *testing.T) {
 		{[]string{"switch", "set", "blue", "tunnelkey=5"},
 			`switch "blue", tunnelkey: unknown switch field "tunnelkey" (did you mean "tunnelKey"?)` + "\n1 error: nothing was changed\n"},
 		{[]string{"port", "add", "blue", "web2", "--host", "h2", "--mac", "02:00:00:00:01:01", "--interface", "lm-web2"},
-			`port "web2", mac: MAC 02:00:00:00:01:01 on switch "blue" defined twice (first at port "web1")` + "\n1 error: nothing was changed\n"},
+			`port "web2", mac: MAC 02:00:00:00:01:01 on switch "blue" is already used by port "web1"` + "\n1 error: nothing was changed\n"},
+		// The edited port is named, even when it comes first in the file.
+		{[]string{"port", "set", "web1", "mac=02:00:00:00:01:02"},
+			`port "web1", mac: MAC 02:00:00:00:01:02 on switch "blue" is already used by port "db1"` + "\n1 error: nothing was changed\n"},
 		{[]string{"switch", "del", "blue"},
 			`switch "blue" is used by port "db1", port "web1" (delete them first, or move them elsewhere, in this edit or before it; --cascade deletes them too)` + "\n1 error: nothing was changed\n"},
 		{[]string{"port", "del", "web9"}, `no port named "web9" (did you mean "web1"?): nothing was changed`},

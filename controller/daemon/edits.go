@@ -293,7 +293,39 @@ func (d *Daemon) editInvalid(err error, files edit.Files, ops []edit.Op, t *topo
 	}
 	p, n := problems(err)
 	return &api.Error{Message: fmt.Sprintf("the edit would make the topology invalid (%d problems): nothing was changed", n),
-		Problems: d.locate(p, files), Code: http.StatusBadRequest}
+		Problems: alreadyUsed(d.locate(p, files), ops), Code: http.StatusBadRequest}
+}
+
+// alreadyUsed words a value defined twice from the side of the edit: the
+// loader reports the second object in file order ("port web2: MAC ...
+// defined twice (first at port web1)") even when the edit changed the
+// first; an edit's user wants to hear that what they wrote is already
+// used, and by whom.
+func alreadyUsed(ps []api.Problem, ops []edit.Op) []api.Problem {
+	edited := map[string]bool{}
+	for _, op := range ops {
+		if op.Kind != edit.KindRule && op.Action != edit.ActionDel {
+			edited[edit.Ref{Kind: op.Kind, Name: op.Name}.String()] = true
+		}
+	}
+	const twice, first = " defined twice (first at ", ")"
+	for i, p := range ps {
+		what, other, ok := strings.Cut(p.Message, twice)
+		if !ok || p.Object == "" || !strings.HasSuffix(other, first) {
+			continue
+		}
+		other = strings.TrimSuffix(other, first)
+		switch {
+		case edited[p.Object]:
+		case edited[other]:
+			p.Object, other = other, p.Object
+		default:
+			continue
+		}
+		p.Message = what + " is already used by " + other
+		ps[i] = p
+	}
+	return ps
 }
 
 // locate names the object (and field) each problem is in, and the objects
