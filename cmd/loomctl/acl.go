@@ -54,7 +54,8 @@ func newACLAddCmd(g *globals) *cobra.Command {
 			"  loomctl acl add web-in name=admin action=allow proto=tcp src=203.0.113.0/24 dstPorts=8000-8099 --position 0\n" +
 			"  loomctl acl add basics name=arp action=allow ethType=arp\n" +
 			"  loomctl acl add web-in action=drop proto=udp --dry-run",
-		Args: cobra.MinimumNArgs(2),
+		Args:              cobra.MinimumNArgs(2),
+		ValidArgsFunction: g.completeNames(0, "acls"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			acl := args[0]
 			rule, err := edit.ParseFields(args[1:])

@@ -27,40 +27,37 @@ func (r Ref) String() string {
 // order.
 func Users(t *topology.Topology, kind, name string) []Ref {
 	var out []Ref
-	switch kind {
-	case "switch":
-		for _, p := range t.Ports {
-			if p.Switch == name && p.Runtime == nil {
+	// Runtime ports are not in the files: loomd's --force takes them.
+	ports := func(uses func(p *topology.Port) bool) {
+		for i := range t.Ports {
+			if p := &t.Ports[i]; p.Runtime == nil && uses(p) {
 				out = append(out, Ref{"port", p.Name})
 			}
 		}
-		for _, g := range t.L2Gateways {
-			if g.Switch == name {
+	}
+	gateways := func(uses func(g *topology.L2Gateway) bool) {
+		for i := range t.L2Gateways {
+			if g := &t.L2Gateways[i]; uses(g) {
 				out = append(out, Ref{"l2Gateway", g.Name})
 			}
 		}
+	}
+	switch kind {
+	case "switch":
+		ports(func(p *topology.Port) bool { return p.Switch == name })
+		gateways(func(g *topology.L2Gateway) bool { return g.Switch == name })
 		for _, e := range t.ExternalEndpoints {
 			if e.Switch == name {
 				out = append(out, Ref{"externalEndpoint", e.Name})
 			}
 		}
 	case "host":
-		for _, p := range t.Ports {
-			if p.Host == name && p.Runtime == nil {
-				out = append(out, Ref{"port", p.Name})
-			}
-		}
-		for _, g := range t.L2Gateways {
-			if g.Host == name {
-				out = append(out, Ref{"l2Gateway", g.Name})
-			}
-		}
+		ports(func(p *topology.Port) bool { return p.Host == name })
+		gateways(func(g *topology.L2Gateway) bool { return g.Host == name })
 	case "acl":
-		for _, p := range t.Ports {
-			if p.Runtime == nil && (slices.Contains(p.ACLsFromPort, name) || slices.Contains(p.ACLsToPort, name)) {
-				out = append(out, Ref{"port", p.Name})
-			}
-		}
+		ports(func(p *topology.Port) bool {
+			return slices.Contains(p.ACLsFromPort, name) || slices.Contains(p.ACLsToPort, name)
+		})
 	}
 	return out
 }
@@ -98,6 +95,17 @@ func (u InUse) Hint() string {
 	return "delete them first, or move them elsewhere, in this edit or before it; --cascade deletes them too"
 }
 
+// touchedBy are the objects ops delete or change.
+func touchedBy(ops []Op) map[Ref]bool {
+	touched := map[Ref]bool{}
+	for _, op := range ops {
+		if op.Action != ActionAdd && op.Kind != KindRule {
+			touched[Ref{op.Kind, op.Name}] = true
+		}
+	}
+	return touched
+}
+
 // StillUsed lists, for each object ops delete or rename, the objects of t
 // (the topology the edits are made on) that use it and that ops neither
 // delete nor change.
@@ -105,12 +113,7 @@ func StillUsed(t *topology.Topology, ops []Op) []InUse {
 	if t == nil {
 		return nil
 	}
-	touched := map[Ref]bool{}
-	for _, op := range ops {
-		if op.Action != ActionAdd && op.Kind != KindRule {
-			touched[Ref{op.Kind, op.Name}] = true
-		}
-	}
+	touched := touchedBy(ops)
 	var out []InUse
 	for _, op := range ops {
 		rename := false
@@ -142,12 +145,7 @@ func Cascade(t *topology.Topology, ops []Op) []Op {
 	if t == nil {
 		return ops
 	}
-	touched := map[Ref]bool{}
-	for _, op := range ops {
-		if op.Action != ActionAdd && op.Kind != KindRule {
-			touched[Ref{op.Kind, op.Name}] = true
-		}
-	}
+	touched := touchedBy(ops)
 	var out []Op
 	for _, op := range ops {
 		if op.Action == ActionDel && op.Cascade && op.Kind != KindRule {
