@@ -218,7 +218,7 @@ ports:
 		}
 		// The right files repair the drift.
 		out, err := apply(good)
-		if err != nil || !strings.Contains(out, "h1: changed") || !strings.Contains(out, "h2: in sync") {
+		if err != nil || !regexp.MustCompile(`(?m)^~ h1: .*, applied and verified$`).MatchString(out) || !strings.Contains(out, "h2: in sync") {
 			t.Fatalf("apply after the refusals: %v\n%s", err, out)
 		}
 		if err := l.Ping(w["s1"].ns(), w["s2"].ip, 5); err != nil {
