@@ -379,3 +379,22 @@ func TestDelCascade(t *testing.T) {
 		t.Errorf("acl del of a rule with --cascade: exit %d %s", code, errs)
 	}
 }
+
+// host add|set|del, as switch's: a host in use is refused, naming its
+// ports, and --cascade takes them along.
+func TestHostAddSetDel(t *testing.T) {
+	d, url := loomdWith(t, "two-hosts.yaml")
+	runOn(t, url, "host \"h3\" added (revision 2)\n", "host", "add", "h3", "ovsdb=tcp:198.18.0.13:6640", "tunnelIP=198.19.0.13")
+	runOn(t, url, "host \"h3\" updated: tunnelIP=198.19.0.33 (revision 3)\n", "host", "set", "h3", "tunnelIP=198.19.0.33")
+	if h, ok := stored(t, d).Host("h3"); !ok || h.TunnelIP.String() != "198.19.0.33" {
+		t.Fatalf("h3 stored as %+v", h)
+	}
+	_, errs, code := run(t, "--server", url, "--config", "", "host", "del", "h2")
+	if code != 1 || !strings.HasPrefix(errs, `host "h2" is used by port "db1" (`) {
+		t.Fatalf("host del of a host in use: exit %d, stderr %q", code, errs)
+	}
+	runOn(t, url, "with it (--cascade): port \"db1\" deleted\nhost \"h2\" deleted (revision 4)\n", "host", "del", "h2", "--cascade")
+	if topo := stored(t, d); len(topo.Hosts) != 2 || len(topo.Ports) != 1 {
+		t.Fatalf("after host del --cascade: %d hosts, %d ports", len(topo.Hosts), len(topo.Ports))
+	}
+}
