@@ -61,6 +61,18 @@ func TestNoDirectBuildLinksNoEngine(t *testing.T) {
 			t.Errorf("loomctl -tags nodirect links %s, and not through controller/api", p)
 		}
 	}
+	// And the build works: --direct says what is missing.
+	bin := t.TempDir() + "/loomctl"
+	if out, err := exec.Command("go", "build", "-tags", "nodirect", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("go build -tags nodirect: %v\n%s", err, out)
+	}
+	out, err := exec.Command(bin, "plan", "--direct", "-f", "../../deploy/examples/two-hosts.yaml").CombinedOutput()
+	if err == nil || !strings.Contains(string(out), "built with -tags nodirect") {
+		t.Errorf("loomctl -tags nodirect plan --direct: %v\n%s", err, out)
+	}
+	if out, err := exec.Command(bin, "validate", "-f", "../../deploy/examples/two-hosts.yaml").CombinedOutput(); err != nil {
+		t.Errorf("loomctl -tags nodirect validate: %v\n%s", err, out)
+	}
 	if !has(api, "github.com/loom-sdn/loom/controller") {
 		for _, p := range deps {
 			if strings.HasPrefix(p, "github.com/ovn-org/libovsdb") {
