@@ -31,3 +31,24 @@ func directPlan(context.Context, *zap.Logger, *directFlags, *topology.Topology, 
 func directFlows(context.Context, *directFlags, *topology.Topology, string) (*api.HostFlows, error) {
 	return nil, errNoDirect
 }
+
+// newAttachCmd and newDetachCmd stand in for attach and detach (which
+// plumb a workload into the local Open vSwitch, so need its OVSDB client)
+// once attach.go carries the build tag !nodirect; until then they are
+// unused here.
+func newAttachCmd(*globals) *cobra.Command { return notBuiltIn("attach") }
+
+func newDetachCmd(*globals) *cobra.Command { return notBuiltIn("detach") }
+
+// notBuiltIn is a command left out of this build, which says so.
+func notBuiltIn(name string) *cobra.Command {
+	return &cobra.Command{
+		Use:                name,
+		Short:              "Not in this build of loomctl (-tags nodirect): it works on the local Open vSwitch",
+		Example:            "  go build ./cmd/loomctl   # a loomctl with " + name,
+		DisableFlagParsing: true,
+		RunE: func(*cobra.Command, []string) error {
+			return errors.New(name + ": this loomctl was built with -tags nodirect and only talks to loomd; build it without the tag for " + name)
+		},
+	}
+}
