@@ -93,7 +93,29 @@ var kinds = map[string]func(t *topology.Topology) []row{
 		}
 		return out
 	},
+	"l2gateways": func(t *topology.Topology) []row {
+		var out []row
+		for _, g := range t.L2Gateways {
+			out = append(out, row{[]string{"NAME", "SWITCH", "HOST", "PHYSNET", "VLAN", "SOURCE"},
+				[]string{g.Name, g.Switch, g.Host, g.Physnet, fmt.Sprint(g.VLAN), g.Pos.String()},
+				topology.L2GatewaySpecOf(g), g.Pos.String()})
+		}
+		return out
+	},
+	"endpoints": func(t *topology.Topology) []row {
+		var out []row
+		for _, e := range t.ExternalEndpoints {
+			out = append(out, row{[]string{"NAME", "SWITCH", "IP", "ENCAPSULATION", "STATIONS", "SOURCE"},
+				[]string{e.Name, e.Switch, e.IP.String(), e.Encapsulation, fmt.Sprint(len(e.Behind)), e.Pos.String()},
+				topology.EndpointSpecOf(e), e.Pos.String()})
+		}
+		return out
+	},
 }
+
+// getSingular names one object of what get lists.
+var getSingular = map[string]string{"hosts": "host", "switches": "switch", "ports": "port", "acls": "acl",
+	"l2gateways": "l2 gateway", "endpoints": "external endpoint"}
 
 func sortedMapKeys(m map[string]string) []string {
 	ks := make([]string, 0, len(m))
@@ -110,7 +132,7 @@ func newGetCmd(g *globals) *cobra.Command {
 		out   output
 	)
 	cmd := &cobra.Command{
-		Use:   "get hosts|switches|ports|acls|topology [NAME] [-f FILE]",
+		Use:   "get hosts|switches|ports|acls|l2gateways|endpoints|topology [NAME] [-f FILE]",
 		Short: "List the objects of a topology, or export the topology loomd holds",
 		Long: "List the objects of a topology (loomd's, or that of -f). With -o json or yaml each object is\n" +
 			"written as a topology file writes it (numbers, lists, nested objects), with its source.\n\n" +
@@ -122,7 +144,7 @@ func newGetCmd(g *globals) *cobra.Command {
 		Args: cobra.RangeArgs(1, 2),
 		ValidArgsFunction: func(cmd *cobra.Command, args []string, toComplete string) ([]string, cobra.ShellCompDirective) {
 			if len(args) == 0 {
-				return []string{"hosts", "switches", "ports", "acls", "topology"}, cobra.ShellCompDirectiveNoFileComp
+				return []string{"hosts", "switches", "ports", "acls", "l2gateways", "endpoints", "topology"}, cobra.ShellCompDirectiveNoFileComp
 			}
 			return g.completeNames(1, "")(cmd, args, toComplete)
 		},
@@ -135,7 +157,7 @@ func newGetCmd(g *globals) *cobra.Command {
 			}
 			list, ok := kinds[args[0]]
 			if !ok {
-				return fmt.Errorf("get %q: want hosts, switches, ports, acls or topology", args[0])
+				return fmt.Errorf("get %q: want hosts, switches, ports, acls, l2gateways, endpoints or topology", args[0])
 			}
 			t, err := g.load(cmd, files)
 			if err != nil {
@@ -150,7 +172,7 @@ func newGetCmd(g *globals) *cobra.Command {
 					}
 				}
 				if len(one) == 0 {
-					return fmt.Errorf("no %s named %q", strings.TrimSuffix(strings.TrimSuffix(args[0], "es"), "s"), args[1])
+					return fmt.Errorf("no %s named %q", getSingular[args[0]], args[1])
 				}
 				rows = one
 			}

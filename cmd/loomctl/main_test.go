@@ -216,6 +216,20 @@ func TestGet(t *testing.T) {
 	if out, _, code := run(t, "get", "hosts", "h1", "-f", full, "-o", "yaml"); code != 0 || !strings.Contains(out, "physnets:\n    phys1: lm-pn-phys1\n") {
 		t.Errorf("get hosts h1 -o yaml: %d\n%s", code, out)
 	}
+	out, _, code = run(t, "get", "endpoints", "tor1", "-f", "../../deploy/examples/external-vtep.yaml", "-o", "json")
+	var eps []struct {
+		Key    int `json:"key"`
+		Behind []struct {
+			MAC string   `json:"mac"`
+			IPs []string `json:"ips"`
+		} `json:"behind"`
+	}
+	if err := json.Unmarshal([]byte(out), &eps); err != nil || code != 0 || len(eps) != 1 || eps[0].Key != 5001 || len(eps[0].Behind) < 2 || len(eps[0].Behind[0].IPs) == 0 {
+		t.Errorf("get endpoints tor1 -o json: %v\n%s", err, out)
+	}
+	if out, _, code := run(t, "get", "l2gateways", "-f", "../../deploy/examples/l2-gateway.yaml"); code != 0 || !strings.Contains(out, "blue-vlan300  blue    gw1   physnet1  300") {
+		t.Errorf("get l2gateways: %d\n%s", code, out)
+	}
 	if _, errs, code := run(t, "get", "ports", "nope", "-f", full); code != 1 || !strings.Contains(errs, `no port named "nope"`) {
 		t.Errorf("get of an unknown port: %d %s", code, errs)
 	}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"testing"
 
 	"github.com/loom-sdn/loom/controller/api"
@@ -58,6 +59,30 @@ func TestShowFilter(t *testing.T) {
 	for _, c := range [][2]string{{"switch", "nope"}, {"host", "nope"}, {"port", "nope"}} {
 		if err := doc().filter(c[0], c[1]); err == nil || err.Error() != "no "+c[0]+` named "nope"` {
 			t.Errorf("show %s nope: %v", c[0], err)
+		}
+	}
+}
+
+// Completion offers the names of every kind get lists and edits name.
+func TestObjectNames(t *testing.T) {
+	vtep, err := topology.Load("../../deploy/examples/external-vtep.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	gw, err := topology.Load("../../deploy/examples/l2-gateway.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		t          *topology.Topology
+		kind, want string
+	}{
+		{vtep, "externalEndpoints", "[router1 tor1]"}, {vtep, "endpoints", "[router1 tor1]"},
+		{gw, "l2Gateways", "[blue-vlan300]"}, {gw, "l2gateways", "[blue-vlan300]"},
+		{gw, "switches", "[blue]"}, {gw, "nope", "[]"},
+	} {
+		if got := fmt.Sprint(objectNames(c.t, c.kind)); got != c.want {
+			t.Errorf("objectNames %s: %s, want %s", c.kind, got, c.want)
 		}
 	}
 }
