@@ -15,6 +15,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/loom-sdn/loom/controller/api"
+	"github.com/loom-sdn/loom/topology"
 )
 
 // applyOptions are the flags of apply and plan.
@@ -81,13 +82,16 @@ func (o *applyOptions) run(cmd *cobra.Command, g *globals, dry bool) error {
 	if len(o.files) == 0 && !dry {
 		return fmt.Errorf("no topology given: use -f FILE|DIR")
 	}
-	var files map[string]string
+	var (
+		files map[string]string
+		next  *topology.Topology
+	)
 	if len(o.files) > 0 {
 		// Every error here, with the paths as the operator wrote them.
-		if _, err := loadTopology(cmd, o.files); err != nil {
+		var err error
+		if next, err = loadTopology(cmd, o.files); err != nil {
 			return err
 		}
-		var err error
 		if files, err = readFiles(o.files); err != nil {
 			return err
 		}
@@ -110,6 +114,12 @@ func (o *applyOptions) run(cmd *cobra.Command, g *globals, dry bool) error {
 	}
 	out := cmd.OutOrStdout()
 	col := g.colors(out)
+	if next != nil && o.out.format == "table" {
+		// First what changes in the topology, object by object, as the
+		// YAML writes them (as diff shows it, the fields of objects added
+		// with -v); then what the hosts need.
+		printChanges(out, col, diffTopologies(storedTopology(cur), next), o.verbose)
+	}
 	if dry {
 		if ok, err := o.out.structured(out, plan); !ok {
 			printPlan(out, col, plan, o.verbose, planned)
