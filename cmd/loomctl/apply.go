@@ -156,7 +156,7 @@ func (o *applyOptions) run(cmd *cobra.Command, g *globals, dry bool) error {
 	if err != nil {
 		return apiProblems(cmd, err)
 	}
-	res := &applyResult{Applied: *applied, Plan: plan}
+	res := &applyResult{Applied: applied, Plan: plan}
 	if !structured {
 		if applied.Unchanged {
 			fmt.Fprintf(out, "loomd already holds these files: revision %d stays\n", applied.Revision)
@@ -187,9 +187,11 @@ func (o *applyOptions) run(cmd *cobra.Command, g *globals, dry bool) error {
 	return nil
 }
 
-// applyResult is what apply -o json|yaml prints.
+// applyResult is what apply -o json|yaml prints, through loomd and with
+// --direct alike: the plan (for --direct, what was done), and what loomd
+// made of it (its revision; the hosts' states at the end of --wait).
 type applyResult struct {
-	Applied api.Applied      `json:"applied"`
+	Applied *api.Applied     `json:"applied,omitempty"`
 	Plan    *api.Plan        `json:"plan"`
 	Hosts   []api.HostStatus `json:"hosts,omitempty"`
 }
@@ -300,7 +302,11 @@ func (o *applyOptions) runDirect(cmd *cobra.Command, g *globals, dry bool) error
 		return err
 	}
 	out := cmd.OutOrStdout()
-	if ok, err := o.out.structured(out, p); !ok {
+	var doc any = p // plan: loomd's plan document
+	if !dry {
+		doc = &applyResult{Plan: p} // apply: as apply through loomd prints it
+	}
+	if ok, err := o.out.structured(out, doc); !ok {
 		mode := planned
 		if !dry {
 			mode = applied
