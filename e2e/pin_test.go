@@ -100,7 +100,7 @@ ports:
 	}
 
 	out, err := apply(pinned)
-	if err != nil || !strings.Contains(out, "2 hosts: 2 changed, 0 unchanged, 0 failed") {
+	if err != nil || !regexp.MustCompile(`Applied: 2 hosts changed \(.*\), 0 in sync, 0 failed`).MatchString(out) {
 		t.Fatalf("apply with the hosts' own certificates pinned: %v\n%s", err, out)
 	}
 	if err := l.Ping(w["p1"].ns(), w["p2"].ip, 5); err != nil {
@@ -130,18 +130,18 @@ ports:
 	notPinned := "tls: not the certificate pinned for this host: the server presented the certificate of subject " +
 		regexp.QuoteMeta(fmt.Sprintf("%q", cn1))
 	for _, tc := range []struct{ name, topo, want string }{
-		{"ovsdb", pinned, `(?m)^h2: FAILED: .*` + notPinned + `.*the topology pins common name ` + regexp.QuoteMeta(fmt.Sprintf("%q", cn2))},
-		{"openflow", ofOnly, `(?m)^h2: FAILED: openflow ssl:198\.18\.0\.12:6653: ` + notPinned + ` with sha256 ` + fp1 + `, the topology pins sha256 ` + fp2},
+		{"ovsdb", pinned, `(?m)^✗ h2: .*` + notPinned + `.*the topology pins common name ` + regexp.QuoteMeta(fmt.Sprintf("%q", cn2))},
+		{"openflow", ofOnly, `(?m)^✗ h2: openflow ssl:198\.18\.0\.12:6653: ` + notPinned + ` with sha256 ` + fp1 + `, the topology pins sha256 ` + fp2},
 	} {
 		out, err := apply(tc.topo)
-		if err == nil || !regexp.MustCompile(tc.want).MatchString(out) || !strings.Contains(out, "2 hosts: 0 changed, 1 unchanged, 1 failed") {
+		if err == nil || !regexp.MustCompile(tc.want).MatchString(out) || !regexp.MustCompile(`Applied: 0 hosts changed \(.*\), 1 in sync, 1 failed`).MatchString(out) {
 			t.Fatalf("%s: apply to the impostor: %v, want h2 refused (%s):\n%s", tc.name, err, tc.want, out)
 		}
 		noKeyMaterial(t, out, good.key)
 		if after := hostState(t, l, "h2"); after != before {
 			t.Fatalf("%s: h2 changed under a refused certificate:\nbefore:\n%s\nafter:\n%s", tc.name, before, after)
 		}
-		t.Logf("%s: %s", tc.name, regexp.MustCompile(`(?m)^h2: FAILED: .*$`).FindString(out))
+		t.Logf("%s: %s", tc.name, regexp.MustCompile(`(?m)^✗ h2: .*$`).FindString(out))
 	}
 
 	// loomd: the pinned topology keeps h2 in error, h1 in sync.
@@ -170,7 +170,7 @@ ports:
 	setSSL("h1")
 	waitFor(t, "h2 presenting h1's certificate again", 20*time.Second, func() bool { return presents(6641) == fp1 })
 	l.MustExec("h2", "ovs-ofctl", "-O", "OpenFlow13", "del-flows", "br-int", "table=60")
-	if out, err := apply(unpinned); err != nil || !strings.Contains(out, "h2: changed") {
+	if out, err := apply(unpinned); err != nil || !regexp.MustCompile(`(?m)^~ h2: .*, applied and verified$`).MatchString(out) {
 		t.Fatalf("apply without the pin: %v, want h2 accepted (the CA signed h1's certificate):\n%s", err, out)
 	}
 }

@@ -131,7 +131,7 @@ ports:
 
 	start = time.Now()
 	out, err := apply(good)
-	if err != nil || !strings.Contains(out, "2 hosts: 2 changed, 0 unchanged, 0 failed") {
+	if err != nil || !regexp.MustCompile(`Applied: 2 hosts changed \(.*\), 0 in sync, 0 failed`).MatchString(out) {
 		t.Fatalf("apply over ssl: %v\n%s", err, out)
 	}
 	t.Logf("apply over ssl (2 hosts from empty) in %v", time.Since(start).Round(time.Millisecond))
@@ -201,12 +201,12 @@ ports:
 			}
 			noKeyMaterial(t, out, tc.files.key)
 			for _, h := range []string{"h1", "h2"} {
-				re := regexp.MustCompile(`(?m)^` + h + `: FAILED: .*` + regexp.QuoteMeta(tc.want))
+				re := regexp.MustCompile(`(?m)^✗ ` + h + `: .*` + regexp.QuoteMeta(tc.want))
 				if !re.MatchString(out) {
 					t.Errorf("%s: %s did not fail with %q:\n%s", tc.name, h, tc.want, out)
 				}
 			}
-			if !strings.Contains(out, "2 hosts: 0 changed, 0 unchanged, 2 failed") {
+			if !regexp.MustCompile(`Applied: 0 hosts changed \(.*\), 0 in sync, 2 failed`).MatchString(out) {
 				t.Errorf("%s: summary:\n%s", tc.name, out)
 			}
 			t.Logf("%s: %s", tc.name, strings.SplitN(out, "\n", 2)[0])
@@ -218,7 +218,7 @@ ports:
 		}
 		// The right files repair the drift.
 		out, err := apply(good)
-		if err != nil || !strings.Contains(out, "h1: changed") || !strings.Contains(out, "h2: in sync") {
+		if err != nil || !regexp.MustCompile(`(?m)^~ h1: .*, applied and verified$`).MatchString(out) || !strings.Contains(out, "h2: in sync") {
 			t.Fatalf("apply after the refusals: %v\n%s", err, out)
 		}
 		if err := l.Ping(w["s1"].ns(), w["s2"].ip, 5); err != nil {

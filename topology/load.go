@@ -257,6 +257,11 @@ func loadFiles(src source, roots []string, cache *Loader, readOnly bool) (t *Top
 }
 
 func unwrapPath(err error) error {
+	if errors.Is(err, fs.ErrNotExist) {
+		// The same words whether the file is missing on disk or from the
+		// files sent to loomd: a local validate and loomd's agree.
+		return fs.ErrNotExist
+	}
 	var pe *fs.PathError
 	if errors.As(err, &pe) {
 		return pe.Err

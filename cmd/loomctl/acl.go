@@ -1,6 +1,8 @@
 package main
 
 import (
+	"fmt"
+
 	"github.com/spf13/cobra"
 
 	"github.com/loom-sdn/loom/topology/edit"
@@ -10,15 +12,26 @@ import (
 // stores, a rule at a time (edit.go).
 func newACLCmd(g *globals) *cobra.Command {
 	cmd := &cobra.Command{
-		Use:   "acl add|del|set",
+		Use:   "acl add|del|set|rule",
 		Short: "Add or delete ACL rules (and ACLs) of the topology loomd stores",
 		Long: "Add or delete a rule of an ACL of the topology loomd stores, or a whole ACL; set an ACL's fields. Ports name\n" +
-			"the ACLs they apply (loomctl port set NAME acls.toPort=[...]).\n\n" + editLong,
+			"the ACLs they apply (loomctl port set NAME acls.toPort=[...]). acl rule add|del are acl add|del\n" +
+			"of one rule, by name.\n\n" + editLong,
 		Example: "  loomctl acl add web-in name=http action=allow proto=tcp dstPorts=80\n" +
-			"  loomctl acl del web-in http\n" +
-			"  loomctl acl del web-in",
+			"  loomctl acl rule del web-in http\n" +
+			"  loomctl acl set web-in name=web-ingress\n" +
+			"  loomctl acl del web-in --cascade    # and out of the acls of the ports that apply it",
 	}
-	cmd.AddCommand(newACLAddCmd(g), newACLDelCmd(g),
+	rule := &cobra.Command{
+		Use:     "rule add|del",
+		Short:   "Add or delete one rule of an ACL",
+		Example: "  loomctl acl rule add web-in name=http action=allow proto=tcp dstPorts=80\n  loomctl acl rule del web-in http",
+	}
+	ruleDel := newACLDelCmd(g)
+	ruleDel.Use, ruleDel.Short, ruleDel.Args = "del ACL RULE", "Delete a rule of an ACL (by name or index from 0)", cobra.ExactArgs(2)
+	ruleDel.Example = "  loomctl acl rule del web-in http\n  loomctl acl rule del web-in 0"
+	rule.AddCommand(newACLAddCmd(g), ruleDel)
+	cmd.AddCommand(rule, newACLAddCmd(g), newACLDelCmd(g),
 		newSetCmd(g, edit.ACLs, "  loomctl acl set web-in name=web-ingress\n  loomctl acl set web-in rules=[{action: allow, proto: tcp, dstPorts: 443}]"))
 	return cmd
 }
@@ -41,7 +54,8 @@ func newACLAddCmd(g *globals) *cobra.Command {
 			"  loomctl acl add web-in name=admin action=allow proto=tcp src=203.0.113.0/24 dstPorts=8000-8099 --position 0\n" +
 			"  loomctl acl add basics name=arp action=allow ethType=arp\n" +
 			"  loomctl acl add web-in action=drop proto=udp --dry-run",
-		Args: cobra.MinimumNArgs(2),
+		Args:              cobra.MinimumNArgs(2),
+		ValidArgsFunction: g.completeNames(0, "acls"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			acl := args[0]
 			rule, err := edit.ParseFields(args[1:])
@@ -72,9 +86,13 @@ func newACLDelCmd(g *globals) *cobra.Command {
 			if len(args) == 1 {
 				return runEdit(cmd, g, &o, edit.Op{Action: edit.ActionDel, Kind: "acl", Name: acl, Position: -1})
 			}
+			if o.cascade {
+				return fmt.Errorf("--cascade goes with deleting a whole ACL, not a rule")
+			}
 			return runEdit(cmd, g, &o, edit.Op{Action: edit.ActionDel, Kind: edit.KindRule, ACL: acl, Name: args[1], Position: -1})
 		},
 	}
 	o.flags(cmd)
+	o.cascadeFlag(cmd)
 	return cmd
 }

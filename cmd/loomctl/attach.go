@@ -1,3 +1,5 @@
+//go:build !nodirect
+
 package main
 
 import (

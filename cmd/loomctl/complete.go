@@ -65,25 +65,19 @@ func (g *globals) names(kind string) []string {
 	return objectNames(t, kind)
 }
 
+// objectNames are the names of t's objects of kind: what get lists
+// ("hosts", "l2gateways"...) or an edit's kind ("l2Gateways").
 func objectNames(t *topology.Topology, kind string) []string {
+	if k, ok := map[string]string{"l2Gateways": "l2gateways", "externalEndpoints": "endpoints"}[kind]; ok {
+		kind = k
+	}
+	list, ok := kinds[kind]
+	if !ok {
+		return nil
+	}
 	var out []string
-	switch kind {
-	case "hosts":
-		for _, h := range t.Hosts {
-			out = append(out, h.Name)
-		}
-	case "switches":
-		for _, s := range t.Switches {
-			out = append(out, s.Name)
-		}
-	case "ports":
-		for _, p := range t.Ports {
-			out = append(out, p.Name)
-		}
-	case "acls":
-		for _, a := range t.ACLs {
-			out = append(out, a.Name)
-		}
+	for _, r := range list(t) {
+		out = append(out, r.vals[0])
 	}
 	return out
 }

@@ -8,6 +8,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/loom-sdn/loom/controller/api"
 	"github.com/loom-sdn/loom/topology"
 )
 
@@ -54,7 +55,7 @@ func newDiffCmd(g *globals) *cobra.Command {
 			changes := diffTopologies(cur, next)
 			w := cmd.OutOrStdout()
 			if ok, err := out.structured(w, changes); !ok {
-				printChanges(w, g.colors(w), changes)
+				printChanges(w, g.colors(w), changes, true)
 			} else if err != nil {
 				return err
 			}
@@ -69,7 +70,10 @@ func newDiffCmd(g *globals) *cobra.Command {
 	return cmd
 }
 
-func printChanges(w io.Writer, col colors, changes []change) {
+// printChanges prints each object that changes, with its fields as the
+// YAML writes them: the old and new value of each changed field, and,
+// with added, every field of an object added.
+func printChanges(w io.Writer, col colors, changes []change, added bool) {
 	if len(changes) == 0 {
 		fmt.Fprintln(w, "no differences: loomd holds this topology")
 		return
@@ -88,7 +92,7 @@ func printChanges(w io.Writer, col colors, changes []change) {
 		for _, f := range sortedFieldKeys(c.Fields) {
 			v := c.Fields[f]
 			switch {
-			case c.Change == "added":
+			case c.Change == "added" && added:
 				fmt.Fprintf(w, "    %s: %s\n", f, v[1])
 			case c.Change == "changed":
 				fmt.Fprintf(w, "    %s: %s → %s\n", f, orNone(v[0]), orNone(v[1]))
@@ -191,4 +195,17 @@ func byName[T any](list []T) map[string]map[string]string {
 		delete(fields, "name")
 	}
 	return out
+}
+
+// storedTopology is the topology of loomd's files (empty when it holds
+// none, or when they do not load here: then every object reads as new).
+func storedTopology(st *api.Topology) *topology.Topology {
+	if st == nil || len(st.Files) == 0 {
+		return &topology.Topology{}
+	}
+	t, err := topology.LoadBytes(api.BytesOf(st.Files))
+	if err != nil {
+		return &topology.Topology{}
+	}
+	return t
 }

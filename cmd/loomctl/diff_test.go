@@ -32,7 +32,7 @@ func TestDiffSpeaksYAML(t *testing.T) {
 		t.Errorf("a topology differs from itself: %+v", d)
 	}
 	var buf bytes.Buffer
-	printChanges(&buf, colors{}, diffTopologies(a, b))
+	printChanges(&buf, colors{}, diffTopologies(a, b), true)
 	out := buf.String()
 	for _, want := range []string{"~ acl ", "{name: http, action: allow, proto: tcp, dstPorts: 80} → {name: http, action: allow, proto: tcp, dstPorts: 8080-8090}", "0 added, 1 changed, 0 removed"} {
 		if !strings.Contains(out, want) {
@@ -46,7 +46,7 @@ func TestDiffSpeaksYAML(t *testing.T) {
 	}
 	// Added objects list their fields as written.
 	buf.Reset()
-	printChanges(&buf, colors{}, diffTopologies(&topology.Topology{}, a))
+	printChanges(&buf, colors{}, diffTopologies(&topology.Topology{}, a), true)
 	for _, want := range []string{"+ acl ", "    rules[1]: {name: arp, action: allow, ethType: arp}", "    mac: "} {
 		if !strings.Contains(buf.String(), want) {
 			t.Errorf("diff from nothing lacks %q:\n%s", want, buf.String())

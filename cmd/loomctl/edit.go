@@ -14,7 +14,6 @@ import (
 	"go.uber.org/zap"
 	"gopkg.in/yaml.v3"
 
-	"github.com/loom-sdn/loom/controller"
 	"github.com/loom-sdn/loom/controller/api"
 	"github.com/loom-sdn/loom/topology"
 	"github.com/loom-sdn/loom/topology/edit"
@@ -34,11 +33,12 @@ import (
 
 // editOptions are the flags every edit command has.
 type editOptions struct {
-	dryRun bool
-	force  bool // remove the runtime ports of a switch or host the edit deletes
-	wait   time.Duration
-	files  []string
-	out    output
+	dryRun  bool
+	cascade bool // del: the object's users go too, or stop naming it
+	force   bool // remove the runtime ports of a switch or host the edit deletes
+	wait    time.Duration
+	files   []string
+	out     output
 }
 
 func (o *editOptions) flags(cmd *cobra.Command) {
@@ -47,6 +47,12 @@ func (o *editOptions) flags(cmd *cobra.Command) {
 	cmd.Flags().DurationVar(&o.wait, "wait", 0, "follow the hosts until they reach the new revision, for at most this long (as apply does); 0: return once loomd stored it")
 	cmd.Flags().StringSliceVarP(&o.files, "filename", "f", nil, "edit these topology files or folders here instead of loomd's topology (repeatable)")
 	o.out.flag(cmd, "table", "json", "yaml")
+}
+
+// cascadeFlag adds --cascade to a del command.
+func (o *editOptions) cascadeFlag(cmd *cobra.Command) {
+	cmd.Flags().BoolVar(&o.cascade, "cascade", false, "delete what uses the object too (the ports, L2 gateways and endpoints of a switch or host), "+
+		"or, for an ACL, take it out of the acls of the ports that apply it; each is listed (see it first with --dry-run)")
 }
 
 // editResult is what an edit prints with -o json or yaml: the edit, and
@@ -58,8 +64,8 @@ type editResult struct {
 	ACL    string `json:"acl,omitempty"`
 	api.EditResult
 	// Hosts are the hosts' states at the end of --wait.
-	Hosts []controller.HostStatus `json:"hosts,omitempty"`
-	local bool                    // made on files here (-f), not by loomd
+	Hosts []api.HostStatus `json:"hosts,omitempty"`
+	local bool             // made on files here (-f), not by loomd
 }
 
 // runEdit makes op, through loomd or (-f) on local files, and prints the
@@ -68,6 +74,7 @@ func runEdit(cmd *cobra.Command, g *globals, o *editOptions, op edit.Op) error {
 	if err := o.out.check(); err != nil {
 		return err
 	}
+	op.Cascade = o.cascade
 	res := editResult{Action: op.Action, Kind: op.Kind, Name: op.Name, ACL: op.ACL}
 	if len(o.files) > 0 {
 		if o.wait > 0 {
@@ -79,7 +86,7 @@ func runEdit(cmd *cobra.Command, g *globals, o *editOptions, op edit.Op) error {
 	if err != nil {
 		return err
 	}
-	req := api.EditRequest{DryRun: o.dryRun, Force: o.force, Edits: []api.Edit{{Op: op.Action, Kind: op.Kind, Name: op.Name, ACL: op.ACL}}}
+	req := api.EditRequest{DryRun: o.dryRun, Force: o.force, Edits: []api.Edit{{Op: op.Action, Kind: op.Kind, Name: op.Name, ACL: op.ACL, Cascade: op.Cascade}}}
 	if op.Position >= 0 && op.Kind == edit.KindRule && op.Action == edit.ActionAdd {
 		req.Edits[0].Position = &op.Position
 	}
@@ -122,7 +129,7 @@ func runEdit(cmd *cobra.Command, g *globals, o *editOptions, op edit.Op) error {
 		}
 	}
 	for _, h := range res.Hosts {
-		if h.State != controller.StateInSync || h.Revision < answer.Revision {
+		if h.State != api.StateInSync || h.Revision < answer.Revision {
 			return exitError{1}
 		}
 	}
@@ -146,13 +153,25 @@ func editFiles(cmd *cobra.Command, o *editOptions, op edit.Op, res editResult) e
 		}
 		before[p] = b
 	}
-	after, done, err := edit.Apply(before, []edit.Op{op}, edit.Options{Index: topology.NewLoader()})
+	var was *topology.Topology // the files before the edit, for its users
+	if op.Action == edit.ActionDel || op.Action == edit.ActionSet {
+		was, _ = topology.LoadBytes(before)
+	}
+	ops := edit.Cascade(was, []edit.Op{op})
+	after, done, err := edit.Apply(before, ops, edit.Options{Index: topology.NewLoader()})
 	if err != nil {
 		return err
 	}
 	t, err := topology.LoadBytes(after)
 	if err != nil {
-		return printProblems(cmd, api.Problems(err), "nothing was changed")
+		ps := api.Problems(err)
+		if used := edit.StillUsed(was, ops); len(used) > 0 {
+			ps = ps[:0]
+			for _, u := range used {
+				ps = append(ps, api.Problem{Object: u.Object.String(), Message: u.Message(), Hint: u.Hint()})
+			}
+		}
+		return printProblems(cmd, ps, "nothing was changed")
 	}
 	res.local = true
 	res.Done, res.Files, res.DryRun = done, edit.Changed(before, after), o.dryRun
@@ -204,7 +223,7 @@ func writeFile(path string, b []byte) error {
 func editLine(op edit.Op, res editResult) string {
 	did := op.Subject()
 	if len(res.Done) > 0 {
-		did = res.Done[0]
+		did = res.Done[len(res.Done)-1] // after what --cascade did first
 	}
 	local := res.local
 	switch {
@@ -233,6 +252,11 @@ func printEdit(cmd *cobra.Command, o *editOptions, op edit.Op, res editResult) e
 	}
 	for _, r := range res.RuntimePortsRemoved {
 		fmt.Fprintf(w, "%s removed with it (forced)\n", r)
+	}
+	if len(res.Done) > 1 {
+		for _, d := range res.Done[:len(res.Done)-1] {
+			fmt.Fprintf(w, "with it (--cascade): %s\n", d)
+		}
 	}
 	fmt.Fprintln(w, editLine(op, res))
 	return nil
@@ -293,6 +317,7 @@ func newDelCmd(g *globals, kind edit.Kind, example string) *cobra.Command {
 		},
 	}
 	o.flags(cmd)
+	o.cascadeFlag(cmd)
 	return cmd
 }
 

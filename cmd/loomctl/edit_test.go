@@ -142,6 +142,13 @@ func TestACLAddDel(t *testing.T) {
 		t.Errorf("renaming an ACL in use: exit %d, stderr %q", code, errs)
 	}
 	runOn(t, url, "ACL \"web-in\" updated: rules=[{action: allow}] (revision 7)\n", "acl", "set", "web-in", "rules=[{action: allow}]")
+	// acl rule add|del: the same edits, by their own names.
+	runOn(t, url, "rule \"dns\" added to ACL web-in at index 0 (revision 8)\n",
+		"acl", "rule", "add", "web-in", "name=dns", "action=allow", "proto=udp", "dstPorts=53", "--position", "0")
+	runOn(t, url, "rule \"dns\" deleted from ACL web-in (revision 9)\n", "acl", "rule", "del", "web-in", "dns")
+	if _, _, code := run(t, "--server", url, "--config", "", "acl", "rule", "del", "web-in"); code != 1 {
+		t.Errorf("acl rule del without a rule: exit %d, want 1 (it must not delete the ACL)", code)
+	}
 }
 
 // Two clients editing at once: both edits land, none is lost.
@@ -184,9 +191,12 @@ func TestEditInvalid(t *testing.T) {
 		{[]string{"switch", "set", "blue", "tunnelkey=5"},
 			`switch "blue", tunnelkey: unknown switch field "tunnelkey" (did you mean "tunnelKey"?)` + "\n1 error: nothing was changed\n"},
 		{[]string{"port", "add", "blue", "web2", "--host", "h2", "--mac", "02:00:00:00:01:01", "--interface", "lm-web2"},
-			`port "web2", mac: MAC 02:00:00:00:01:01 on switch "blue" defined twice (first at port "web1")` + "\n1 error: nothing was changed\n"},
+			`port "web2", mac: MAC 02:00:00:00:01:01 on switch "blue" is already used by port "web1"` + "\n1 error: nothing was changed\n"},
+		// The edited port is named, even when it comes first in the file.
+		{[]string{"port", "set", "web1", "mac=02:00:00:00:01:02"},
+			`port "web1", mac: MAC 02:00:00:00:01:02 on switch "blue" is already used by port "db1"` + "\n1 error: nothing was changed\n"},
 		{[]string{"switch", "del", "blue"},
-			`switch "blue" is used by port "db1", port "web1" (delete them first, or move them elsewhere, in this edit or before it)` + "\n1 error: nothing was changed\n"},
+			`switch "blue" is used by port "db1", port "web1" (delete them first, or move them elsewhere, in this edit or before it; --cascade deletes them too)` + "\n1 error: nothing was changed\n"},
 		{[]string{"port", "del", "web9"}, `no port named "web9" (did you mean "web1"?): nothing was changed`},
 		{[]string{"port", "add", "blue", "web1", "--host", "h1", "--interface", "x"}, `port "web1" already exists: nothing was changed`},
 		{[]string{"port", "add", "blue", "web9", "--interface", "x"}, "--host is required"},
@@ -327,5 +337,64 @@ func TestEditLocalFiles(t *testing.T) {
 	}
 	if _, errs, code := local("port", "del", "web3", "--wait", "5s"); code != 1 || !strings.Contains(errs, "--wait goes with loomd") {
 		t.Errorf("exit %d, stderr %q", code, errs)
+	}
+}
+
+// Deleting an object in use names its users and offers --cascade; with
+// it the users go too (or, for an ACL, stop naming it), each listed, and
+// --dry-run shows the same without storing it.
+func TestDelCascade(t *testing.T) {
+	d, url := loomdWith(t, "acls.yaml")
+	orig := d.Topology().Files
+	_, errs, code := run(t, "--server", url, "--config", "", "acl", "del", "web-in")
+	if want := `ACL "web-in" is used by port "web1", port "web2" (take it out of their acls in this edit or before it; --cascade does that)` +
+		"\n1 error: nothing was changed\n"; code != 1 || errs != want {
+		t.Fatalf("acl del of an ACL in use: exit %d, stderr %q", code, errs)
+	}
+	out, errs, code := run(t, "--server", url, "--config", "", "acl", "del", "web-in", "--cascade", "--dry-run")
+	if code != 0 || !strings.Contains(out, "-      toPort: [basics, web-in]\n+      toPort: [basics]\n") ||
+		!strings.HasSuffix(out, "with it (--cascade): port \"web1\" updated: acls.toPort=[basics]\n"+
+			"with it (--cascade): port \"web2\" updated: acls.toPort=[basics]\n"+
+			"dry run, nothing was stored: ACL \"web-in\" deleted\n") {
+		t.Fatalf("acl del --cascade --dry-run: exit %d %s\n%s", code, errs, out)
+	}
+	if !reflect.DeepEqual(d.Topology().Files, orig) {
+		t.Fatal("a dry run changed the stored files")
+	}
+	runOn(t, url, "with it (--cascade): port \"web1\" updated: acls.toPort=[basics]\n"+
+		"with it (--cascade): port \"web2\" updated: acls.toPort=[basics]\n"+
+		"ACL \"web-in\" deleted (revision 2)\n", "acl", "del", "web-in", "--cascade")
+	topo := stored(t, d)
+	if p, _ := topo.Port("web1"); len(p.ACLsToPort) != 1 || p.ACLsToPort[0] != "basics" || len(p.ACLsFromPort) != 2 {
+		t.Fatalf("web1 after the cascade: %+v", p)
+	}
+	runOn(t, url, "with it (--cascade): port \"db1\" deleted\n"+
+		"with it (--cascade): port \"web1\" deleted\n"+
+		"with it (--cascade): port \"web2\" deleted\n"+
+		"switch \"shop\" deleted (revision 3)\n", "switch", "del", "shop", "--cascade")
+	if topo := stored(t, d); len(topo.Ports) != 0 || len(topo.Switches) != 0 {
+		t.Fatalf("after switch del --cascade: %d ports, %d switches", len(topo.Ports), len(topo.Switches))
+	}
+	if _, errs, code := run(t, "--server", url, "--config", "", "acl", "del", "basics", "arp", "--cascade"); code != 1 || !strings.Contains(errs, "--cascade goes with deleting a whole ACL") {
+		t.Errorf("acl del of a rule with --cascade: exit %d %s", code, errs)
+	}
+}
+
+// host add|set|del, as switch's: a host in use is refused, naming its
+// ports, and --cascade takes them along.
+func TestHostAddSetDel(t *testing.T) {
+	d, url := loomdWith(t, "two-hosts.yaml")
+	runOn(t, url, "host \"h3\" added (revision 2)\n", "host", "add", "h3", "ovsdb=tcp:198.18.0.13:6640", "tunnelIP=198.19.0.13")
+	runOn(t, url, "host \"h3\" updated: tunnelIP=198.19.0.33 (revision 3)\n", "host", "set", "h3", "tunnelIP=198.19.0.33")
+	if h, ok := stored(t, d).Host("h3"); !ok || h.TunnelIP.String() != "198.19.0.33" {
+		t.Fatalf("h3 stored as %+v", h)
+	}
+	_, errs, code := run(t, "--server", url, "--config", "", "host", "del", "h2")
+	if code != 1 || !strings.HasPrefix(errs, `host "h2" is used by port "db1" (`) {
+		t.Fatalf("host del of a host in use: exit %d, stderr %q", code, errs)
+	}
+	runOn(t, url, "with it (--cascade): port \"db1\" deleted\nhost \"h2\" deleted (revision 4)\n", "host", "del", "h2", "--cascade")
+	if topo := stored(t, d); len(topo.Hosts) != 2 || len(topo.Ports) != 1 {
+		t.Fatalf("after host del --cascade: %d hosts, %d ports", len(topo.Hosts), len(topo.Ports))
 	}
 }

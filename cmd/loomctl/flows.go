@@ -8,16 +8,14 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/loom-sdn/loom/controller"
 	"github.com/loom-sdn/loom/controller/api"
-	"github.com/loom-sdn/loom/flows"
 )
 
 func newFlowsCmd(g *globals) *cobra.Command {
 	var (
 		files   []string
 		direct  bool
-		tls     controller.TLS
+		engine  directFlags
 		timeout time.Duration
 		out     output
 	)
@@ -40,25 +38,13 @@ func newFlowsCmd(g *globals) *cobra.Command {
 			defer cancel()
 			var rep *api.HostFlows
 			if direct {
-				if err := tls.Check(); err != nil {
-					return err
-				}
 				t, err := loadTopology(cmd, files)
 				if err != nil {
 					return err
 				}
-				hs, err := flows.CompileHost(t, args[0])
-				if err != nil {
+				if rep, err = directFlows(ctx, &engine, t, args[0]); err != nil {
 					return err
 				}
-				if err := tls.VerifyOpenFlow(ctx, hs); err != nil {
-					return err
-				}
-				r, err := controller.InspectFlows(ctx, t, hs, tls.OpenFlow(hs.OpenFlow))
-				if err != nil {
-					return err
-				}
-				rep = api.FlowsOf(r)
 			} else {
 				if len(files) > 0 {
 					return fmt.Errorf("-f goes with --direct: loomd explains with the topology it holds")
@@ -87,7 +73,7 @@ func newFlowsCmd(g *globals) *cobra.Command {
 	cmd.Flags().BoolVar(&direct, "direct", false, "no loomd: read the switch from here")
 	cmd.Flags().DurationVar(&timeout, "timeout", 30*time.Second, "time allowed")
 	out.flag(cmd, "table", "json", "yaml")
-	addTLSFlags(cmd, &tls)
+	addDirectFlags(cmd, &engine, 0, false)
 	return cmd
 }
 
@@ -110,7 +96,7 @@ func printFlows(w io.Writer, col colors, r *api.HostFlows) {
 		fmt.Fprintf(w, "%s %s\n#     %s\n", col.red("# on the switch but not in the topology:"), f.String(), f.Explain)
 	}
 	repair := "loomd repairs it at its next reconcile"
-	if h := r.Status; h != nil && (h.State == controller.StateError || h.State == controller.StateUnreachable) {
+	if h := r.Status; h != nil && (h.State == api.StateError || h.State == api.StateUnreachable) {
 		repair = "loomd repairs it once a reconcile of the host succeeds; the last failed (above)"
 	}
 	fmt.Fprintf(w, "# drift: %d missing, %d extra (%s)\n", len(r.Missing), len(r.Extra), repair)
@@ -118,7 +104,7 @@ func printFlows(w io.Writer, col colors, r *api.HostFlows) {
 
 // hostNotes says, from its status, what a host's switch may not hold of
 // revision rev of the topology: nothing when it is in sync at rev.
-func hostNotes(h *controller.HostStatus, rev int64) []string {
+func hostNotes(h *api.HostStatus, rev int64) []string {
 	if h == nil {
 		return nil
 	}

@@ -54,7 +54,7 @@ func newRootCmd() *cobra.Command {
 	g.remote.flags(root)
 	root.AddCommand(newApplyCmd(g, false), newApplyCmd(g, true), newValidateCmd(), newCompileCmd(g),
 		newExplainCmd(g), newTraceCmd(g), newFlowsCmd(g), newStatusCmd(g), newGetCmd(g),
-		newDiffCmd(g), newShowCmd(g), newSwitchCmd(g), newPortCmd(g), newRuntimePortCmd(g), newACLCmd(g), newAttachCmd(g), newDetachCmd(g), newVersionCmd(g))
+		newDiffCmd(g), newShowCmd(g), newSwitchCmd(g), newHostCmd(g), newPortCmd(g), newRuntimePortCmd(g), newACLCmd(g), newAttachCmd(g), newDetachCmd(g), newVersionCmd(g))
 	root.Version = version.Get().String()
 	root.SetVersionTemplate("loomctl {{.Version}}\n")
 	return root

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -178,13 +179,56 @@ func TestGet(t *testing.T) {
 	if code != 0 || !strings.HasPrefix(out, "NAME") || strings.Count(out, "\n") != 9 || !strings.Contains(out, "192.0.2.65,2001:db8:20::1") {
 		t.Errorf("get ports: exit %d %s\n%s", code, errs, out)
 	}
+	// -o json|yaml: the object as the YAML writes it, typed, and its source.
 	out, _, code = run(t, "get", "switches", "red", "-f", full, "-o", "json")
-	var rows []map[string]string
-	if err := json.Unmarshal([]byte(out), &rows); err != nil || code != 0 || len(rows) != 1 || rows[0]["kind"] != "vlan 200 on phys1" {
+	var rows []map[string]any
+	if err := json.Unmarshal([]byte(out), &rows); err != nil || code != 0 || len(rows) != 1 ||
+		rows[0]["vlan"] != float64(200) || rows[0]["physnet"] != "phys1" || !strings.HasPrefix(fmt.Sprint(rows[0]["source"]), full+":") {
 		t.Errorf("get switches red -o json: %v %v\n%s", err, rows, out)
 	}
-	if out, _, code := run(t, "get", "hosts", "h1", "-f", full, "-o", "yaml"); code != 0 || !strings.Contains(out, "physnets: phys1=lm-pn-phys1") {
+	if mtu, ok := rows[0]["mtu"].(float64); !ok || mtu < 1000 {
+		t.Errorf("get switches red -o json: mtu %v is not a number", rows[0]["mtu"])
+	}
+	out, _, code = run(t, "get", "ports", "-f", full, "-o", "json")
+	var ports []struct {
+		Name string   `json:"name"`
+		IPs  []string `json:"ips"`
+		ACLs struct {
+			FromPort []string `json:"fromPort"`
+			ToPort   []string `json:"toPort"`
+		} `json:"acls"`
+	}
+	if err := json.Unmarshal([]byte(out), &ports); err != nil || code != 0 || len(ports) != 8 {
+		t.Fatalf("get ports -o json: %v\n%s", err, out)
+	}
+	withACLs, twoIPs := 0, 0
+	for _, p := range ports {
+		if len(p.ACLs.FromPort)+len(p.ACLs.ToPort) > 0 {
+			withACLs++
+		}
+		if len(p.IPs) == 2 {
+			twoIPs++
+		}
+	}
+	if withACLs == 0 || twoIPs == 0 {
+		t.Errorf("get ports -o json: no port with its ACLs (%d) or two addresses as a list (%d):\n%s", withACLs, twoIPs, out)
+	}
+	if out, _, code := run(t, "get", "hosts", "h1", "-f", full, "-o", "yaml"); code != 0 || !strings.Contains(out, "physnets:\n    phys1: lm-pn-phys1\n") {
 		t.Errorf("get hosts h1 -o yaml: %d\n%s", code, out)
+	}
+	out, _, code = run(t, "get", "endpoints", "tor1", "-f", "../../deploy/examples/external-vtep.yaml", "-o", "json")
+	var eps []struct {
+		Key    int `json:"key"`
+		Behind []struct {
+			MAC string   `json:"mac"`
+			IPs []string `json:"ips"`
+		} `json:"behind"`
+	}
+	if err := json.Unmarshal([]byte(out), &eps); err != nil || code != 0 || len(eps) != 1 || eps[0].Key != 5001 || len(eps[0].Behind) < 2 || len(eps[0].Behind[0].IPs) == 0 {
+		t.Errorf("get endpoints tor1 -o json: %v\n%s", err, out)
+	}
+	if out, _, code := run(t, "get", "l2gateways", "-f", "../../deploy/examples/l2-gateway.yaml"); code != 0 || !strings.Contains(out, "blue-vlan300  blue    gw1   physnet1  300") {
+		t.Errorf("get l2gateways: %d\n%s", code, out)
 	}
 	if _, errs, code := run(t, "get", "ports", "nope", "-f", full); code != 1 || !strings.Contains(errs, `no port named "nope"`) {
 		t.Errorf("get of an unknown port: %d %s", code, errs)

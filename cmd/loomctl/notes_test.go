@@ -4,23 +4,23 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/loom-sdn/loom/controller"
+	"github.com/loom-sdn/loom/controller/api"
 )
 
 func TestHostNotes(t *testing.T) {
-	down := []controller.PortProblem{{Object: "port/web9", Interface: "lm-web9", Problem: "port web9: interface lm-web9 does not exist on host h2 (start the workload, or fix the port's interface or host)"}}
+	down := []api.PortProblem{{Object: "port/web9", Interface: "lm-web9", Problem: "port web9: interface lm-web9 does not exist on host h2 (start the workload, or fix the port's interface or host)"}}
 	for _, tc := range []struct {
 		name string
-		h    *controller.HostStatus
+		h    *api.HostStatus
 		want []string // substrings, one per note
 	}{
 		{"no status (--direct)", nil, nil},
-		{"in sync", &controller.HostStatus{Host: "h2", State: controller.StateInSync, Revision: 5, Desired: 5}, nil},
-		{"behind", &controller.HostStatus{Host: "h2", State: controller.StateError, Revision: 4, Desired: 5, LastError: "boom"},
+		{"in sync", &api.HostStatus{Host: "h2", State: api.StateInSync, Revision: 5, Desired: 5}, nil},
+		{"behind", &api.HostStatus{Host: "h2", State: api.StateError, Revision: 4, Desired: 5, LastError: "boom"},
 			[]string{"host h2 is not at revision 5: it is at revision 4, error: boom; its switch may not do what the topology says"}},
-		{"failing at the revision", &controller.HostStatus{Host: "h2", State: controller.StateUnreachable, Revision: 5, Desired: 5, LastError: "dial"},
+		{"failing at the revision", &api.HostStatus{Host: "h2", State: api.StateUnreachable, Revision: 5, Desired: 5, LastError: "dial"},
 			[]string{"host h2 is not in sync (unreachable) at revision 5: dial;"}},
-		{"degraded", &controller.HostStatus{Host: "h2", State: controller.StateDegraded, Revision: 5, Desired: 5, PortsDown: down},
+		{"degraded", &api.HostStatus{Host: "h2", State: api.StateDegraded, Revision: 5, Desired: 5, PortsDown: down},
 			[]string{"host h2 has a port down: port web9: interface lm-web9 does not exist on host h2"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -38,15 +38,15 @@ func TestHostNotes(t *testing.T) {
 }
 
 func TestPortState(t *testing.T) {
-	h := &controller.HostStatus{State: controller.StateDegraded, PortsDown: []controller.PortProblem{{Object: "port/b9", Problem: "p"}}}
+	h := &api.HostStatus{State: api.StateDegraded, PortsDown: []api.PortProblem{{Object: "port/b9", Problem: "p"}}}
 	if s, p := portState(h, "port/b9"); s != portDown || p != "p" {
 		t.Errorf("b9: %q %q", s, p)
 	}
-	if s, p := portState(h, "port/b1"); s != controller.StateInSync || p != "" {
+	if s, p := portState(h, "port/b1"); s != api.StateInSync || p != "" {
 		t.Errorf("b1 on a degraded host: %q %q", s, p)
 	}
-	h.State = controller.StateError
-	if s, _ := portState(h, "port/b1"); s != controller.StateError {
+	h.State = api.StateError
+	if s, _ := portState(h, "port/b1"); s != api.StateError {
 		t.Errorf("b1 on a failing host: %q", s)
 	}
 }

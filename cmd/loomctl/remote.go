@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/spf13/cobra"
 	"golang.org/x/sys/unix"
@@ -143,6 +144,17 @@ func readFiles(paths []string) (map[string]string, error) {
 	b, err := topology.ReadFiles(paths...)
 	if err != nil {
 		return nil, err
+	}
+	for _, content := range b {
+		if !utf8.Valid(content) {
+			// JSON strings cannot carry these bytes (they would reach loomd
+			// as U+FFFD and be judged as other text): the local check says
+			// where they are, as loomd would.
+			if _, err := topology.Load(paths...); err != nil {
+				return nil, err
+			}
+			return nil, fmt.Errorf("a topology file is not UTF-8")
+		}
 	}
 	return api.FilesOf(b), nil
 }

@@ -9,7 +9,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/loom-sdn/loom/controller"
 	"github.com/loom-sdn/loom/controller/api"
 	"github.com/loom-sdn/loom/topology"
 )
@@ -64,25 +63,48 @@ type shownVTEP struct {
 }
 
 type shownHost struct {
-	Name   string                 `json:"name"`
-	OVSDB  string                 `json:"ovsdb"`
-	Bridge string                 `json:"bridge"`
-	Status *controller.HostStatus `json:"status,omitempty"`
+	Name   string          `json:"name"`
+	OVSDB  string          `json:"ovsdb"`
+	Bridge string          `json:"bridge"`
+	Status *api.HostStatus `json:"status,omitempty"`
 }
 
 func newShowCmd(g *globals) *cobra.Command {
 	var out output
 	cmd := &cobra.Command{
-		Use:   "show",
+		Use:   "show [switch|host|port [NAME]]",
 		Short: "Show loomd's topology as a tree of switches and ports, with each host's realized state",
 		Long: "Print the topology loomd holds as a tree, as ovn-nbctl show does: each switch with its\n" +
 			"kind, subnets and MTU, its ports (host, MAC, IPs, interface, ACLs) and gateways, then each\n" +
-			"host with what loomd made of it: its state, the revision it reached, its flows, its last error.",
-		Example: "  loomctl show\n  loomctl show -o yaml",
-		Args:    cobra.NoArgs,
+			"host with what loomd made of it: its state, the revision it reached, its flows, its last error.\n\n" +
+			"A kind shows only objects of that kind: show switch (the switches and their ports), show host\n" +
+			"(the hosts' states), show port. With a name, only that object: a switch with its ports; a\n" +
+			"host with its state and the ports on it, under their switches; a port under its switch, with\n" +
+			"its host.",
+		Example: "  loomctl show\n  loomctl show switch blue\n  loomctl show host h1\n  loomctl show port web1 -o yaml",
+		Args:    cobra.MaximumNArgs(2),
+		ValidArgsFunction: func(cmd *cobra.Command, args []string, toComplete string) ([]string, cobra.ShellCompDirective) {
+			if len(args) == 0 {
+				return []string{"switch", "host", "port"}, cobra.ShellCompDirectiveNoFileComp
+			}
+			if k, ok := showKinds[args[0]]; ok && len(args) == 1 {
+				return g.completeNames(0, k)(cmd, nil, toComplete)
+			}
+			return nil, cobra.ShellCompDirectiveNoFileComp
+		},
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := out.check(); err != nil {
 				return err
+			}
+			kind, name := "", ""
+			if len(args) > 0 {
+				if _, ok := showKinds[args[0]]; !ok {
+					return fmt.Errorf("show %q: want switch, host or port (and a name)", args[0])
+				}
+				kind = map[string]string{"switches": "switch", "hosts": "host", "ports": "port"}[showKinds[args[0]]]
+			}
+			if len(args) == 2 {
+				name = args[1]
 			}
 			t, _, err := g.stored(cmd)
 			if err != nil {
@@ -97,6 +119,9 @@ func newShowCmd(g *globals) *cobra.Command {
 				return err
 			}
 			doc := buildShown(t, st, interfaces(cmd.Context(), c, t))
+			if err := doc.filter(kind, name); err != nil {
+				return err
+			}
 			w := cmd.OutOrStdout()
 			if ok, err := out.structured(w, doc); ok {
 				return err
@@ -107,6 +132,82 @@ func newShowCmd(g *globals) *cobra.Command {
 	}
 	out.flag(cmd, "table", "json", "yaml")
 	return cmd
+}
+
+// showKinds are the kinds show filters by, and the kinds of their names
+// for completion.
+var showKinds = map[string]string{
+	"switch": "switches", "switches": "switches", "host": "hosts", "hosts": "hosts", "port": "ports", "ports": "ports",
+}
+
+// filter keeps what show KIND [NAME] shows: the objects of kind (switch,
+// host or port), or only the one named, with what it holds (a switch's
+// ports; a host's ports, under their switches; a port's switch and host).
+func (doc *shown) filter(kind, name string) error {
+	if kind == "" {
+		return nil
+	}
+	keepHost := func(keep func(h shownHost) bool) {
+		hosts := []shownHost{}
+		for _, h := range doc.Hosts {
+			if keep(h) {
+				hosts = append(hosts, h)
+			}
+		}
+		doc.Hosts = hosts
+	}
+	keepPorts := func(keep func(p shownPort) bool) {
+		switches := []shownSwitch{}
+		for _, s := range doc.Switches {
+			ports := []shownPort{}
+			for _, p := range s.Ports {
+				if keep(p) {
+					ports = append(ports, p)
+				}
+			}
+			if len(ports) > 0 {
+				s.Ports, s.Gateways, s.Remote = ports, nil, nil
+				switches = append(switches, s)
+			}
+		}
+		doc.Switches = switches
+	}
+	switch kind {
+	case "switch":
+		doc.Hosts = []shownHost{}
+		if name == "" {
+			return nil
+		}
+		for _, s := range doc.Switches {
+			if s.Name == name {
+				doc.Switches = []shownSwitch{s}
+				return nil
+			}
+		}
+		return fmt.Errorf("no switch named %q", name)
+	case "host":
+		if name == "" {
+			doc.Switches = []shownSwitch{}
+			return nil
+		}
+		keepHost(func(h shownHost) bool { return h.Name == name })
+		if len(doc.Hosts) == 0 {
+			return fmt.Errorf("no host named %q", name)
+		}
+		keepPorts(func(p shownPort) bool { return p.Host == name })
+	case "port":
+		keepPorts(func(p shownPort) bool { return name == "" || p.Name == name })
+		if name == "" {
+			doc.Hosts = []shownHost{}
+			return nil
+		}
+		if len(doc.Switches) == 0 {
+			return fmt.Errorf("no port named %q", name)
+		}
+		host := doc.Switches[0].Ports[0].Host
+		keepHost(func(h shownHost) bool { return h.Name == host })
+	}
+	return nil
 }
 
 // interfaces asks loomd what each host's OVS last reported of its bridge,
@@ -138,7 +239,7 @@ func interfaces(ctx context.Context, c *api.Client, t *topology.Topology) map[st
 }
 
 func buildShown(t *topology.Topology, st *api.Status, ifs map[string]*api.HostInterfaces) *shown {
-	status := map[string]*controller.HostStatus{}
+	status := map[string]*api.HostStatus{}
 	for i := range st.Hosts {
 		status[st.Hosts[i].Host] = &st.Hosts[i]
 	}
@@ -156,7 +257,7 @@ func buildShown(t *topology.Topology, st *api.Status, ifs map[string]*api.HostIn
 			if p.Switch != s.Name {
 				continue
 			}
-			sp := shownPort{Name: p.Name, Host: p.Host, MAC: p.MAC.String(), Interface: p.Interface, Origin: origin(&p), State: controller.StatePending}
+			sp := shownPort{Name: p.Name, Host: p.Host, MAC: p.MAC.String(), Interface: p.Interface, Origin: origin(&p), State: api.StatePending}
 			if p.Interface == "" {
 				sp.Interface = "iface-id " + p.IfaceID
 			}
@@ -200,14 +301,14 @@ func buildShown(t *topology.Topology, st *api.Status, ifs map[string]*api.HostIn
 // portState is the state of a port of a host: down when the host lists
 // it among its ports down, in sync when others are (the host is degraded),
 // else its host's.
-func portState(h *controller.HostStatus, object string) (state, problem string) {
+func portState(h *api.HostStatus, object string) (state, problem string) {
 	for _, p := range h.PortsDown {
 		if p.Object == object {
 			return portDown, p.Problem
 		}
 	}
-	if h.State == controller.StateDegraded {
-		return controller.StateInSync, ""
+	if h.State == api.StateDegraded {
+		return api.StateInSync, ""
 	}
 	return h.State, ""
 }

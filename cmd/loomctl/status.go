@@ -10,7 +10,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/loom-sdn/loom/controller"
 	"github.com/loom-sdn/loom/controller/api"
 )
 
@@ -71,7 +70,7 @@ func newStatusCmd(g *globals) *cobra.Command {
 				return exitError{1}
 			}
 			for _, h := range st.Hosts {
-				if h.State != controller.StateInSync {
+				if h.State != api.StateInSync {
 					return exitError{1}
 				}
 			}
@@ -108,21 +107,21 @@ func topologyLine(t *api.TopologyState) string {
 
 func stateColor(col colors, state string) string {
 	switch state {
-	case controller.StateInSync:
+	case api.StateInSync:
 		return col.green(state)
-	case controller.StateError, controller.StateUnreachable, portDown:
+	case api.StateError, api.StateUnreachable, portDown:
 		return col.red(state)
 	}
 	return col.yellow(state)
 }
 
-func hostLine(col colors, h controller.HostStatus) string {
+func hostLine(col colors, h api.HostStatus) string {
 	return h.Host + ": " + hostState(col, h)
 }
 
 // hostState is a host's state, the revision it reached and its flows, and
 // its ports down.
-func hostState(col colors, h controller.HostStatus) string {
+func hostState(col colors, h api.HostStatus) string {
 	s := fmt.Sprintf("%s, revision %d of %d, %d flows", stateColor(col, h.State), h.Revision, h.Desired, h.Flows)
 	if h.LastError != "" {
 		s += ": " + h.LastError
@@ -137,7 +136,7 @@ func hostState(col colors, h controller.HostStatus) string {
 const portDown = "down"
 
 // portsDownText counts a host's ports down, for a table cell.
-func portsDownText(h controller.HostStatus) string {
+func portsDownText(h api.HostStatus) string {
 	switch n := len(h.PortsDown); n {
 	case 0:
 		return ""

@@ -8,7 +8,6 @@ import (
 	"sync/atomic"
 	"testing"
 
-	"github.com/loom-sdn/loom/controller"
 	"github.com/loom-sdn/loom/controller/api"
 )
 
@@ -30,7 +29,7 @@ func TestStatusWatchAgain(t *testing.T) {
 		}
 		enc := json.NewEncoder(w)
 		enc.Encode(api.Event{Type: api.EventSnapshot, Status: &api.Status{Topology: api.TopologyState{Loaded: true, Revision: int64(n)}}})
-		enc.Encode(api.Event{Type: api.EventHost, Host: &controller.HostStatus{Host: "h1", State: controller.StateInSync, Revision: int64(n)}})
+		enc.Encode(api.Event{Type: api.EventHost, Host: &api.HostStatus{Host: "h1", State: api.StateInSync, Revision: int64(n)}})
 		// The stream ends here, as when loomd cuts a slow watcher.
 	}))
 	defer srv.Close()

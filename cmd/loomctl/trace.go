@@ -10,7 +10,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/loom-sdn/loom/controller"
 	"github.com/loom-sdn/loom/controller/api"
 	"github.com/loom-sdn/loom/flows"
 	"github.com/loom-sdn/loom/flows/sim"
@@ -107,7 +106,7 @@ func (g *globals) traceNotes(ctx context.Context, doc *traceDoc, rev int64) []st
 		ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 		defer cancel()
 		if st, err = c.Status(ctx); err == nil {
-			byHost := map[string]*controller.HostStatus{}
+			byHost := map[string]*api.HostStatus{}
 			for i := range st.Hosts {
 				byHost[st.Hosts[i].Host] = &st.Hosts[i]
 			}

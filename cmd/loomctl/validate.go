@@ -121,6 +121,20 @@ func validateStructured(w io.Writer, o *output, files []string) error {
 	if len(files) == 0 {
 		return fmt.Errorf("no topology given: use -f FILE or -f DIR")
 	}
+	res := validateFiles(files)
+	if _, err := o.structured(w, res); err != nil {
+		return err
+	}
+	if !res.Valid {
+		return exitError{1}
+	}
+	return nil
+}
+
+// validateFiles runs every check loomd runs on a topology (its parser's
+// and validator's, then the compiler's) on files, and answers as loomd's
+// validate does.
+func validateFiles(files []string) validateResult {
 	res := validateResult{Errors: []api.Problem{}, Warnings: []api.Problem{}}
 	t, err := topology.Load(files...)
 	if err == nil {
@@ -137,11 +151,5 @@ func validateStructured(w io.Writer, o *output, files []string) error {
 		res.Warnings = problems(t.Warnings)
 		res.Hosts, res.Switches, res.Ports, res.ACLs = len(t.Hosts), len(t.Switches), len(t.Ports), len(t.ACLs)
 	}
-	if _, err := o.structured(w, res); err != nil {
-		return err
-	}
-	if !res.Valid {
-		return exitError{1}
-	}
-	return nil
+	return res
 }

@@ -48,6 +48,12 @@ type Edit struct {
 	Position *int `json:"position,omitempty"`
 	// Fields are the object's fields (add) or those to change (set).
 	Fields Fields `json:"fields,omitempty"`
+	// Cascade (del of an object): its users go too, or stop naming it:
+	// an ACL leaves the acls of the ports that apply it; the ports, L2
+	// gateways and external endpoints on a switch or host are deleted.
+	// Done lists each of those edits. Without it, deleting an object in
+	// use is refused, naming its users.
+	Cascade bool `json:"cascade,omitempty"`
 }
 
 // Fields are fields of a topology object, as one JSON object whose keys

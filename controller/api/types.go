@@ -393,3 +393,22 @@ func BytesOf(s map[string]string) map[string][]byte {
 func Conflictf(current int64, format string, args ...any) *Error {
 	return &Error{Message: fmt.Sprintf(format, args...), Revision: current, Code: http.StatusConflict}
 }
+
+// HostStatus is one host's status as loomd reports it, and the states it
+// may be in: clients name them here, not in the controller, so that a
+// client that only talks to loomd (loomctl -tags nodirect) needs nothing
+// else of loomd's packages once they stop living in the controller.
+type HostStatus = controller.HostStatus
+
+// Host states (HostStatus.State).
+const (
+	StatePending     = controller.StatePending
+	StateApplying    = controller.StateApplying
+	StateInSync      = controller.StateInSync
+	StateDegraded    = controller.StateDegraded
+	StateUnreachable = controller.StateUnreachable
+	StateError       = controller.StateError
+)
+
+// PortProblem is a port a host's OVS could not set up.
+type PortProblem = controller.PortProblem

@@ -201,7 +201,8 @@ func (d *Daemon) editOne(c *editCall, files edit.Files, rev, filesRev int64, t *
 	if c.req.Revision != nil && (*c.req.Revision > rev || *c.req.Revision < filesRev) {
 		return nil, api.Conflictf(rev, "revision %d is not the current one (%d): the topology changed since; nothing was changed", *c.req.Revision, rev)
 	}
-	after, done, err := edit.Apply(files, c.ops, edit.Options{Index: d.loader, NoPositions: true})
+	ops := edit.Cascade(t, c.ops) // deletes with --cascade take their users along
+	after, done, err := edit.Apply(files, ops, edit.Options{Index: d.loader, NoPositions: true})
 	if err != nil {
 		return nil, editError(err)
 	}
@@ -210,14 +211,14 @@ func (d *Daemon) editOne(c *editCall, files edit.Files, rev, filesRev int64, t *
 	topo, err := d.loader.LoadBytes(after)
 	tm.mark("load")
 	if err != nil {
-		return nil, d.editInvalid(err, after, c.ops, t)
+		return nil, d.editInvalid(err, after, ops, t)
 	}
 	res.Summary, res.Warnings = api.Summarize(topo), d.locate(warnings(topo), after)
 	res.Timings = tm.list
 	if c.req.DryRun {
 		// What install would refuse, a dry run refuses too.
 		if _, err := d.compiled.Update(topo); err != nil {
-			return nil, d.editInvalid(err, after, c.ops, t)
+			return nil, d.editInvalid(err, after, ops, t)
 		}
 		tm.mark("compile")
 		for _, n := range res.Files {
@@ -243,7 +244,10 @@ func opsOf(edits []api.Edit) ([]edit.Op, error) {
 	}
 	ops := make([]edit.Op, len(edits))
 	for i, e := range edits {
-		op := edit.Op{Action: e.Op, Kind: e.Kind, Name: e.Name, ACL: e.ACL, Position: -1}
+		op := edit.Op{Action: e.Op, Kind: e.Kind, Name: e.Name, ACL: e.ACL, Position: -1, Cascade: e.Cascade}
+		if e.Cascade && (e.Op != edit.ActionDel || e.Kind == edit.KindRule) {
+			return nil, badRequest("edit %d: cascade goes with the delete of an object (host, switch, acl, ...)", i+1)
+		}
 		if e.Position != nil {
 			if *e.Position < 0 {
 				return nil, badRequest("edit %d: position %d: give an index from 0", i+1, *e.Position)
@@ -288,7 +292,39 @@ func (d *Daemon) editInvalid(err error, files edit.Files, ops []edit.Op, t *topo
 	}
 	p, n := problems(err)
 	return &api.Error{Message: fmt.Sprintf("the edit would make the topology invalid (%d problems): nothing was changed", n),
-		Problems: d.locate(p, files), Code: http.StatusBadRequest}
+		Problems: alreadyUsed(d.locate(p, files), ops), Code: http.StatusBadRequest}
+}
+
+// alreadyUsed words a value defined twice from the side of the edit: the
+// loader reports the second object in file order ("port web2: MAC ...
+// defined twice (first at port web1)") even when the edit changed the
+// first; an edit's user wants to hear that what they wrote is already
+// used, and by whom.
+func alreadyUsed(ps []api.Problem, ops []edit.Op) []api.Problem {
+	edited := map[string]bool{}
+	for _, op := range ops {
+		if op.Kind != edit.KindRule && op.Action != edit.ActionDel {
+			edited[edit.Ref{Kind: op.Kind, Name: op.Name}.String()] = true
+		}
+	}
+	const twice, first = " defined twice (first at ", ")"
+	for i, p := range ps {
+		what, other, ok := strings.Cut(p.Message, twice)
+		if !ok || p.Object == "" || !strings.HasSuffix(other, first) {
+			continue
+		}
+		other = strings.TrimSuffix(other, first)
+		switch {
+		case edited[p.Object]:
+		case edited[other]:
+			p.Object, other = other, p.Object
+		default:
+			continue
+		}
+		p.Message = what + " is already used by " + other
+		ps[i] = p
+	}
+	return ps
 }
 
 // locate names the object (and field) each problem is in, and the objects
@@ -436,84 +472,9 @@ func isNameByte(c byte) bool {
 // t (the topology the edits were made on) that use it and that ops
 // neither delete nor change.
 func stillUsed(t *topology.Topology, ops []edit.Op) []api.Problem {
-	if t == nil {
-		return nil
-	}
-	touched := map[string]bool{} // kind word + name
-	for _, op := range ops {
-		if op.Action != edit.ActionAdd && op.Kind != edit.KindRule {
-			touched[op.Kind+" "+op.Name] = true
-		}
-	}
 	var out []api.Problem
-	for _, op := range ops {
-		gone := op.Action == edit.ActionDel
-		for _, f := range op.Fields {
-			gone = gone || op.Action == edit.ActionSet && f.Key == "name" // a rename
-		}
-		if !gone || op.Kind == edit.KindRule {
-			continue
-		}
-		var users []string
-		use := func(kind, name string) {
-			if !touched[kind+" "+name] {
-				k, _ := edit.KindOf(kind)
-				users = append(users, k.Singular()+" "+strconv.Quote(name))
-			}
-		}
-		switch op.Kind {
-		case "switch":
-			for _, p := range t.Ports {
-				if p.Switch == op.Name {
-					use("port", p.Name)
-				}
-			}
-			for _, g := range t.L2Gateways {
-				if g.Switch == op.Name {
-					use("l2Gateway", g.Name)
-				}
-			}
-			for _, e := range t.ExternalEndpoints {
-				if e.Switch == op.Name {
-					use("externalEndpoint", e.Name)
-				}
-			}
-		case "host":
-			for _, p := range t.Ports {
-				if p.Host == op.Name {
-					use("port", p.Name)
-				}
-			}
-			for _, g := range t.L2Gateways {
-				if g.Host == op.Name {
-					use("l2Gateway", g.Name)
-				}
-			}
-		case "acl":
-			for _, p := range t.Ports {
-				for _, a := range append(append([]string(nil), p.ACLsFromPort...), p.ACLsToPort...) {
-					if a == op.Name {
-						use("port", p.Name)
-						break
-					}
-				}
-			}
-		}
-		if len(users) == 0 {
-			continue
-		}
-		k, _ := edit.KindOf(op.Kind)
-		subject := k.Singular() + " " + strconv.Quote(op.Name)
-		const shown = 5
-		list := strings.Join(users[:min(len(users), shown)], ", ")
-		if len(users) > shown {
-			list += fmt.Sprintf(" and %d more", len(users)-shown)
-		}
-		hint := "delete them first, or move them elsewhere, in this edit or before it"
-		if op.Action == edit.ActionSet {
-			hint = "change what they name in this edit or before it"
-		}
-		out = append(out, api.Problem{Object: subject, Message: fmt.Sprintf("%s is used by %s", subject, list), Hint: hint})
+	for _, u := range edit.StillUsed(t, ops) {
+		out = append(out, api.Problem{Object: u.Object.String(), Message: u.Message(), Hint: u.Hint()})
 	}
 	return out
 }

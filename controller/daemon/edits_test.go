@@ -215,12 +215,12 @@ func TestEditRefused(t *testing.T) {
 		{"MAC taken", api.EditRequest{Edits: []api.Edit{{Op: "add", Kind: "port", Name: "web2",
 			Fields: fields("switch", "blue", "host", "h2", "mac", "02:00:00:00:01:01", "interface", "lm-web2")}}}, 400,
 			"the edit would make the topology invalid (1 problems): nothing was changed",
-			[]string{`port "web2", mac: MAC 02:00:00:00:01:01 on switch "blue" defined twice (first at port "web1")`}},
+			[]string{`port "web2", mac: MAC 02:00:00:00:01:01 on switch "blue" is already used by port "web1"`}},
 		{"address outside the subnet", api.EditRequest{Edits: []api.Edit{{Op: "set", Kind: "port", Name: "web1", Fields: fields("ips", []string{"203.0.113.9"})}}}, 400,
 			"the edit would make the topology invalid (1 problems): nothing was changed", nil},
 		{"a switch in use", api.EditRequest{Edits: []api.Edit{{Op: "del", Kind: "switch", Name: "blue"}}}, 400,
 			"the edit would delete what other objects use: nothing was changed",
-			[]string{`switch "blue" is used by port "web1" (delete them first, or move them elsewhere, in this edit or before it)`}},
+			[]string{`switch "blue" is used by port "web1" (delete them first, or move them elsewhere, in this edit or before it; --cascade deletes them too)`}},
 		{"an ACL in use", api.EditRequest{Edits: []api.Edit{
 			{Op: "set", Kind: "port", Name: "web1", Fields: fields("acls.toPort", []string{"web-in"})},
 			{Op: "add", Kind: "port", Name: "web2", Fields: fields("switch", "blue", "host", "h2", "mac", "auto", "interface", "lm-web2", "acls", map[string]any{"fromPort": []string{"web-in"}})},
@@ -408,7 +408,7 @@ func TestEditBatch(t *testing.T) {
 		rev  int64
 		err  string
 		flag string
-	}{{2, "", ""}, {0, `interface "lm-b1" on host "h1" defined twice (first at port "b1")`, ""}, {3, "", ""}, {3, "", "dry"}, {4, "", ""}, {4, "", "unchanged"}}
+	}{{2, "", ""}, {0, `interface "lm-b1" on host "h1" is already used by port "b1"`, ""}, {3, "", ""}, {3, "", "dry"}, {4, "", ""}, {4, "", "unchanged"}}
 	for i, w := range want {
 		switch {
 		case w.err != "":

@@ -30,6 +30,9 @@ type Op struct {
 	Position int
 	// Fields are the object's fields (add), or those to change (set).
 	Fields []Field
+	// Cascade (del): the object's users go too, or stop naming it (see
+	// Cascade, which turns it into those edits).
+	Cascade bool
 }
 
 // The actions of an Op.

@@ -12,7 +12,7 @@ import (
 // edit stays pure (doc.go): it imports only what this list allows.
 func TestPureImports(t *testing.T) {
 	allowed := map[string]bool{
-		"bytes": true, "encoding/json": true, "errors": true, "fmt": true, "reflect": true, "regexp": true, "sort": true, "strconv": true, "strings": true,
+		"bytes": true, "encoding/json": true, "errors": true, "fmt": true, "reflect": true, "regexp": true, "slices": true, "sort": true, "strconv": true, "strings": true,
 		"gopkg.in/yaml.v3": true, "github.com/loom-sdn/loom/topology": true,
 	}
 	files, _ := filepath.Glob("*.go")
