@@ -274,6 +274,9 @@ type worker struct {
 	recreated map[string]bool // interfaces whose device was made anew (ports.go)
 
 	// Owned by the worker's goroutine.
+	// reached is the desired state the host was last brought to (nil:
+	// not known); a new one is sent as the difference (change.go).
+	reached *flows.HostState
 	known   ofctl.Known // the switch's flows last found right
 	fw      *flowWatch  // the switch's flow monitor; nil when off
 	db      *ovsdb.Client
@@ -442,6 +445,7 @@ func (w *worker) closeDB() {
 		w.db.Close()
 		w.db, w.lost = nil, nil
 	}
+	w.reached = nil
 }
 
 // probe tells whether the host still looks right without reading it all:
@@ -524,11 +528,25 @@ func (w *worker) reconcile(ctx context.Context, why string) bool {
 			db.WatchRecreated(w.interfaceRecreated)
 		}
 	}
+	changed := false
+	if why == "change" && w.db != nil {
+		res, changed = w.change(ctx, hs)
+		if changed {
+			why = "change (delta)"
+		}
+	}
 	if w.db != nil {
-		w.fw.begin(hs)
-		res = reconcileHost(ctx, w.db, w.r.cfg.TLS.OpenFlow(hs.OpenFlow), hs, false, &w.known)
-		w.fw.end(ctx, &res)
-		w.observe(ctx, hs.Bridge)
+		if !changed {
+			listening := w.fw != nil && w.fw.mon.Connected()
+			w.fw.begin(hs)
+			res = reconcileHost(ctx, w.db, w.r.cfg.TLS.OpenFlow(hs.OpenFlow), hs, false, &w.known, listening)
+			w.fw.end(ctx, &res)
+			w.observe(ctx, hs.Bridge)
+		}
+		w.reached = nil
+		if res.Err == nil {
+			w.reached = hs
+		}
 		switch {
 		case res.Err != nil:
 			state = StateError

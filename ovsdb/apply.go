@@ -112,8 +112,10 @@ func (e *InterfaceError) NoDevice() bool {
 	return strings.HasSuffix(e.Message, "(No such device)")
 }
 
-// pollInterval is how often WaitOfports looks at the cache.
-const pollInterval = 20 * time.Millisecond
+// pollInterval is how often the waits on ovs-vswitchd look at the cache
+// when no update came: they wake on each update of the cache (an
+// Interface's ofport, Open_vSwitch's cur_cfg), this is only a fallback.
+const pollInterval = 250 * time.Millisecond
 
 // WaitOfports waits until ovs-vswitchd reports, for each named interface on
 // bridge, the OpenFlow port number in want (0 = any number). It returns an
@@ -154,6 +156,7 @@ func (c *Client) waitPorts(ctx context.Context, bridge string, want map[string]i
 	ticker := time.NewTicker(pollInterval)
 	defer ticker.Stop()
 	for {
+		changed := c.changes()
 		pending, failed, err := c.checkOfports(ctx, bridge, names, want)
 		if err != nil {
 			return nil, wrap(err)
@@ -164,6 +167,7 @@ func (c *Client) waitPorts(ctx context.Context, bridge string, want map[string]i
 		select {
 		case <-ctx.Done():
 			return nil, wrap(fmt.Errorf("%w: still waiting for %s", ctx.Err(), strings.Join(pending, "; ")))
+		case <-changed:
 		case <-ticker.C:
 		}
 	}
@@ -190,7 +194,13 @@ func (c *Client) PortsNow(ctx context.Context, bridge string, want map[string]in
 // checkOfports reads the cache once: pending describes interfaces not
 // there yet, failed holds the interfaces OVS gave up on.
 func (c *Client) checkOfports(ctx context.Context, bridge string, names []string, want map[string]int) (pending []string, failed []*InterfaceError, err error) {
-	s, err := c.snapshot(ctx)
+	var s *snapshot
+	if len(names) <= fewRows {
+		s, err = c.portRows(ctx, bridge, names)
+	}
+	if s == nil && err == nil {
+		s, err = c.snapshot(ctx)
+	}
 	if err != nil {
 		return nil, nil, err
 	}

@@ -2,6 +2,7 @@ package ovsdb
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"maps"
 	"slices"
@@ -9,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/ovn-org/libovsdb/client"
 	"github.com/ovn-org/libovsdb/model"
 	"github.com/ovn-org/libovsdb/ovsdb"
 
@@ -826,4 +828,65 @@ func ptrInt(p *int) string {
 		return "(none)"
 	}
 	return strconv.Itoa(*p)
+}
+
+// fewRows is how many ports a read of the cache takes one by one (by
+// name, through the cache's indexes) rather than as a snapshot of every
+// row: each row read is a copy.
+const fewRows = 32
+
+// portRows is a partial snapshot: the Open_vSwitch row, bridge and, for
+// each of names, the port of that name on the bridge and its interfaces
+// (Loom's ports have one interface of the port's name). It is nil (and
+// no error) when the rows do not have that shape: read a whole snapshot
+// then.
+func (c *Client) portRows(ctx context.Context, bridge string, names []string) (*snapshot, error) {
+	s := &snapshot{bridges: map[string]*vswitchd.Bridge{}, ports: map[string]*vswitchd.Port{},
+		ifaces: map[string]*vswitchd.Interface{}, ctls: map[string]*vswitchd.Controller{},
+		portBridge: map[string]string{}, ifacePort: map[string]string{}}
+	var roots []vswitchd.OpenvSwitch
+	if err := c.ovs.List(ctx, &roots); err != nil {
+		return nil, fmt.Errorf("read cache: %w", err)
+	}
+	if len(roots) > 0 {
+		s.root = &roots[0]
+	}
+	br := &vswitchd.Bridge{Name: bridge}
+	switch err := c.ovs.Get(ctx, br); {
+	case errors.Is(err, client.ErrNotFound):
+		return s, nil
+	case err != nil:
+		return nil, fmt.Errorf("read cache: %w", err)
+	}
+	s.bridges[br.UUID] = br
+	onBridge := make(map[string]bool, len(br.Ports))
+	for _, u := range br.Ports {
+		onBridge[u] = true
+	}
+	for _, name := range names {
+		p := &vswitchd.Port{Name: name}
+		switch err := c.ovs.Get(ctx, p); {
+		case errors.Is(err, client.ErrNotFound):
+			continue // not there (yet)
+		case err != nil:
+			return nil, fmt.Errorf("read cache: %w", err)
+		}
+		if !onBridge[p.UUID] {
+			return nil, nil // on another bridge: let the full read say where
+		}
+		s.ports[p.UUID], s.portBridge[p.UUID] = p, br.UUID
+		for _, iu := range p.Interfaces {
+			i := &vswitchd.Interface{UUID: iu}
+			if err := c.ovs.Get(ctx, i); err != nil {
+				return nil, nil // not in the cache: the full read tells
+			}
+			s.ifaces[iu], s.ifacePort[iu] = i, p.UUID
+		}
+	}
+	// Only the bridge's ports that were read are known.
+	br.Ports = br.Ports[:0]
+	for u := range s.ports {
+		br.Ports = append(br.Ports, u)
+	}
+	return s, nil
 }
