@@ -202,3 +202,47 @@ func TestChangePath(t *testing.T) {
 	}
 	check(hs6)
 }
+
+// A bridge of Loom's name that is not Loom's is an error retrying cannot
+// fix: the host shows it (terminal, no retry on a timer), keeps its OVSDB
+// connection, and is reconciled as soon as someone hands the bridge over
+// (an OVSDB update), without a new desired state.
+func TestTerminalError(t *testing.T) {
+	if _, err := exec.LookPath("ovs-ofctl"); err != nil && os.Getenv("CI") != "true" {
+		t.Skip("ovs-ofctl not installed (make deps)")
+	}
+	s := ovsdbtest.StartServer(t)
+	s.StartVswitchd(t)
+	s.Vsctl(t, "add-br", "lmc-br", "--", "set", "bridge", "lmc-br", "datapath_type=netdev")
+	statuses := make(chan HostStatus, 100)
+	r := NewReconciler(zap.NewNop(), Config{BackoffMin: time.Hour, BackoffMax: time.Hour}, func(st HostStatus) { statuses <- st })
+	ctx, cancel := context.WithTimeout(t.Context(), 60*time.Second)
+	done := make(chan struct{})
+	go func() { r.Run(ctx); close(done) }()
+	defer func() { cancel(); <-done }()
+	r.SetDesired([]*flows.HostState{changeHost(s.Addr, s.Dir, "lmc-a")}, 1)
+	var st HostStatus
+	for st.State != StateError {
+		select {
+		case st = <-statuses:
+		case <-ctx.Done():
+			t.Fatal("no error for a bridge that is not Loom's")
+		}
+	}
+	if !st.Terminal || !st.NextRetry.IsZero() || !strings.Contains(st.LastError, "not owned by loom") {
+		t.Fatalf("status = %+v, want a terminal error without a retry", st)
+	}
+	// Handed over: the OVSDB update wakes the worker (the backoff of an
+	// hour would otherwise hold it).
+	s.Vsctl(t, "br-set-external-id", "lmc-br", ovsdb.OwnerKey, ovsdb.OwnerValue)
+	for !st.AtRevision() { // degraded: lmc-a has no device
+		select {
+		case st = <-statuses:
+		case <-ctx.Done():
+			t.Fatalf("not at its revision after the bridge was handed over: %+v", st)
+		}
+	}
+	if st.Terminal {
+		t.Errorf("at its revision and still terminal: %+v", st)
+	}
+}

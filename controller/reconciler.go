@@ -74,6 +74,10 @@ type HostStatus struct {
 	Repairs       int           `json:"repairs"`     // reconciles that found drift on a host in sync
 	LastChanges   int           `json:"lastChanges"` // OVSDB changes + flow mods of the last reconcile
 	NextRetry     time.Time     `json:"nextRetry,omitzero"`
+	// Terminal is set when the last error is one that retrying cannot fix
+	// (see Terminal): the host is tried again only when its desired state
+	// or its OVSDB changes, not on a timer.
+	Terminal bool `json:"terminal,omitempty"`
 	// Revision is the topology revision the host last reached; Desired is
 	// the one it is given (equal once it is in sync).
 	Revision int64 `json:"revision"`
@@ -409,12 +413,34 @@ func (w *worker) run(ctx context.Context) {
 		if retry != nil && why != "retry" && !(why == "change" && w.newDesired()) {
 			continue // failing: wait for the retry, don't hammer the host
 		}
-		if w.reconcile(ctx, why) {
+		switch ok, terminal := w.reconcile(ctx, why); {
+		case ok:
 			w.backoff, retry = 0, nil
-			continue
+		case terminal:
+			// No timer: an OVSDB update (someone hands the bridge over),
+			// a new desired state or the audit tries again.
+			w.backoff, retry = 0, nil
+		default:
+			retry = time.After(w.nextBackoff())
 		}
-		retry = time.After(w.nextBackoff())
 	}
+}
+
+// terminalErrs are the errors that retrying the same desired state
+// cannot fix: someone must change the host (hand a bridge or a port over
+// to Loom, initialise the database) or the topology. Either wakes the
+// worker (an OVSDB update, a new desired state), so a host that fails with
+// one waits for that instead of retrying on a timer.
+var terminalErrs = []error{ovsdb.ErrForeignBridge, ovsdb.ErrForeignPort, ovsdb.ErrInvalidSpec, ovsdb.ErrNotInitialized}
+
+// Terminal tells whether err is one that retrying cannot fix.
+func Terminal(err error) bool {
+	for _, t := range terminalErrs {
+		if errors.Is(err, t) {
+			return true
+		}
+	}
+	return false
 }
 
 // newDesired tells whether the host was given a desired state since its
@@ -477,12 +503,13 @@ func (w *worker) probe(ctx context.Context) bool {
 }
 
 // reconcile compares the host with its desired state and changes what
-// differs; it reports success.
-func (w *worker) reconcile(ctx context.Context, why string) bool {
+// differs; it reports success, or whether its failure is terminal (see
+// Terminal).
+func (w *worker) reconcile(ctx context.Context, why string) (ok, terminal bool) {
 	select {
 	case w.r.sem <- struct{}{}:
 	case <-ctx.Done():
-		return false
+		return false, false
 	}
 	defer func() { <-w.r.sem }()
 	w.mu.Lock()
@@ -548,6 +575,10 @@ func (w *worker) reconcile(ctx context.Context, why string) bool {
 			w.reached = hs
 		}
 		switch {
+		case res.Err != nil && Terminal(res.Err):
+			// Keep the connection: its updates tell when someone changed
+			// the host (e.g. handed the bridge over to Loom).
+			state = StateError
 		case res.Err != nil:
 			state = StateError
 			// Start over from a fresh connection (and a full copy of the
@@ -578,6 +609,7 @@ func (w *worker) reconcile(ctx context.Context, why string) bool {
 	w.status.NextRetry = time.Time{}
 	repaired := false
 	portsBefore := w.status.PortsDown
+	w.status.Terminal = res.Err != nil && Terminal(res.Err)
 	if res.Err != nil {
 		w.status.Failures++
 		w.status.LastError = res.Err.Error()
@@ -606,5 +638,5 @@ func (w *worker) reconcile(ctx context.Context, why string) bool {
 	default:
 		w.log.Debug("reconciled", fields...)
 	}
-	return res.Err == nil && !errors.Is(ctx.Err(), context.DeadlineExceeded)
+	return res.Err == nil && !errors.Is(ctx.Err(), context.DeadlineExceeded), s.Terminal
 }

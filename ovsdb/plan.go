@@ -9,6 +9,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/ovn-org/libovsdb/client"
 	"github.com/ovn-org/libovsdb/model"
@@ -126,7 +127,7 @@ func changeRank(change string) int {
 // back the updates that preceded it are in the cache. It also fails fast on
 // a closed or broken connection, where the cache would be stale.
 func (c *Client) sync(ctx context.Context) error {
-	if err := c.ovs.Echo(ctx); err != nil {
+	if err := c.echo(ctx); err != nil {
 		// libovsdb's Echo reports most call errors as "incorrect server
 		// response"; say what really happened when we can.
 		if ctx.Err() != nil {
@@ -135,6 +136,30 @@ func (c *Client) sync(ctx context.Context) error {
 		return fmt.Errorf("sync cache: %w", err)
 	}
 	return nil
+}
+
+// echo is libovsdb's Echo, bounded by ctx. libovsdb v0.7.0 reads the
+// echo's reply while its reader may still be writing it when the call's
+// context ends first (a data race): the call gets a context of its own,
+// which ends only well after ctx, and the caller stops waiting when ctx
+// ends.
+func (c *Client) echo(ctx context.Context) error {
+	grace := DefaultDialTimeout
+	if d, ok := ctx.Deadline(); ok {
+		grace += time.Until(d)
+	}
+	done := make(chan error, 1)
+	go func() {
+		ectx, cancel := context.WithTimeout(context.WithoutCancel(ctx), grace)
+		defer cancel()
+		done <- c.ovs.Echo(ectx)
+	}()
+	select {
+	case err := <-done:
+		return err
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 }
 
 func (s BridgeSpec) validate() error {
