@@ -2,7 +2,6 @@ package controller
 
 import (
 	"context"
-	"errors"
 	"slices"
 	"strings"
 	"time"
@@ -32,9 +31,9 @@ import (
 // reconcile, which stays the audit and recovery path; so does anything
 // the flow monitor sees that the bundle does not explain.
 
-// errNoChangePath: the worker cannot take the change path (it says why in
-// the debug log); the whole host is reconciled instead.
-var errNoChangePath = errors.New("no change path")
+// spareFor is how long after a change an ovs-ofctl is kept connected to
+// the switch, ready for the next change's bundle (ofctl.Spare).
+const spareFor = time.Minute
 
 // change brings the host from w.reached to hs by their difference. It
 // returns the result and true when it did; false when the caller must
@@ -58,6 +57,10 @@ func (w *worker) change(ctx context.Context, hs *flows.HostState) (HostResult, b
 	case w.fw != nil && !w.fw.mon.Connected():
 		return no("the flow monitor is not connected", nil)
 	}
+	of := w.r.cfg.TLS.OpenFlow(hs.OpenFlow)
+	// An ovs-ofctl for the bundle, connected while the OVSDB part runs
+	// (unless one from the last change still waits).
+	w.spare.Start(of)
 	res := HostResult{Host: hs.Host, DesiredFlows: len(hs.Flows)}
 	// Each step's time, for the debug log: where a change's time goes.
 	var steps []zap.Field
@@ -87,9 +90,8 @@ func (w *worker) change(ctx context.Context, hs *flows.HostState) (HostResult, b
 	res.OVSDB = plan.Changes
 	mark("ovsdb_transact")
 
-	of := w.r.cfg.TLS.OpenFlow(hs.OpenFlow)
 	w.fw.begin(hs)
-	res.Flows, res.Err = of.SendDelta(ctx, hs.Flows, &w.known)
+	res.Flows, res.Err = of.SendDelta(ctx, hs.Flows, &w.known, &w.spare)
 	mark("flow_bundle")
 	w.fw.end(ctx, &res) // foreign changes, or an incomplete echo: a whole reconcile follows
 	mark("flow_echo")
@@ -118,6 +120,9 @@ func (w *worker) change(ctx context.Context, hs *flows.HostState) (HostResult, b
 	}
 	mark("ofports")
 	w.log.Debug("change sent", steps...)
+	// Changes come in bursts: the next ones, for a minute, find
+	// ovs-ofctl connected.
+	w.spare.Keep(of, spareFor)
 	// The ports down are those that were, less those the change touched,
 	// and those of the change OVS gave up on.
 	w.mu.Lock()

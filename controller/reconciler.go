@@ -282,6 +282,7 @@ type worker struct {
 	// not known); a new one is sent as the difference (change.go).
 	reached *flows.HostState
 	known   ofctl.Known // the switch's flows last found right
+	spare   ofctl.Spare // an ovs-ofctl waiting for the next change's bundle
 	fw      *flowWatch  // the switch's flow monitor; nil when off
 	db      *ovsdb.Client
 	dialed  endpoint // what db was dialled for
@@ -370,6 +371,7 @@ func (w *worker) run(ctx context.Context) {
 	defer audit.Stop()
 	defer probe.Stop()
 	defer w.closeDB()
+	defer w.spare.Stop()
 	defer w.startFlowWatch(ctx)()
 	var retry <-chan time.Time
 	for {

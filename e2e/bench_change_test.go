@@ -90,7 +90,8 @@ type changeRun struct {
 	apply, applySync              float64
 	apiAdd, apiAddSync, apiDel    float64
 	apiBusy                       float64
-	addChanges, delChanges        int // most OVSDB changes + flow mods on one host
+	fileLoad, compile             float64 // the file's change to "topology in force"; its compile
+	addChanges, delChanges        int     // most OVSDB changes + flow mods on one host
 	steps                         map[string][]float64
 }
 
@@ -298,6 +299,22 @@ func (b *benchLab) pingNew(t *testing.T) (*benchPing, func()) {
 	return p, func() { p.cmd.Process.Kill(); p.cmd.Wait() }
 }
 
+// lastLoad is, from loomd's log, the time from t1 to its last "topology
+// in force" and that load's compile time (s).
+func lastLoad(log string, t1 time.Time) (load, compile float64) {
+	for _, line := range strings.Split(log, "\n") {
+		var e struct {
+			Msg     string  `json:"msg"`
+			TS      float64 `json:"ts"`
+			Compile float64 `json:"compile"`
+		}
+		if json.Unmarshal([]byte(line), &e) == nil && e.Msg == "topology in force" {
+			load, compile = time.Unix(0, int64(e.TS*1e9)).Sub(t1).Seconds(), e.Compile
+		}
+	}
+	return load, compile
+}
+
 // changeSteps collects the new loomd's "change sent" step timings (ms).
 func changeSteps(log string, into map[string][]float64) {
 	for _, line := range strings.Split(log, "\n") {
@@ -357,6 +374,9 @@ func changeOnce(t *testing.T, b *benchLab, bin string) changeRun {
 		}
 		var end time.Time
 		rev, end, changes = d.synced(rev, t1, ctlWait)
+		if withNew && !busy {
+			r.fileLoad, r.compile = lastLoad(d.log.String(), t1)
+		}
 		return ping, end.Sub(t1).Seconds(), changes
 	}
 	r.fileAdd, r.fileAddSync, r.addChanges = fileChange(true, false)
@@ -455,6 +475,8 @@ func benchChangeSize(t *testing.T, bins map[string]string, S, P, runs int) {
 		{"loomd peak RSS (VmHWM)", func(r changeRun) float64 { return r.rss }, "MiB"},
 		{"file: one port added to it pinging", func(r changeRun) float64 { return r.fileAdd }, "s"},
 		{"file: one port added to every host in sync", func(r changeRun) float64 { return r.fileAddSync }, "s"},
+		{"of which: file change to topology in force", func(r changeRun) float64 { return r.fileLoad }, "s"},
+		{"of which: compile", func(r changeRun) float64 { return r.compile }, "s"},
 		{"file: one port deleted to every host in sync", func(r changeRun) float64 { return r.fileDel }, "s"},
 		{"file, 2 CPU burners: one port added to it pinging", func(r changeRun) float64 { return r.fileBusy }, "s"},
 		{"loomctl apply -f: returns", func(r changeRun) float64 { return r.apply }, "s"},

@@ -360,7 +360,8 @@ func (k *Known) Forget() { k.forget() }
 // that nobody else changed the switch meanwhile is the caller's (the flow
 // monitor's echo of the bundle; a Sync otherwise). On an error known
 // knows nothing.
-func (c *Client) SendDelta(ctx context.Context, desired []flows.Flow, known *Known) (*Plan, error) {
+// spare (may be nil) may hold an ovs-ofctl process waiting for the bundle.
+func (c *Client) SendDelta(ctx context.Context, desired []flows.Flow, known *Known, spare *Spare) (*Plan, error) {
 	if known == nil || known.desired == nil {
 		return nil, ErrNotKnown
 	}
@@ -370,7 +371,7 @@ func (c *Client) SendDelta(ctx context.Context, desired []flows.Flow, known *Kno
 		return p, nil
 	}
 	known.forget()
-	if err := c.Apply(ctx, p); err != nil {
+	if err := c.ApplySpare(ctx, p, spare); err != nil {
 		return p, err
 	}
 	known.reached(desired, nil)
