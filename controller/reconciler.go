@@ -321,18 +321,20 @@ func (w *worker) ovsdbMatches(ctx context.Context) bool {
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
 	spec := BridgeSpec(hs)
-	plan, err := w.db.Plan(ctx, spec)
-	if err != nil || !plan.Empty() {
-		return false
-	}
 	want := map[string]int{}
 	for _, p := range spec.Ports {
 		want[p.Name] = p.OfportRequest
 	}
-	pending, down, err := w.db.PortsNow(ctx, spec.Name, want)
+	// One read of the cache for the plan, the ports and what is observed.
+	plan, pending, down, ifaces, err := w.db.Check(ctx, spec, want)
+	if err != nil {
+		return false
+	}
 	// Link states and the like change without changing the plan.
-	w.observe(ctx, spec.Name)
-	if err != nil || len(pending) > 0 {
+	w.mu.Lock()
+	w.observed = Observed{At: time.Now(), Interfaces: ifaces}
+	w.mu.Unlock()
+	if !plan.Empty() || len(pending) > 0 {
 		return false
 	}
 	w.setPortsDown(portProblems(hs, down))

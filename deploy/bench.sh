@@ -44,7 +44,7 @@ rc=0
 	echo "== compile benchmarks (-bench '$compile')"
 	$GO test -run '^$' -bench "$compile" -benchmem -benchtime 1x -timeout 60m ./topology ./flows || rc=1
 	echo "== lab benchmarks"
-	LOOM_BENCH_STRICT=1 $GO test -tags bench -run '^TestBench' -count=1 -v -timeout 40m ./e2e/ || rc=1
+	LOOM_BENCH_STRICT=1 $GO test -tags bench -run '^TestBench' -count=1 -v -timeout 70m ./e2e/ || rc=1
 	exit $rc
 } 2>&1 | tee "$log"
 rc=${PIPESTATUS[0]}

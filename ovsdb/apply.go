@@ -204,11 +204,17 @@ func (c *Client) checkOfports(ctx context.Context, bridge string, names []string
 	if err != nil {
 		return nil, nil, err
 	}
+	pending, failed = ofportsIn(s, bridge, names, want)
+	return pending, failed, nil
+}
+
+// ofportsIn is checkOfports on the snapshot s.
+func ofportsIn(s *snapshot, bridge string, names []string, want map[string]int) (pending []string, failed []*InterfaceError) {
 	// Until ovs-vswitchd has caught up with the last transaction, the
 	// ofport and error columns may still describe the previous config.
 	if s.root != nil && s.root.CurCfg < s.root.NextCfg {
 		return []string{fmt.Sprintf("ovs-vswitchd to apply the configuration (cur_cfg %d < next_cfg %d; is it running?)",
-			s.root.CurCfg, s.root.NextCfg)}, nil, nil
+			s.root.CurCfg, s.root.NextCfg)}, nil
 	}
 	onBridge := map[string]*vswitchd.Interface{}
 	if br := s.bridgeByName(bridge); br != nil {
@@ -244,7 +250,7 @@ func (c *Client) checkOfports(ctx context.Context, bridge string, names []string
 			pending = append(pending, fmt.Sprintf("interface %q (ofport %d, want %d)", name, *i.Ofport, want[name]))
 		}
 	}
-	return pending, failed, nil
+	return pending, failed
 }
 
 // Ofports returns the OpenFlow port number ovs-vswitchd reported for each

@@ -103,3 +103,35 @@ func splitLines(s string) []string {
 	}
 	return out
 }
+
+// Check says, from one read of the cache, what Plan, PortsNow and
+// Interfaces say.
+func TestCheck(t *testing.T) {
+	s := ovsdbtest.StartServer(t)
+	c := dial(t, s.Addr)
+	spec := baseSpec()
+	apply(t, c, spec)
+	more := spec
+	more.Ports = append(slices.Clone(spec.Ports), PortSpec{Name: "lm-more", OfportRequest: 30})
+	want := map[string]int{"lm-web1": 17, "gre-h2": 3}
+	p, pending, down, ifaces, err := c.Check(ctxT(t), more, want)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p2 := plan(t, c, more)
+	pending2, down2, err := c.PortsNow(ctxT(t), "br-int", want)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ifaces2, err := c.Interfaces(ctxT(t), "br-int")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(p.Changes, p2.Changes) || fmt.Sprint(pending) != fmt.Sprint(pending2) ||
+		fmt.Sprint(down) != fmt.Sprint(down2) || fmt.Sprint(ifaces) != fmt.Sprint(ifaces2) {
+		t.Fatalf("Check: %v %v %v %v\nwant %v %v %v %v", p.Changes, pending, down, ifaces, p2.Changes, pending2, down2, ifaces2)
+	}
+	if len(p.Changes) != 1 || len(ifaces) != 3 {
+		t.Fatalf("Check: changes %v, interfaces %v", p.Changes, ifaces)
+	}
+}

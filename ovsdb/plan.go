@@ -93,12 +93,46 @@ func (c *Client) Plan(ctx context.Context, spec BridgeSpec) (*Plan, error) {
 	if err != nil {
 		return nil, wrap(err)
 	}
-	pl := &planner{c: c, spec: spec, s: s, plan: &Plan{Bridge: spec.Name, guard: -1}}
-	if err := pl.run(); err != nil {
+	p, err := c.planIn(s, spec)
+	if err != nil {
 		return nil, wrap(err)
 	}
+	return p, nil
+}
+
+// Check reads the cache once (after an echo, as Plan) for what Plan,
+// PortsNow and Interfaces read each: the plan for spec, the interfaces of
+// want ovs-vswitchd has not set up yet (pending) or gave up on (down),
+// and the bridge's interfaces.
+func (c *Client) Check(ctx context.Context, spec BridgeSpec, want map[string]int) (p *Plan, pending []string, down []*InterfaceError, ifaces []InterfaceState, err error) {
+	wrap := func(err error) error {
+		return fmt.Errorf("ovsdb %s: check bridge %q: %w", c.addr, spec.Name, err)
+	}
+	if err := spec.validate(); err != nil {
+		return nil, nil, nil, nil, wrap(err)
+	}
+	if err := c.sync(ctx); err != nil {
+		return nil, nil, nil, nil, wrap(err)
+	}
+	s, err := c.snapshot(ctx)
+	if err != nil {
+		return nil, nil, nil, nil, wrap(err)
+	}
+	if p, err = c.planIn(s, spec); err != nil {
+		return nil, nil, nil, nil, wrap(err)
+	}
+	pending, down = ofportsIn(s, spec.Name, slices.Sorted(maps.Keys(want)), want)
+	return p, pending, down, interfacesIn(s, spec.Name), nil
+}
+
+// planIn plans spec against the snapshot s.
+func (c *Client) planIn(s *snapshot, spec BridgeSpec) (*Plan, error) {
+	pl := &planner{c: c, spec: spec, s: s, plan: &Plan{Bridge: spec.Name, guard: -1}}
+	if err := pl.run(); err != nil {
+		return nil, err
+	}
 	if err := pl.bumpNextCfg(); err != nil {
-		return nil, wrap(err)
+		return nil, err
 	}
 	p := pl.plan
 	// The bridge's own changes first, then its ports, each in name order.
