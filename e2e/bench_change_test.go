@@ -91,6 +91,7 @@ type changeRun struct {
 	apiAdd, apiAddSync, apiDel    float64
 	apiBusy                       float64
 	fileLoad, compile             float64 // the file's change to "topology in force"; its compile
+	burst, burstSync              float64 // 100 ports added at once on h3: to all pinging, to every host in sync
 	addChanges, delChanges        int     // most OVSDB changes + flow mods on one host
 	steps                         map[string][]float64
 }
@@ -100,6 +101,7 @@ type changeRun struct {
 type benchLab struct {
 	l          *Lab
 	S, P       int
+	burst      int // workloads wb0... on h3 for the burst (ports P+1... of s0)
 	ipA, ipN   string
 	macN, name string
 }
@@ -139,7 +141,27 @@ func newBenchLab(t *testing.T, S, P int) *benchLab {
 	for _, ns := range []string{"h1-wa", "h2-wb", "h3-wn"} {
 		l.MustExec(ns, "sysctl", "-qw", "net.ipv4.neigh.eth0.retrans_time_ms=20")
 	}
+	bl.burst = benchEnvInt(t, "LOOM_BENCH_BURST", 100)
+	if bl.burst > 200 {
+		t.Fatalf("LOOM_BENCH_BURST=%d: at most 200 (addresses of s0's /24)", bl.burst)
+	}
+	for k := 0; k < bl.burst; k++ {
+		_, _, mac, ip := benchPort(0, P+1+k)
+		l.Workload("h3", fmt.Sprintf("wb%d", k), mac, ip+"/24")
+		l.MustExec(fmt.Sprintf("h3-wb%d", k), "sysctl", "-qw", "net.ipv4.neigh.eth0.retrans_time_ms=20")
+	}
 	return bl
+}
+
+// burstTopology is the topology with the burst's ports (and without wn's).
+func (b *benchLab) burstTopology() []byte {
+	var sb strings.Builder
+	sb.Write(convergeTopology(b.S, b.P, false))
+	for k := 0; k < b.burst; k++ {
+		name, _, mac, ip := benchPort(0, b.P+1+k)
+		fmt.Fprintf(&sb, "  - {name: %s, switch: s0, host: h3, mac: \"%s\", ips: [%s], interface: lm-wb%d}\n", name, mac, ip, k)
+	}
+	return []byte(sb.String())
 }
 
 // clear deletes Loom's bridge on every host: the next loomd starts from
@@ -383,6 +405,39 @@ func changeOnce(t *testing.T, b *benchLab, bin string) changeRun {
 	_, r.fileDel, r.delChanges = fileChange(false, false)
 	r.fileBusy, _, _ = fileChange(true, true)
 	fileChange(false, false)
+	if b.burst > 0 {
+		// A burst: the workloads of b.burst ports on h3 exist and ping wa;
+		// their ports come in one change of the file.
+		var pings []*benchPing
+		for k := 0; k < b.burst; k++ {
+			p := startBenchPing(t, b.l, fmt.Sprintf("h3-wb%d", k), b.ipA)
+			defer func() { p.cmd.Process.Kill(); p.cmd.Wait() }()
+			pings = append(pings, p)
+		}
+		time.Sleep(300 * time.Millisecond)
+		t1 := time.Now()
+		if err := writeAtomic(topo, b.burstTopology()); err != nil {
+			t.Fatal(err)
+		}
+		var last time.Time
+		for k, p := range pings {
+			first := p.wait(60 * time.Second)
+			if first.IsZero() {
+				t.Fatalf("burst: wb%d -> wa: no ping within 60 s\n%s", k, tail(d.log.String(), 40))
+			}
+			if first.After(last) {
+				last = first
+			}
+		}
+		r.burst = last.Sub(t1).Seconds()
+		var end time.Time
+		rev, end, _ = d.synced(rev, t1, ctlWait)
+		r.burstSync = end.Sub(t1).Seconds()
+		if err := writeAtomic(topo, convergeTopology(S, P, false)); err != nil {
+			t.Fatal(err)
+		}
+		rev, _, _ = d.synced(rev, time.Now(), ctlWait)
+	}
 	if st, err := procCPU(d.cmd.Process.Pid); err == nil {
 		r.rss = float64(st.hwm) / (1 << 20)
 	}
@@ -479,6 +534,8 @@ func benchChangeSize(t *testing.T, bins map[string]string, S, P, runs int) {
 		{"of which: compile", func(r changeRun) float64 { return r.compile }, "s"},
 		{"file: one port deleted to every host in sync", func(r changeRun) float64 { return r.fileDel }, "s"},
 		{"file, 2 CPU burners: one port added to it pinging", func(r changeRun) float64 { return r.fileBusy }, "s"},
+		{"file: 100 ports added at once on one host to all pinging", func(r changeRun) float64 { return r.burst }, "s"},
+		{"file: 100 ports added at once to every host in sync", func(r changeRun) float64 { return r.burstSync }, "s"},
 		{"loomctl apply -f: returns", func(r changeRun) float64 { return r.apply }, "s"},
 		{"loomctl apply -f: return to every host in sync", func(r changeRun) float64 { return r.applySync }, "s"},
 		{"loomctl port add: to it pinging", func(r changeRun) float64 { return r.apiAdd }, "s"},
