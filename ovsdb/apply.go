@@ -155,8 +155,16 @@ func (c *Client) waitPorts(ctx context.Context, bridge string, want map[string]i
 	names := slices.Sorted(maps.Keys(want))
 	ticker := time.NewTicker(pollInterval)
 	defer ticker.Stop()
+	// A check of many ports reads every row: while ovs-vswitchd numbers a
+	// bridge's hundreds of ports, updates come every few ms, and a check
+	// at each would keep a core busy. Those checks are spaced.
+	var gap time.Duration
+	if len(names) > fewRows {
+		gap = minCheckGap
+	}
 	for {
 		changed := c.changes()
+		checked := time.Now()
 		pending, failed, err := c.checkOfports(ctx, bridge, names, want)
 		if err != nil {
 			return nil, wrap(err)
@@ -170,8 +178,17 @@ func (c *Client) waitPorts(ctx context.Context, bridge string, want map[string]i
 		case <-changed:
 		case <-ticker.C:
 		}
+		if wait := gap - time.Since(checked); wait > 0 {
+			select {
+			case <-ctx.Done():
+			case <-time.After(wait):
+			}
+		}
 	}
 }
+
+// minCheckGap spaces the checks of waits that read every row.
+const minCheckGap = 20 * time.Millisecond
 
 // OfportsReady tells, from the cache, whether every interface of want has
 // its requested OpenFlow port on bridge now (WaitOfports without waiting).
