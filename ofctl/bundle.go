@@ -44,6 +44,7 @@ func (c *Client) ApplySpare(ctx context.Context, p *Plan, spare *Spare) error {
 		if cmd != "ovs-ofctl" {
 			return nil, fmt.Errorf("unexpected command %q", cmd)
 		}
+		args = noNames(args)
 		if sp := spare.take(args); sp != nil {
 			// The flows are read in full before the process sends
 			// anything: keep them for a new process should this one turn
@@ -94,7 +95,7 @@ func (c *Client) ovsClient(pipe func(stdin io.Reader, cmd string, args ...string
 func (c *Client) bundleArgs() ([]string, error) {
 	var got []string
 	client, err := c.ovsClient(func(_ io.Reader, _ string, args ...string) ([]byte, error) {
-		got = args
+		got = noNames(args)
 		return nil, nil
 	})
 	if err != nil {
@@ -104,6 +105,15 @@ func (c *Client) bundleArgs() ([]string, error) {
 		return nil, err
 	}
 	return got, nil
+}
+
+// noNames puts --no-names first in ovs-ofctl's arguments. Without it,
+// ovs-ofctl opens two more connections to the switch before it reads its
+// flows, for the names of the tables (OFPST_TABLE_FEATURES: a dozen
+// replies) and of the ports (OFPST_PORT_DESC), and then a third for the
+// bundle; Loom's flows name tables and ports by number.
+func noNames(args []string) []string {
+	return append([]string{"--no-names"}, args...)
 }
 
 // piece is a piece of flow text that go-openvswitch writes as it is: a
