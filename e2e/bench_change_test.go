@@ -168,7 +168,7 @@ func (b *benchLab) burstTopology() []byte {
 // empty switches.
 func (b *benchLab) clear(t *testing.T) {
 	for h := 1; h <= 3; h++ {
-		if out, err := b.l.Exec("ctl", "ovs-vsctl", fmt.Sprintf("--db=tcp:198.18.0.%d:6640", 10+h), "--timeout=20", "--if-exists", "del-br", "br-int"); err != nil {
+		if out, err := b.l.Exec("ctl", "ovs-vsctl", fmt.Sprintf("--db=tcp:198.18.0.%d:6640", 10+h), "--timeout=300", "--if-exists", "del-br", "br-int"); err != nil {
 			t.Fatalf("del-br on h%d: %v\n%s", h, err, out)
 		}
 	}
