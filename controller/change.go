@@ -94,13 +94,23 @@ func (w *worker) change(ctx context.Context, hs *flows.HostState) (HostResult, b
 	w.fw.begin(hs)
 	res.Flows, res.Err = of.SendDelta(ctx, hs.Flows, &w.known, &w.spare)
 	mark("flow_bundle")
-	w.fw.end(ctx, &res) // foreign changes, or an incomplete echo: a whole reconcile follows
-	mark("flow_echo")
 	if res.Err != nil {
+		w.fw.end(ctx, &res)
 		return no("flow bundle", res.Err)
 	}
+	// The bundle's echo (a barrier on the flow monitor's connection) and
+	// the new ports' numbers come at once. Foreign changes, or an
+	// incomplete echo, wake a whole reconcile next.
+	echo := HostResult{Flows: res.Flows}
+	echoed := make(chan time.Duration, 1)
+	go func() {
+		start := time.Now()
+		w.fw.end(ctx, &echo)
+		echoed <- time.Since(start)
+	}()
 	if w.fw == nil && !res.Flows.Empty() {
 		if n, err := of.FlowCount(ctx); err != nil || n != len(hs.Flows) {
+			<-echoed
 			w.known.Forget()
 			return no("flow count after the bundle", err)
 		}
@@ -116,10 +126,11 @@ func (w *worker) change(ctx context.Context, hs *flows.HostState) (HostResult, b
 		}
 	}
 	down, err := w.db.WaitPorts(ctx, toSpec.Name, want)
+	mark("ofports")
+	steps = append(steps, zap.Duration("flow_echo", <-echoed))
 	if err != nil {
 		return no("ports", err)
 	}
-	mark("ofports")
 	w.log.Debug("change sent", steps...)
 	// Changes come in bursts: the next ones, for a minute, find
 	// ovs-ofctl connected.
