@@ -27,4 +27,9 @@
 // makes it, each parsed (flows.ParseUpdate: updates carry no priority);
 // Plan.Echo tells a bundle's own echo from the rest, flow by flow. It only
 // reads.
+//
+// A change whose previous state Known holds goes as its difference
+// (SendDelta: no dump, no count; the caller confirms it through the
+// Monitor's echo), and through a Spare: an ovs-ofctl for the bundle
+// started ahead, connected to the switch and waiting for its flows.
 package ofctl
