@@ -558,6 +558,14 @@ func (w *worker) reconcile(ctx context.Context, why string) (ok, terminal bool) 
 			db.Watch(w.pokeDB)
 			db.WatchRecreated(w.interfaceRecreated)
 		}
+	} else if err := w.r.cfg.TLS.VerifyOpenFlow(ctx, hs); err != nil {
+		// A pinned host's OpenFlow certificate is checked at every
+		// reconcile, not only when loomd connects: the flows go through
+		// ovs-ofctl, whose fresh connections check only the CA, so a host
+		// that swaps to another certificate of the CA behind a connection
+		// loomd keeps would otherwise still get them.
+		w.closeDB()
+		res.Err, state = err, StateError
 	}
 	changed := false
 	if why == "change" && w.db != nil {

@@ -165,15 +165,24 @@ ports:
 		t.Fatal(err)
 	}
 
-	// The positive control: without the pin, the CA alone lets h1's
-	// certificate pass at h2's address. loomd stops first: it holds its
-	// connections to h2, verified when they were made, and would repair
-	// the drift below through them before the apply (its change path is
-	// that fast now), leaving the apply nothing to do.
-	d.stop()
+	// h2 swaps to h1's certificate while loomd holds connections to it,
+	// verified when they were made: loomd checks the pin again before it
+	// sends flows, so a hand edit on h2 is not repaired through them, and
+	// h2 is in error again.
 	setSSL("h1")
 	waitFor(t, "h2 presenting h1's certificate again", 20*time.Second, func() bool { return presents(6641) == fp1 })
 	l.MustExec("h2", "ovs-ofctl", "-O", "OpenFlow13", "del-flows", "br-int", "table=60")
+	waitFor(t, "loomd: h2 refused again for its certificate", 30*time.Second, func() bool {
+		h := d.hosts()["h2"]
+		return h.State == controller.StateError && strings.Contains(h.LastError, "not the certificate pinned for this host")
+	})
+	if out := l.MustExec("h2", "ovs-ofctl", "-O", "OpenFlow13", "dump-flows", "br-int", "table=60"); strings.Contains(out, "cookie=") {
+		t.Fatalf("loomd repaired h2 while it presented another host's certificate:\n%s", out)
+	}
+	d.stop()
+
+	// The positive control: without the pin, the CA alone lets h1's
+	// certificate pass at h2's address.
 	if out, err := apply(unpinned); err != nil || !regexp.MustCompile(`(?m)^~ h2: .*, applied and verified$`).MatchString(out) {
 		t.Fatalf("apply without the pin: %v, want h2 accepted (the CA signed h1's certificate):\n%s", err, out)
 	}
