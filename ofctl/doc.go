@@ -27,4 +27,8 @@
 // makes it, each parsed (flows.ParseUpdate: updates carry no priority);
 // Plan.Echo tells a bundle's own echo from the rest, flow by flow. It only
 // reads.
+//
+// Owns: the OpenFlow side of a host: dumping, planning and bundling flows
+// through ovs-ofctl. May import, of Loom's packages: flows, topology
+// (imports_test.go at the module's root holds these rules).
 package ofctl
