@@ -237,7 +237,11 @@ type worker struct {
 	recreated map[string]bool // interfaces whose device was made anew (ports.go)
 
 	// Owned by the worker's goroutine.
+	// reached is the desired state the host was last brought to (nil:
+	// not known); a new one is sent as the difference (change.go).
+	reached *flows.HostState
 	known   ofctl.Known // the switch's flows last found right
+	spare   ofctl.Spare // an ovs-ofctl waiting for the next change's bundle
 	fw      *flowWatch  // the switch's flow monitor; nil when off
 	db      *ovsdb.Client
 	dialed  endpoint // what db was dialled for
@@ -276,18 +280,20 @@ func (w *worker) ovsdbMatches(ctx context.Context) bool {
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
 	spec := BridgeSpec(hs)
-	plan, err := w.db.Plan(ctx, spec)
-	if err != nil || !plan.Empty() {
-		return false
-	}
 	want := map[string]int{}
 	for _, p := range spec.Ports {
 		want[p.Name] = p.OfportRequest
 	}
-	pending, down, err := w.db.PortsNow(ctx, spec.Name, want)
+	// One read of the cache for the plan, the ports and what is observed.
+	plan, pending, down, ifaces, err := w.db.Check(ctx, spec, want)
+	if err != nil {
+		return false
+	}
 	// Link states and the like change without changing the plan.
-	w.observe(ctx, spec.Name)
-	if err != nil || len(pending) > 0 {
+	w.mu.Lock()
+	w.observed = api.Observed{At: time.Now(), Interfaces: interfacesOf(ifaces)}
+	w.mu.Unlock()
+	if !plan.Empty() || len(pending) > 0 {
 		return false
 	}
 	w.setPortsDown(portProblems(hs, down))
@@ -326,6 +332,7 @@ func (w *worker) run(ctx context.Context) {
 	defer audit.Stop()
 	defer probe.Stop()
 	defer w.closeDB()
+	defer w.spare.Stop()
 	defer w.startFlowWatch(ctx)()
 	var retry <-chan time.Time
 	for {
@@ -369,12 +376,34 @@ func (w *worker) run(ctx context.Context) {
 		if retry != nil && why != "retry" && !(why == "change" && w.newDesired()) {
 			continue // failing: wait for the retry, don't hammer the host
 		}
-		if w.reconcile(ctx, why) {
+		switch ok, terminal := w.reconcile(ctx, why); {
+		case ok:
 			w.backoff, retry = 0, nil
-			continue
+		case terminal:
+			// No timer: an OVSDB update (someone hands the bridge over),
+			// a new desired state or the audit tries again.
+			w.backoff, retry = 0, nil
+		default:
+			retry = time.After(w.nextBackoff())
 		}
-		retry = time.After(w.nextBackoff())
 	}
+}
+
+// terminalErrs are the errors that retrying the same desired state
+// cannot fix: someone must change the host (hand a bridge or a port over
+// to Loom, initialise the database) or the topology. Either wakes the
+// worker (an OVSDB update, a new desired state), so a host that fails with
+// one waits for that instead of retrying on a timer.
+var terminalErrs = []error{ovsdb.ErrForeignBridge, ovsdb.ErrForeignPort, ovsdb.ErrInvalidSpec, ovsdb.ErrNotInitialized}
+
+// Terminal tells whether err is one that retrying cannot fix.
+func Terminal(err error) bool {
+	for _, t := range terminalErrs {
+		if errors.Is(err, t) {
+			return true
+		}
+	}
+	return false
 }
 
 // newDesired tells whether the host was given a desired state since its
@@ -405,6 +434,7 @@ func (w *worker) closeDB() {
 		w.db.Close()
 		w.db, w.lost = nil, nil
 	}
+	w.reached = nil
 }
 
 // probe tells whether the host still looks right without reading it all:
@@ -436,12 +466,13 @@ func (w *worker) probe(ctx context.Context) bool {
 }
 
 // reconcile compares the host with its desired state and changes what
-// differs; it reports success.
-func (w *worker) reconcile(ctx context.Context, why string) bool {
+// differs; it reports success, or whether its failure is terminal (see
+// Terminal).
+func (w *worker) reconcile(ctx context.Context, why string) (ok, terminal bool) {
 	select {
 	case w.r.sem <- struct{}{}:
 	case <-ctx.Done():
-		return false
+		return false, false
 	}
 	defer func() { <-w.r.sem }()
 	w.mu.Lock()
@@ -487,12 +518,30 @@ func (w *worker) reconcile(ctx context.Context, why string) bool {
 			db.WatchRecreated(w.interfaceRecreated)
 		}
 	}
+	changed := false
+	if why == "change" && w.db != nil {
+		res, changed = w.change(ctx, hs)
+		if changed {
+			why = "change (delta)"
+		}
+	}
 	if w.db != nil {
-		w.fw.begin(hs)
-		res = reconcileHost(ctx, w.db, w.r.cfg.TLS.OpenFlow(hs.OpenFlow), hs, false, &w.known)
-		w.fw.end(ctx, &res)
-		w.observe(ctx, hs.Bridge)
+		if !changed {
+			listening := w.fw != nil && w.fw.mon.Connected()
+			w.fw.begin(hs)
+			res = reconcileHost(ctx, w.db, w.r.cfg.TLS.OpenFlow(hs.OpenFlow), hs, false, &w.known, listening)
+			w.fw.end(ctx, &res)
+			w.observe(ctx, hs.Bridge)
+		}
+		w.reached = nil
+		if res.Err == nil {
+			w.reached = hs
+		}
 		switch {
+		case res.Err != nil && Terminal(res.Err):
+			// Keep the connection: its updates tell when someone changed
+			// the host (e.g. handed the bridge over to Loom).
+			state = api.StateError
 		case res.Err != nil:
 			state = api.StateError
 			// Start over from a fresh connection (and a full copy of the
@@ -523,6 +572,7 @@ func (w *worker) reconcile(ctx context.Context, why string) bool {
 	w.status.NextRetry = time.Time{}
 	repaired := false
 	portsBefore := w.status.PortsDown
+	w.status.Terminal = res.Err != nil && Terminal(res.Err)
 	if res.Err != nil {
 		w.status.Failures++
 		w.status.LastError = res.Err.Error()
@@ -551,5 +601,5 @@ func (w *worker) reconcile(ctx context.Context, why string) bool {
 	default:
 		w.log.Debug("reconciled", fields...)
 	}
-	return res.Err == nil && !errors.Is(ctx.Err(), context.DeadlineExceeded)
+	return res.Err == nil && !errors.Is(ctx.Err(), context.DeadlineExceeded), s.Terminal
 }

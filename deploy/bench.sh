@@ -51,7 +51,7 @@ rc=0
 	echo "== compile update benchmarks (-bench '$update')"
 	$GO test -run '^$' -bench "$update" -benchmem -benchtime 20x -timeout 60m ./flows || rc=1
 	echo "== lab benchmarks"
-	LOOM_BENCH_STRICT=1 $GO test -tags bench -run '^TestBench' -count=1 -v -timeout 40m ./e2e/ || rc=1
+	LOOM_BENCH_STRICT=1 $GO test -tags bench -run '^TestBench' -count=1 -v -timeout 70m ./e2e/ || rc=1
 	exit $rc
 } 2>&1 | tee "$log"
 rc=${PIPESTATUS[0]}

@@ -92,9 +92,15 @@ type Lab struct {
 
 // NewLab brings up a lab of n hosts with the given prefix and tears it
 // down when the test ends.
+//
+// LOOM_E2E_PREFIX, if set, is the prefix of every lab instead (to run
+// tests one at a time beside other runs of them on one machine).
 func NewLab(t *testing.T, prefix string, n int) *Lab {
 	t.Helper()
 	requireLab(t)
+	if p := os.Getenv("LOOM_E2E_PREFIX"); p != "" {
+		prefix = p
+	}
 	l := &Lab{t: t, Prefix: prefix}
 	t.Cleanup(func() {
 		if out, err := l.script("down"); err != nil {

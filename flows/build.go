@@ -31,12 +31,6 @@ type swState struct {
 	responder *part
 }
 
-// carries tells whether host h carries the switch (h is in s.hosts).
-func (s *swState) carries(h string) bool {
-	i := sort.Search(len(s.hosts), func(i int) bool { return s.hosts[i].Name >= h })
-	return i < len(s.hosts) && s.hosts[i].Name == h
-}
-
 // build computes the switch's parts; prev (nil: none) is the state it
 // had, whose parts are kept where they come out the same.
 func (s *swState) build(prev *swState) error {

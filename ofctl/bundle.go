@@ -1,7 +1,9 @@
 package ofctl
 
 import (
+	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"strconv"
@@ -22,7 +24,11 @@ var faultHook func(adds []*ovs.Flow) []*ovs.Flow
 // go-openvswitch runs the bundle (ovs-ofctl --bundle add-flow), fed with
 // Loom's own rendering of each flow (flows.Flow.AppendMatch and
 // AppendActions), which it only joins into its line.
-func (c *Client) Apply(ctx context.Context, p *Plan) error {
+func (c *Client) Apply(ctx context.Context, p *Plan) error { return c.ApplySpare(ctx, p, nil) }
+
+// ApplySpare is Apply through spare's process if it has one waiting for
+// this switch (see Spare), or a new ovs-ofctl otherwise.
+func (c *Client) ApplySpare(ctx context.Context, p *Plan, spare *Spare) error {
 	if p.Empty() {
 		return nil
 	}
@@ -38,18 +44,28 @@ func (c *Client) Apply(ctx context.Context, p *Plan) error {
 		if cmd != "ovs-ofctl" {
 			return nil, fmt.Errorf("unexpected command %q", cmd)
 		}
+		args = noNames(args)
+		if sp := spare.take(args); sp != nil {
+			// The flows are read in full before the process sends
+			// anything: keep them for a new process should this one turn
+			// out to have lost its connection.
+			b, err := io.ReadAll(stdin)
+			if err != nil {
+				return nil, err
+			}
+			out, err := sp.run(ctx, bytes.NewReader(b))
+			if !errors.Is(err, errSpareUnused) {
+				return out, err
+			}
+			stdin = bytes.NewReader(b)
+		}
 		return run(ctx, stdin, args...)
 	}
-	opts := []ovs.OptionFunc{ovs.Protocols([]string{ovs.ProtocolOpenFlow13}), ovs.Pipe(pipe)}
-	if strings.HasPrefix(c.target, "ssl:") {
-		if _, err := c.sslArgs(); err != nil {
-			return err
-		}
-		// ovs-ofctl --private-key=... --certificate=... --ca-cert=...
-		opts = append(opts, ovs.SetSSLParam(c.ssl.PrivateKey, c.ssl.Certificate, c.ssl.CACert))
+	client, err := c.ovsClient(pipe)
+	if err != nil {
+		return err
 	}
-	client := ovs.New(opts...)
-	err := client.OpenFlow.AddFlowBundle(c.target, func(tx *ovs.FlowTransaction) error {
+	err = client.OpenFlow.AddFlowBundle(c.target, func(tx *ovs.FlowTransaction) error {
 		tx.Delete(deletes...)
 		tx.Add(adds...)
 		return tx.Commit()
@@ -58,6 +74,46 @@ func (c *Client) Apply(ctx context.Context, p *Plan) error {
 		return fmt.Errorf("flow bundle to %s (%d flow mods): %w", c.target, p.FlowMods(), err)
 	}
 	return nil
+}
+
+// ovsClient is go-openvswitch's client for c's target, running ovs-ofctl
+// through pipe.
+func (c *Client) ovsClient(pipe func(stdin io.Reader, cmd string, args ...string) ([]byte, error)) (*ovs.Client, error) {
+	opts := []ovs.OptionFunc{ovs.Protocols([]string{ovs.ProtocolOpenFlow13}), ovs.Pipe(pipe)}
+	if strings.HasPrefix(c.target, "ssl:") {
+		if _, err := c.sslArgs(); err != nil {
+			return nil, err
+		}
+		// ovs-ofctl --private-key=... --certificate=... --ca-cert=...
+		opts = append(opts, ovs.SetSSLParam(c.ssl.PrivateKey, c.ssl.Certificate, c.ssl.CACert))
+	}
+	return ovs.New(opts...), nil
+}
+
+// bundleArgs are the arguments go-openvswitch gives ovs-ofctl for a
+// bundle to c's target.
+func (c *Client) bundleArgs() ([]string, error) {
+	var got []string
+	client, err := c.ovsClient(func(_ io.Reader, _ string, args ...string) ([]byte, error) {
+		got = noNames(args)
+		return nil, nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	if err := client.OpenFlow.AddFlowBundle(c.target, func(tx *ovs.FlowTransaction) error { return tx.Commit() }); err != nil {
+		return nil, err
+	}
+	return got, nil
+}
+
+// noNames puts --no-names first in ovs-ofctl's arguments. Without it,
+// ovs-ofctl opens two more connections to the switch before it reads its
+// flows, for the names of the tables (OFPST_TABLE_FEATURES: a dozen
+// replies) and of the ports (OFPST_PORT_DESC), and then a third for the
+// bundle; Loom's flows name tables and ports by number.
+func noNames(args []string) []string {
+	return append([]string{"--no-names"}, args...)
 }
 
 // piece is a piece of flow text that go-openvswitch writes as it is: a

@@ -28,6 +28,11 @@
 // Plan.Echo tells a bundle's own echo from the rest, flow by flow. It only
 // reads.
 //
+// A change whose previous state Known holds goes as its difference
+// (SendDelta: no dump, no count; the caller confirms it through the
+// Monitor's echo), and through a Spare: an ovs-ofctl for the bundle
+// started ahead, connected to the switch and waiting for its flows.
+//
 // Owns: the OpenFlow side of a host: dumping, planning and bundling flows
 // through ovs-ofctl. May import, of Loom's packages: flows, topology
 // (imports_test.go at the module's root holds these rules).

@@ -224,7 +224,7 @@ var flowCountRE = regexp.MustCompile(`flow_count=(\d+)`)
 // cheap probe (no flow is transferred) for a switch that lost its flows,
 // e.g. after ovs-vswitchd restarted.
 func (c *Client) FlowCount(ctx context.Context) (int, error) {
-	out, err := c.run(ctx, nil, "-O", "OpenFlow13", "dump-aggregate", c.target, cookieSpace)
+	out, err := c.run(ctx, nil, "-O", "OpenFlow13", "--no-names", "dump-aggregate", c.target, cookieSpace)
 	if err != nil {
 		return 0, fmt.Errorf("count flows of %s: %w", c.target, err)
 	}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"cmp"
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -334,6 +335,44 @@ func (c *Client) Sync(ctx context.Context, desired []flows.Flow, known *Known) (
 	}
 	if count != len(desired) {
 		return p, fmt.Errorf("verify: the switch holds %d of Loom's flows after the bundle, not %d", count, len(desired))
+	}
+	known.reached(desired, nil)
+	return p, nil
+}
+
+// ErrNotKnown is SendDelta's error when known holds no earlier state of
+// the switch to send the difference from.
+var ErrNotKnown = errors.New("the switch's flows are not known: compare it whole (Sync)")
+
+// Knows tells whether k remembers the switch as brought to flows (the
+// same desired state, as the compiler made it).
+func (k *Known) Knows(desired []flows.Flow) bool {
+	return k != nil && k.desired != nil && same(k.desired, desired)
+}
+
+// Forget makes k know nothing: the next Sync compares the whole switch.
+func (k *Known) Forget() { k.forget() }
+
+// SendDelta sends the difference between the flows the switch was last
+// brought to (known) and desired as one bundle, without reading the
+// switch or counting its flows afterwards, and then knows the switch as
+// brought to desired: OVS applies a bundle whole or not at all. Checking
+// that nobody else changed the switch meanwhile is the caller's (the flow
+// monitor's echo of the bundle; a Sync otherwise). On an error known
+// knows nothing.
+// spare (may be nil) may hold an ovs-ofctl process waiting for the bundle.
+func (c *Client) SendDelta(ctx context.Context, desired []flows.Flow, known *Known, spare *Spare) (*Plan, error) {
+	if known == nil || known.desired == nil {
+		return nil, ErrNotKnown
+	}
+	p := PlanDelta(known.desired, desired)
+	if p.Empty() {
+		known.reached(desired, nil)
+		return p, nil
+	}
+	known.forget()
+	if err := c.ApplySpare(ctx, p, spare); err != nil {
+		return p, err
 	}
 	known.reached(desired, nil)
 	return p, nil

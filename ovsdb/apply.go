@@ -112,8 +112,10 @@ func (e *InterfaceError) NoDevice() bool {
 	return strings.HasSuffix(e.Message, "(No such device)")
 }
 
-// pollInterval is how often WaitOfports looks at the cache.
-const pollInterval = 20 * time.Millisecond
+// pollInterval is how often the waits on ovs-vswitchd look at the cache
+// when no update came: they wake on each update of the cache (an
+// Interface's ofport, Open_vSwitch's cur_cfg), this is only a fallback.
+const pollInterval = 250 * time.Millisecond
 
 // WaitOfports waits until ovs-vswitchd reports, for each named interface on
 // bridge, the OpenFlow port number in want (0 = any number). It returns an
@@ -153,7 +155,16 @@ func (c *Client) waitPorts(ctx context.Context, bridge string, want map[string]i
 	names := slices.Sorted(maps.Keys(want))
 	ticker := time.NewTicker(pollInterval)
 	defer ticker.Stop()
+	// A check of many ports reads every row: while ovs-vswitchd numbers a
+	// bridge's hundreds of ports, updates come every few ms, and a check
+	// at each would keep a core busy. Those checks are spaced.
+	var gap time.Duration
+	if len(names) > fewRows {
+		gap = minCheckGap
+	}
 	for {
+		changed := c.changes()
+		checked := time.Now()
 		pending, failed, err := c.checkOfports(ctx, bridge, names, want)
 		if err != nil {
 			return nil, wrap(err)
@@ -164,10 +175,20 @@ func (c *Client) waitPorts(ctx context.Context, bridge string, want map[string]i
 		select {
 		case <-ctx.Done():
 			return nil, wrap(fmt.Errorf("%w: still waiting for %s", ctx.Err(), strings.Join(pending, "; ")))
+		case <-changed:
 		case <-ticker.C:
+		}
+		if wait := gap - time.Since(checked); wait > 0 {
+			select {
+			case <-ctx.Done():
+			case <-time.After(wait):
+			}
 		}
 	}
 }
+
+// minCheckGap spaces the checks of waits that read every row.
+const minCheckGap = 20 * time.Millisecond
 
 // OfportsReady tells, from the cache, whether every interface of want has
 // its requested OpenFlow port on bridge now (WaitOfports without waiting).
@@ -190,15 +211,27 @@ func (c *Client) PortsNow(ctx context.Context, bridge string, want map[string]in
 // checkOfports reads the cache once: pending describes interfaces not
 // there yet, failed holds the interfaces OVS gave up on.
 func (c *Client) checkOfports(ctx context.Context, bridge string, names []string, want map[string]int) (pending []string, failed []*InterfaceError, err error) {
-	s, err := c.snapshot(ctx)
+	var s *snapshot
+	if len(names) <= fewRows {
+		s, err = c.portRows(ctx, bridge, names)
+	}
+	if s == nil && err == nil {
+		s, err = c.snapshot(ctx)
+	}
 	if err != nil {
 		return nil, nil, err
 	}
+	pending, failed = ofportsIn(s, bridge, names, want)
+	return pending, failed, nil
+}
+
+// ofportsIn is checkOfports on the snapshot s.
+func ofportsIn(s *snapshot, bridge string, names []string, want map[string]int) (pending []string, failed []*InterfaceError) {
 	// Until ovs-vswitchd has caught up with the last transaction, the
 	// ofport and error columns may still describe the previous config.
 	if s.root != nil && s.root.CurCfg < s.root.NextCfg {
 		return []string{fmt.Sprintf("ovs-vswitchd to apply the configuration (cur_cfg %d < next_cfg %d; is it running?)",
-			s.root.CurCfg, s.root.NextCfg)}, nil, nil
+			s.root.CurCfg, s.root.NextCfg)}, nil
 	}
 	onBridge := map[string]*vswitchd.Interface{}
 	if br := s.bridgeByName(bridge); br != nil {
@@ -234,7 +267,7 @@ func (c *Client) checkOfports(ctx context.Context, bridge string, names []string
 			pending = append(pending, fmt.Sprintf("interface %q (ofport %d, want %d)", name, *i.Ofport, want[name]))
 		}
 	}
-	return pending, failed, nil
+	return pending, failed
 }
 
 // Ofports returns the OpenFlow port number ovs-vswitchd reported for each

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/go-logr/zapr"
@@ -52,6 +53,9 @@ type Client struct {
 	addr string
 	log  *zap.Logger
 	ovs  client.Client
+
+	mu      sync.Mutex
+	changed chan struct{} // closed at the next change of the cache
 }
 
 // DialOption changes how Dial connects.
@@ -116,12 +120,32 @@ func Dial(ctx context.Context, addr string, log *zap.Logger, opts ...DialOption)
 		}
 		return nil, fmt.Errorf("ovsdb %s: dial: %w", addr, err)
 	}
+	c := &Client{addr: addr, log: log, ovs: ovs, changed: make(chan struct{})}
+	// Waits for ovs-vswitchd (ofports, cur_cfg) wake on the cache's
+	// updates, not on a timer.
+	c.Watch(c.notify)
 	if _, err := ovs.Monitor(ctx, newMonitor(ovs)); err != nil {
 		ovs.Close()
 		return nil, fmt.Errorf("ovsdb %s: dial: monitor: %w", addr, err)
 	}
 	log.Debug("ovsdb connected", zap.String("addr", addr))
-	return &Client{addr: addr, log: log, ovs: ovs}, nil
+	return c, nil
+}
+
+// notify wakes whoever waits on the cache (changes).
+func (c *Client) notify() {
+	c.mu.Lock()
+	close(c.changed)
+	c.changed = make(chan struct{})
+	c.mu.Unlock()
+}
+
+// changes is closed at the next change of the cache: read the cache after
+// taking it, wait on it, and read again.
+func (c *Client) changes() <-chan struct{} {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.changed
 }
 
 // Close ends the connection. The Client cannot be used afterwards.

@@ -50,7 +50,12 @@
 // reads that cache after an echo round trip: ovsdb-server flushes pending
 // monitor updates to a session before any reply to it, and libovsdb applies
 // them in order, so the plan sees every transaction committed before Plan
-// was called (by Loom or by anyone else).
+// was called (by Loom or by anyone else). Every read of a row is a copy
+// (libovsdb clones cached rows; the models' CloneModel, vswitchd/clone.go,
+// does it in ~2 µs a row, where libovsdb's default through encoding/json
+// took ~20 µs): a change of a few ports is planned from their rows alone
+// (PlanChange, by the cache's name indexes), and Check reads the cache
+// once for the plan, the ports and the interfaces.
 //
 // # ovs-vswitchd
 //

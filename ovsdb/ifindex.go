@@ -225,6 +225,7 @@ func (c *Client) waitCurCfg(ctx context.Context) error {
 	defer ticker.Stop()
 	var target int
 	for first := true; ; first = false {
+		changed := c.changes()
 		var roots []vswitchd.OpenvSwitch
 		if err := c.ovs.List(ctx, &roots); err != nil {
 			return fmt.Errorf("read cache: %w", err)
@@ -242,6 +243,7 @@ func (c *Client) waitCurCfg(ctx context.Context) error {
 		case <-ctx.Done():
 			return fmt.Errorf("%w: waiting for ovs-vswitchd to apply the configuration (cur_cfg %d < next_cfg %d; is it running?)",
 				ctx.Err(), roots[0].CurCfg, target)
+		case <-changed:
 		case <-ticker.C:
 		}
 	}

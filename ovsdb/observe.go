@@ -25,9 +25,14 @@ func (c *Client) Interfaces(ctx context.Context, bridge string) ([]InterfaceStat
 	if err != nil {
 		return nil, fmt.Errorf("ovsdb %s: %w", c.addr, err)
 	}
+	return interfacesIn(s, bridge), nil
+}
+
+// interfacesIn is Interfaces on the snapshot s.
+func interfacesIn(s *snapshot, bridge string) []InterfaceState {
 	br := s.bridgeByName(bridge)
 	if br == nil {
-		return nil, nil
+		return nil
 	}
 	var out []InterfaceState
 	for _, pu := range br.Ports {
@@ -62,5 +67,5 @@ func (c *Client) Interfaces(ctx context.Context, bridge string) ([]InterfaceStat
 		}
 		return out[a].Name < out[b].Name
 	})
-	return out, nil
+	return out
 }

@@ -2,13 +2,16 @@ package ovsdb
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"maps"
 	"slices"
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 
+	"github.com/ovn-org/libovsdb/client"
 	"github.com/ovn-org/libovsdb/model"
 	"github.com/ovn-org/libovsdb/ovsdb"
 
@@ -90,12 +93,46 @@ func (c *Client) Plan(ctx context.Context, spec BridgeSpec) (*Plan, error) {
 	if err != nil {
 		return nil, wrap(err)
 	}
-	pl := &planner{c: c, spec: spec, s: s, plan: &Plan{Bridge: spec.Name, guard: -1}}
-	if err := pl.run(); err != nil {
+	p, err := c.planIn(s, spec)
+	if err != nil {
 		return nil, wrap(err)
 	}
+	return p, nil
+}
+
+// Check reads the cache once (after an echo, as Plan) for what Plan,
+// PortsNow and Interfaces read each: the plan for spec, the interfaces of
+// want ovs-vswitchd has not set up yet (pending) or gave up on (down),
+// and the bridge's interfaces.
+func (c *Client) Check(ctx context.Context, spec BridgeSpec, want map[string]int) (p *Plan, pending []string, down []*InterfaceError, ifaces []InterfaceState, err error) {
+	wrap := func(err error) error {
+		return fmt.Errorf("ovsdb %s: check bridge %q: %w", c.addr, spec.Name, err)
+	}
+	if err := spec.validate(); err != nil {
+		return nil, nil, nil, nil, wrap(err)
+	}
+	if err := c.sync(ctx); err != nil {
+		return nil, nil, nil, nil, wrap(err)
+	}
+	s, err := c.snapshot(ctx)
+	if err != nil {
+		return nil, nil, nil, nil, wrap(err)
+	}
+	if p, err = c.planIn(s, spec); err != nil {
+		return nil, nil, nil, nil, wrap(err)
+	}
+	pending, down = ofportsIn(s, spec.Name, slices.Sorted(maps.Keys(want)), want)
+	return p, pending, down, interfacesIn(s, spec.Name), nil
+}
+
+// planIn plans spec against the snapshot s.
+func (c *Client) planIn(s *snapshot, spec BridgeSpec) (*Plan, error) {
+	pl := &planner{c: c, spec: spec, s: s, plan: &Plan{Bridge: spec.Name, guard: -1}}
+	if err := pl.run(); err != nil {
+		return nil, err
+	}
 	if err := pl.bumpNextCfg(); err != nil {
-		return nil, wrap(err)
+		return nil, err
 	}
 	p := pl.plan
 	// The bridge's own changes first, then its ports, each in name order.
@@ -124,7 +161,7 @@ func changeRank(change string) int {
 // back the updates that preceded it are in the cache. It also fails fast on
 // a closed or broken connection, where the cache would be stale.
 func (c *Client) sync(ctx context.Context) error {
-	if err := c.ovs.Echo(ctx); err != nil {
+	if err := c.echo(ctx); err != nil {
 		// libovsdb's Echo reports most call errors as "incorrect server
 		// response"; say what really happened when we can.
 		if ctx.Err() != nil {
@@ -133,6 +170,30 @@ func (c *Client) sync(ctx context.Context) error {
 		return fmt.Errorf("sync cache: %w", err)
 	}
 	return nil
+}
+
+// echo is libovsdb's Echo, bounded by ctx. libovsdb v0.7.0 reads the
+// echo's reply while its reader may still be writing it when the call's
+// context ends first (a data race): the call gets a context of its own,
+// which ends only well after ctx, and the caller stops waiting when ctx
+// ends.
+func (c *Client) echo(ctx context.Context) error {
+	grace := DefaultDialTimeout
+	if d, ok := ctx.Deadline(); ok {
+		grace += time.Until(d)
+	}
+	done := make(chan error, 1)
+	go func() {
+		ectx, cancel := context.WithTimeout(context.WithoutCancel(ctx), grace)
+		defer cancel()
+		done <- c.ovs.Echo(ectx)
+	}()
+	select {
+	case err := <-done:
+		return err
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 }
 
 func (s BridgeSpec) validate() error {
@@ -826,4 +887,65 @@ func ptrInt(p *int) string {
 		return "(none)"
 	}
 	return strconv.Itoa(*p)
+}
+
+// fewRows is how many ports a read of the cache takes one by one (by
+// name, through the cache's indexes) rather than as a snapshot of every
+// row: each row read is a copy.
+const fewRows = 32
+
+// portRows is a partial snapshot: the Open_vSwitch row, bridge and, for
+// each of names, the port of that name on the bridge and its interfaces
+// (Loom's ports have one interface of the port's name). It is nil (and
+// no error) when the rows do not have that shape: read a whole snapshot
+// then.
+func (c *Client) portRows(ctx context.Context, bridge string, names []string) (*snapshot, error) {
+	s := &snapshot{bridges: map[string]*vswitchd.Bridge{}, ports: map[string]*vswitchd.Port{},
+		ifaces: map[string]*vswitchd.Interface{}, ctls: map[string]*vswitchd.Controller{},
+		portBridge: map[string]string{}, ifacePort: map[string]string{}}
+	var roots []vswitchd.OpenvSwitch
+	if err := c.ovs.List(ctx, &roots); err != nil {
+		return nil, fmt.Errorf("read cache: %w", err)
+	}
+	if len(roots) > 0 {
+		s.root = &roots[0]
+	}
+	br := &vswitchd.Bridge{Name: bridge}
+	switch err := c.ovs.Get(ctx, br); {
+	case errors.Is(err, client.ErrNotFound):
+		return s, nil
+	case err != nil:
+		return nil, fmt.Errorf("read cache: %w", err)
+	}
+	s.bridges[br.UUID] = br
+	onBridge := make(map[string]bool, len(br.Ports))
+	for _, u := range br.Ports {
+		onBridge[u] = true
+	}
+	for _, name := range names {
+		p := &vswitchd.Port{Name: name}
+		switch err := c.ovs.Get(ctx, p); {
+		case errors.Is(err, client.ErrNotFound):
+			continue // not there (yet)
+		case err != nil:
+			return nil, fmt.Errorf("read cache: %w", err)
+		}
+		if !onBridge[p.UUID] {
+			return nil, nil // on another bridge: let the full read say where
+		}
+		s.ports[p.UUID], s.portBridge[p.UUID] = p, br.UUID
+		for _, iu := range p.Interfaces {
+			i := &vswitchd.Interface{UUID: iu}
+			if err := c.ovs.Get(ctx, i); err != nil {
+				return nil, nil // not in the cache: the full read tells
+			}
+			s.ifaces[iu], s.ifacePort[iu] = i, p.UUID
+		}
+	}
+	// Only the bridge's ports that were read are known.
+	br.Ports = br.Ports[:0]
+	for u := range s.ports {
+		br.Ports = append(br.Ports, u)
+	}
+	return s, nil
 }

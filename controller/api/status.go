@@ -26,6 +26,10 @@ type HostStatus struct {
 	Repairs       int           `json:"repairs"`     // reconciles that found drift on a host in sync
 	LastChanges   int           `json:"lastChanges"` // OVSDB changes + flow mods of the last reconcile
 	NextRetry     time.Time     `json:"nextRetry,omitzero"`
+	// Terminal is set when the last error is one that retrying cannot fix
+	// (controller.Terminal): the host is tried again only when its desired
+	// state or its OVSDB changes, not on a timer.
+	Terminal bool `json:"terminal,omitempty"`
 	// Revision is the topology revision the host last reached; Desired is
 	// the one it is given (equal once it is in sync).
 	Revision int64 `json:"revision"`

@@ -31,8 +31,9 @@ func wireValues(t *testing.T) map[string]any {
 		Flows: 40, Reconciles: 3, Failures: 0, Repairs: 1, LastChanges: 5, NextRetry: at.Add(time.Second),
 		Revision: 7, Desired: 7, PortsDown: down}
 	failing := HostStatus{Host: "h3", State: StateUnreachable, LastError: "ovsdb tcp:192.0.2.3:6640: connection refused", Failures: 2, Desired: 7}
+	terminal := HostStatus{Host: "h4", State: StateError, LastError: "bridge lm-br on h4 is not Loom's", Terminal: true, Failures: 1, Reconciles: 1, Desired: 7}
 	status := Status{Topology: TopologyState{Source: SourceAPI, Revision: 7, Loaded: true, LoadedAt: at, WrittenAt: at,
-		Summary: Summary{Hosts: 2, Switches: 1, Ports: 3, ACLs: 1, RuntimePorts: 1}}, Hosts: []HostStatus{host, failing}}
+		Summary: Summary{Hosts: 2, Switches: 1, Ports: 3, ACLs: 1, RuntimePorts: 1}}, Hosts: []HostStatus{host, failing, terminal}}
 	return map[string]any{
 		"status":          status,
 		"eventHost":       Event{Type: EventHost, Host: &failing},
@@ -77,7 +78,7 @@ func TestWireRoundTrip(t *testing.T) {
 	if err := json.Unmarshal(b, &st); err != nil {
 		t.Fatal(err)
 	}
-	if len(st.Hosts) != 2 || !st.Hosts[0].AtRevision() || st.Hosts[1].AtRevision() || st.Hosts[0].PortsDown[0].Object != "port/web9" {
+	if len(st.Hosts) != 3 || !st.Hosts[2].Terminal || !st.Hosts[0].AtRevision() || st.Hosts[1].AtRevision() || st.Hosts[0].PortsDown[0].Object != "port/web9" {
 		t.Errorf("status read back as %+v", st)
 	}
 	var hf HostFlows

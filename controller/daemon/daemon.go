@@ -178,6 +178,7 @@ func (d *Daemon) Ready() bool {
 // work in flight on a host is abandoned (a flow bundle is all or nothing).
 func (d *Daemon) Run(ctx context.Context, reload time.Duration) {
 	if d.cfg.TopologyPath != "" {
+		go d.watchFiles(ctx)
 		go func() {
 			t := time.NewTicker(reload)
 			defer t.Stop()
