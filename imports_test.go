@@ -146,26 +146,34 @@ func TestImportDirections(t *testing.T) {
 	}
 }
 
-// The wire package and what it links: nothing of the runtime, no OVSDB or
-// OpenFlow client, no logger or metrics, whatever the path.
-func TestWirePackageLinksNoRuntime(t *testing.T) {
+// The wire package and loomd's clients other than loomctl (which has
+// cmd/loomctl/build_test.go) link nothing of the runtime, whatever the
+// path: no controller, no OVSDB or OpenFlow client, no logger or metrics
+// (controller/api only).
+func TestClientsLinkNoRuntime(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs go list")
 	}
-	out, err := exec.Command("go", "list", "-deps", "./controller/api").Output()
-	if err != nil {
-		t.Fatalf("go list -deps ./controller/api: %v", err)
-	}
-	deps := strings.Fields(string(out))
-	if !slices.Contains(deps, module+"topology") || !slices.Contains(deps, module+"flows") {
-		t.Fatalf("go list -deps ./controller/api does not list topology and flows: %v", deps)
-	}
-	forbidden := []string{module + "controller", module + "ovsdb", module + "ofctl", module + "plumb",
-		"github.com/ovn-org/libovsdb", "go.uber.org/zap", "github.com/prometheus/client_golang"}
-	for _, d := range deps {
-		for _, f := range forbidden {
-			if (d == f || strings.HasPrefix(d, f+"/")) && d != module+"controller/api" {
-				t.Errorf("controller/api links %s", d)
+	forbidden := []string{module + "controller", module + "ovsdb", module + "ofctl", "github.com/ovn-org/libovsdb"}
+	for _, pkg := range []string{"controller/api", "plumb", "cmd/loom-cni", "cmd/loom-docker"} {
+		out, err := exec.Command("go", "list", "-deps", "./"+pkg).Output()
+		if err != nil {
+			t.Fatalf("go list -deps ./%s: %v", pkg, err)
+		}
+		deps := strings.Fields(string(out))
+		// Positive control: the listing holds the package's own imports.
+		if !slices.Contains(deps, module+"topology") {
+			t.Fatalf("go list -deps ./%s does not list topology: %v", pkg, deps)
+		}
+		bad := forbidden
+		if pkg == "controller/api" {
+			bad = append(bad, module+"plumb", "go.uber.org/zap", "github.com/prometheus/client_golang")
+		}
+		for _, d := range deps {
+			for _, f := range bad {
+				if (d == f || strings.HasPrefix(d, f+"/")) && d != module+"controller/api" {
+					t.Errorf("%s links %s", pkg, d)
+				}
 			}
 		}
 	}
