@@ -9,6 +9,7 @@ import (
 
 	"go.uber.org/zap"
 
+	"github.com/loom-sdn/loom/controller/api"
 	"github.com/loom-sdn/loom/flows"
 	"github.com/loom-sdn/loom/ofctl"
 	"github.com/loom-sdn/loom/ovsdb"
@@ -45,7 +46,7 @@ type HostResult struct {
 	Err          error
 	// PortsDown lists the ports OVS could not set up; the rest of the host
 	// works without them (not an error of the run).
-	PortsDown []PortProblem
+	PortsDown []api.PortProblem
 	// NotContacted is why the host was not contacted (Options.Skip): the
 	// result is then its plan as a new host.
 	NotContacted string

@@ -8,6 +8,7 @@ import (
 
 	"go.uber.org/zap"
 
+	"github.com/loom-sdn/loom/controller/api"
 	"github.com/loom-sdn/loom/flows"
 	"github.com/loom-sdn/loom/ovsdb"
 )
@@ -144,9 +145,9 @@ func (w *worker) change(ctx context.Context, hs *flows.HostState) (HostResult, b
 	for _, n := range slices.Concat(d.Added, d.Changed, d.Deleted) {
 		touched[n] = true
 	}
-	res.PortsDown = slices.DeleteFunc(before, func(p PortProblem) bool { return touched[p.Interface] })
+	res.PortsDown = slices.DeleteFunc(before, func(p api.PortProblem) bool { return touched[p.Interface] })
 	res.PortsDown = append(res.PortsDown, portProblems(hs, down)...)
-	slices.SortFunc(res.PortsDown, func(a, b PortProblem) int {
+	slices.SortFunc(res.PortsDown, func(a, b api.PortProblem) int {
 		return strings.Compare(a.Object+"\x00"+a.Interface, b.Object+"\x00"+b.Interface)
 	})
 	if len(res.PortsDown) == 0 {

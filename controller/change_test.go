@@ -14,6 +14,7 @@ import (
 	"go.uber.org/zap"
 	"go.uber.org/zap/zaptest/observer"
 
+	"github.com/loom-sdn/loom/controller/api"
 	"github.com/loom-sdn/loom/flows"
 	"github.com/loom-sdn/loom/ofctl"
 	"github.com/loom-sdn/loom/ovsdb"
@@ -56,8 +57,8 @@ func TestChangePath(t *testing.T) {
 	}
 	dir := s.Dir
 	core, logs := observer.New(zap.DebugLevel)
-	statuses := make(chan HostStatus, 100)
-	r := NewReconciler(zap.New(core), Config{}, func(st HostStatus) { statuses <- st })
+	statuses := make(chan api.HostStatus, 100)
+	r := NewReconciler(zap.New(core), Config{}, func(st api.HostStatus) { statuses <- st })
 	t.Cleanup(func() {
 		if t.Failed() || testing.Verbose() {
 			for _, e := range logs.All() {
@@ -72,7 +73,7 @@ func TestChangePath(t *testing.T) {
 	defer func() { cancel(); <-done }()
 
 	// reach waits for the host at rev and returns the status.
-	reach := func(rev int64, state string) HostStatus {
+	reach := func(rev int64, state string) api.HostStatus {
 		t.Helper()
 		for {
 			select {
@@ -80,7 +81,7 @@ func TestChangePath(t *testing.T) {
 				if st.Revision == rev && st.Desired == rev && (st.State == state) {
 					return st
 				}
-				if st.State == StateError {
+				if st.State == api.StateError {
 					t.Logf("host in error: %s", st.LastError)
 				}
 			case <-ctx.Done():
@@ -118,13 +119,13 @@ func TestChangePath(t *testing.T) {
 
 	hs1 := changeHost(s.Addr, dir, "lmc-a", "lmc-b")
 	r.SetDesired([]*flows.HostState{hs1}, 1)
-	reach(1, StateInSync)
+	reach(1, api.StateInSync)
 	check(hs1)
 
 	// One port added: the change path.
 	hs2 := changeHost(s.Addr, dir, "lmc-a", "lmc-b", "lmc-c")
 	r.SetDesired([]*flows.HostState{hs2}, 2)
-	st := reach(2, StateInSync)
+	st := reach(2, api.StateInSync)
 	check(hs2)
 	if got := trigger(); got != "change (delta)" {
 		t.Errorf("port added: trigger %q, want the change path", got)
@@ -136,7 +137,7 @@ func TestChangePath(t *testing.T) {
 	// One port deleted, one added whose device does not exist: degraded.
 	hs3 := changeHost(s.Addr, dir, "lmc-b", "lmc-c", "lmc-d")
 	r.SetDesired([]*flows.HostState{hs3}, 3)
-	st = reach(3, StateDegraded)
+	st = reach(3, api.StateDegraded)
 	if got := trigger(); got != "change (delta)" {
 		t.Errorf("ports changed: trigger %q, want the change path", got)
 	}
@@ -161,7 +162,7 @@ func TestChangePath(t *testing.T) {
 	// The port down is dropped: in sync again.
 	hs4 := changeHost(s.Addr, dir, "lmc-b", "lmc-c")
 	r.SetDesired([]*flows.HostState{hs4}, 4)
-	reach(4, StateInSync)
+	reach(4, api.StateInSync)
 	check(hs4)
 	if got := trigger(); got != "change (delta)" {
 		t.Errorf("port down dropped: trigger %q, want the change path", got)
@@ -173,7 +174,7 @@ func TestChangePath(t *testing.T) {
 	s.Vsctl(t, "del-port", "lmc-br", "lmc-b")
 	hs5 := changeHost(s.Addr, dir, "lmc-a", "lmc-b", "lmc-c")
 	r.SetDesired([]*flows.HostState{hs5}, 5)
-	reach(5, StateInSync)
+	reach(5, api.StateInSync)
 	deadline := time.Now().Add(10 * time.Second)
 	for {
 		db, err := ovsdb.Dial(ctx, hs5.OVSDB, nil)
@@ -197,7 +198,7 @@ func TestChangePath(t *testing.T) {
 	hs6.OpenFlow = "unix:" + filepath.Join(dir, "lmc-br.of2")
 	hs6.ControllerTarget = "punix:" + filepath.Join(dir, "lmc-br.of2")
 	r.SetDesired([]*flows.HostState{hs6}, 6)
-	reach(6, StateInSync)
+	reach(6, api.StateInSync)
 	if got := trigger(); got == "change (delta)" {
 		t.Errorf("listener moved: trigger %q, want a whole reconcile", got)
 	}
@@ -215,15 +216,15 @@ func TestTerminalError(t *testing.T) {
 	s := ovsdbtest.StartServer(t)
 	s.StartVswitchd(t)
 	s.Vsctl(t, "add-br", "lmc-br", "--", "set", "bridge", "lmc-br", "datapath_type=netdev")
-	statuses := make(chan HostStatus, 100)
-	r := NewReconciler(zap.NewNop(), Config{BackoffMin: time.Hour, BackoffMax: time.Hour}, func(st HostStatus) { statuses <- st })
+	statuses := make(chan api.HostStatus, 100)
+	r := NewReconciler(zap.NewNop(), Config{BackoffMin: time.Hour, BackoffMax: time.Hour}, func(st api.HostStatus) { statuses <- st })
 	ctx, cancel := context.WithTimeout(t.Context(), 60*time.Second)
 	done := make(chan struct{})
 	go func() { r.Run(ctx); close(done) }()
 	defer func() { cancel(); <-done }()
 	r.SetDesired([]*flows.HostState{changeHost(s.Addr, s.Dir, "lmc-a")}, 1)
-	var st HostStatus
-	for st.State != StateError {
+	var st api.HostStatus
+	for st.State != api.StateError {
 		select {
 		case st = <-statuses:
 		case <-ctx.Done():

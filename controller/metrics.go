@@ -4,6 +4,8 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/loom-sdn/loom/controller/api"
 )
 
 // metrics are the Reconciler's Prometheus metrics.
@@ -43,9 +45,9 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 func (m *metrics) observe(host, state string, took time.Duration, flows int, repaired bool) {
 	result := "ok"
 	switch state {
-	case StateError:
+	case api.StateError:
 		result = "error"
-	case StateUnreachable:
+	case api.StateUnreachable:
 		result = "unreachable"
 	}
 	m.reconciles.WithLabelValues(host, result).Inc()
@@ -55,7 +57,7 @@ func (m *metrics) observe(host, state string, took time.Duration, flows int, rep
 		m.repairs.WithLabelValues(host).Inc()
 	}
 	up := 1.0
-	if state == StateUnreachable {
+	if state == api.StateUnreachable {
 		up = 0
 	}
 	m.up.WithLabelValues(host).Set(up)

@@ -9,6 +9,7 @@ import (
 
 	"go.uber.org/zap"
 
+	"github.com/loom-sdn/loom/controller/api"
 	"github.com/loom-sdn/loom/flows"
 	"github.com/loom-sdn/loom/ovsdb"
 )
@@ -24,29 +25,10 @@ import (
 // instead would make the desired flows depend on what the host reports,
 // and the port would wait for a reconcile to work.
 
-// PortProblem is a port of a host that OVS could not set up.
-type PortProblem struct {
-	// Object is the topology object behind the port: "port/web9",
-	// "physnet/phys1" (an uplink), "host/h2" (a tunnel),
-	// "endpoint/vtep1".
-	Object    string `json:"object"`
-	Interface string `json:"interface"`
-	// Problem says what is wrong in plain words, and the likely fix.
-	Problem string `json:"problem"`
-	// OVSError is OVS's own text (Interface.error).
-	OVSError string `json:"ovsError,omitempty"`
-}
-
-// AtRevision tells whether a host's status says it holds the revision it
-// is given (in sync, or degraded: with ports down).
-func (s HostStatus) AtRevision() bool {
-	return (s.State == StateInSync || s.State == StateDegraded) && s.Revision == s.Desired
-}
-
 // portProblems describes the interfaces OVS gave up on, for the operator:
 // which object of the topology, what is wrong and what to do. Sorted by
 // object.
-func portProblems(hs *flows.HostState, down []*ovsdb.InterfaceError) []PortProblem {
+func portProblems(hs *flows.HostState, down []*ovsdb.InterfaceError) []api.PortProblem {
 	if len(down) == 0 {
 		return nil
 	}
@@ -54,7 +36,7 @@ func portProblems(hs *flows.HostState, down []*ovsdb.InterfaceError) []PortProbl
 	for _, p := range hs.Ports {
 		objects[p.Name] = p.ExternalIDs[flows.ExtIDObject]
 	}
-	out := make([]PortProblem, 0, len(down))
+	out := make([]api.PortProblem, 0, len(down))
 	for _, e := range down {
 		obj := objects[e.Interface]
 		kind, name, _ := strings.Cut(obj, "/")
@@ -69,7 +51,7 @@ func portProblems(hs *flows.HostState, down []*ovsdb.InterfaceError) []PortProbl
 		case "endpoint":
 			what = "tunnel to external endpoint " + name
 		}
-		p := PortProblem{Object: obj, Interface: e.Interface, OVSError: e.Message}
+		p := api.PortProblem{Object: obj, Interface: e.Interface, OVSError: e.Message}
 		switch {
 		case e.NoDevice() && kind == "port":
 			p.Problem = fmt.Sprintf("%s: interface %s does not exist on host %s (start the workload, or fix the port's interface or host)", what, e.Interface, hs.Host)
@@ -86,7 +68,7 @@ func portProblems(hs *flows.HostState, down []*ovsdb.InterfaceError) []PortProbl
 		}
 		out = append(out, p)
 	}
-	slices.SortFunc(out, func(a, b PortProblem) int {
+	slices.SortFunc(out, func(a, b api.PortProblem) int {
 		return strings.Compare(a.Object+"\x00"+a.Interface, b.Object+"\x00"+b.Interface)
 	})
 	return out
@@ -94,22 +76,22 @@ func portProblems(hs *flows.HostState, down []*ovsdb.InterfaceError) []PortProbl
 
 // withPorts is the status of a host that is at its revision with ports
 // down (none: in sync).
-func withPorts(s HostStatus, down []PortProblem) HostStatus {
+func withPorts(s api.HostStatus, down []api.PortProblem) api.HostStatus {
 	s.PortsDown = down
-	s.State = StateInSync
+	s.State = api.StateInSync
 	if len(down) > 0 {
-		s.State = StateDegraded
+		s.State = api.StateDegraded
 	}
 	return s
 }
 
 // samePorts tells whether two lists of ports down are the same.
-func samePorts(a, b []PortProblem) bool { return slices.Equal(a, b) }
+func samePorts(a, b []api.PortProblem) bool { return slices.Equal(a, b) }
 
 // setPortsDown records, for a host found at its revision without a
 // reconcile (an OVSDB update), which ports are down now. It logs each port
 // that goes down or comes back, and publishes the status if it changed.
-func (w *worker) setPortsDown(down []PortProblem) {
+func (w *worker) setPortsDown(down []api.PortProblem) {
 	w.mu.Lock()
 	before := w.status.PortsDown
 	if samePorts(before, down) {
@@ -124,8 +106,8 @@ func (w *worker) setPortsDown(down []PortProblem) {
 }
 
 // logPorts logs the ports that went down or came back between two lists.
-func (w *worker) logPorts(before, after []PortProblem) {
-	key := func(p PortProblem) string { return p.Object + "\x00" + p.Interface }
+func (w *worker) logPorts(before, after []api.PortProblem) {
+	key := func(p api.PortProblem) string { return p.Object + "\x00" + p.Interface }
 	was := map[string]bool{}
 	for _, p := range before {
 		was[key(p)] = true

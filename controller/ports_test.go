@@ -3,6 +3,7 @@ package controller
 import (
 	"testing"
 
+	"github.com/loom-sdn/loom/controller/api"
 	"github.com/loom-sdn/loom/flows"
 	"github.com/loom-sdn/loom/ovsdb"
 )
@@ -22,7 +23,7 @@ func TestPortProblems(t *testing.T) {
 		{Interface: "gre-h3", Ofport: -1, Message: "gre-h3: bad remote_ip"},
 		{Interface: "lm-stray", Ofport: -1},
 	})
-	want := []PortProblem{
+	want := []api.PortProblem{
 		{Object: "", Interface: "lm-stray", Problem: "port lm-stray: OVS on host h2 could not set up interface lm-stray: no reason given (see ovs-vswitchd's log on the host)"},
 		{Object: "host/h3", Interface: "gre-h3", Problem: "tunnel to host h3: OVS on host h2 could not set up interface gre-h3: gre-h3: bad remote_ip",
 			OVSError: "gre-h3: bad remote_ip"},
@@ -45,20 +46,20 @@ func TestPortProblems(t *testing.T) {
 }
 
 func TestWithPorts(t *testing.T) {
-	down := []PortProblem{{Object: "port/web9", Interface: "lm-web9", Problem: "x"}}
-	s := HostStatus{State: StateInSync, Revision: 3, Desired: 3}
+	down := []api.PortProblem{{Object: "port/web9", Interface: "lm-web9", Problem: "x"}}
+	s := api.HostStatus{State: api.StateInSync, Revision: 3, Desired: 3}
 	s = withPorts(s, down)
-	if s.State != StateDegraded || len(s.PortsDown) != 1 || !s.AtRevision() {
+	if s.State != api.StateDegraded || len(s.PortsDown) != 1 || !s.AtRevision() {
 		t.Errorf("with a port down: %+v", s)
 	}
 	s = withPorts(s, nil)
-	if s.State != StateInSync || s.PortsDown != nil || !s.AtRevision() {
+	if s.State != api.StateInSync || s.PortsDown != nil || !s.AtRevision() {
 		t.Errorf("port back: %+v", s)
 	}
-	for _, st := range []HostStatus{
-		{State: StateDegraded, Revision: 2, Desired: 3},
-		{State: StateError, Revision: 3, Desired: 3},
-		{State: StateApplying, Revision: 3, Desired: 3},
+	for _, st := range []api.HostStatus{
+		{State: api.StateDegraded, Revision: 2, Desired: 3},
+		{State: api.StateError, Revision: 3, Desired: 3},
+		{State: api.StateApplying, Revision: 3, Desired: 3},
 	} {
 		if st.AtRevision() {
 			t.Errorf("%+v: AtRevision", st)

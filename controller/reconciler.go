@@ -11,6 +11,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/zap"
 
+	"github.com/loom-sdn/loom/controller/api"
 	"github.com/loom-sdn/loom/flows"
 	"github.com/loom-sdn/loom/ofctl"
 	"github.com/loom-sdn/loom/ovsdb"
@@ -51,42 +52,6 @@ func (c Config) withDefaults() Config {
 	return c
 }
 
-// Host states in HostStatus.State.
-const (
-	StatePending     = "pending"     // not reconciled yet
-	StateApplying    = "applying"    // a new revision of the topology is being applied
-	StateInSync      = "in sync"     // the last reconcile succeeded
-	StateDegraded    = "degraded"    // the last reconcile succeeded but some ports are down (ports.go)
-	StateUnreachable = "unreachable" // its OVSDB server could not be reached
-	StateError       = "error"       // reached, but the reconcile failed
-)
-
-// HostStatus is what a Reconciler knows of one host.
-type HostStatus struct {
-	Host          string        `json:"host"`
-	State         string        `json:"state"`
-	LastError     string        `json:"lastError,omitempty"`
-	LastReconcile time.Time     `json:"lastReconcile,omitzero"`
-	LastDuration  time.Duration `json:"lastDurationNs,omitempty"`
-	Flows         int           `json:"flows"`       // desired flows
-	Reconciles    int           `json:"reconciles"`  // attempts so far
-	Failures      int           `json:"failures"`    // consecutive failures
-	Repairs       int           `json:"repairs"`     // reconciles that found drift on a host in sync
-	LastChanges   int           `json:"lastChanges"` // OVSDB changes + flow mods of the last reconcile
-	NextRetry     time.Time     `json:"nextRetry,omitzero"`
-	// Terminal is set when the last error is one that retrying cannot fix
-	// (see Terminal): the host is tried again only when its desired state
-	// or its OVSDB changes, not on a timer.
-	Terminal bool `json:"terminal,omitempty"`
-	// Revision is the topology revision the host last reached; Desired is
-	// the one it is given (equal once it is in sync).
-	Revision int64 `json:"revision"`
-	Desired  int64 `json:"desiredRevision"`
-	// PortsDown lists the ports OVS could not set up (state degraded):
-	// the rest of the host works without them.
-	PortsDown []PortProblem `json:"portsDown,omitempty"`
-}
-
 // A Reconciler keeps every host of a topology equal to its desired state,
 // for as long as it runs. Each host has a worker; everything that may
 // matter (a new topology, a change in the host's OVSDB, a lost connection,
@@ -99,7 +64,7 @@ type Reconciler struct {
 	log      *zap.Logger
 	cfg      Config
 	sem      chan struct{}
-	onStatus func(HostStatus)
+	onStatus func(api.HostStatus)
 	metrics  *metrics
 
 	mu      sync.Mutex
@@ -110,10 +75,10 @@ type Reconciler struct {
 
 // NewReconciler returns a Reconciler; onStatus, if not nil, is called after
 // every change of a host's status (from the host's worker goroutine).
-func NewReconciler(log *zap.Logger, cfg Config, onStatus func(HostStatus)) *Reconciler {
+func NewReconciler(log *zap.Logger, cfg Config, onStatus func(api.HostStatus)) *Reconciler {
 	cfg = cfg.withDefaults()
 	if onStatus == nil {
-		onStatus = func(HostStatus) {}
+		onStatus = func(api.HostStatus) {}
 	}
 	return &Reconciler{log: log, cfg: cfg, sem: make(chan struct{}, cfg.Parallel), onStatus: onStatus,
 		metrics: newMetrics(cfg.Metrics), workers: map[string]*worker{}}
@@ -143,7 +108,7 @@ func (r *Reconciler) SetDesired(states []*flows.HostState, rev int64) {
 		if w == nil {
 			w = &worker{r: r, host: hs.Host, log: r.log.With(zap.String("host", hs.Host)),
 				wake: make(chan struct{}, 1), dbEvent: make(chan struct{}, 1), bounce: make(chan struct{}, 1), stop: make(chan struct{}),
-				status: HostStatus{Host: hs.Host, State: StatePending}}
+				status: api.HostStatus{Host: hs.Host, State: api.StatePending}}
 			r.workers[hs.Host] = w
 			if r.ctx != nil {
 				r.start(w)
@@ -181,14 +146,14 @@ func (r *Reconciler) start(w *worker) {
 }
 
 // Status returns every host's status, sorted by host.
-func (r *Reconciler) Status() []HostStatus {
+func (r *Reconciler) Status() []api.HostStatus {
 	r.mu.Lock()
 	ws := make([]*worker, 0, len(r.workers))
 	for _, w := range r.workers {
 		ws = append(ws, w)
 	}
 	r.mu.Unlock()
-	out := make([]HostStatus, 0, len(ws))
+	out := make([]api.HostStatus, 0, len(ws))
 	for _, w := range ws {
 		out = append(out, w.getStatus())
 	}
@@ -210,21 +175,15 @@ func (r *Reconciler) Desired(host string) *flows.HostState {
 	return w.desired
 }
 
-// Observed is what OVS last reported of a host's bridge.
-type Observed struct {
-	At         time.Time              `json:"at,omitzero"` // zero: never read
-	Interfaces []ovsdb.InterfaceState `json:"interfaces"`
-}
-
 // Observed returns what OVS last reported of host's bridge (read from the
 // worker's OVSDB cache after each reconcile and each OVSDB change); false
 // for a host not in the topology.
-func (r *Reconciler) Observed(host string) (Observed, bool) {
+func (r *Reconciler) Observed(host string) (api.Observed, bool) {
 	r.mu.Lock()
 	w := r.workers[host]
 	r.mu.Unlock()
 	if w == nil {
-		return Observed{}, false
+		return api.Observed{}, false
 	}
 	w.mu.Lock()
 	defer w.mu.Unlock()
@@ -241,7 +200,7 @@ func (w *worker) observe(ctx context.Context, bridge string) {
 		return
 	}
 	w.mu.Lock()
-	w.observed = Observed{At: time.Now(), Interfaces: ifs}
+	w.observed = api.Observed{At: time.Now(), Interfaces: interfacesOf(ifs)}
 	w.mu.Unlock()
 }
 
@@ -273,8 +232,8 @@ type worker struct {
 	mu        sync.Mutex
 	desired   *flows.HostState
 	tried     *flows.HostState // the desired state of the last reconcile
-	status    HostStatus
-	observed  Observed        // the bridge's interfaces as OVS last reported them
+	status    api.HostStatus
+	observed  api.Observed    // the bridge's interfaces as OVS last reported them
 	recreated map[string]bool // interfaces whose device was made anew (ports.go)
 
 	// Owned by the worker's goroutine.
@@ -332,7 +291,7 @@ func (w *worker) ovsdbMatches(ctx context.Context) bool {
 	}
 	// Link states and the like change without changing the plan.
 	w.mu.Lock()
-	w.observed = Observed{At: time.Now(), Interfaces: ifaces}
+	w.observed = api.Observed{At: time.Now(), Interfaces: interfacesOf(ifaces)}
 	w.mu.Unlock()
 	if !plan.Empty() || len(pending) > 0 {
 		return false
@@ -361,7 +320,7 @@ func (w *worker) setDesired(hs *flows.HostState, rev int64) {
 	w.poke()
 }
 
-func (w *worker) getStatus() HostStatus {
+func (w *worker) getStatus() api.HostStatus {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	return w.status
@@ -519,14 +478,14 @@ func (w *worker) reconcile(ctx context.Context, why string) (ok, terminal bool) 
 	w.mu.Lock()
 	hs := w.desired
 	w.tried = hs
-	wasInSync := w.status.State == StateInSync || w.status.State == StateDegraded
+	wasInSync := w.status.State == api.StateInSync || w.status.State == api.StateDegraded
 	rev := w.status.Desired
 	// Changes made to reach a new revision are not repairs of drift.
 	sameRev := w.status.Revision == rev
-	var applying *HostStatus
-	if w.status.Revision != rev && w.status.State != StateApplying {
+	var applying *api.HostStatus
+	if w.status.Revision != rev && w.status.State != api.StateApplying {
 		// Say so: a large host may take a while.
-		w.status.State = StateApplying
+		w.status.State = api.StateApplying
 		s := w.status
 		applying = &s
 	}
@@ -539,7 +498,7 @@ func (w *worker) reconcile(ctx context.Context, why string) (ok, terminal bool) 
 	ctx, cancel := context.WithTimeout(ctx, w.r.cfg.HostTimeout)
 	defer cancel()
 	var res HostResult
-	state := StateInSync
+	state := api.StateInSync
 	if w.db != nil && w.dialed != endpointOf(hs) {
 		w.closeDB() // the host moved, or its certificate pin changed
 	}
@@ -547,12 +506,12 @@ func (w *worker) reconcile(ctx context.Context, why string) (ok, terminal bool) 
 		opts, err := w.r.cfg.TLS.dialOptions(hs) // files read anew: renewals are picked up
 		var db *ovsdb.Client
 		if err != nil {
-			res.Err, state = err, StateError
+			res.Err, state = err, api.StateError
 		} else if db, err = ovsdb.Dial(ctx, hs.OVSDB, w.log, opts...); err != nil {
 			res.Err, state = err, dialState(err)
 		} else if err = w.r.cfg.TLS.VerifyOpenFlow(ctx, hs); err != nil {
 			db.Close()
-			res.Err, state = err, StateError
+			res.Err, state = err, api.StateError
 		} else {
 			w.db, w.lost, w.dialed = db, db.Done(), endpointOf(hs)
 			db.Watch(w.pokeDB)
@@ -590,14 +549,14 @@ func (w *worker) reconcile(ctx context.Context, why string) (ok, terminal bool) 
 		case res.Err != nil && Terminal(res.Err):
 			// Keep the connection: its updates tell when someone changed
 			// the host (e.g. handed the bridge over to Loom).
-			state = StateError
+			state = api.StateError
 		case res.Err != nil:
-			state = StateError
+			state = api.StateError
 			// Start over from a fresh connection (and a full copy of the
 			// database) next time.
 			w.closeDB()
 		case len(res.PortsDown) > 0:
-			state = StateDegraded
+			state = api.StateDegraded
 		}
 	}
 	took := time.Since(start)

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/loom-sdn/loom/controller/api"
 	"github.com/loom-sdn/loom/flows"
 	"github.com/loom-sdn/loom/ofctl"
 	"github.com/loom-sdn/loom/ovsdb"
@@ -82,9 +83,9 @@ func endpointOf(hs *flows.HostState) endpoint { return endpoint{hs.OVSDB, hs.TLS
 // other than the one pinned (it is reachable, it is not the host).
 func dialState(err error) string {
 	if errors.Is(err, ovsdb.ErrNotPinned) {
-		return StateError
+		return api.StateError
 	}
-	return StateUnreachable
+	return api.StateUnreachable
 }
 
 // OpenFlow is the OpenFlow client of target with t's files.

@@ -13,7 +13,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/loom-sdn/loom/controller"
+	"github.com/loom-sdn/loom/controller/api"
 )
 
 // TestBenchChange: a change on a lab, this loomd against an earlier one
@@ -214,8 +214,8 @@ func (d *benchLoomd) stop() {
 	}
 }
 
-func (d *benchLoomd) hosts() map[string]controller.HostStatus {
-	m := map[string]controller.HostStatus{}
+func (d *benchLoomd) hosts() map[string]api.HostStatus {
+	m := map[string]api.HostStatus{}
 	if b, err := os.ReadFile(d.status); err == nil {
 		json.Unmarshal(b, &m)
 	}
@@ -236,7 +236,7 @@ func (d *benchLoomd) synced(after int64, since time.Time, timeout time.Duration)
 		var last time.Time
 		changes := 0
 		for _, h := range m {
-			if h.State != controller.StateInSync || h.Revision != h.Desired || h.Revision <= after {
+			if h.State != api.StateInSync || h.Revision != h.Desired || h.Revision <= after {
 				ok = false
 			}
 			rev = h.Revision

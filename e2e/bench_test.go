@@ -43,7 +43,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/loom-sdn/loom/controller"
+	"github.com/loom-sdn/loom/controller/api"
 	"github.com/loom-sdn/loom/flows"
 	"github.com/loom-sdn/loom/ofctl"
 	"github.com/loom-sdn/loom/topology"
@@ -1090,8 +1090,8 @@ func convergeOnce(t *testing.T, bin string, S, P int, idle time.Duration) conver
 			t.Logf("loomd log:\n%s", log.String())
 		}
 	})
-	hosts := func() map[string]controller.HostStatus {
-		m := map[string]controller.HostStatus{}
+	hosts := func() map[string]api.HostStatus {
+		m := map[string]api.HostStatus{}
 		if b, err := os.ReadFile(status); err == nil {
 			json.Unmarshal(b, &m)
 		}
@@ -1108,7 +1108,7 @@ func convergeOnce(t *testing.T, bin string, S, P int, idle time.Duration) conver
 			ok := len(m) == 3
 			for _, h := range m {
 				end := h.LastReconcile.Add(h.LastDuration)
-				if h.State != controller.StateInSync || h.LastReconcile.Before(since) {
+				if h.State != api.StateInSync || h.LastReconcile.Before(since) {
 					ok = false
 				}
 				if end.After(last) {
@@ -1400,8 +1400,8 @@ func TestBenchRepair(t *testing.T) {
 				t.Logf("loomd log (%s):\n%s", mode.name, log.String())
 			}
 		})
-		hosts := func() map[string]controller.HostStatus {
-			m := map[string]controller.HostStatus{}
+		hosts := func() map[string]api.HostStatus {
+			m := map[string]api.HostStatus{}
 			if b, err := os.ReadFile(status); err == nil {
 				json.Unmarshal(b, &m)
 			}
@@ -1411,7 +1411,7 @@ func TestBenchRepair(t *testing.T) {
 			deadline := time.Now().Add(timeout)
 			for time.Now().Before(deadline) {
 				m := hosts()
-				if m["h1"].State == controller.StateInSync && m["h2"].State == controller.StateInSync {
+				if m["h1"].State == api.StateInSync && m["h2"].State == api.StateInSync {
 					if out, err := l.Loomctl("plan", "--direct", "-f", topo); err == nil && strings.Contains(out, "nothing changed on any switch") {
 						return true
 					}

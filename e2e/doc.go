@@ -7,4 +7,8 @@
 // CI=true, where a missing prerequisite fails the run. Every lab a test
 // makes has a prefix of its own (lm-tN-), so tests that do not share a lab
 // run in parallel, and is torn down when the test ends, pass or fail.
+//
+// Owns: the end-to-end tests on labs of real OVS. May import, of Loom's
+// packages: anything (tests only) (imports_test.go at the module's root
+// holds these rules).
 package e2e

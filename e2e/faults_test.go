@@ -14,7 +14,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/loom-sdn/loom/controller"
+	"github.com/loom-sdn/loom/controller/api"
 )
 
 // loomd is a loomd process run in the lab's controller namespace.
@@ -97,8 +97,8 @@ func (d *loomd) get(l *Lab, path string) string {
 	return out
 }
 
-func (d *loomd) hosts() map[string]controller.HostStatus {
-	m := map[string]controller.HostStatus{}
+func (d *loomd) hosts() map[string]api.HostStatus {
+	m := map[string]api.HostStatus{}
 	b, err := os.ReadFile(d.status)
 	if err == nil {
 		json.Unmarshal(b, &m)
@@ -125,7 +125,7 @@ func waitFor(t *testing.T, what string, timeout time.Duration, cond func() bool)
 func (d *loomd) inSync(hosts ...string) bool {
 	m := d.hosts()
 	for _, h := range hosts {
-		if m[h].State != controller.StateInSync {
+		if m[h].State != api.StateInSync {
 			return false
 		}
 	}
@@ -272,7 +272,7 @@ func TestFaults(t *testing.T) {
 		}
 		waitFor(t, "h3 reported and h1 converged", 60*time.Second, func() bool {
 			m := d.hosts()
-			return m["h3"].State != controller.StateInSync && m["h3"].LastError != "" && d.inSync("h1", "h2") &&
+			return m["h3"].State != api.StateInSync && m["h3"].LastError != "" && d.inSync("h1", "h2") &&
 				l.Ping(w["g4"].ns(), w["g2"].ip, 1) == nil
 		})
 		l.MgmtLink("h3", true)
@@ -291,14 +291,14 @@ func TestFaults(t *testing.T) {
 		l.MustExec("h2", "ovs-ofctl", "-O", "OpenFlow13", "del-flows", "br-int", "table=60,reg7=0/0")
 		waitFor(t, "h2 failing and retried", 30*time.Second, func() bool {
 			h := d.hosts()["h2"]
-			return h.State == controller.StateError && h.Failures >= 2 && strings.Contains(h.LastError, "OFPBAC_BAD_OUT_GROUP")
+			return h.State == api.StateError && h.Failures >= 2 && strings.Contains(h.LastError, "OFPBAC_BAD_OUT_GROUP")
 		})
 		if out := l.MustExec("h2", "ovs-ofctl", "-O", "OpenFlow13", "dump-flows", "br-int", "table=60"); strings.Contains(out, "group:") || strings.Count(out, "cookie=") > 1 {
 			t.Errorf("part of a refused bundle was applied:\n%s", out)
 		}
 		os.Remove(d.fault)
 		took := waitFor(t, "h2 repaired once bundles are accepted", 30*time.Second, func() bool {
-			return d.hosts()["h2"].State == controller.StateInSync && planClean(l, topo)
+			return d.hosts()["h2"].State == api.StateInSync && planClean(l, topo)
 		})
 		t.Logf("refused bundle: %d failed attempts, repaired %v after the fault ended (was %d reconciles before)",
 			d.hosts()["h2"].Reconciles-before.Reconciles-1, took.Round(time.Millisecond), before.Reconciles)

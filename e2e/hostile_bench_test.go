@@ -52,7 +52,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/loom-sdn/loom/controller"
 	"github.com/loom-sdn/loom/controller/api"
 	"github.com/loom-sdn/loom/topology/topotest"
 )
@@ -369,7 +368,7 @@ func (d *hloomd) inSync(rev int64, timeout time.Duration) (*api.Status, error) {
 	return d.waitFor(fmt.Sprintf("%s in sync at revision %d", name, rev), timeout, func(s *api.Status) bool {
 		for _, h := range s.Hosts {
 			if h.Host == name {
-				return h.State == controller.StateInSync && (rev == 0 || h.Revision == rev)
+				return h.State == api.StateInSync && (rev == 0 || h.Revision == rev)
 			}
 		}
 		return false
@@ -902,7 +901,7 @@ func (hb *hostileBench) files(runs int, big string, must func(error)) {
 		start = time.Now()
 		must(write(hostileBase(1, "1-80")))
 		_, err = d.waitFor("the mended file in force", 30*time.Second, func(s *api.Status) bool {
-			return s.Topology.Loaded && s.Topology.Rejected == "" && len(s.Hosts) == 1 && s.Hosts[0].State == controller.StateInSync && s.Hosts[0].Revision == s.Topology.Revision
+			return s.Topology.Loaded && s.Topology.Rejected == "" && len(s.Hosts) == 1 && s.Hosts[0].State == api.StateInSync && s.Hosts[0].Revision == s.Topology.Revision
 		})
 		must(err)
 		fixed = append(fixed, time.Since(start).Seconds())

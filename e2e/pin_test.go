@@ -14,7 +14,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/loom-sdn/loom/controller"
+	"github.com/loom-sdn/loom/controller/api"
 )
 
 // certOf reads a PEM certificate: its SHA-256 (of the DER) and subject CN.
@@ -148,7 +148,7 @@ ports:
 	d := startPinnedLoomd(t, l, pinned, good)
 	waitFor(t, "loomd: h1 in sync, h2 refused for its certificate", 30*time.Second, func() bool {
 		h := d.hosts()
-		return h["h1"].State == controller.StateInSync && h["h2"].State == controller.StateError &&
+		return h["h1"].State == api.StateInSync && h["h2"].State == api.StateError &&
 			strings.Contains(h["h2"].LastError, "not the certificate pinned for this host")
 	})
 	if after := hostState(t, l, "h2"); after != before {
@@ -158,7 +158,7 @@ ports:
 	// repairs the drift.
 	setSSL("h2")
 	took := waitFor(t, "loomd: h2 in sync with its own certificate", 30*time.Second, func() bool {
-		return d.hosts()["h2"].State == controller.StateInSync
+		return d.hosts()["h2"].State == api.StateInSync
 	})
 	t.Logf("h2 in sync %v after it presented its own certificate again", took.Round(10*time.Millisecond))
 	if err := l.Ping(w["p1"].ns(), w["p2"].ip, 5); err != nil {

@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/loom-sdn/loom/controller"
+	"github.com/loom-sdn/loom/controller/api"
 )
 
 // portsTopology: two hosts, one GRE switch, a1 on h1, b1 and b9 on h2.
@@ -63,7 +63,7 @@ func TestBadPortContained(t *testing.T) {
 	d := startLoomd(t, t, l, topo, "--backoff-max", "30s")
 	waitFor(t, "h1 in sync, h2 degraded with b9 down", 60*time.Second, func() bool {
 		m := d.hosts()
-		return m["h1"].State == controller.StateInSync && m["h2"].State == controller.StateDegraded && m["h2"].AtRevision()
+		return m["h1"].State == api.StateInSync && m["h2"].State == api.StateDegraded && m["h2"].AtRevision()
 	})
 	h2 := d.hosts()["h2"]
 	wantProblem := "port b9: interface lm-b9 does not exist on host h2 (start the workload, or fix the port's interface or host)"
@@ -84,7 +84,7 @@ func TestBadPortContained(t *testing.T) {
 			t.Errorf("loomctl show: b9 down with its problem, b1 in sync: %v\n%s", err, out)
 		}
 		out, err = l.Loomctl("status", "-o", "json")
-		var st struct{ Hosts []controller.HostStatus }
+		var st struct{ Hosts []api.HostStatus }
 		if jerr := json.Unmarshal([]byte(out), &st); jerr != nil || len(st.Hosts) != 2 || len(st.Hosts[1].PortsDown) != 1 {
 			t.Errorf("loomctl status -o json: %v %v\n%s", err, jerr, out)
 		}
@@ -108,7 +108,7 @@ func TestBadPortContained(t *testing.T) {
 			h := d.hosts()["h2"]
 			return h.Desired > before && h.AtRevision()
 		})
-		if h := d.hosts()["h2"]; h.State != controller.StateDegraded || len(h.PortsDown) != 1 {
+		if h := d.hosts()["h2"]; h.State != api.StateDegraded || len(h.PortsDown) != 1 {
 			t.Errorf("h2 after the ACL: %+v", h)
 		}
 		if err := tcp(l, w["a1"], w["b1"].ip, "5432"); err == nil {
@@ -151,7 +151,7 @@ func TestBadPortContained(t *testing.T) {
 		made := time.Since(start)
 		took := waitFor(t, "h2 in sync", 10*time.Second, func() bool {
 			h := d.hosts()["h2"]
-			return h.State == controller.StateInSync && len(h.PortsDown) == 0
+			return h.State == api.StateInSync && len(h.PortsDown) == 0
 		})
 		if err := l.Ping(w["a1"].ns(), w["b9"].ip, 5); err != nil {
 			t.Error(err)
@@ -178,7 +178,7 @@ func TestBadPortContained(t *testing.T) {
 		l.MustExec("h2", "ovs-ofctl", "-O", "OpenFlow13", "del-flows", "br-int", "table=60,reg7=0/0")
 		waitFor(t, "h2 failing, its next retry over 8 s away", 60*time.Second, func() bool {
 			h := d.hosts()["h2"]
-			return h.State == controller.StateError && time.Until(h.NextRetry) > 8*time.Second
+			return h.State == api.StateError && time.Until(h.NextRetry) > 8*time.Second
 		})
 		out, _ := l.Loomctl("flows", "h2")
 		if !strings.Contains(out, "# host h2 is not in sync (error) at revision") || !strings.Contains(out, "the last failed") {

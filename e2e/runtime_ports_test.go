@@ -8,7 +8,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/loom-sdn/loom/controller"
 	"github.com/loom-sdn/loom/controller/api"
 )
 
@@ -85,7 +84,7 @@ func TestRuntimePortLab(t *testing.T) {
 		return func() bool {
 			for _, h := range []string{"h1", "h2"} {
 				s := d.hosts()[h]
-				if s.State != controller.StateInSync || s.Revision < rev {
+				if s.State != api.StateInSync || s.Revision < rev {
 					return false
 				}
 			}

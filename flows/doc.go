@@ -55,4 +55,8 @@
 // on a host (flows to add, modify and delete, port rows to add and
 // delete) from the parts that differ. A property test holds Update equal
 // to a compile from scratch after random edits of random topologies.
+//
+// Owns: the compiler: a host's desired bridge, ports and flows from a
+// topology, and the flow values. May import, of Loom's packages: topology
+// (imports_test.go at the module's root holds these rules).
 package flows

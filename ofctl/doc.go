@@ -32,4 +32,8 @@
 // (SendDelta: no dump, no count; the caller confirms it through the
 // Monitor's echo), and through a Spare: an ovs-ofctl for the bundle
 // started ahead, connected to the switch and waiting for its flows.
+//
+// Owns: the OpenFlow side of a host: dumping, planning and bundling flows
+// through ovs-ofctl. May import, of Loom's packages: flows, topology
+// (imports_test.go at the module's root holds these rules).
 package ofctl

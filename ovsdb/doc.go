@@ -68,4 +68,8 @@
 // adds libovsdb's WithReconnect must give it a backoff with MaxElapsedTime =
 // 0 (libovsdb panics when the backoff gives up) and must plan from scratch
 // after every reconnect.
+//
+// Owns: the OVSDB side of a host: reading, planning and changing Loom's
+// bridge, ports and interfaces. May import, of Loom's packages:
+// ovsdb/vswitchd (imports_test.go at the module's root holds these rules).
 package ovsdb

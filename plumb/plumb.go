@@ -1,15 +1,3 @@
-// Package plumb joins a workload's network namespace to a Loom switch and
-// takes it off again: the plumbing that the CNI plugin (cmd/loom-cni) and
-// `loomctl attach`/`detach` share. Add asks loomd for a runtime port
-// (its MAC, addresses, gateways and MTU come from loomd), makes a veth
-// whose host end loomd puts on the host's integration bridge, gives the
-// workload's end the port's MAC, addresses and routes, and waits until
-// loomd reports the port working on the host. Del removes both. A failed
-// Add leaves nothing behind: no veth, no port at loomd, no address held.
-//
-// In the lab a host is a network namespace: Request.HostNetns names the
-// one where the host's ovs-vswitchd runs (on a real host it is the
-// caller's own).
 package plumb
 
 import (
@@ -26,9 +14,7 @@ import (
 
 	"github.com/containernetworking/plugins/pkg/ns"
 
-	"github.com/loom-sdn/loom/controller"
 	"github.com/loom-sdn/loom/controller/api"
-	"github.com/loom-sdn/loom/ovsdb"
 )
 
 // Request says which workload interface joins which switch, and where.
@@ -320,14 +306,14 @@ func Check(ctx context.Context, c *api.Client, r Request) (*api.RuntimePort, err
 
 // notReady says why port is not yet working on the host h ("" if it is):
 // the host has not reached revision rev, or OVS could not set the port up.
-func notReady(h controller.HostStatus, port string, rev int64) string {
+func notReady(h api.HostStatus, port string, rev int64) string {
 	if h.Revision < rev {
 		return fmt.Sprintf("host at revision %d, the port came with %d", h.Revision, rev)
 	}
-	if h.State != controller.StateInSync && h.State != controller.StateDegraded {
+	if h.State != api.StateInSync && h.State != api.StateDegraded {
 		return "host " + h.State
 	}
-	if i := slices.IndexFunc(h.PortsDown, func(p controller.PortProblem) bool { return p.Object == "port/"+port }); i >= 0 {
+	if i := slices.IndexFunc(h.PortsDown, func(p api.PortProblem) bool { return p.Object == "port/"+port }); i >= 0 {
 		return "down: " + h.PortsDown[i].Problem
 	}
 	return ""
@@ -342,7 +328,7 @@ func waitGone(ctx context.Context, c *api.Client, host, iface string, d time.Dur
 		if err != nil {
 			return false, fmt.Errorf("loomd: interfaces of host %s: %w", host, err)
 		}
-		return slices.ContainsFunc(hi.Interfaces, func(i ovsdb.InterfaceState) bool { return i.Name == iface }), nil
+		return slices.ContainsFunc(hi.Interfaces, func(i api.Interface) bool { return i.Name == iface }), nil
 	}
 	if ok, err := there(); !ok || err != nil {
 		return err
@@ -392,7 +378,7 @@ func waitReady(ctx context.Context, c *api.Client, host, port, iface string, rev
 	wctx, cancel := context.WithTimeout(ctx, d)
 	defer cancel()
 	ready, flowsIn := false, false
-	hosts := map[string]controller.HostStatus{}
+	hosts := map[string]api.HostStatus{}
 	err := c.Watch(wctx, func(ev api.Event) error {
 		switch {
 		case ev.Status != nil:
@@ -419,7 +405,7 @@ func waitReady(ctx context.Context, c *api.Client, host, port, iface string, rev
 			if err != nil {
 				return fmt.Errorf("loomd: interfaces of host %s: %w", host, err)
 			}
-			if !slices.ContainsFunc(hi.Interfaces, func(i ovsdb.InterfaceState) bool { return i.Name == iface && i.Ofport > 0 }) {
+			if !slices.ContainsFunc(hi.Interfaces, func(i api.Interface) bool { return i.Name == iface && i.Ofport > 0 }) {
 				return nil
 			}
 			ok, err := portFlowsIn(ctx, c, host, port)
@@ -433,8 +419,8 @@ func waitReady(ctx context.Context, c *api.Client, host, port, iface string, rev
 		// ... and the other hosts have the revision too (their flows
 		// send the port's peers' answers to it), those loomd reaches.
 		for _, o := range hosts {
-			if o.Revision < rev && (o.State == controller.StateApplying || o.State == controller.StateInSync ||
-				o.State == controller.StateDegraded || o.State == controller.StatePending) {
+			if o.Revision < rev && (o.State == api.StateApplying || o.State == api.StateInSync ||
+				o.State == api.StateDegraded || o.State == api.StatePending) {
 				return nil
 			}
 		}

@@ -21,4 +21,8 @@
 //
 // This package does no I/O beyond reading the files it is given (LoadBytes
 // does none at all) and never logs.
+//
+// Owns: the topology's model, its YAML (load, positions, errors) and every
+// check of it. May import, of Loom's packages: nothing of Loom's: it is the
+// bottom layer (imports_test.go at the module's root holds these rules).
 package topology

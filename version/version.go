@@ -1,11 +1,3 @@
-// Package version says which build of Loom is running: loomd --version,
-// loomctl version and loomd's GET /api/v1/version all read it.
-//
-// The version is, in order: Version if set at link time
-// (go build -ldflags "-X github.com/loom-sdn/loom/version.Version=v1.2.0"),
-// the module version Go recorded (go install ...@v1.2.0), or "devel". The
-// VCS revision and whether the work tree was modified come from the build
-// information Go embeds when it builds from a git checkout.
 package version
 
 import (

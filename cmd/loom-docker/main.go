@@ -1,9 +1,3 @@
-// Command loom-docker is Loom's Docker network driver (libnetwork's
-// remote driver protocol on /run/docker/plugins/loom.sock): `docker
-// network create -d loom --ipam-driver null --opt switch=blue blue`, then
-// `docker run --network blue ...` gives the container a port of switch
-// blue, with its MAC and address from loomd; removing the container frees
-// them. It runs on each Docker host, as root (docs/containers.md).
 package main
 
 import (

@@ -68,7 +68,7 @@ func directPlan(ctx context.Context, log *zap.Logger, d *directFlags, t *topolog
 		p.Warnings = api.Problems(t.Warnings)
 	}
 	for i, r := range results {
-		p.Hosts[i] = api.PlanOf(r)
+		p.Hosts[i] = controller.PlanOf(r)
 	}
 	return p, nil
 }
@@ -85,9 +85,5 @@ func directFlows(ctx context.Context, d *directFlags, t *topology.Topology, host
 	if err := d.tls.VerifyOpenFlow(ctx, hs); err != nil {
 		return nil, err
 	}
-	r, err := controller.InspectFlows(ctx, t, hs, d.tls.OpenFlow(hs.OpenFlow))
-	if err != nil {
-		return nil, err
-	}
-	return api.FlowsOf(r), nil
+	return controller.InspectFlows(ctx, t, hs, d.tls.OpenFlow(hs.OpenFlow))
 }

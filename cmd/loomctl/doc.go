@@ -5,4 +5,10 @@
 //
 // Each verb is a file of its own (validate.go, compile.go, apply.go for
 // apply and plan); main.go only wires them.
+//
+// Owns: the CLI: its verbs, flags and printing. May import, of Loom's
+// packages: controller/api, topology, topology/edit, flows, flows/sim,
+// controller/ipam, plumb, version, and controller for --direct only (not
+// built with -tags nodirect, which links no engine package: build_test.go)
+// (imports_test.go at the module's root holds these rules).
 package main

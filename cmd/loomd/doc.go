@@ -5,4 +5,9 @@
 // lost OVSDB connection, when a probe finds flows missing, and at a regular
 // audit, it compares the host with its desired state and changes only what
 // differs.
+//
+// Owns: the daemon's command: flags, environment, config file, signals. May
+// import, of Loom's packages: controller, controller/daemon,
+// controller/api, version (imports_test.go at the module's root holds these
+// rules).
 package main

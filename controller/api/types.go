@@ -1,23 +1,3 @@
-// Package api is loomd's HTTP API, version 1: the documents it reads and
-// writes (JSON) and a client for them. The server is controller/daemon;
-// loomctl is the main client. Every path is under /api/v1/:
-//
-//	GET  topology              the stored topology: its files and revision
-//	PUT  topology              replace it (TopologyUpdate; the revision must match)
-//	POST edits                 change objects of it (EditRequest): add a port, ...
-//	POST validate              check files (Files), change nothing
-//	POST plan                  what the hosts would need for files (or the stored topology)
-//	GET  status                every host's status; ?watch=true streams Events (NDJSON)
-//	GET  hosts/{host}/flows    the switch's flows, each explained, and drift
-//	GET  hosts/{host}/interfaces  the bridge's interfaces as OVS last reported them
-//	GET|PUT log/level          the log level, as {"level":"debug"}
-//	GET  version               loomd's version and the API's (ServerVersion)
-//	POST|GET runtime-ports     ports of containers (RuntimePortRequest), see runtime.go
-//	DELETE runtime-ports/{name}, runtime-ports?containerID=C&ifName=I
-//
-// Every 4xx and 5xx answer carries an Error document. A 503 with
-// Retry-After means loomd is busy (too many calls or connections at
-// once): the Client tries again.
 package api
 
 import (
@@ -27,7 +7,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/loom-sdn/loom/controller"
 	"github.com/loom-sdn/loom/flows"
 	"github.com/loom-sdn/loom/topology"
 	"github.com/loom-sdn/loom/version"
@@ -211,28 +190,12 @@ type HostPlan struct {
 	DesiredFlows int      `json:"desiredFlows"`
 	Error        string   `json:"error,omitempty"`
 	// PortsDown, after an apply: the ports OVS could not set up.
-	PortsDown []controller.PortProblem `json:"portsDown,omitempty"`
+	PortsDown []PortProblem `json:"portsDown,omitempty"`
 	// NotContacted says why loomd did not ask the host (a host of the
 	// planned files that is not in the topology in force, or that is at
 	// other addresses there): its plan is then that of a new host, a
 	// bridge to create with its ports and every flow to add.
 	NotContacted string `json:"notContacted,omitempty"`
-}
-
-// PlanOf is the plan of a dry-run result.
-func PlanOf(r controller.HostResult) HostPlan {
-	h := HostPlan{Host: r.Host, OVSDB: r.OVSDB, Foreign: r.Foreign, DesiredFlows: r.DesiredFlows, PortsDown: r.PortsDown, NotContacted: r.NotContacted}
-	h.FlowsAdd, h.FlowsModify, h.FlowsDelete = controller.FlowChanges(r.Flows)
-	if r.Flows != nil {
-		h.FlowMods = r.Flows.FlowMods()
-		for _, u := range r.Flows.Unknown {
-			h.FlowsUnknown = append(h.FlowsUnknown, u.Text)
-		}
-	}
-	if r.Err != nil {
-		h.Error = r.Err.Error()
-	}
-	return h
 }
 
 // Changed tells whether the host would change.
@@ -260,8 +223,8 @@ type TopologyState struct {
 
 // Status is the answer to GET status.
 type Status struct {
-	Topology TopologyState           `json:"topology"`
-	Hosts    []controller.HostStatus `json:"hosts"`
+	Topology TopologyState `json:"topology"`
+	Hosts    []HostStatus  `json:"hosts"`
 }
 
 // Event types of the status watch.
@@ -273,10 +236,10 @@ const (
 
 // Event is one line of GET status?watch=true.
 type Event struct {
-	Type     string                 `json:"type"`
-	Status   *Status                `json:"status,omitempty"`
-	Host     *controller.HostStatus `json:"host,omitempty"`
-	Topology *TopologyState         `json:"topology,omitempty"`
+	Type     string         `json:"type"`
+	Status   *Status        `json:"status,omitempty"`
+	Host     *HostStatus    `json:"host,omitempty"`
+	Topology *TopologyState `json:"topology,omitempty"`
 }
 
 // HostInterfaces is the answer to GET hosts/{host}/interfaces: what the
@@ -284,11 +247,12 @@ type Event struct {
 // loomd's OVSDB cache; nothing is read from the host for it).
 type HostInterfaces struct {
 	Host string `json:"host"`
-	controller.Observed
+	Observed
 }
 
-// Flow is a flow of Loom's and the topology object behind it. Flow in
-// JSON carries the flow's value and its text (see flows.Flow).
+// Flow is a flow of Loom's and the topology object behind it (from its
+// cookie). Flow in JSON carries the flow's value and its text (see
+// flows.Flow).
 type Flow struct {
 	Flow flows.Flow `json:"flow"`
 	// Unknown is, for a flow Loom does not read (someone else's flow in
@@ -313,31 +277,15 @@ type HostFlows struct {
 	Revision int64  `json:"revision"`
 	// Status is the host's status when the switch was read (loomd only):
 	// whether it is at Revision, and its ports down.
-	Status  *controller.HostStatus `json:"status,omitempty"`
-	Flows   []Flow                 `json:"flows"`
-	Desired int                    `json:"desired"`
-	Missing []Flow                 `json:"missing,omitempty"` // in the topology, not on the switch
-	Extra   []Flow                 `json:"extra,omitempty"`   // on the switch, not in the topology
+	Status  *HostStatus `json:"status,omitempty"`
+	Flows   []Flow      `json:"flows"`
+	Desired int         `json:"desired"`
+	Missing []Flow      `json:"missing,omitempty"` // in the topology, not on the switch
+	Extra   []Flow      `json:"extra,omitempty"`   // on the switch, not in the topology
 }
 
-// FlowsOf converts a controller.FlowReport.
-func FlowsOf(r *controller.FlowReport) *HostFlows {
-	conv := func(in []controller.ExplainedFlow) []Flow {
-		if len(in) == 0 {
-			return nil
-		}
-		out := make([]Flow, len(in))
-		for i, f := range in {
-			out[i] = Flow{Flow: f.Flow, Unknown: f.Unknown, Explain: f.Explain}
-		}
-		return out
-	}
-	h := &HostFlows{Host: r.Host, Flows: conv(r.Flows), Desired: r.Desired, Missing: conv(r.Missing), Extra: conv(r.Extra)}
-	if h.Flows == nil {
-		h.Flows = []Flow{}
-	}
-	return h
-}
+// Drift tells whether the switch differs from the topology.
+func (h *HostFlows) Drift() bool { return len(h.Missing)+len(h.Extra) > 0 }
 
 // Error is the body of every 4xx and 5xx answer.
 type Error struct {
@@ -393,22 +341,3 @@ func BytesOf(s map[string]string) map[string][]byte {
 func Conflictf(current int64, format string, args ...any) *Error {
 	return &Error{Message: fmt.Sprintf(format, args...), Revision: current, Code: http.StatusConflict}
 }
-
-// HostStatus is one host's status as loomd reports it, and the states it
-// may be in: clients name them here, not in the controller, so that a
-// client that only talks to loomd (loomctl -tags nodirect) needs nothing
-// else of loomd's packages once they stop living in the controller.
-type HostStatus = controller.HostStatus
-
-// Host states (HostStatus.State).
-const (
-	StatePending     = controller.StatePending
-	StateApplying    = controller.StateApplying
-	StateInSync      = controller.StateInSync
-	StateDegraded    = controller.StateDegraded
-	StateUnreachable = controller.StateUnreachable
-	StateError       = controller.StateError
-)
-
-// PortProblem is a port a host's OVS could not set up.
-type PortProblem = controller.PortProblem

@@ -17,7 +17,6 @@ import (
 	"github.com/loom-sdn/loom/controller"
 	"github.com/loom-sdn/loom/controller/api"
 	"github.com/loom-sdn/loom/flows"
-	"github.com/loom-sdn/loom/ovsdb"
 	"github.com/loom-sdn/loom/topology"
 	"github.com/loom-sdn/loom/version"
 )
@@ -264,7 +263,7 @@ func (d *Daemon) Handler() http.Handler {
 			return
 		}
 		if o.Interfaces == nil {
-			o.Interfaces = []ovsdb.InterfaceState{}
+			o.Interfaces = []api.Interface{}
 		}
 		writeJSON(w, http.StatusOK, api.HostInterfaces{Host: host, Observed: o})
 	})
@@ -462,7 +461,7 @@ func (d *Daemon) plan(ctx context.Context, files map[string]string, force bool) 
 	}
 	p := &api.Plan{Revision: rev, Hosts: make([]api.HostPlan, len(results)), Warnings: warnings(t), RuntimePortsRemoved: removed}
 	for i, r := range results {
-		p.Hosts[i] = api.PlanOf(r)
+		p.Hosts[i] = controller.PlanOf(r)
 	}
 	return p, nil
 }
@@ -507,14 +506,13 @@ func (d *Daemon) flows(ctx context.Context, host string) (*api.HostFlows, error)
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
 	err := d.cfg.Reconciler.TLS.VerifyOpenFlow(ctx, hs)
-	var rep *controller.FlowReport
+	var f *api.HostFlows
 	if err == nil {
-		rep, err = controller.InspectFlows(ctx, t, hs, d.cfg.Reconciler.TLS.OpenFlow(hs.OpenFlow))
+		f, err = controller.InspectFlows(ctx, t, hs, d.cfg.Reconciler.TLS.OpenFlow(hs.OpenFlow))
 	}
 	if err != nil {
 		return nil, &api.Error{Message: fmt.Sprintf("host %s: %v", host, err), Code: http.StatusBadGateway}
 	}
-	f := api.FlowsOf(rep)
 	f.Revision = rev
 	// Whether the host is at the revision the flows are compared with.
 	for _, h := range d.rec.Status() {

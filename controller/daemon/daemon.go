@@ -101,7 +101,7 @@ func New(cfg Config, onReady func()) (*Daemon, error) {
 		limits: limits, calls: make(chan struct{}, limits.MaxCalls), edits: make(chan struct{}, limits.MaxEdits),
 		rtCalls: make(chan struct{}, runtimeSlots*limits.MaxEdits),
 		loader:  topology.NewLoader(),
-		status:  &statusFile{path: cfg.StatusFile, log: cfg.Log, m: map[string]controller.HostStatus{}}}
+		status:  &statusFile{path: cfg.StatusFile, log: cfg.Log, m: map[string]api.HostStatus{}}}
 	d.rec = controller.NewReconciler(cfg.Log, cfg.Reconciler, d.hostChanged)
 	st, err := d.store.load()
 	if err != nil {
@@ -196,7 +196,7 @@ func (d *Daemon) Run(ctx context.Context, reload time.Duration) {
 	close(d.done)
 }
 
-func (d *Daemon) hostChanged(s controller.HostStatus) {
+func (d *Daemon) hostChanged(s api.HostStatus) {
 	d.status.update(s)
 	d.hub.publish(api.Event{Type: api.EventHost, Host: &s})
 }
@@ -482,12 +482,12 @@ type statusFile struct {
 	path  string
 	log   *zap.Logger
 	mu    sync.Mutex
-	m     map[string]controller.HostStatus
+	m     map[string]api.HostStatus
 	dirty chan struct{} // capacity 1
 	once  sync.Once
 }
 
-func (s *statusFile) update(st controller.HostStatus) {
+func (s *statusFile) update(st api.HostStatus) {
 	if s.path == "" {
 		return
 	}

@@ -8,4 +8,9 @@
 // revision grows by one with each accepted change and survives restarts;
 // a restart with the same topology changes no switch (the reconcilers find
 // them in sync).
+//
+// Owns: loomd without its flags: the stored topology, its revisions,
+// runtime ports, and the HTTP API. May import, of Loom's packages:
+// controller, controller/api, controller/ipam, topology, topology/edit,
+// flows, version (imports_test.go at the module's root holds these rules).
 package daemon

@@ -20,7 +20,6 @@ import (
 	"go.uber.org/zap"
 	"go.uber.org/zap/zaptest"
 
-	"github.com/loom-sdn/loom/controller"
 	"github.com/loom-sdn/loom/controller/api"
 	"github.com/loom-sdn/loom/topology"
 )
@@ -426,13 +425,13 @@ func TestRequireAuth(t *testing.T) {
 func TestStatusFile(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "status.json")
-	sf := &statusFile{path: path, log: zaptest.NewLogger(t), m: map[string]controller.HostStatus{}}
+	sf := &statusFile{path: path, log: zaptest.NewLogger(t), m: map[string]api.HostStatus{}}
 	for i := range 50 {
-		sf.update(controller.HostStatus{Host: fmt.Sprintf("h%d", i%5), State: controller.StateInSync, Revision: int64(i)})
+		sf.update(api.HostStatus{Host: fmt.Sprintf("h%d", i%5), State: api.StateInSync, Revision: int64(i)})
 	}
 	deadline := time.Now().Add(5 * time.Second)
 	for {
-		var got map[string]controller.HostStatus
+		var got map[string]api.HostStatus
 		b, err := os.ReadFile(path)
 		if err == nil && json.Unmarshal(b, &got) == nil && len(got) == 5 && got["h4"].Revision == 49 {
 			break

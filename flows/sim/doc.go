@@ -92,4 +92,8 @@
 // and where a packet that left nothing ended (the table, whether no flow
 // matched, and the packet as the missed lookup saw it). loomctl trace only
 // prints it.
+//
+// Owns: the simulation of a packet through a host's flows (loomctl trace).
+// May import, of Loom's packages: flows, topology (imports_test.go at the
+// module's root holds these rules).
 package sim

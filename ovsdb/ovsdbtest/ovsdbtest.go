@@ -1,12 +1,3 @@
-// Package ovsdbtest starts private Open vSwitch daemons for tests: a real
-// ovsdb-server with an empty, initialised Open_vSwitch database, and on
-// request an ovs-vswitchd on it in a network namespace of its own.
-//
-// Everything lives in a fresh directory under /tmp (unix socket paths must
-// stay under ~107 bytes, which t.TempDir() paths can exceed), and is killed
-// by pid and removed in t.Cleanup. When OVS is not installed the test is
-// skipped, except under CI=true, where it fails: CI must never skip these
-// tests silently.
 package ovsdbtest
 
 import (

@@ -28,4 +28,8 @@
 //     reports it with its position. Only what an edit needs is checked:
 //     that the object exists (or does not, for Add), that keys are
 //     well-formed, and that values are YAML.
+//
+// Owns: typed edits of topology YAML files, comments kept. May import, of
+// Loom's packages: topology (imports_test.go at the module's root holds
+// these rules).
 package edit

@@ -1,4 +1,3 @@
-// Package topotest generates large topologies for benchmarks and tests.
 package topotest
 
 import (
