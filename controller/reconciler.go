@@ -524,7 +524,7 @@ func (w *worker) reconcile(ctx context.Context, why string) (ok, terminal bool) 
 		// that swaps to another certificate of the CA behind a connection
 		// loomd keeps would otherwise still get them.
 		w.closeDB()
-		res.Err, state = err, StateError
+		res.Err, state = err, api.StateError
 	}
 	changed := false
 	if why == "change" && w.db != nil {
