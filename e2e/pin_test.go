@@ -174,7 +174,7 @@ ports:
 	l.MustExec("h2", "ovs-ofctl", "-O", "OpenFlow13", "del-flows", "br-int", "table=60")
 	waitFor(t, "loomd: h2 refused again for its certificate", 30*time.Second, func() bool {
 		h := d.hosts()["h2"]
-		return h.State == controller.StateError && strings.Contains(h.LastError, "not the certificate pinned for this host")
+		return h.State == api.StateError && strings.Contains(h.LastError, "not the certificate pinned for this host")
 	})
 	if out := l.MustExec("h2", "ovs-ofctl", "-O", "OpenFlow13", "dump-flows", "br-int", "table=60"); strings.Contains(out, "cookie=") {
 		t.Fatalf("loomd repaired h2 while it presented another host's certificate:\n%s", out)
