@@ -609,7 +609,7 @@ func (v *validation) pool(o obj, ss *SwitchSpec, s *Switch) {
 		case gw[p].IsValid():
 			v.errAt(at, o, "", "subnet %s has two gateways, %s and %s", p, gw[p], ip)
 			continue
-		case ip == p.Addr() || ip.Is4() && ip == lastOf(p):
+		case ip == p.Addr() || ip.Is4() && ip == LastAddr(p):
 			v.errAt(at, o, "", "gateway %s is the network or broadcast address of %s", ip, p)
 			continue
 		}
@@ -933,8 +933,8 @@ func covers(a, b *Rule) bool {
 		span(a.DstPorts, b.DstPorts) && num(a.ICMPType, b.ICMPType) && num(a.ICMPCode, b.ICMPCode)
 }
 
-// lastOf is the last address of p.
-func lastOf(p netip.Prefix) netip.Addr {
+// LastAddr is the last address of p (its broadcast address for IPv4).
+func LastAddr(p netip.Prefix) netip.Addr {
 	b := p.Addr().AsSlice()
 	for i := range b {
 		bits := p.Bits() - i*8
@@ -976,7 +976,7 @@ func ParseIPRange(s string) (IPRange, error) {
 			return IPRange{}, err
 		}
 		p = p.Masked()
-		return IPRange{p.Addr().Unmap(), lastOf(p).Unmap()}, nil
+		return IPRange{p.Addr().Unmap(), LastAddr(p).Unmap()}, nil
 	}
 	a, err := netip.ParseAddr(s)
 	if err != nil {

@@ -41,7 +41,7 @@ func New(t *topology.Topology, cursors map[string]netip.Addr) *Allocator {
 	for _, s := range t.Switches {
 		for _, p := range s.Subnets {
 			pl := &pool{sw: s.Name, prefix: p, held: map[netip.Addr]string{}}
-			pl.first, pl.last = p.Addr(), last(p)
+			pl.first, pl.last = p.Addr(), topology.LastAddr(p)
 			if p.Addr().Is6() || p.Bits() <= 30 {
 				// Not the network address (IPv6: the subnet-router
 				// anycast address) nor the IPv4 broadcast address.
@@ -71,22 +71,6 @@ func New(t *topology.Topology, cursors map[string]netip.Addr) *Allocator {
 }
 
 func key(sw string, p netip.Prefix) string { return sw + " " + p.String() }
-
-// last is the last address of p.
-func last(p netip.Prefix) netip.Addr {
-	b := p.Addr().AsSlice()
-	for i := range b {
-		bits := p.Bits() - i*8
-		switch {
-		case bits <= 0:
-			b[i] = 0xff
-		case bits < 8:
-			b[i] |= 0xff >> bits
-		}
-	}
-	a, _ := netip.AddrFromSlice(b)
-	return a
-}
 
 // Cursors are where each subnet's last address was handed out, by
 // "SWITCH PREFIX", for New to go on from.
