@@ -108,28 +108,7 @@ type benchLab struct {
 
 func newBenchLab(t *testing.T, S, P int) *benchLab {
 	l := NewLab(t, "lmb8-", 3)
-	batches := map[string]*strings.Builder{}
-	for s := 0; s < S; s++ {
-		for j := 0; j < P; j++ {
-			if _, ok := benchWorkloads[[2]int{s, j}]; ok {
-				continue
-			}
-			_, host, _, _ := benchPort(s, j)
-			b := batches[host]
-			if b == nil {
-				b = &strings.Builder{}
-				batches[host] = b
-			}
-			fmt.Fprintf(b, "link add lm-x%d-%d type veth peer name lq-x%d-%d\nlink set lm-x%d-%d up\nlink set lq-x%d-%d up\n", s, j, s, j, s, j, s, j)
-		}
-	}
-	for host, b := range batches {
-		cmd := exec.Command("ip", "-n", l.Prefix+host, "-batch", "-")
-		cmd.Stdin = strings.NewReader(b.String())
-		if out, err := cmd.CombinedOutput(); err != nil {
-			t.Fatalf("veths on %s: %v\n%s", host, err, out)
-		}
-	}
+	benchVeths(t, l, S, P)
 	for sj, w := range benchWorkloads {
 		_, host, mac, ip := benchPort(sj[0], sj[1])
 		l.Workload(host, w, mac, ip+"/24")

@@ -1010,28 +1010,7 @@ func convergeOnce(t *testing.T, bin string, S, P int, idle time.Duration) conver
 	// port; only lab.sh workload add is skipped, which takes a namespace,
 	// ethtool and several ip calls per port.
 	start := time.Now()
-	batches := map[string]*strings.Builder{}
-	for s := 0; s < S; s++ {
-		for j := 0; j < P; j++ {
-			if _, ok := benchWorkloads[[2]int{s, j}]; ok {
-				continue
-			}
-			_, host, _, _ := benchPort(s, j)
-			b := batches[host]
-			if b == nil {
-				b = &strings.Builder{}
-				batches[host] = b
-			}
-			fmt.Fprintf(b, "link add lm-x%d-%d type veth peer name lq-x%d-%d\nlink set lm-x%d-%d up\nlink set lq-x%d-%d up\n", s, j, s, j, s, j, s, j)
-		}
-	}
-	for host, b := range batches {
-		cmd := exec.Command("ip", "-n", l.Prefix+host, "-batch", "-")
-		cmd.Stdin = strings.NewReader(b.String())
-		if out, err := cmd.CombinedOutput(); err != nil {
-			t.Fatalf("veths on %s: %v\n%s", host, err, out)
-		}
-	}
+	benchVeths(t, l, S, P)
 	r.ifaces = time.Since(start)
 
 	start = time.Now()
@@ -1624,5 +1603,34 @@ func TestBenchRepair(t *testing.T) {
 		}
 		benchReport(t, benchResult{Section: "repair", Figure: "pings lost across that restart (20 ms apart), " + mode.name,
 			Value: medianF(lost), Unit: "pings", Note: fmt.Sprintf("b1 (h2) to a1 (h1), including the time ovs-vswitchd was down; runs: %v", r.lost)})
+	}
+}
+
+// benchVeths gives every port of the S×P bench topology without a
+// workload a veth in its host's namespace (lm-xS-J, its peer lq-xS-J,
+// both up), with one ip -batch per host.
+func benchVeths(t *testing.T, l *Lab, S, P int) {
+	t.Helper()
+	batches := map[string]*strings.Builder{}
+	for s := 0; s < S; s++ {
+		for j := 0; j < P; j++ {
+			if _, ok := benchWorkloads[[2]int{s, j}]; ok {
+				continue
+			}
+			_, host, _, _ := benchPort(s, j)
+			b := batches[host]
+			if b == nil {
+				b = &strings.Builder{}
+				batches[host] = b
+			}
+			fmt.Fprintf(b, "link add lm-x%d-%d type veth peer name lq-x%d-%d\nlink set lm-x%d-%d up\nlink set lq-x%d-%d up\n", s, j, s, j, s, j, s, j)
+		}
+	}
+	for host, b := range batches {
+		cmd := exec.Command("ip", "-n", l.Prefix+host, "-batch", "-")
+		cmd.Stdin = strings.NewReader(b.String())
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("veths on %s: %v\n%s", host, err, out)
+		}
 	}
 }
