@@ -244,15 +244,6 @@ func tail(s string, n int) string {
 	return strings.Join(lines, "\n")
 }
 
-// revision is the hosts' revision now.
-func (d *benchLoomd) revision() int64 {
-	var rev int64
-	for _, h := range d.hosts() {
-		rev = max(rev, h.Revision)
-	}
-	return rev
-}
-
 // loomctl runs loomctl in the controller's namespace against this loomd's
 // API and returns how long it took.
 func (d *benchLoomd) loomctl(args ...string) time.Duration {
