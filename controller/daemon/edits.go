@@ -113,22 +113,7 @@ func (d *Daemon) Edit(req api.EditRequest) (*api.EditResult, error) {
 		return nil, err
 	}
 	c := &editCall{req: req, ops: ops, queued: time.Now(), done: make(chan struct{})}
-	d.editMu.Lock()
-	d.pending = append(d.pending, c)
-	d.editMu.Unlock()
-	d.writeMu.Lock()
-	d.editMu.Lock()
-	batch := d.pending
-	d.pending = nil
-	d.editMu.Unlock()
-	if len(batch) > 0 {
-		d.commitEdits(batch)
-		for _, b := range batch {
-			close(b.done)
-		}
-	}
-	d.writeMu.Unlock()
-	<-c.done // made by this call's batch, or an earlier one
+	groupCommit(d, &d.pending, c, func(c *editCall) chan struct{} { return c.done }, d.commitEdits)
 	return c.res, c.err
 }
 
@@ -477,4 +462,27 @@ func stillUsed(t *topology.Topology, ops []edit.Op) []api.Problem {
 		out = append(out, api.Problem{Object: u.Object.String(), Message: u.Message(), Hint: u.Hint()})
 	}
 	return out
+}
+
+// groupCommit queues c on *pending and, once it holds d.writeMu, commits
+// every call queued by then in one batch (a burst of calls costs one
+// compile and one store, not one each); it returns once c's batch, this
+// call's or an earlier one's, is done. pending is guarded by d.editMu.
+func groupCommit[T any](d *Daemon, pending *[]T, c T, done func(T) chan struct{}, commit func([]T)) {
+	d.editMu.Lock()
+	*pending = append(*pending, c)
+	d.editMu.Unlock()
+	d.writeMu.Lock()
+	d.editMu.Lock()
+	batch := *pending
+	*pending = nil
+	d.editMu.Unlock()
+	if len(batch) > 0 {
+		commit(batch)
+		for _, b := range batch {
+			close(done(b))
+		}
+	}
+	d.writeMu.Unlock()
+	<-done(c)
 }

@@ -430,22 +430,7 @@ func (d *Daemon) RuntimePorts() api.RuntimePorts {
 // store, not one each.
 func (d *Daemon) runRuntime(c *rtCall) *rtCall {
 	c.queued, c.done = time.Now(), make(chan struct{})
-	d.editMu.Lock()
-	d.rtPending = append(d.rtPending, c)
-	d.editMu.Unlock()
-	d.writeMu.Lock()
-	d.editMu.Lock()
-	batch := d.rtPending
-	d.rtPending = nil
-	d.editMu.Unlock()
-	if len(batch) > 0 {
-		d.commitRuntime(batch)
-		for _, b := range batch {
-			close(b.done)
-		}
-	}
-	d.writeMu.Unlock()
-	<-c.done
+	groupCommit(d, &d.rtPending, c, func(c *rtCall) chan struct{} { return c.done }, d.commitRuntime)
 	return c
 }
 
