@@ -81,7 +81,7 @@ type jsonOrigin struct {
 	Note   string `json:"note,omitempty"`
 	File   string `json:"file,omitempty"`
 	Line   int    `json:"line,omitempty"`
-	Column int    `json:"column,omitempty"`
+	Col    int    `json:"col,omitempty"`
 }
 
 // jsonFlow is a flow (its value and text, see flows.Flow), the name of
@@ -127,7 +127,7 @@ func compileStructured(out io.Writer, o *output, states []*flows.HostState) erro
 			h.Flows = append(h.Flows, jsonFlow{
 				TableName: flows.TableName(int(f.Table)), Flow: f,
 				Origin: jsonOrigin{Kind: o.Kind.String(), Name: o.Name, Rule: o.Rule.String(), Note: o.Note,
-					File: o.Pos.File, Line: o.Pos.Line, Column: o.Pos.Col},
+					File: o.Pos.File, Line: o.Pos.Line, Col: o.Pos.Col},
 			})
 		}
 		hosts = append(hosts, h)

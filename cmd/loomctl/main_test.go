@@ -133,6 +133,10 @@ func TestCompileJSON(t *testing.T) {
 	if web == 0 {
 		t.Error("no flow of port web1 with its position and table name")
 	}
+	// Positions are spelled as everywhere else in Loom's JSON (api.Problem).
+	if !strings.Contains(out, `"col":`) || strings.Contains(out, `"column"`) {
+		t.Error(`compile -o json does not spell positions as file, line, col`)
+	}
 }
 
 func TestTraceAcrossHosts(t *testing.T) {
