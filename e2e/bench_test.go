@@ -789,48 +789,23 @@ func procCPU(pid int) (procStat, error) {
 	return st, nil
 }
 
-// benchPort is port j of switch s: on host h(j%3+1), 10.s.0.(j+1)/24.
-func benchPort(s, j int) (name, host, mac, ip string) {
-	return fmt.Sprintf("s%dp%d", s, j), fmt.Sprintf("h%d", j%3+1),
-		fmt.Sprintf("02:00:00:%02x:00:%02x", s, j+1), fmt.Sprintf("10.%d.0.%d", s, j+1)
-}
+// benchPort is port j of switch s of the bench topology (topotest.LabPort).
+var benchPort = topotest.LabPort
 
 // The workloads whose pings are measured: ports 0 and 1 of switch s0 (on
 // h1 and h2), and the port added later (port P of s0, on h3).
 var benchWorkloads = map[[2]int]string{{0, 0}: "wa", {0, 1}: "wb"}
 
-// convergeTopology is 3 lab hosts and S overlay (GRE) switches of P ports
-// each, plus the new port when withNew. Ports with a workload use its
-// interface (lm-wa, ...); the others a veth lm-xS-J.
+// convergeTopology is 3 lab hosts and S overlay switches of P ports each,
+// plus the new port when withNew (topotest.Lab). Ports with a workload use
+// its interface (lm-wa, ...); the others a veth lm-xS-J.
 func convergeTopology(S, P int, withNew bool) []byte {
-	var b strings.Builder
-	b.WriteString("apiVersion: loom/v1\nhosts:\n")
-	for h := 1; h <= 3; h++ {
-		fmt.Fprintf(&b, "  - {name: h%d, ovsdb: \"tcp:198.18.0.%d:6640\", tunnelIP: 198.19.0.%d, datapathType: netdev}\n", h, 10+h, 10+h)
-	}
-	b.WriteString("switches:\n")
-	for s := 0; s < S; s++ {
-		fmt.Fprintf(&b, "  - {name: s%d, tunnelKey: %d}\n", s, s+1)
-	}
-	b.WriteString("ports:\n")
-	port := func(s, j int, host, iface string) {
-		name, _, mac, ip := benchPort(s, j)
-		fmt.Fprintf(&b, "  - {name: %s, switch: s%d, host: %s, mac: \"%s\", ips: [%s], interface: %s}\n", name, s, host, mac, ip, iface)
-	}
-	for s := 0; s < S; s++ {
-		for j := 0; j < P; j++ {
-			_, host, _, _ := benchPort(s, j)
-			iface := fmt.Sprintf("lm-x%d-%d", s, j)
-			if w, ok := benchWorkloads[[2]int{s, j}]; ok {
-				iface = "lm-" + w
-			}
-			port(s, j, host, iface)
+	return topotest.Lab(S, P, withNew, func(s, j int) string {
+		if w, ok := benchWorkloads[[2]int{s, j}]; ok {
+			return "lm-" + w
 		}
-	}
-	if withNew {
-		port(0, P, "h3", "lm-wn")
-	}
-	return []byte(b.String())
+		return fmt.Sprintf("lm-x%d-%d", s, j)
+	})
 }
 
 // writeAtomic replaces a file at once, so loomd never reads half of it.

@@ -2,7 +2,6 @@ package flows
 
 import (
 	"fmt"
-	"strings"
 	"testing"
 
 	"github.com/loom-sdn/loom/topology"
@@ -198,41 +197,13 @@ func BenchmarkOnePortFollow(b *testing.B) {
 	})
 }
 
-// labTopology is e2e's convergeTopology (e2e/bench_test.go): 3 hosts, S
-// overlay switches of P ports spread round-robin over the hosts, plus
-// one port on s0 when withNew.
-func labTopology(S, P int, withNew bool) []byte {
-	var b strings.Builder
-	b.WriteString("apiVersion: loom/v1\nhosts:\n")
-	for h := 1; h <= 3; h++ {
-		fmt.Fprintf(&b, "  - {name: h%d, ovsdb: \"tcp:198.18.0.%d:6640\", tunnelIP: 198.19.0.%d, datapathType: netdev}\n", h, 10+h, 10+h)
-	}
-	b.WriteString("switches:\n")
-	for s := 0; s < S; s++ {
-		fmt.Fprintf(&b, "  - {name: s%d, tunnelKey: %d}\n", s, s+1)
-	}
-	b.WriteString("ports:\n")
-	port := func(s, j int, host, iface string) {
-		fmt.Fprintf(&b, "  - {name: s%dp%d, switch: s%d, host: %s, mac: \"02:00:00:%02x:00:%02x\", ips: [10.%d.0.%d], interface: %s}\n", s, j, s, host, s, j+1, s, j+1, iface)
-	}
-	for s := 0; s < S; s++ {
-		for j := 0; j < P; j++ {
-			port(s, j, fmt.Sprintf("h%d", j%3+1), fmt.Sprintf("lm-x%d-%d", s, j))
-		}
-	}
-	if withNew {
-		port(0, P, "h3", "lm-wn")
-	}
-	return []byte(b.String())
-}
-
 func loadLab(b *testing.B, S, P int, withNew bool) *topology.Topology {
 	return loadLabWith(b, topology.NewLoader(), S, P, withNew)
 }
 
 func loadLabWith(b *testing.B, l *topology.Loader, S, P int, withNew bool) *topology.Topology {
 	b.Helper()
-	t, err := l.LoadBytes(map[string][]byte{"lab.yaml": labTopology(S, P, withNew)})
+	t, err := l.LoadBytes(map[string][]byte{"lab.yaml": topotest.Lab(S, P, withNew, nil)})
 	if err != nil {
 		b.Fatal(err)
 	}
