@@ -63,6 +63,14 @@ func startLoomd(t, owner *testing.T, l *Lab, topo string, extra ...string) *loom
 	if err := d.cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
+	d.stopAtEnd(owner)
+	return d
+}
+
+// stopAtEnd stops loomd (SIGINT, then SIGKILL after 10 s, an error) when
+// owner ends, and logs loomd's log if the test failed.
+func (d *loomd) stopAtEnd(owner *testing.T) {
+	t := d.t
 	owner.Cleanup(func() {
 		d.cmd.Process.Signal(os.Interrupt)
 		done := make(chan struct{})
@@ -78,7 +86,6 @@ func startLoomd(t, owner *testing.T, l *Lab, topo string, extra ...string) *loom
 			t.Logf("loomd log:\n%s", d.log.String())
 		}
 	})
-	return d
 }
 
 // kill stops loomd with SIGKILL, as a crash would.

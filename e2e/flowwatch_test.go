@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -185,36 +184,8 @@ func children(pid int, name string) []int {
 // with no OpenFlow connection over tcp: in ovs-vswitchd's logs.
 func TestFlowMonitorTLS(t *testing.T) {
 	t.Parallel()
-	requireLab(t)
-	if _, err := exec.LookPath("ovs-pki"); err != nil {
-		msg := "TestFlowMonitorTLS needs ovs-pki (Debian: openvswitch-common, which openvswitch-switch depends on)"
-		if os.Getenv("CI") == "true" {
-			t.Fatal(msg)
-		}
-		t.Skip(msg)
-	}
-	l := NewLab(t, "lm-t11-", 2)
-	if out, err := l.script("pki"); err != nil {
-		t.Fatalf("lab pki: %v\n%s", err, out)
-	}
-	env := labEnv(t, l, "ctl")
-	files := tlsFiles{env["LOOM_PRIVATE_KEY"], env["LOOM_CERTIFICATE"], env["LOOM_CA_CERT"]}
-	w := ws{
-		"s1": {"h1", "s1", "02:00:00:00:60:01", "192.0.2.1", "26"},
-		"s2": {"h2", "s2", "02:00:00:00:60:02", "192.0.2.2", "26"},
-	}
-	w.add(l, "s1", "s2")
-	topo := filepath.Join(t.TempDir(), "tls.yaml")
-	os.WriteFile(topo, []byte(`apiVersion: loom/v1
-hosts:
-  - {name: h1, ovsdb: "ssl:198.18.0.11:6641", openflow: "ssl:198.18.0.11:6653", tunnelIP: 198.19.0.11, datapathType: netdev}
-  - {name: h2, ovsdb: "ssl:198.18.0.12:6641", openflow: "ssl:198.18.0.12:6653", tunnelIP: 198.19.0.12, datapathType: netdev}
-switches:
-  - {name: green, tunnelKey: 10, subnets: [192.0.2.0/26]}
-ports:
-  - {name: s1, switch: green, host: h1, mac: "02:00:00:00:60:01", ips: [192.0.2.1], interface: lm-s1}
-  - {name: s2, switch: green, host: h2, mac: "02:00:00:00:60:02", ips: [192.0.2.2], interface: lm-s2}
-`), 0o644)
+	l, files := newTLSLab(t, "lm-t11-", 2)
+	topo, w := tlsTopology(t, l)
 	d := startLoomd(t, t, l, topo, append([]string{"--probe-interval", "1h", "--audit-interval", "1h"}, files.args()...)...)
 	waitFor(t, "hosts in sync", 60*time.Second, func() bool { return d.inSync("h1", "h2") })
 	waitFor(t, "both monitors connected", 10*time.Second, func() bool {

@@ -46,20 +46,7 @@ func certOf(t *testing.T, path string) (fp, cn string) {
 // its own certificate again.
 func TestPinnedCertificates(t *testing.T) {
 	t.Parallel()
-	requireLab(t)
-	if _, err := exec.LookPath("ovs-pki"); err != nil {
-		msg := "TestPinnedCertificates needs ovs-pki (Debian: openvswitch-common)"
-		if os.Getenv("CI") == "true" {
-			t.Fatal(msg)
-		}
-		t.Skip(msg)
-	}
-	l := NewLab(t, "lm-t13-", 2)
-	if out, err := l.script("pki"); err != nil {
-		t.Fatalf("lab pki: %v\n%s", err, out)
-	}
-	env := labEnv(t, l, "ctl")
-	good := tlsFiles{env["LOOM_PRIVATE_KEY"], env["LOOM_CERTIFICATE"], env["LOOM_CA_CERT"]}
+	l, good := newTLSLab(t, "lm-t13-", 2)
 	pki := filepath.Dir(filepath.Dir(filepath.Dir(good.ca))) // PKI/ca/switchca/cacert.pem
 	fp1, cn1 := certOf(t, filepath.Join(pki, "h1-cert.pem"))
 	fp2, cn2 := certOf(t, filepath.Join(pki, "h2-cert.pem"))
@@ -203,20 +190,6 @@ func startPinnedLoomd(t *testing.T, l *Lab, topo string, files tlsFiles) *loomd 
 	if err := d.cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() {
-		d.cmd.Process.Signal(os.Interrupt)
-		done := make(chan struct{})
-		go func() { d.cmd.Wait(); close(done) }()
-		select {
-		case <-done:
-		case <-time.After(10 * time.Second):
-			d.cmd.Process.Kill()
-			<-done
-			t.Error("loomd did not stop on SIGINT within 10s")
-		}
-		if t.Failed() {
-			t.Logf("loomd log:\n%s", d.log.String())
-		}
-	})
+	d.stopAtEnd(t)
 	return d
 }

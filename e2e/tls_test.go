@@ -18,6 +18,56 @@ func (f tlsFiles) args() []string {
 	return []string{"--private-key", f.key, "--certificate", f.cert, "--ca-cert", f.ca}
 }
 
+// newTLSLab makes a lab of n hosts with the lab's PKI (lab.sh pki: every
+// switch listens on ssl: with its own certificate) and returns it with the
+// controller's files. It needs ovs-pki: a failure in CI, a skip elsewhere.
+func newTLSLab(t *testing.T, prefix string, n int) (*Lab, tlsFiles) {
+	t.Helper()
+	requireLab(t)
+	if _, err := exec.LookPath("ovs-pki"); err != nil {
+		msg := t.Name() + " needs ovs-pki (Debian: openvswitch-common, which openvswitch-switch depends on)"
+		if os.Getenv("CI") == "true" {
+			t.Fatal(msg)
+		}
+		t.Skip(msg)
+	}
+	l := NewLab(t, prefix, n)
+	start := time.Now()
+	if out, err := l.script("pki"); err != nil {
+		t.Fatalf("lab pki: %v\n%s", err, out)
+	}
+	t.Logf("lab pki in %v", time.Since(start).Round(time.Millisecond))
+	env := labEnv(t, l, "ctl")
+	files := tlsFiles{env["LOOM_PRIVATE_KEY"], env["LOOM_CERTIFICATE"], env["LOOM_CA_CERT"]}
+	if files.key == "" || files.cert == "" || files.ca == "" {
+		t.Fatalf("lab env ctl gives no controller files: %v", env)
+	}
+	return l, files
+}
+
+// tlsTopology is two hosts reached over ssl: (OVSDB and OpenFlow) with a
+// workload each on switch green: s1 (192.0.2.1 on h1) and s2 (192.0.2.2
+// on h2). It makes the workloads and writes the file.
+func tlsTopology(t *testing.T, l *Lab) (string, ws) {
+	w := ws{
+		"s1": {"h1", "s1", "02:00:00:00:60:01", "192.0.2.1", "26"},
+		"s2": {"h2", "s2", "02:00:00:00:60:02", "192.0.2.2", "26"},
+	}
+	w.add(l, "s1", "s2")
+	topo := filepath.Join(t.TempDir(), "tls.yaml")
+	os.WriteFile(topo, []byte(`apiVersion: loom/v1
+hosts:
+  - {name: h1, ovsdb: "ssl:198.18.0.11:6641", openflow: "ssl:198.18.0.11:6653", tunnelIP: 198.19.0.11, datapathType: netdev}
+  - {name: h2, ovsdb: "ssl:198.18.0.12:6641", openflow: "ssl:198.18.0.12:6653", tunnelIP: 198.19.0.12, datapathType: netdev}
+switches:
+  - {name: green, tunnelKey: 10, subnets: [192.0.2.0/26]}
+ports:
+  - {name: s1, switch: green, host: h1, mac: "02:00:00:00:60:01", ips: [192.0.2.1], interface: lm-s1}
+  - {name: s2, switch: green, host: h2, mac: "02:00:00:00:60:02", ips: [192.0.2.2], interface: lm-s2}
+`), 0o644)
+	return topo, w
+}
+
 // labEnv is what `lab.sh env HOST` exports.
 func labEnv(t *testing.T, l *Lab, host string) map[string]string {
 	t.Helper()
@@ -89,47 +139,13 @@ func hostState(t *testing.T, l *Lab, host string) string {
 // host, and nothing changes.
 func TestTLS(t *testing.T) {
 	t.Parallel()
-	requireLab(t)
-	if _, err := exec.LookPath("ovs-pki"); err != nil {
-		msg := "TestTLS needs ovs-pki (Debian: openvswitch-common, which openvswitch-switch depends on)"
-		if os.Getenv("CI") == "true" {
-			t.Fatal(msg)
-		}
-		t.Skip(msg)
-	}
-	l := NewLab(t, "lm-t6-", 2)
-	start := time.Now()
-	if out, err := l.script("pki"); err != nil {
-		t.Fatalf("lab pki: %v\n%s", err, out)
-	}
-	t.Logf("lab pki in %v", time.Since(start).Round(time.Millisecond))
-	env := labEnv(t, l, "ctl")
-	good := tlsFiles{env["LOOM_PRIVATE_KEY"], env["LOOM_CERTIFICATE"], env["LOOM_CA_CERT"]}
-	if good.key == "" || good.cert == "" || good.ca == "" {
-		t.Fatalf("lab env ctl gives no controller files: %v", env)
-	}
-
-	w := ws{
-		"s1": {"h1", "s1", "02:00:00:00:60:01", "192.0.2.1", "26"},
-		"s2": {"h2", "s2", "02:00:00:00:60:02", "192.0.2.2", "26"},
-	}
-	w.add(l, "s1", "s2")
-	topo := filepath.Join(t.TempDir(), "tls.yaml")
-	os.WriteFile(topo, []byte(`apiVersion: loom/v1
-hosts:
-  - {name: h1, ovsdb: "ssl:198.18.0.11:6641", openflow: "ssl:198.18.0.11:6653", tunnelIP: 198.19.0.11, datapathType: netdev}
-  - {name: h2, ovsdb: "ssl:198.18.0.12:6641", openflow: "ssl:198.18.0.12:6653", tunnelIP: 198.19.0.12, datapathType: netdev}
-switches:
-  - {name: green, tunnelKey: 10, subnets: [192.0.2.0/26]}
-ports:
-  - {name: s1, switch: green, host: h1, mac: "02:00:00:00:60:01", ips: [192.0.2.1], interface: lm-s1}
-  - {name: s2, switch: green, host: h2, mac: "02:00:00:00:60:02", ips: [192.0.2.2], interface: lm-s2}
-`), 0o644)
+	l, good := newTLSLab(t, "lm-t6-", 2)
+	topo, w := tlsTopology(t, l)
 	apply := func(files tlsFiles, extra ...string) (string, error) {
 		return l.Loomctl(append(append([]string{"apply", "--direct", "-f", topo}, files.args()...), extra...)...)
 	}
 
-	start = time.Now()
+	start := time.Now()
 	out, err := apply(good)
 	if err != nil || !regexp.MustCompile(`Applied: 2 hosts changed \(.*\), 0 in sync, 0 failed`).MatchString(out) {
 		t.Fatalf("apply over ssl: %v\n%s", err, out)
