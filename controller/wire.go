@@ -7,10 +7,15 @@ import (
 
 // The runtime's results as the wire types of controller/api carry them.
 
-// PlanOf is the plan of a dry-run result (or the record of a run).
-func PlanOf(r HostResult) api.HostPlan {
+// PlanOf is the plan of a dry-run result (or the record of a run), with
+// the flows it changes listed when withFlows, counted always.
+func PlanOf(r HostResult, withFlows bool) api.HostPlan {
 	h := api.HostPlan{Host: r.Host, OVSDB: r.OVSDB, Foreign: r.Foreign, DesiredFlows: r.DesiredFlows, PortsDown: r.PortsDown, NotContacted: r.NotContacted}
-	h.FlowsAdd, h.FlowsModify, h.FlowsDelete = FlowChanges(r.Flows)
+	add, mod, del := FlowChanges(r.Flows)
+	h.Adds, h.Modifies, h.Deletes = len(add), len(mod), len(del)
+	if withFlows {
+		h.FlowsAdd, h.FlowsModify, h.FlowsDelete = add, mod, del
+	}
 	if r.Flows != nil {
 		h.FlowMods = r.Flows.FlowMods()
 		for _, u := range r.Flows.Unknown {

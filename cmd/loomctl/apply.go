@@ -108,7 +108,9 @@ func (o *applyOptions) run(cmd *cobra.Command, g *globals, dry bool) error {
 	if !dry && cur.Source == api.SourceFiles {
 		return fmt.Errorf("loomd reads its topology from files (%s): edit them there, loomd takes them as they change", cur.Path)
 	}
-	plan, err := c.PlanFiles(ctx, api.Files{Files: files, Force: o.force})
+	// The flows themselves only when they are printed: a new host's
+	// plan lists all of its flows (20 MB of JSON at 2,000 ports).
+	plan, err := c.PlanFiles(ctx, api.Files{Files: files, Force: o.force, Flows: o.verbose || o.out.format != "table"})
 	if err != nil {
 		return apiProblems(cmd, err)
 	}

@@ -68,7 +68,7 @@ func directPlan(ctx context.Context, log *zap.Logger, d *directFlags, t *topolog
 		p.Warnings = api.Problems(t.Warnings)
 	}
 	for i, r := range results {
-		p.Hosts[i] = controller.PlanOf(r)
+		p.Hosts[i] = controller.PlanOf(r, true)
 	}
 	return p, nil
 }

@@ -36,13 +36,13 @@ func printPlan(w io.Writer, col colors, p *api.Plan, verbose bool, mode planMode
 			fmt.Fprintf(w, "  %s: in sync (%d flows)\n", h.Host, h.DesiredFlows)
 		default:
 			changed++
-			add, mod, del, db = add+len(h.FlowsAdd), mod+len(h.FlowsModify), del+len(h.FlowsDelete), db+len(h.OVSDB)
+			add, mod, del, db = add+h.Adds, mod+h.Modifies, del+h.Deletes, db+len(h.OVSDB)
 			done := ""
 			if mode == applied {
 				done = ", applied and verified"
 			}
 			fmt.Fprintf(w, "%s %s: %d flows to add, %d to modify, %d to delete; %d OVSDB changes (a bundle of %d flow mods)%s\n",
-				col.yellow("~"), col.bold(h.Host), len(h.FlowsAdd), len(h.FlowsModify), len(h.FlowsDelete), len(h.OVSDB), h.FlowMods, done)
+				col.yellow("~"), col.bold(h.Host), h.Adds, h.Modifies, h.Deletes, len(h.OVSDB), h.FlowMods, done)
 		}
 		if h.NotContacted != "" {
 			skipped++

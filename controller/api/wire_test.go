@@ -42,7 +42,7 @@ func wireValues(t *testing.T) map[string]any {
 		"flows": HostFlows{Host: "h2", Revision: 7, Status: &host, Flows: []Flow{{Flow: f1, Explain: "port web1: port security"}, {Flow: flows.Flow{Table: 10, Cookie: 0x1000000000000009}, Unknown: "cookie=0x1000000000000009, table=10, actions=learn(...)", Explain: "switch s1; a flow Loom does not read (x)"}},
 			Desired: 2, Missing: []Flow{{Flow: f2, Explain: "port db1: delivery"}}},
 		"plan": Plan{Revision: 7, Hosts: []HostPlan{{Host: "h2", OVSDB: []string{"add port lm-web9"}, Foreign: []string{"eth9"},
-			FlowsAdd: []flows.Flow{f1}, FlowsModify: []flows.Flow{f2}, FlowsDelete: []flows.Flow{f1}, FlowsUnknown: []string{"cookie=0x1000000000000009, table=10, actions=learn(...)"},
+			Adds: 1, Modifies: 1, Deletes: 1, FlowsAdd: []flows.Flow{f1}, FlowsModify: []flows.Flow{f2}, FlowsDelete: []flows.Flow{f1}, FlowsUnknown: []string{"cookie=0x1000000000000009, table=10, actions=learn(...)"},
 			FlowMods: 4, DesiredFlows: 40, PortsDown: down}, {Host: "h4", NotContacted: "not in the topology in force", Error: "x"}}},
 	}
 }

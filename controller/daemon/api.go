@@ -196,7 +196,7 @@ func (d *Daemon) Handler() http.Handler {
 		if r.ContentLength != 0 && !d.readJSON(w, r, &f) {
 			return
 		}
-		p, err := d.plan(r.Context(), f.Files, f.Force)
+		p, err := d.plan(r.Context(), f)
 		if err != nil {
 			writeError(w, err)
 			return
@@ -427,8 +427,9 @@ func validate(files map[string]string) *api.Validation {
 // topology in force are asked, and only at the addresses (and with the
 // certificate pin) they have there: the request's files do not choose
 // where loomd connects with its certificate. The others are listed as
-// not contacted.
-func (d *Daemon) plan(ctx context.Context, files map[string]string, force bool) (*api.Plan, error) {
+// not contacted. The flows are counted, and listed when f.Flows.
+func (d *Daemon) plan(ctx context.Context, f api.Files) (*api.Plan, error) {
+	files, force := f.Files, f.Force
 	cur, rev := d.current()
 	t := cur
 	var skip map[string]string
@@ -461,7 +462,7 @@ func (d *Daemon) plan(ctx context.Context, files map[string]string, force bool) 
 	}
 	p := &api.Plan{Revision: rev, Hosts: make([]api.HostPlan, len(results)), Warnings: warnings(t), RuntimePortsRemoved: removed}
 	for i, r := range results {
-		p.Hosts[i] = controller.PlanOf(r)
+		p.Hosts[i] = controller.PlanOf(r, f.Flows)
 	}
 	return p, nil
 }

@@ -78,9 +78,22 @@ func TestPlanContactsOnlyHostsInForce(t *testing.T) {
 			t.Errorf("%s: error %q", h.Host, h.Error)
 		}
 		// The others are planned as new hosts.
-		if h.NotContacted != "" && (len(h.OVSDB) == 0 || h.OVSDB[0] != "create bridge br-int" || len(h.FlowsAdd) != h.DesiredFlows ||
-			h.DesiredFlows == 0 || len(h.FlowsDelete) != 0) {
+		if h.NotContacted != "" && (len(h.OVSDB) == 0 || h.OVSDB[0] != "create bridge br-int" || h.Adds != h.DesiredFlows ||
+			h.DesiredFlows == 0 || h.Deletes != 0) {
 			t.Errorf("%s: not planned as a new host: %+v", h.Host, h)
+		}
+		// Flows are counted, not listed, unless asked for.
+		if len(h.FlowsAdd)+len(h.FlowsDelete)+len(h.FlowsModify) != 0 {
+			t.Errorf("%s: flows listed without Files.Flows: %d", h.Host, len(h.FlowsAdd))
+		}
+	}
+	listed, err := c.PlanFiles(ctx, api.Files{Files: map[string]string{"net.yaml": hostsTopo("h1="+here, "h2=tcp:127.0.0.1:1", "h3="+here)}, Flows: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, h := range listed.Hosts {
+		if h.NotContacted != "" && (len(h.FlowsAdd) != h.Adds || h.Adds == 0) {
+			t.Errorf("%s: with Files.Flows, %d flows listed for %d to add", h.Host, len(h.FlowsAdd), h.Adds)
 		}
 	}
 	time.Sleep(100 * time.Millisecond)
