@@ -75,13 +75,13 @@ func compileText(out io.Writer, states []*flows.HostState) error {
 }
 
 type jsonOrigin struct {
-	Kind   string `json:"kind"`
-	Name   string `json:"name,omitempty"`
-	Rule   string `json:"rule"`
-	Note   string `json:"note,omitempty"`
-	File   string `json:"file,omitempty"`
-	Line   int    `json:"line,omitempty"`
-	Col    int    `json:"col,omitempty"`
+	Kind string `json:"kind"`
+	Name string `json:"name,omitempty"`
+	Rule string `json:"rule"`
+	Note string `json:"note,omitempty"`
+	File string `json:"file,omitempty"`
+	Line int    `json:"line,omitempty"`
+	Col  int    `json:"col,omitempty"`
 }
 
 // jsonFlow is a flow (its value and text, see flows.Flow), the name of
