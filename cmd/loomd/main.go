@@ -56,6 +56,7 @@ var keys = []struct {
 	{"api-max-edits", "64", "edits (POST /api/v1/edits, loomctl port add, ...) served or waiting their turn at once; more get 503 at once"},
 	{"api-max-connections", "1024", "API connections open at once; more are refused at once with 503"},
 	{"metrics-listen", "", "if set, /metrics is served there, without credentials, and not on listen; empty: /metrics is on listen and needs the API's credentials when the API has any"},
+	{"memory-limit", "auto", "Go's soft memory limit: auto (48MiB and 1KiB per flow of the topology in force), off, or a size such as 256MiB; the collector works harder near it (a soft limit: never a crash); GOMEMLIMIT in the environment wins over auto"},
 	{"log-format", "json", "json or console"},
 	{"log-level", "info", "debug, info, warn or error; changeable at run time: PUT /api/v1/log/level {\"level\":\"debug\"}"},
 }
@@ -141,6 +142,11 @@ func run(ctx context.Context, args []string, stdout io.Writer, started func(api,
 		}
 	}
 
+	fixed, auto, err := memoryLimit(v)
+	if err != nil {
+		return err
+	}
+	cfg.Installed = newMemLimiter(log, fixed, auto).installed
 	d, err := daemon.New(cfg, func() { log.Info("a valid topology is in force") })
 	if err != nil {
 		return err

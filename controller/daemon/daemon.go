@@ -43,6 +43,9 @@ type Config struct {
 	Auth Auth
 	// Limits bound what the API's calls may cost.
 	Limits Limits
+	// Installed, if set, is called with the number of flows of all hosts
+	// of each topology put in force (loomd scales its memory limit with it).
+	Installed func(flows int)
 }
 
 // Daemon holds the topology and the reconcilers.
@@ -251,6 +254,13 @@ func (d *Daemon) install(base *topology.Topology, st stored, force bool) error {
 		zap.Int("hosts", len(t.Hosts)), zap.Int("switches", len(t.Switches)), zap.Int("ports", len(t.Ports)),
 		zap.Int("hosts_changed", len(compiled.Changed())), zap.Int("hosts_kept", len(t.Hosts)-len(compiled.Changed())), zap.Duration("compile", took))
 	d.publishTopology()
+	if d.cfg.Installed != nil {
+		n := 0
+		for _, hs := range compiled.States() {
+			n += hs.NumFlows()
+		}
+		d.cfg.Installed(n)
+	}
 	d.readyOnce.Do(d.onReady)
 	return nil
 }
