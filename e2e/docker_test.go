@@ -109,16 +109,15 @@ type dockerDriver struct {
 	t     *testing.T
 	name  string
 	args  []string
-	cmd   *exec.Cmd
-	log   *syncBuffer
-	state string
+	cmd  *exec.Cmd
+	log  *syncBuffer
 }
 
 func startDockerDriver(t *testing.T, cl *containerLab, host string) *dockerDriver {
 	t.Helper()
-	dd := &dockerDriver{t: t, name: cl.Prefix + "loom-" + host, state: t.TempDir(), log: &syncBuffer{}}
+	dd := &dockerDriver{t: t, name: cl.Prefix + "loom-" + host, log: &syncBuffer{}}
 	dd.args = []string{"--socket", "/run/docker/plugins/" + dd.name + ".sock", "--host", host, "--host-netns", cl.Prefix + host,
-		"--server-netns", cl.Prefix + "ctl", "--state-dir", dd.state, "--veth-prefix", cl.Prefix}
+		"--server-netns", cl.Prefix + "ctl", "--veth-prefix", cl.Prefix}
 	dd.start()
 	t.Cleanup(dd.stop)
 	return dd

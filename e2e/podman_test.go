@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"os/exec"
@@ -138,8 +139,9 @@ func (p *podman) image(name string) {
 // loom-docker a container on h2, both on switch blue, with addresses from
 // loomd: they ping each other and move data over TCP across the hosts.
 // Removing a container (CNI DEL, Docker's DeleteEndpoint) removes its
-// veth and its port at loomd. loom-docker restarted keeps its networks:
-// a container started after the restart joins blue.
+// veth and its port at loomd. loom-docker restarted keeps its networks
+// (loomd holds them): a container started after the restart joins blue,
+// and one connected with --driver-opt gets the address and name chosen.
 func TestPodmanAndDocker(t *testing.T) {
 	t.Parallel()
 	start := time.Now()
@@ -158,13 +160,16 @@ func TestPodmanAndDocker(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(p.dir, "cni", "lm-t26-blue.conflist"), []byte(conf), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if out, err := dk.run("network", "create", "-d", drv.name, "--opt", "switch=nosuch", "lm-t26-bad"); err == nil || !strings.Contains(out, `loomd has no switch "nosuch"`) {
+	if out, err := dk.run("network", "create", "-d", drv.name, "--ipam-driver", "null", "--opt", "switch=nosuch", "lm-t26-bad"); err == nil || !strings.Contains(out, `no switch named "nosuch"`) {
 		t.Errorf("docker network create on an unknown switch: %v\n%s", err, out)
 	}
 	if out, err := dk.run("network", "create", "-d", drv.name, "--opt", "switch=blue", "--subnet", "10.99.0.0/24", "lm-t26-bad"); err == nil || !strings.Contains(out, "--ipam-driver null") {
 		t.Errorf("docker network create with Docker's addresses: %v\n%s", err, out)
 	}
-	dk.must("network", "create", "-d", drv.name, "--ipam-driver", "null", "--opt", "switch=blue", "lm-t26-blue")
+	netID := dk.must("network", "create", "-d", drv.name, "--ipam-driver", "null", "--opt", "switch=blue", "lm-t26-blue")
+	if n, err := cl.api.RuntimeNetwork(context.Background(), "docker", netID); err != nil || n.Switch != "blue" || n.Host != "h2" {
+		t.Fatalf("loomd's runtime network for %s: %+v %v, want switch blue on h2", netID, n, err)
+	}
 
 	id1 := p.must("run", "-d", "--name", "lm-t26-c1", "--network", "lm-t26-blue", "lm-t26-busybox", "sleep", "300")
 	dk.must("run", "-d", "--name", "lm-t26-d2", "--network", "lm-t26-blue", "lm-t26-busybox", "sleep", "300")
@@ -244,7 +249,27 @@ func TestPodmanAndDocker(t *testing.T) {
 	if err != nil {
 		t.Errorf("d3 (after the driver's restart) pings c1: %v\n%s", err, out)
 	}
+	// Per-container choices through --driver-opt: d3 connected to a
+	// network on switch red with an address and a port name chosen.
+	dk.must("network", "create", "-d", drv.name, "--ipam-driver", "null", "--opt", "switch=red", "lm-t26-red")
+	if out, err := dk.run("network", "connect", "--driver-opt", "vlan=7", "lm-t26-red", "lm-t26-d3"); err == nil || !strings.Contains(out, `unknown driver option "vlan"`) {
+		t.Errorf("connect with an unknown driver option: %v\n%s", err, out)
+	}
+	dk.must("network", "connect", "--driver-opt", "ip=10.25.0.77", "--driver-opt", "name=lm-t26-pick", "lm-t26-red", "lm-t26-d3")
+	picked := false
+	for _, rp := range cl.runtimePorts() {
+		if rp.Name == "lm-t26-pick" && rp.Switch == "red" && len(rp.IPs) == 1 && rp.IPs[0] == "10.25.0.77/24" && rp.IPsGiven {
+			picked = true
+		}
+	}
+	if !picked {
+		t.Errorf("no runtime port lm-t26-pick with 10.25.0.77 after connect --driver-opt: %+v", cl.runtimePorts())
+	}
+	if out := dk.must("exec", "lm-t26-d3", "ip", "-o", "-4", "addr"); !strings.Contains(out, "10.25.0.77/24") {
+		t.Errorf("d3's addresses after connect --driver-opt ip=10.25.0.77: %s", out)
+	}
 	dk.must("rm", "--force", "lm-t26-d3")
+	dk.must("network", "rm", "lm-t26-red")
 	if strings.Contains(drv.log.String(), `"msg":"gratuitous arp"`) {
 		t.Errorf("loom-docker could not send a gratuitous ARP:\n%s", drv.log.String())
 	}
@@ -258,5 +283,8 @@ func TestPodmanAndDocker(t *testing.T) {
 		t.Errorf("after the containers are gone, loomd's runtime ports: %+v", ps)
 	}
 	dk.must("network", "rm", "lm-t26-blue")
+	if ns, err := cl.api.RuntimeNetworks(context.Background()); err != nil || len(ns.Networks) != 0 {
+		t.Errorf("loomd's runtime networks after docker network rm: %+v %v", ns, err)
+	}
 	t.Logf("took %v", time.Since(start).Round(time.Millisecond))
 }

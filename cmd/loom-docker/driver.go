@@ -8,9 +8,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
-	"os"
-	"path/filepath"
+	"net/netip"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -19,13 +20,7 @@ import (
 
 	"github.com/loom-sdn/loom/controller/api"
 	"github.com/loom-sdn/loom/plumb"
-	"github.com/loom-sdn/loom/topology"
 )
-
-// topologyOf is the topology loomd holds.
-func topologyOf(st *api.Topology) (*topology.Topology, error) {
-	return topology.LoadBytes(api.BytesOf(st.Files))
-}
 
 // Docker's remote network driver protocol (libnetwork's remote driver):
 // POSTs of JSON to /Plugin.Activate and /NetworkDriver.*, answered with
@@ -47,61 +42,31 @@ type driver struct {
 	// them into containers (with 8 hex digits of the endpoint).
 	tempPrefix   string
 	readyTimeout time.Duration
-	// stateFile keeps the networks (id -> switch) across restarts.
-	stateFile string
 
+	// networks caches loomd's runtime networks of Docker (network id ->
+	// switch), which loomd keeps: Docker tells a driver of a network only
+	// when it is created, and a restarted driver asks loomd.
 	mu       sync.Mutex
-	networks map[string]network
+	networks map[string]string
 }
 
-// network is a Docker network of this driver: a Loom switch.
-type network struct {
-	Switch string `json:"switch"`
-}
-
-// load reads the networks from the state file.
-func (d *driver) load() error {
-	d.networks = map[string]network{}
-	b, err := os.ReadFile(d.stateFile)
-	if errors.Is(err, os.ErrNotExist) {
-		return nil
-	}
-	if err != nil {
-		return fmt.Errorf("state: %w", err)
-	}
-	if err := json.Unmarshal(b, &d.networks); err != nil {
-		return fmt.Errorf("state %s: %w", d.stateFile, err)
-	}
-	return nil
-}
-
-// save writes the networks (caller holds d.mu): a temporary file,
-// renamed.
-func (d *driver) save() error {
-	b, err := json.MarshalIndent(d.networks, "", "  ")
-	if err != nil {
-		return err
-	}
-	if err := os.MkdirAll(filepath.Dir(d.stateFile), 0o755); err != nil {
-		return fmt.Errorf("state: %w", err)
-	}
-	tmp := d.stateFile + ".tmp"
-	if err := os.WriteFile(tmp, b, 0o644); err != nil {
-		return fmt.Errorf("state: %w", err)
-	}
-	if err := os.Rename(tmp, d.stateFile); err != nil {
-		return fmt.Errorf("state: %w", err)
-	}
-	return nil
-}
-
-func (d *driver) switchOf(networkID string) (string, error) {
+func (d *driver) switchOf(ctx context.Context, networkID string) (string, error) {
 	d.mu.Lock()
-	defer d.mu.Unlock()
-	n, ok := d.networks[networkID]
-	if !ok {
-		return "", fmt.Errorf("network %.12s is not one of this driver's (created before its state was lost?)", networkID)
+	sw, ok := d.networks[networkID]
+	d.mu.Unlock()
+	if ok {
+		return sw, nil
 	}
+	n, err := d.client.RuntimeNetwork(ctx, api.RuntimeDocker, networkID)
+	if api.IsNotFound(err) {
+		return "", fmt.Errorf("network %.12s is not one of loomd's (made by another loomd, or deleted there?)", networkID)
+	}
+	if err != nil {
+		return "", fmt.Errorf("network %.12s: loomd: %w", networkID, err)
+	}
+	d.mu.Lock()
+	d.networks[networkID] = n.Switch
+	d.mu.Unlock()
 	return n.Switch, nil
 }
 
@@ -207,9 +172,10 @@ func (d *driver) handler() http.Handler {
 }
 
 // createNetwork takes `docker network create -d loom --opt switch=NAME`:
-// the switch must exist at loomd. Addresses come from loomd: the network
-// is made with --ipam-driver null (an IPv4 pool of Docker's is refused,
-// as its addresses would not be Loom's).
+// loomd keeps the network (a runtime network of this host) if it has the
+// switch and the host. Addresses come from loomd: the network is made
+// with --ipam-driver null (an IPv4 pool of Docker's is refused, as its
+// addresses would not be Loom's).
 func (d *driver) createNetwork(ctx context.Context, body []byte) (any, error) {
 	var r createNetworkRequest
 	if err := json.Unmarshal(body, &r); err != nil {
@@ -225,53 +191,73 @@ func (d *driver) createNetwork(ctx context.Context, body []byte) (any, error) {
 			return nil, fmt.Errorf("create network: unknown option %q (loom takes switch)", k)
 		}
 	}
-	st, err := d.client.Topology(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("create network: loomd: %w", err)
-	}
-	t, err := topologyOf(st)
-	if err != nil {
-		return nil, fmt.Errorf("create network: loomd's topology: %w", err)
-	}
-	if _, ok := t.Switch(sw); !ok {
-		return nil, fmt.Errorf("create network: loomd has no switch %q", sw)
-	}
-	if _, ok := t.Host(d.host); !ok {
-		return nil, fmt.Errorf("create network: loomd has no host %q (the driver's --host)", d.host)
-	}
 	for _, p := range r.IPv4Data {
 		if p.Pool != "" && p.Pool != "0.0.0.0/0" {
 			return nil, fmt.Errorf("create network: Docker's IPv4 pool %s: loomd hands out the switch's addresses; create the network with --ipam-driver null", p.Pool)
 		}
 	}
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	d.networks[r.NetworkID] = network{Switch: sw}
-	if err := d.save(); err != nil {
-		delete(d.networks, r.NetworkID)
-		return nil, fmt.Errorf("create network: %w", err)
+	if _, err := d.client.SetRuntimeNetwork(ctx, api.RuntimeNetwork{Runtime: api.RuntimeDocker, ID: r.NetworkID, Switch: sw, Host: d.host}); err != nil {
+		return nil, fmt.Errorf("create network: loomd: %w", err)
 	}
+	d.mu.Lock()
+	d.networks[r.NetworkID] = sw
+	d.mu.Unlock()
 	d.log.Info("network created", zap.String("network", r.NetworkID), zap.String("switch", sw))
 	return nil, nil
 }
 
-func (d *driver) deleteNetwork(_ context.Context, body []byte) (any, error) {
+// deleteNetwork forgets the network at loomd (its ports are the
+// endpoints', which Docker deletes first).
+func (d *driver) deleteNetwork(ctx context.Context, body []byte) (any, error) {
 	var r networkRequest
 	if err := json.Unmarshal(body, &r); err != nil {
 		return nil, fmt.Errorf("delete network: %w", err)
 	}
+	if _, err := d.client.DeleteRuntimeNetwork(ctx, api.RuntimeDocker, r.NetworkID); err != nil {
+		return nil, fmt.Errorf("delete network: loomd: %w", err)
+	}
 	d.mu.Lock()
-	defer d.mu.Unlock()
-	n, ok := d.networks[r.NetworkID]
-	if !ok {
-		return nil, nil
-	}
 	delete(d.networks, r.NetworkID)
-	if err := d.save(); err != nil {
-		d.networks[r.NetworkID] = n
-		return nil, fmt.Errorf("delete network: %w", err)
-	}
+	d.mu.Unlock()
 	return nil, nil
+}
+
+// Per-container choices come as driver options of the endpoint (Docker
+// does not tell a driver the container's name): `docker network connect
+// --driver-opt ip=10.1.0.7 --driver-opt name=web1 blue web`, or `docker
+// run --network name=blue,driver-opt=ip=10.1.0.7`. Docker adds options of
+// its own, all named com.docker.*, which the driver leaves alone.
+const (
+	optIP   = "ip"   // the port's IPv4 address (default: loomd hands one out)
+	optIP6  = "ip6"  // the port's IPv6 address (default: loomd hands one out)
+	optName = "name" // the port's name at loomd (default: made from the endpoint)
+)
+
+// endpointOptions reads the driver options of an endpoint into req.
+func endpointOptions(opts map[string]any, req *plumb.Request) error {
+	for _, k := range slices.Sorted(maps.Keys(opts)) {
+		if strings.HasPrefix(k, "com.docker.") {
+			continue
+		}
+		s, ok := opts[k].(string)
+		if !ok {
+			return fmt.Errorf("driver option %q: want a string, got %v", k, opts[k])
+		}
+		switch k {
+		case optIP, optIP6:
+			a, err := netip.ParseAddr(s)
+			if err != nil || a.Is4() != (k == optIP) {
+				family := map[bool]string{true: "an IPv4", false: "an IPv6"}[k == optIP]
+				return fmt.Errorf("driver option %s=%s: want %s address, without prefix length", k, s, family)
+			}
+			req.IPs = append(req.IPs, a.String())
+		case optName:
+			req.Name = s
+		default:
+			return fmt.Errorf("unknown driver option %q (loom takes %s, %s and %s)", k, optIP, optIP6, optName)
+		}
+	}
+	return nil
 }
 
 // createEndpoint makes the endpoint's port at loomd and its veth: the
@@ -283,16 +269,19 @@ func (d *driver) createEndpoint(ctx context.Context, body []byte) (any, error) {
 	if err := json.Unmarshal(body, &r); err != nil {
 		return nil, fmt.Errorf("create endpoint: %w", err)
 	}
-	sw, err := d.switchOf(r.NetworkID)
+	sw, err := d.switchOf(ctx, r.NetworkID)
 	if err != nil {
 		return nil, fmt.Errorf("create endpoint: %w", err)
 	}
 	req := d.request(r.EndpointID, sw)
 	if r.Interface != nil {
 		if r.Interface.Address != "" || r.Interface.AddressIPv6 != "" {
-			return nil, errors.New("create endpoint: Docker gave an address: loomd hands them out (create the network with --ipam-driver null)")
+			return nil, errors.New("create endpoint: Docker gave an address: loomd hands them out (create the network with --ipam-driver null; choose one with --driver-opt ip=ADDR)")
 		}
 		req.MAC = r.Interface.MacAddress
+	}
+	if err := endpointOptions(r.Options, &req); err != nil {
+		return nil, fmt.Errorf("create endpoint: %w", err)
 	}
 	at, err := plumb.Add(ctx, d.client, req)
 	if err != nil {

@@ -37,7 +37,6 @@ func run(args []string) error {
 	host := fs.String("host", "", "this machine's name in the Loom topology (default: the host name)")
 	hostNetns := fs.String("host-netns", "", "the network namespace where the host's ovs-vswitchd runs (a name or a path; default: ours). For the lab")
 	serverNetns := fs.String("server-netns", "", "the network namespace to reach loomd from (a name or a path; default: ours). For the lab")
-	stateDir := fs.String("state-dir", "/var/lib/loom-docker", "where the driver keeps its networks (Docker does not tell them again after a restart)")
 	tempPrefix := fs.String("veth-prefix", "lmd", "prefix of the container ends' names until Docker moves them (at most 7 characters)")
 	ready := fs.Duration("ready-timeout", 5*time.Second, "how long creating an endpoint waits for its port's flows on the host")
 	logLevel := fs.String("log-level", "info", "log level: debug, info, warn, error")
@@ -82,10 +81,7 @@ func run(args []string) error {
 	}
 	c.HTTP = &http.Client{Transport: tr}
 	d := &driver{log: log, client: c, host: *host, hostNetns: nsPath(*hostNetns), tempPrefix: *tempPrefix,
-		readyTimeout: *ready, stateFile: filepath.Join(*stateDir, "networks.json")}
-	if err := d.load(); err != nil {
-		return err
-	}
+		readyTimeout: *ready, networks: map[string]string{}}
 	if err := os.MkdirAll(filepath.Dir(*socket), 0o755); err != nil {
 		return err
 	}
@@ -105,8 +101,7 @@ func run(args []string) error {
 		defer cancel()
 		srv.Shutdown(sctx) //nolint:errcheck
 	}()
-	log.Info("loom-docker serving", zap.String("socket", *socket), zap.String("host", *host), zap.String("server", *server),
-		zap.Int("networks", len(d.networks)))
+	log.Info("loom-docker serving", zap.String("socket", *socket), zap.String("host", *host), zap.String("server", *server))
 	err = srv.Serve(l)
 	os.Remove(*socket)
 	if errors.Is(err, http.ErrServerClosed) {

@@ -236,6 +236,7 @@ func (d *Daemon) Handler() http.Handler {
 	}
 	mux.HandleFunc("DELETE "+api.Prefix+"runtime-ports", d.runtimeCalls(del))
 	mux.HandleFunc("DELETE "+api.Prefix+"runtime-ports/{name}", d.runtimeCalls(del))
+	d.networkRoutes(mux)
 	mux.HandleFunc("GET "+api.Prefix+"version", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, api.ServerVersion{Info: version.Get(), APIVersion: api.Version})
 	})

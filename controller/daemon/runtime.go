@@ -56,10 +56,13 @@ type runtimeState struct {
 	// Cursors are where each subnet's last address was handed out
 	// ("SWITCH PREFIX").
 	Cursors map[string]netip.Addr `json:"cursors,omitempty"`
+	// Networks are the runtimes' networks (networks.go), sorted by
+	// runtime and id.
+	Networks []rtNetwork `json:"networks,omitempty"`
 }
 
 func (rs runtimeState) clone() runtimeState {
-	out := runtimeState{Ports: slices.Clone(rs.Ports), Auto: maps.Clone(rs.Auto), Cursors: maps.Clone(rs.Cursors)}
+	out := runtimeState{Ports: slices.Clone(rs.Ports), Auto: maps.Clone(rs.Auto), Cursors: maps.Clone(rs.Cursors), Networks: slices.Clone(rs.Networks)}
 	return out
 }
 
@@ -71,7 +74,10 @@ func (rs runtimeState) equal(o runtimeState) bool {
 	}
 	return slices.EqualFunc(rs.Ports, o.Ports, eqPort) &&
 		maps.EqualFunc(rs.Auto, o.Auto, func(a, b []netip.Addr) bool { return slices.Equal(a, b) }) &&
-		maps.Equal(rs.Cursors, o.Cursors)
+		maps.Equal(rs.Cursors, o.Cursors) &&
+		slices.EqualFunc(rs.Networks, o.Networks, func(a, b rtNetwork) bool {
+			return a.Runtime == b.Runtime && a.ID == b.ID && a.Switch == b.Switch && a.Host == b.Host && a.CreatedAt.Equal(b.CreatedAt)
+		})
 }
 
 // resolution is what resolve made.
