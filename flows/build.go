@@ -477,10 +477,17 @@ func makeHostPorts(me *topology.Host, local []*topology.Port, carried []*swState
 		hp.ofport, hp.local = prev.ofport, prev.local
 	} else {
 		names := make([]string, len(local))
+		var fixed []uint32
 		for i, p := range local {
 			names[i] = p.Name
+			if p.Ofport != 0 {
+				if fixed == nil {
+					fixed = make([]uint32, len(local))
+				}
+				fixed[i] = p.Ofport
+			}
 		}
-		ofports, err := topology.AssignIDs(names, MaxWorkloadOfport)
+		ofports, err := topology.AssignIDsAround(names, fixed, MaxWorkloadOfport)
 		if err != nil {
 			return nil, fmt.Errorf("workload ports: %w", err)
 		}

@@ -28,7 +28,7 @@ func equalPort(a, b *topology.Port) bool {
 	return a.Key == b.Key && a.Name == b.Name && a.Switch == b.Switch && a.Host == b.Host && equalMAC(a.MAC, b.MAC) &&
 		a.MACAuto == b.MACAuto && slices.Equal(a.IPs, b.IPs) && a.Interface == b.Interface && a.IfaceID == b.IfaceID &&
 		a.PortSecurity == b.PortSecurity && slices.Equal(a.ACLsFromPort, b.ACLsFromPort) &&
-		slices.Equal(a.ACLsToPort, b.ACLsToPort) && a.IPsAuto == b.IPsAuto && equalOrigin(a.Runtime, b.Runtime)
+		slices.Equal(a.ACLsToPort, b.ACLsToPort) && a.IPsAuto == b.IPsAuto && equalOrigin(a.Runtime, b.Runtime) && a.Ofport == b.Ofport
 }
 
 func equalOrigin(a, b *topology.RuntimeOrigin) bool {

@@ -62,7 +62,8 @@ const (
 // name them before OVS creates the ports, and stay stable as ports come and
 // go:
 //
-//	1..MaxWorkloadOfport       workload ports, from the port's name among its host's ports
+//	1..MaxWorkloadOfport       workload ports: from the port's name among its host's ports, or
+//	                           fixed (a runtime port's, chosen free by loomd: topology.Port.Ofport)
 //	TunnelBase(encap) + key    the tunnel of an encapsulation to a remote host (host key)
 //	EndpointPortBase + id      the tunnel to an external endpoint (endpoint id)
 //	UplinkPortBase + n         a physnet's NIC (n from the physnet's name among the host's)

@@ -39,20 +39,63 @@ const (
 // depends on the set of names only, never on the order of the files, and
 // adding a name changes no other name's id unless it collides.
 func AssignIDs(names []string, max uint32) ([]uint32, error) {
+	return AssignIDsAround(names, nil, max)
+}
+
+// AssignIDsAround is AssignIDs where fixed (nil, or one per name) gives
+// some names their id (not 0): the others are hashed and moved around
+// them. A fixed id out of 1..max or given twice is an error naming both
+// names.
+func AssignIDsAround(names []string, fixed []uint32, max uint32) ([]uint32, error) {
 	if uint64(len(names)) > uint64(max) {
 		return nil, fmt.Errorf("%d names for the %d ids 1..%d", len(names), max, max)
 	}
-	used := make(map[uint32]bool, len(names))
+	used := make(map[uint32]int, len(names)) // id -> index of its name
 	ids := make([]uint32, len(names))
+	for i, id := range fixed {
+		if id == 0 {
+			continue
+		}
+		if id > max {
+			return nil, fmt.Errorf("%q: id %d out of 1..%d", names[i], id, max)
+		}
+		if j, ok := used[id]; ok {
+			return nil, fmt.Errorf("%q and %q both have id %d", names[j], names[i], id)
+		}
+		used[id], ids[i] = i, id
+	}
 	for i, n := range names {
-		h := fnv.New32a()
-		h.Write([]byte(n))
-		id := h.Sum32()%max + 1
-		for used[id] {
+		if ids[i] != 0 {
+			continue
+		}
+		id := HashID(n, max)
+		for {
+			if _, ok := used[id]; !ok {
+				break
+			}
 			id = id%max + 1
 		}
-		used[id] = true
-		ids[i] = id
+		used[id], ids[i] = i, id
 	}
 	return ids, nil
+}
+
+// HashID is the id a name starts from in 1..max, before collisions.
+func HashID(name string, max uint32) uint32 {
+	h := fnv.New32a()
+	h.Write([]byte(name))
+	return h.Sum32()%max + 1
+}
+
+// FreeID is the id a new name gets in 1..max where used ids are taken:
+// its hash, or the next free one after it; 0 when all are used.
+func FreeID(name string, max uint32, used func(uint32) bool) uint32 {
+	id := HashID(name, max)
+	for range max {
+		if !used(id) {
+			return id
+		}
+		id = id%max + 1
+	}
+	return 0
 }

@@ -137,7 +137,13 @@ type Port struct {
 	// Key is the port's stable id (1..MaxPortKey), derived from its name,
 	// unique across the topology.
 	Key uint32
-	Pos Pos
+	// Ofport, if not 0, is the port's OpenFlow port, fixed: loomd chooses
+	// one free on the host when a runtime makes the port, so that no port
+	// made or removed later moves it (one derived from the name moves
+	// when a port whose name hashes to the same number comes or goes).
+	// 0: derived from the name among the host's ports.
+	Ofport uint32
+	Pos    Pos
 }
 
 // IPRange is an inclusive range of addresses of one family.

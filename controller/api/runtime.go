@@ -80,7 +80,10 @@ type RuntimePort struct {
 	MTU int `json:"mtu"`
 	// IPsGiven: the runtime chose the addresses (else loomd handed them
 	// out).
-	IPsGiven  bool      `json:"ipsGiven,omitempty"`
+	IPsGiven bool `json:"ipsGiven,omitempty"`
+	// Ofport is the port's OpenFlow port, which loomd chose free on its
+	// host when it made the port and keeps (topology.Port.Ofport).
+	Ofport    uint32    `json:"ofport,omitempty"`
 	CreatedAt time.Time `json:"createdAt,omitzero"`
 }
 
@@ -114,7 +117,7 @@ type RuntimePortDeleted struct {
 
 // Port is p as the compiler sees it.
 func (p RuntimePort) Port() (topology.Port, error) {
-	tp := topology.Port{Name: p.Name, Switch: p.Switch, Host: p.Host, Interface: p.Interface, IfaceID: p.IfaceID, PortSecurity: true,
+	tp := topology.Port{Name: p.Name, Switch: p.Switch, Host: p.Host, Interface: p.Interface, IfaceID: p.IfaceID, PortSecurity: true, Ofport: p.Ofport,
 		Runtime: &topology.RuntimeOrigin{Runtime: p.Runtime, ContainerID: p.ContainerID, IfName: p.IfName}}
 	mac, err := net.ParseMAC(p.MAC)
 	if err != nil {

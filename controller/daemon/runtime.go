@@ -15,6 +15,7 @@ import (
 
 	"github.com/loom-sdn/loom/controller/api"
 	"github.com/loom-sdn/loom/controller/ipam"
+	"github.com/loom-sdn/loom/flows"
 	"github.com/loom-sdn/loom/topology"
 )
 
@@ -40,7 +41,11 @@ type rtPort struct {
 	MAC         string       `json:"mac,omitempty"` // "" until resolve makes one
 	IPs         []netip.Addr `json:"ips,omitempty"` // none until resolve hands them out
 	IPsGiven    bool         `json:"ipsGiven,omitempty"`
-	CreatedAt   time.Time    `json:"createdAt"`
+	// Ofport is the OpenFlow port loomd chose for it, free on its host
+	// when it was made (topology.Port.Ofport); 0 for a port stored before
+	// loomd chose them (its number then comes from its name).
+	Ofport    uint32    `json:"ofport,omitempty"`
+	CreatedAt time.Time `json:"createdAt"`
 }
 
 func (p *rtPort) label() string {
@@ -70,7 +75,7 @@ func (rs runtimeState) equal(o runtimeState) bool {
 	eqPort := func(a, b rtPort) bool {
 		return a.Name == b.Name && a.Switch == b.Switch && a.Host == b.Host && a.Runtime == b.Runtime &&
 			a.ContainerID == b.ContainerID && a.IfName == b.IfName && a.Interface == b.Interface && a.IfaceID == b.IfaceID &&
-			a.MAC == b.MAC && slices.Equal(a.IPs, b.IPs) && a.IPsGiven == b.IPsGiven && a.CreatedAt.Equal(b.CreatedAt)
+			a.MAC == b.MAC && slices.Equal(a.IPs, b.IPs) && a.IPsGiven == b.IPsGiven && a.Ofport == b.Ofport && a.CreatedAt.Equal(b.CreatedAt)
 	}
 	return slices.EqualFunc(rs.Ports, o.Ports, eqPort) &&
 		maps.EqualFunc(rs.Auto, o.Auto, func(a, b []netip.Addr) bool { return slices.Equal(a, b) }) &&
@@ -244,7 +249,7 @@ func resolve(t *topology.Topology, rs runtimeState, force bool) (resolution, err
 			return resolution{}, badRequest("%s: mac %q: %v", p.label(), p.MAC, err)
 		}
 		extra = append(extra, topology.Port{Name: p.Name, Switch: p.Switch, Host: p.Host, MAC: mac, IPs: p.IPs,
-			Interface: p.Interface, IfaceID: p.IfaceID, PortSecurity: true,
+			Interface: p.Interface, IfaceID: p.IfaceID, PortSecurity: true, Ofport: p.Ofport,
 			Runtime: &topology.RuntimeOrigin{Runtime: p.Runtime, ContainerID: p.ContainerID, IfName: p.IfName}})
 	}
 	m, err := topology.Resolve(t, auto, extra)
@@ -276,7 +281,7 @@ func exhausted(err error, who string) *api.Error {
 // MTU of its switch in t.
 func view(p rtPort, t *topology.Topology) api.RuntimePort {
 	v := api.RuntimePort{Name: p.Name, Switch: p.Switch, Host: p.Host, Runtime: p.Runtime, ContainerID: p.ContainerID,
-		IfName: p.IfName, Interface: p.Interface, IfaceID: p.IfaceID, MAC: p.MAC, IPs: []string{}, IPsGiven: p.IPsGiven, CreatedAt: p.CreatedAt}
+		IfName: p.IfName, Interface: p.Interface, IfaceID: p.IfaceID, MAC: p.MAC, IPs: []string{}, IPsGiven: p.IPsGiven, Ofport: p.Ofport, CreatedAt: p.CreatedAt}
 	var sw topology.Switch
 	if t != nil {
 		sw, _ = t.Switch(p.Switch)
@@ -468,6 +473,7 @@ func (d *Daemon) commitRuntime(batch []*rtCall) {
 		}
 		return -1
 	}
+	ofports := d.usedOfports(rs)
 	var changing []*rtCall
 	for _, c := range batch {
 		c.err, c.changed, c.created, c.name = nil, false, false, ""
@@ -506,6 +512,10 @@ func (d *Daemon) commitRuntime(batch []*rtCall) {
 			}
 			p := rtPort{Name: name, Switch: r.Switch, Host: r.Host, Runtime: r.Runtime, ContainerID: r.ContainerID, IfName: r.IfName,
 				Interface: r.Interface, IfaceID: r.IfaceID, MAC: r.MAC, IPsGiven: len(r.IPs) > 0, CreatedAt: now}
+			if p.Ofport = ofports.free(name, r.Host); p.Ofport == 0 {
+				c.err = &api.Error{Code: http.StatusConflict, Message: fmt.Sprintf("host %q has no OpenFlow port free for another port (%d at most)", r.Host, flows.MaxWorkloadOfport)}
+				continue
+			}
 			for _, s := range r.IPs {
 				p.IPs = append(p.IPs, netip.MustParseAddr(s).Unmap())
 			}
@@ -526,6 +536,7 @@ func (d *Daemon) commitRuntime(batch []*rtCall) {
 			continue
 		}
 		c.name, c.changed = rs.Ports[i].Name, true
+		ofports.release(rs.Ports[i].Host, rs.Ports[i].Ofport)
 		rs.Ports = slices.Delete(rs.Ports, i, i+1)
 		changing = append(changing, c)
 	}
@@ -597,4 +608,52 @@ func (d *Daemon) commitRuntime(batch []*rtCall) {
 		d.lastJudged = nil
 	}
 	answer()
+}
+
+// ofportsInUse are the workload OpenFlow ports taken on each host, for
+// choosing a new runtime port's (topology.Port.Ofport).
+type ofportsInUse map[string]map[uint32]bool
+
+// usedOfports are the ports of the last compilation, and the fixed ones
+// of rs (the runtime ports, as a batch changes them).
+func (d *Daemon) usedOfports(rs runtimeState) ofportsInUse {
+	u := ofportsInUse{}
+	if d.compiled != nil {
+		for _, hs := range d.compiled.States() {
+			m := map[uint32]bool{}
+			for _, p := range hs.Ports {
+				if p.Ofport >= 1 && p.Ofport <= flows.MaxWorkloadOfport {
+					m[uint32(p.Ofport)] = true
+				}
+			}
+			u[hs.Host] = m
+		}
+	}
+	for _, p := range rs.Ports {
+		u.take(p.Host, p.Ofport)
+	}
+	return u
+}
+
+func (u ofportsInUse) take(host string, ofport uint32) {
+	if ofport == 0 {
+		return
+	}
+	if u[host] == nil {
+		u[host] = map[uint32]bool{}
+	}
+	u[host][ofport] = true
+}
+
+// release frees a deleted port's number; only for a number fixed by
+// loomd: one derived from a name is the compiler's to move.
+func (u ofportsInUse) release(host string, ofport uint32) {
+	delete(u[host], ofport)
+}
+
+// free chooses the port of a new runtime port on host, and takes it.
+func (u ofportsInUse) free(name, host string) uint32 {
+	n := topology.FreeID(name, flows.MaxWorkloadOfport, func(id uint32) bool { return u[host][id] })
+	u.take(host, n)
+	return n
 }

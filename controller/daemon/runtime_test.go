@@ -12,6 +12,8 @@ import (
 	"testing"
 
 	"github.com/loom-sdn/loom/controller/api"
+	"github.com/loom-sdn/loom/flows"
+	"github.com/loom-sdn/loom/topology"
 )
 
 // rtTopo has three hosts nobody listens on, switch blue with a pool
@@ -503,5 +505,78 @@ func TestRuntimePortConcurrentRetries(t *testing.T) {
 	}
 	if created != 1 || len(f.d.RuntimePorts().Ports) != 1 {
 		t.Fatalf("%d answers say created, %d ports stored; want 1 and 1", created, len(f.d.RuntimePorts().Ports))
+	}
+}
+
+// ofportOf is the OpenFlow port of the interface iface in loomd's
+// compilation for host.
+func ofportOf(t *testing.T, f *fixture, host, iface string) int {
+	t.Helper()
+	for _, p := range f.d.compiled.Host(host).Ports {
+		if p.Name == iface {
+			return p.Ofport
+		}
+	}
+	t.Fatalf("no port %s on %s", iface, host)
+	return 0
+}
+
+// A runtime port never moves another port's OpenFlow port (which would
+// renumber its interface and cut its traffic): one whose name hashes to
+// the number of a file's port takes another; removing a runtime port
+// moves none of those that came after it.
+func TestRuntimePortOfportsStay(t *testing.T) {
+	f, c := rtFixture(t, t.TempDir())
+	ctx := context.Background()
+	const max = flows.MaxWorkloadOfport
+	web1 := ofportOf(t, f, "h1", "lm-web1")
+	// A name sorting before web1 with web1's hash: derived from names
+	// alone, it would take web1's number and push web1 on.
+	var name string
+	for i := 0; name == ""; i++ {
+		if n := fmt.Sprintf("a%d", i); topology.HashID(n, max) == uint32(web1) {
+			name = n
+		}
+	}
+	if ids, _ := topology.AssignIDs([]string{name, "web1"}, max); ids[1] == uint32(web1) {
+		t.Fatalf("%s does not move web1 when numbered by name: the test shows nothing", name)
+	}
+	r := addReq("h1", "collide")
+	r.Name = name
+	a, err := c.AddRuntimePort(ctx, r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := ofportOf(t, f, "h1", "lm-web1"); got != web1 {
+		t.Errorf("web1's OpenFlow port moved from %d to %d when runtime port %s came", web1, got, name)
+	}
+	if a.Ofport == 0 || int(a.Ofport) == web1 || ofportOf(t, f, "h1", r.Interface) != int(a.Ofport) {
+		t.Errorf("runtime port %s: ofport %d (compiled %d), want a free one, not web1's %d", name, a.Ofport, ofportOf(t, f, "h1", r.Interface), web1)
+	}
+	// Another runtime port whose hash is a's number: it goes around a;
+	// a removed, it stays where it is.
+	var second string
+	for i := 0; second == ""; i++ {
+		if n := fmt.Sprintf("b%d", i); topology.HashID(n, max) == a.Ofport {
+			second = n
+		}
+	}
+	r2 := addReq("h1", "second")
+	r2.Name = second
+	b, err := c.AddRuntimePort(ctx, r2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b.Ofport == a.Ofport {
+		t.Fatalf("two runtime ports on h1 with OpenFlow port %d", b.Ofport)
+	}
+	if _, err := c.DeleteRuntimePort(ctx, a.Name); err != nil {
+		t.Fatal(err)
+	}
+	if got := ofportOf(t, f, "h1", r2.Interface); got != int(b.Ofport) {
+		t.Errorf("%s moved from OpenFlow port %d to %d when %s was removed", second, b.Ofport, got, a.Name)
+	}
+	if got := ofportOf(t, f, "h1", "lm-web1"); got != web1 {
+		t.Errorf("web1 moved from %d to %d", web1, got)
 	}
 }
