@@ -318,42 +318,94 @@ func announceIn(contNS ns.NetNS, ifName string, p api.RuntimePort) error {
 }
 
 // announce sends, from dev (in the caller's netns), a gratuitous ARP
-// reply for each IPv4 address to the broadcast MAC: peers that knew the
-// address under another MAC (a workload that had it before, an address
-// freed and handed out again) update their neighbour caches at once
-// instead of sending to the old MAC until the entry expires.
+// reply for each IPv4 address to the broadcast MAC, and an unsolicited
+// neighbour advertisement (override flag set) for each IPv6 address to
+// all nodes: peers that knew the address under another MAC (a workload
+// that had it before, an address freed and handed out again) update their
+// neighbour caches at once instead of sending to the old MAC until the
+// entry goes stale. Peers that did not know it ignore them.
 func announce(dev string, mac net.HardwareAddr, ips []netip.Addr) error {
 	l, err := netlinksafe.LinkByName(dev)
 	if err != nil {
 		return err
 	}
-	fd, err := unix.Socket(unix.AF_PACKET, unix.SOCK_RAW|unix.SOCK_CLOEXEC, int(htons(unix.ETH_P_ARP)))
-	if err != nil {
-		return fmt.Errorf("gratuitous arp: %w", err)
-	}
-	defer unix.Close(fd)
-	bcast := net.HardwareAddr{0xff, 0xff, 0xff, 0xff, 0xff, 0xff}
-	to := &unix.SockaddrLinklayer{Protocol: htons(unix.ETH_P_ARP), Ifindex: l.Attrs().Index, Halen: 6}
-	copy(to.Addr[:], bcast)
 	for _, ip := range ips {
-		if !ip.Is4() {
-			continue
+		var proto uint16 = unix.ETH_P_IPV6
+		frame, what := unsolicitedNA(mac, ip), "neighbour advertisement"
+		if ip.Is4() {
+			proto, frame, what = unix.ETH_P_ARP, garp(mac, ip), "gratuitous arp"
 		}
-		a := ip.As4()
-		f := make([]byte, 0, 42)
-		f = append(f, bcast...)
-		f = append(f, mac...)
-		f = append(f, 0x08, 0x06)                // ARP
-		f = append(f, 0, 1, 0x08, 0, 6, 4, 0, 2) // Ethernet, IPv4, reply
-		f = append(f, mac...)
-		f = append(f, a[:]...)
-		f = append(f, mac...) // target MAC = sender's: Linux takes such a reply as gratuitous (arp_is_garp)
-		f = append(f, a[:]...)
-		if err := unix.Sendto(fd, f, 0, to); err != nil {
-			return fmt.Errorf("gratuitous arp for %s: %w", ip, err)
+		if err := sendFrame(l.Attrs().Index, proto, frame); err != nil {
+			return fmt.Errorf("%s for %s: %w", what, ip, err)
 		}
 	}
 	return nil
+}
+
+// sendFrame sends one Ethernet frame (with its header) out of the link.
+func sendFrame(ifindex int, proto uint16, frame []byte) error {
+	fd, err := unix.Socket(unix.AF_PACKET, unix.SOCK_RAW|unix.SOCK_CLOEXEC, int(htons(proto)))
+	if err != nil {
+		return err
+	}
+	defer unix.Close(fd)
+	to := &unix.SockaddrLinklayer{Protocol: htons(proto), Ifindex: ifindex, Halen: 6}
+	copy(to.Addr[:], frame[:6])
+	return unix.Sendto(fd, frame, 0, to)
+}
+
+// garp is a gratuitous ARP reply for ip (IPv4) from mac, to broadcast.
+func garp(mac net.HardwareAddr, ip netip.Addr) []byte {
+	a := ip.As4()
+	f := make([]byte, 0, 42)
+	f = append(f, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff)
+	f = append(f, mac...)
+	f = append(f, 0x08, 0x06)                // ARP
+	f = append(f, 0, 1, 0x08, 0, 6, 4, 0, 2) // Ethernet, IPv4, reply
+	f = append(f, mac...)
+	f = append(f, a[:]...)
+	f = append(f, mac...) // target MAC = sender's: Linux takes such a reply as gratuitous (arp_is_garp)
+	f = append(f, a[:]...)
+	return f
+}
+
+// unsolicitedNA is an unsolicited neighbour advertisement (RFC 4861
+// 7.2.6) for ip (IPv6) from mac: from ip to all nodes (ff02::1), hop
+// limit 255, override flag set, with the target link-layer address.
+func unsolicitedNA(mac net.HardwareAddr, ip netip.Addr) []byte {
+	src, dst := ip.As16(), netip.MustParseAddr("ff02::1").As16()
+	icmp := make([]byte, 0, 32)
+	icmp = append(icmp, 136, 0, 0, 0)  // neighbour advertisement, code 0, checksum below
+	icmp = append(icmp, 0x20, 0, 0, 0) // flags: override
+	icmp = append(icmp, src[:]...)     // target
+	icmp = append(icmp, 2, 1)          // option: target link-layer address, 8 bytes
+	icmp = append(icmp, mac...)
+	// The checksum covers a pseudo-header: source, destination, length,
+	// next header (58).
+	var sum uint32
+	add := func(b []byte) {
+		for i := 0; i+1 < len(b); i += 2 {
+			sum += uint32(b[i])<<8 | uint32(b[i+1])
+		}
+	}
+	add(src[:])
+	add(dst[:])
+	add([]byte{0, 0, 0, byte(len(icmp)), 0, 0, 0, 58})
+	add(icmp)
+	for sum>>16 != 0 {
+		sum = sum&0xffff + sum>>16
+	}
+	cs := ^uint16(sum)
+	icmp[2], icmp[3] = byte(cs>>8), byte(cs)
+
+	f := make([]byte, 0, 14+40+len(icmp))
+	f = append(f, 0x33, 0x33, 0, 0, 0, 1) // ff02::1's multicast MAC
+	f = append(f, mac...)
+	f = append(f, 0x86, 0xdd)
+	f = append(f, 0x60, 0, 0, 0, 0, byte(len(icmp)), 58, 255) // version 6, payload length, ICMPv6, hop limit 255
+	f = append(f, src[:]...)
+	f = append(f, dst[:]...)
+	return append(f, icmp...)
 }
 
 func htons(v uint16) uint16 { return v<<8 | v>>8 }
@@ -391,10 +443,13 @@ func AnnounceWhenUp(path string, p api.RuntimePort, d time.Duration) error {
 	if err != nil {
 		return err
 	}
-	var ips []netip.Addr
+	var ips, all []netip.Addr // IPv4 (waited for), every address (announced)
 	for _, s := range p.IPs {
-		if pr, err := netip.ParsePrefix(s); err == nil && pr.Addr().Is4() {
-			ips = append(ips, pr.Addr())
+		if pr, err := netip.ParsePrefix(s); err == nil {
+			all = append(all, pr.Addr())
+			if pr.Addr().Is4() {
+				ips = append(ips, pr.Addr())
+			}
 		}
 	}
 	for {
@@ -419,7 +474,7 @@ func AnnounceWhenUp(path string, p api.RuntimePort, d time.Duration) error {
 			if name == "" {
 				return nil
 			}
-			return announce(name, mac, ips)
+			return announce(name, mac, all)
 		})
 		if err != nil || name != "" {
 			return err

@@ -178,3 +178,54 @@ func TestTxOffUnknownDevice(t *testing.T) {
 		t.Errorf("txOff on a missing device: %v", err)
 	}
 }
+
+// announce's frames, on the kernel: a peer that knew the port's addresses
+// under another MAC learns the port's, for IPv4 (gratuitous ARP) and
+// IPv6 (unsolicited neighbour advertisement); its entries showed the old
+// MAC just before (the control).
+func TestAnnounceUpdatesNeighbours(t *testing.T) {
+	peer, cont := tempNS(t), tempNS(t)
+	if _, err := ensureVeth(cont, peer, "eth0", "lmtest3"); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := configure(cont, peer, "eth0", "lmtest3", port, true); err != nil {
+		t.Fatal(err)
+	}
+	in := func(args ...string) string {
+		t.Helper()
+		out, err := exec.Command("nsenter", append([]string{"--net=" + fdPath(peer), "ip"}, args...)...).CombinedOutput()
+		if err != nil {
+			t.Fatalf("ip %s: %v\n%s", strings.Join(args, " "), err, out)
+		}
+		return string(out)
+	}
+	if out, err := exec.Command("nsenter", "--net="+fdPath(peer), "sysctl", "-qw", "net.ipv6.conf.lmtest3.disable_ipv6=0").CombinedOutput(); err != nil {
+		t.Fatalf("enable IPv6 on the peer: %v\n%s", err, out)
+	}
+	in("addr", "add", "10.9.0.8/24", "dev", "lmtest3")
+	in("addr", "add", "fd00:9::8/64", "dev", "lmtest3", "nodad")
+	const old = "02:00:00:00:00:99"
+	for _, ip := range []string{"10.9.0.7", "fd00:9::7"} {
+		in("neigh", "replace", ip, "lladdr", old, "dev", "lmtest3", "nud", "stale")
+		if got := in("neigh", "show", ip, "dev", "lmtest3"); !strings.Contains(got, old) {
+			t.Fatalf("the peer's entry for %s: %q, want %s (the control)", ip, got, old)
+		}
+	}
+	if err := announceIn(cont, "eth0", port); err != nil {
+		t.Fatal(err)
+	}
+	for _, ip := range []string{"10.9.0.7", "fd00:9::7"} {
+		deadline := time.Now().Add(2 * time.Second)
+		for {
+			got := in("neigh", "show", ip, "dev", "lmtest3")
+			if strings.Contains(got, port.MAC) {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Errorf("the peer's entry for %s after the announcement: %q, want %s", ip, got, port.MAC)
+				break
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+	}
+}
