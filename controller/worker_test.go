@@ -50,7 +50,9 @@ type fakeHost struct {
 	flowCount int // -1: as many as desired
 	pending   []string
 	down      []*ovsdb.InterfaceError
-	revs      []string // the revision of each Plan, in order
+	revs      []string      // the revision of each Plan, in order
+	recreate  chan []string // receives the names of each RecreatePorts
+	recErr    error
 	dials     int
 	conns     []*fakeDB
 }
@@ -80,6 +82,7 @@ type fakeDB struct {
 	h         *fakeHost
 	mu        sync.Mutex
 	watch     func()
+	recreated func(iface string)
 	done      chan struct{}
 	closeOnce sync.Once
 	closed    bool
@@ -116,8 +119,14 @@ func (d *fakeDB) WaitPorts(context.Context, string, map[string]int) ([]*ovsdb.In
 	defer d.h.mu.Unlock()
 	return d.h.down, nil
 }
-func (d *fakeDB) RecreatePorts(context.Context, ovsdb.BridgeSpec, []string) ([]*ovsdb.InterfaceError, error) {
-	return nil, nil
+func (d *fakeDB) RecreatePorts(_ context.Context, _ ovsdb.BridgeSpec, names []string) ([]*ovsdb.InterfaceError, error) {
+	d.h.mu.Lock()
+	c, err := d.h.recreate, d.h.recErr
+	d.h.mu.Unlock()
+	if c != nil {
+		c <- names
+	}
+	return nil, err
 }
 func (d *fakeDB) Interfaces(context.Context, string) ([]ovsdb.InterfaceState, error) {
 	return []ovsdb.InterfaceState{{Port: "p1", Name: "p1", Ofport: 1}}, nil
@@ -132,8 +141,12 @@ func (d *fakeDB) Watch(fn func()) {
 	defer d.mu.Unlock()
 	d.watch = fn
 }
-func (d *fakeDB) WatchRecreated(func(string)) {}
-func (d *fakeDB) Done() <-chan struct{}       { return d.done }
+func (d *fakeDB) WatchRecreated(fn func(string)) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.recreated = fn
+}
+func (d *fakeDB) Done() <-chan struct{} { return d.done }
 func (d *fakeDB) Close() {
 	d.mu.Lock()
 	d.closed = true
@@ -808,5 +821,60 @@ func TestRealDialClassifies(t *testing.T) {
 	_, err = realEnds(TLS{PrivateKey: "key.pem"}).dial(ctx, &flows.HostState{Host: "h1", OVSDB: "ssl:127.0.0.1:1"}, zap.NewNop())
 	if err == nil || isUnreachable(err) {
 		t.Errorf("dial with half the TLS files: %v, unreachable %v", err, isUnreachable(err))
+	}
+}
+
+// A new revision that leaves the host's state as it was (the compiler
+// reused it) is reached without a reconcile.
+func TestWorkerSameState(t *testing.T) {
+	f := newFleet(t, Config{}, "h1")
+	f.run()
+	hs := fakeState("h1", 1)
+	f.r.SetDesired([]*flows.HostState{hs}, 1)
+	f.wait(0, "h1", "in sync", atRev(1))
+	mark := f.mark()
+	f.r.SetDesired([]*flows.HostState{hs}, 2)
+	st := f.wait(mark, "h1", "at revision 2", atRev(2))
+	if st.Reconciles != 1 {
+		t.Errorf("revision 2 reached after %d reconciles, want 1 (none for it)", st.Reconciles)
+	}
+}
+
+// An interface whose device was made anew gets its port deleted and added
+// back, without a reconcile; if that fails, the host is reconciled.
+// Interfaces not Loom's plain ports are left alone.
+func TestWorkerRecreatedPorts(t *testing.T) {
+	f := newFleet(t, Config{}, "h1")
+	h := f.hosts["h1"]
+	names := make(chan []string, 1)
+	h.set(func(h *fakeHost) { h.recreate = names })
+	f.run()
+	f.r.SetDesired([]*flows.HostState{fakeState("h1", 1)}, 1)
+	f.wait(0, "h1", "in sync", atRev(1))
+	d := h.conn()
+	d.mu.Lock()
+	recreated := d.recreated
+	d.mu.Unlock()
+
+	recreated("p1")
+	select {
+	case got := <-names:
+		if !slices.Equal(got, []string{"p1"}) {
+			t.Errorf("ports re-added: %v, want [p1]", got)
+		}
+	case <-f.ctx.Done():
+		t.Fatal("p1 not re-added")
+	}
+	h.set(func(h *fakeHost) { h.recErr = errors.New("transaction: connection reset") })
+	mark := f.mark()
+	recreated("not-loom")
+	recreated("p1")
+	<-names
+	f.wait(mark, "h1", "reconciled", reconciled(2))
+	if n := f.reconciles("h1", "interface recreated"); n != 1 {
+		t.Errorf("%d reconciles after a failed re-add, want 1", n)
+	}
+	if len(names) != 0 {
+		t.Errorf("re-added %v too", <-names)
 	}
 }
