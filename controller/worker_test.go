@@ -878,3 +878,25 @@ func TestWorkerRecreatedPorts(t *testing.T) {
 		t.Errorf("re-added %v too", <-names)
 	}
 }
+
+// A host whose OVSDB address changes (it moved) is dialled anew, its old
+// connection closed; the audit reconciles a host in sync on its timer.
+func TestWorkerHostMovedAndAudit(t *testing.T) {
+	f := newFleet(t, Config{AuditInterval: 5 * time.Millisecond}, "h1")
+	h := f.hosts["h1"]
+	f.run()
+	f.r.SetDesired([]*flows.HostState{fakeState("h1", 1)}, 1)
+	f.wait(0, "h1", "in sync", atRev(1))
+	f.wait(0, "h1", "audited", func(api.HostStatus) bool { return f.reconciles("h1", "audit") > 0 })
+	moved := fakeState("h1", 2)
+	moved.OVSDB = "fake:h1-new-address"
+	mark := f.mark()
+	f.r.SetDesired([]*flows.HostState{moved}, 2)
+	f.wait(mark, "h1", "at revision 2", atRev(2))
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.dials != 2 || !h.conns[0].isClosed() || h.conns[1].isClosed() {
+		t.Errorf("after the move: %d dials, first connection closed %v, second %v; want 2, true, false",
+			h.dials, h.conns[0].isClosed(), h.conns[1].isClosed())
+	}
+}
