@@ -192,7 +192,7 @@ func (e *Engine) host(ctx context.Context, hs *flows.HostState) (r HostResult) {
 // is what the caller remembers of the switch's flows between calls;
 // listening tells that the switch's OpenFlow listener is known to answer
 // (the worker's flow monitor is connected to it).
-func reconcileHost(ctx context.Context, db *ovsdb.Client, of *ofctl.Client, hs *flows.HostState, dry bool, known *ofctl.Known, listening bool) (r HostResult) {
+func reconcileHost(ctx context.Context, db reconcileDB, of flowSwitch, hs *flows.HostState, dry bool, known *ofctl.Known, listening bool) (r HostResult) {
 	r.Host = hs.Host
 	r.DesiredFlows = hs.NumFlows()
 	spec := BridgeSpec(hs)

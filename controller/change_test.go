@@ -125,6 +125,20 @@ func TestChangePath(t *testing.T) {
 	r.SetDesired([]*flows.HostState{hs1}, 1)
 	reach(1, api.StateInSync)
 	check(hs1)
+	// The flow monitor connects to the bridge the first reconcile made,
+	// and the worker reconciles again at once (whatever happened before
+	// it watched is unknown). Until then a change is not sent by the
+	// change path (its echo could not be checked). The log of a reconcile
+	// is written before its status is published.
+	for !slices.ContainsFunc(logs.All(), func(e observer.LoggedEntry) bool {
+		return e.Message == "reconciled" && e.ContextMap()["trigger"] == "openflow reconnect"
+	}) {
+		select {
+		case <-statuses:
+		case <-ctx.Done():
+			t.Fatal("no reconcile after the flow monitor connected")
+		}
+	}
 
 	// One port added: the change path.
 	hs2 := changeHost(s.Addr, dir, "lmc-a", "lmc-b", "lmc-c")

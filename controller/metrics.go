@@ -20,7 +20,7 @@ type metrics struct {
 func newMetrics(reg prometheus.Registerer) *metrics {
 	m := &metrics{
 		reconciles: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "loom_reconciles_total", Help: "Reconciles of a host, by result (ok, error, unreachable).",
+			Name: "loom_reconciles_total", Help: "Reconciles of a host, by result (ok, error, terminal, unreachable).",
 		}, []string{"host", "result"}),
 		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name: "loom_reconcile_duration_seconds", Help: "Time one reconcile of one host took, by result.",
@@ -42,12 +42,16 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 	return m
 }
 
-func (m *metrics) observe(host, state string, took time.Duration, flows int, repaired bool) {
+// observe counts a reconcile that left host in state; terminal tells
+// that its error is one retrying cannot fix (result "terminal").
+func (m *metrics) observe(host, state string, terminal bool, took time.Duration, flows int, repaired bool) {
 	result := "ok"
-	switch state {
-	case api.StateError:
+	switch {
+	case terminal:
+		result = "terminal"
+	case state == api.StateError:
 		result = "error"
-	case api.StateUnreachable:
+	case state == api.StateUnreachable:
 		result = "unreachable"
 	}
 	m.reconciles.WithLabelValues(host, result).Inc()

@@ -2,7 +2,6 @@ package controller
 
 import (
 	"context"
-	"errors"
 	"math/rand/v2"
 	"sort"
 	"sync"
@@ -14,7 +13,6 @@ import (
 	"github.com/loom-sdn/loom/controller/api"
 	"github.com/loom-sdn/loom/flows"
 	"github.com/loom-sdn/loom/ofctl"
-	"github.com/loom-sdn/loom/ovsdb"
 	"github.com/loom-sdn/loom/topology"
 )
 
@@ -66,6 +64,7 @@ type Reconciler struct {
 	sem      chan struct{}
 	onStatus func(api.HostStatus)
 	metrics  *metrics
+	ends     hostEnds
 
 	mu      sync.Mutex
 	ctx     context.Context // set by Run
@@ -81,7 +80,7 @@ func NewReconciler(log *zap.Logger, cfg Config, onStatus func(api.HostStatus)) *
 		onStatus = func(api.HostStatus) {}
 	}
 	return &Reconciler{log: log, cfg: cfg, sem: make(chan struct{}, cfg.Parallel), onStatus: onStatus,
-		metrics: newMetrics(cfg.Metrics), workers: map[string]*worker{}}
+		metrics: newMetrics(cfg.Metrics), workers: map[string]*worker{}, ends: realEnds(cfg.TLS)}
 }
 
 // SetTopology compiles t and makes it the desired state of every host,
@@ -243,7 +242,7 @@ type worker struct {
 	known   ofctl.Known // the switch's flows last found right
 	spare   ofctl.Spare // an ovs-ofctl waiting for the next change's bundle
 	fw      *flowWatch  // the switch's flow monitor; nil when off
-	db      *ovsdb.Client
+	db      hostDB
 	dialed  endpoint // what db was dialled for
 	lost    <-chan struct{}
 	backoff time.Duration
@@ -376,34 +375,23 @@ func (w *worker) run(ctx context.Context) {
 		if retry != nil && why != "retry" && !(why == "change" && w.newDesired()) {
 			continue // failing: wait for the retry, don't hammer the host
 		}
-		switch ok, terminal := w.reconcile(ctx, why); {
-		case ok:
+		res, err := w.reconcile(ctx, why)
+		if !res.Start.IsZero() {
+			w.record(res, err)
+		}
+		switch {
+		case ctx.Err() != nil:
+			return
+		case err == nil:
 			w.backoff, retry = 0, nil
-		case terminal:
+		case Terminal(err):
 			// No timer: an OVSDB update (someone hands the bridge over),
 			// a new desired state or the audit tries again.
 			w.backoff, retry = 0, nil
 		default:
-			retry = time.After(w.nextBackoff())
+			retry = w.r.ends.after(w.nextBackoff())
 		}
 	}
-}
-
-// terminalErrs are the errors that retrying the same desired state
-// cannot fix: someone must change the host (hand a bridge or a port over
-// to Loom, initialise the database) or the topology. Either wakes the
-// worker (an OVSDB update, a new desired state), so a host that fails with
-// one waits for that instead of retrying on a timer.
-var terminalErrs = []error{ovsdb.ErrForeignBridge, ovsdb.ErrForeignPort, ovsdb.ErrInvalidSpec, ovsdb.ErrNotInitialized}
-
-// Terminal tells whether err is one that retrying cannot fix.
-func Terminal(err error) bool {
-	for _, t := range terminalErrs {
-		if errors.Is(err, t) {
-			return true
-		}
-	}
-	return false
 }
 
 // newDesired tells whether the host was given a desired state since its
@@ -457,7 +445,7 @@ func (w *worker) probe(ctx context.Context) bool {
 	if w.fw.alive(ctx) {
 		return true // the flow monitor reports every change: no need to count
 	}
-	n, err := w.r.cfg.TLS.OpenFlow(hs.OpenFlow).FlowCount(ctx)
+	n, err := w.r.ends.openFlow(hs.OpenFlow).FlowCount(ctx)
 	if err != nil || n != hs.NumFlows() {
 		w.log.Info("flow probe: switch differs", zap.Int("flows", n), zap.Int("want", hs.NumFlows()), zap.Error(err))
 		return false
@@ -466,13 +454,17 @@ func (w *worker) probe(ctx context.Context) bool {
 }
 
 // reconcile compares the host with its desired state and changes what
-// differs; it reports success, or whether its failure is terminal (see
-// Terminal).
-func (w *worker) reconcile(ctx context.Context, why string) (ok, terminal bool) {
+// differs: by the change path for a new desired state when it can
+// (change.go), otherwise whole. It returns what it did, and an error that
+// is terminal (see Terminal), marked unreachable (the host did not
+// answer) or to be retried. A Result with a zero Start means it did not
+// begin (ctx ended while it waited for its turn). The worker's loop
+// records the result (record) and decides the next try.
+func (w *worker) reconcile(ctx context.Context, why string) (res Result, err error) {
 	select {
 	case w.r.sem <- struct{}{}:
 	case <-ctx.Done():
-		return false, false
+		return Result{}, ctx.Err()
 	}
 	defer func() { <-w.r.sem }()
 	w.mu.Lock()
@@ -480,8 +472,9 @@ func (w *worker) reconcile(ctx context.Context, why string) (ok, terminal bool) 
 	w.tried = hs
 	wasInSync := w.status.State == api.StateInSync || w.status.State == api.StateDegraded
 	rev := w.status.Desired
-	// Changes made to reach a new revision are not repairs of drift.
-	sameRev := w.status.Revision == rev
+	res = Result{Trigger: why, Revision: rev, DesiredFlows: hs.NumFlows(), Start: time.Now(),
+		// Changes made to reach a new revision are not repairs of drift.
+		AtRevision: wasInSync && w.status.Revision == rev}
 	var applying *api.HostStatus
 	if w.status.Revision != rev && w.status.State != api.StateApplying {
 		// Say so: a large host may take a while.
@@ -493,121 +486,134 @@ func (w *worker) reconcile(ctx context.Context, why string) (ok, terminal bool) 
 	if applying != nil {
 		w.r.onStatus(*applying)
 	}
+	defer func() { res.Took = time.Since(res.Start) }()
 
-	start := time.Now()
 	ctx, cancel := context.WithTimeout(ctx, w.r.cfg.HostTimeout)
 	defer cancel()
-	var res HostResult
-	state := api.StateInSync
+	if err = w.connect(ctx, hs); err != nil {
+		return res, err
+	}
+	var hr HostResult
+	changed := false
+	if why == "change" {
+		hr, changed = w.change(ctx, hs)
+	}
+	if changed {
+		res.Path, res.Trigger = PathChange, "change (delta)"
+	} else {
+		res.Path = PathWhole
+		listening := w.fw != nil && w.fw.mon.Connected()
+		w.fw.begin(hs)
+		hr = reconcileHost(ctx, w.db, w.r.ends.openFlow(hs.OpenFlow), hs, false, &w.known, listening)
+		w.fw.end(ctx, &hr)
+		w.observe(ctx, hs.Bridge)
+	}
+	res.count(hr)
+	w.reached = nil
+	switch {
+	case hr.Err == nil:
+		w.reached = hs
+	case Terminal(hr.Err):
+		// Keep the connection: its updates tell when someone changed
+		// the host (e.g. handed the bridge over to Loom).
+	default:
+		// Start over from a fresh connection (and a full copy of the
+		// database) next time.
+		w.closeDB()
+	}
+	return res, hr.Err
+}
+
+// connect makes sure the worker holds an OVSDB connection to hs's host
+// and that its OpenFlow listener presents the pinned certificate.
+func (w *worker) connect(ctx context.Context, hs *flows.HostState) error {
 	if w.db != nil && w.dialed != endpointOf(hs) {
 		w.closeDB() // the host moved, or its certificate pin changed
 	}
-	if w.db == nil {
-		opts, err := w.r.cfg.TLS.dialOptions(hs) // files read anew: renewals are picked up
-		var db *ovsdb.Client
-		if err != nil {
-			res.Err, state = err, api.StateError
-		} else if db, err = ovsdb.Dial(ctx, hs.OVSDB, w.log, opts...); err != nil {
-			res.Err, state = err, dialState(err)
-		} else if err = w.r.cfg.TLS.VerifyOpenFlow(ctx, hs); err != nil {
-			db.Close()
-			res.Err, state = err, api.StateError
-		} else {
-			w.db, w.lost, w.dialed = db, db.Done(), endpointOf(hs)
-			db.Watch(w.pokeDB)
-			db.WatchRecreated(w.interfaceRecreated)
-		}
-	} else if err := w.r.cfg.TLS.VerifyOpenFlow(ctx, hs); err != nil {
+	if w.db != nil {
 		// A pinned host's OpenFlow certificate is checked at every
 		// reconcile, not only when loomd connects: the flows go through
 		// ovs-ofctl, whose fresh connections check only the CA, so a host
 		// that swaps to another certificate of the CA behind a connection
 		// loomd keeps would otherwise still get them.
-		w.closeDB()
-		res.Err, state = err, api.StateError
-	}
-	changed := false
-	if why == "change" && w.db != nil {
-		res, changed = w.change(ctx, hs)
-		if changed {
-			why = "change (delta)"
-		}
-	}
-	if w.db != nil {
-		if !changed {
-			listening := w.fw != nil && w.fw.mon.Connected()
-			w.fw.begin(hs)
-			res = reconcileHost(ctx, w.db, w.r.cfg.TLS.OpenFlow(hs.OpenFlow), hs, false, &w.known, listening)
-			w.fw.end(ctx, &res)
-			w.observe(ctx, hs.Bridge)
-		}
-		w.reached = nil
-		if res.Err == nil {
-			w.reached = hs
-		}
-		switch {
-		case res.Err != nil && Terminal(res.Err):
-			// Keep the connection: its updates tell when someone changed
-			// the host (e.g. handed the bridge over to Loom).
-			state = api.StateError
-		case res.Err != nil:
-			state = api.StateError
-			// Start over from a fresh connection (and a full copy of the
-			// database) next time.
+		if err := w.r.cfg.TLS.VerifyOpenFlow(ctx, hs); err != nil {
 			w.closeDB()
-		case len(res.PortsDown) > 0:
-			state = api.StateDegraded
+			return err
 		}
+		return nil
 	}
-	took := time.Since(start)
-	changes := len(res.OVSDB)
-	fields := []zap.Field{zap.String("trigger", why), zap.String("state", state),
-		zap.Int("ovsdb_changes", len(res.OVSDB)), zap.Duration("duration", took)}
+	db, err := w.r.ends.dial(ctx, hs, w.log)
+	if err != nil {
+		return err
+	}
+	if err := w.r.cfg.TLS.VerifyOpenFlow(ctx, hs); err != nil {
+		db.Close()
+		return err
+	}
+	w.db, w.lost, w.dialed = db, db.Done(), endpointOf(hs)
+	db.Watch(w.pokeDB)
+	db.WatchRecreated(w.interfaceRecreated)
+	return nil
+}
+
+// record publishes what a reconcile did: the host's status, its metrics
+// and one log line. A terminal error is logged as a warning once; while
+// it stays the same, the reconciles that find it again (an OVSDB update,
+// the audit) log it at debug level.
+func (w *worker) record(res Result, err error) {
+	state := stateOf(res, err)
+	terminal := err != nil && Terminal(err)
+	changes := res.Changes()
+	fields := []zap.Field{zap.String("trigger", res.Trigger), zap.String("state", state),
+		zap.Int("ovsdb_changes", res.OVSDBChanges), zap.Duration("duration", res.Took)}
 	if len(res.PortsDown) > 0 {
 		fields = append(fields, zap.Int("ports_down", len(res.PortsDown)))
 	}
-	if res.Flows != nil {
-		changes += res.Flows.FlowMods()
-		fields = append(fields, zap.Int("flows_missing", len(res.Flows.Missing)),
-			zap.Int("flows_stale", len(res.Flows.Extra)), zap.Int("flow_mods", res.Flows.FlowMods()))
+	if res.FlowsPlanned {
+		fields = append(fields, zap.Int("flows_missing", res.FlowsMissing),
+			zap.Int("flows_stale", res.FlowsStale), zap.Int("flow_mods", res.FlowMods))
 	}
 
 	w.mu.Lock()
+	again := terminal && w.status.Terminal && w.status.LastError == err.Error()
 	w.status.State = state
-	w.status.LastReconcile, w.status.LastDuration = start, took
+	w.status.LastReconcile, w.status.LastDuration = res.Start, res.Took
 	w.status.Reconciles++
 	w.status.LastChanges = changes
 	w.status.NextRetry = time.Time{}
 	repaired := false
 	portsBefore := w.status.PortsDown
-	w.status.Terminal = res.Err != nil && Terminal(res.Err)
-	if res.Err != nil {
+	w.status.Terminal = terminal
+	if err != nil {
 		w.status.Failures++
-		w.status.LastError = res.Err.Error()
+		w.status.LastError = err.Error()
 	} else {
 		w.status.Failures, w.status.LastError = 0, ""
-		w.status.Revision = rev
+		w.status.Revision = res.Revision
 		w.status.PortsDown = res.PortsDown
-		if wasInSync && sameRev && changes > 0 {
+		repaired = res.Repaired()
+		if repaired {
 			w.status.Repairs++
-			repaired = true
 		}
 	}
 	s := w.status
 	w.mu.Unlock()
-	if res.Err == nil {
+	if err == nil {
 		w.logPorts(portsBefore, res.PortsDown)
 	}
-	w.r.onStatus(s)
-	w.r.metrics.observe(w.host, state, took, hs.NumFlows(), repaired)
-
+	// The log and the metrics first: whoever sees the status finds them.
+	w.r.metrics.observe(w.host, state, terminal, res.Took, res.DesiredFlows, repaired)
 	switch {
-	case res.Err != nil:
-		w.log.Warn("reconcile failed", append(fields, zap.Error(res.Err))...)
+	case again:
+		w.log.Debug("reconcile failed", append(fields, zap.Error(err), zap.Bool("terminal", true))...)
+	case terminal:
+		w.log.Warn("reconcile failed", append(fields, zap.Error(err), zap.Bool("terminal", true))...)
+	case err != nil:
+		w.log.Warn("reconcile failed", append(fields, zap.Error(err))...)
 	case changes > 0:
 		w.log.Info("reconciled", fields...)
 	default:
 		w.log.Debug("reconciled", fields...)
 	}
-	return res.Err == nil && !errors.Is(ctx.Err(), context.DeadlineExceeded), s.Terminal
+	w.r.onStatus(s)
 }

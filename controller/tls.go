@@ -8,7 +8,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/loom-sdn/loom/controller/api"
 	"github.com/loom-sdn/loom/flows"
 	"github.com/loom-sdn/loom/ofctl"
 	"github.com/loom-sdn/loom/ovsdb"
@@ -78,14 +77,15 @@ type endpoint struct {
 
 func endpointOf(hs *flows.HostState) endpoint { return endpoint{hs.OVSDB, hs.TLS} }
 
-// dialState is the state of a host whose OVSDB server could not be
-// dialled: unreachable, but in error when it answered with a certificate
-// other than the one pinned (it is reachable, it is not the host).
-func dialState(err error) string {
+// dialError classifies the error of a host whose OVSDB server could not
+// be dialled: unreachable, but not when it answered with a certificate
+// other than the one pinned (it is reachable, it is not the host: an
+// error).
+func dialError(err error) error {
 	if errors.Is(err, ovsdb.ErrNotPinned) {
-		return api.StateError
+		return err
 	}
-	return api.StateUnreachable
+	return unreachable(err)
 }
 
 // OpenFlow is the OpenFlow client of target with t's files.
