@@ -88,15 +88,18 @@ func TestEngineDryRun(t *testing.T) {
 	if out := strings.TrimSpace(s.Vsctl(t, "list-br")); out != "" {
 		t.Errorf("a dry run made bridges: %q", out)
 	}
-	p1 := PlanOf(h1)
-	if p1.Error != "" || len(p1.FlowsAdd) != h1.DesiredFlows || p1.FlowMods != h1.DesiredFlows {
-		t.Errorf("h1's plan for the API: %d flows to add, %d flow mods, error %q", len(p1.FlowsAdd), p1.FlowMods, p1.Error)
+	p1 := PlanOf(h1, true)
+	if p1.Error != "" || len(p1.FlowsAdd) != h1.DesiredFlows || p1.Adds != h1.DesiredFlows || p1.FlowMods != h1.DesiredFlows {
+		t.Errorf("h1's plan for the API: %d flows to add (%d listed), %d flow mods, error %q", p1.Adds, len(p1.FlowsAdd), p1.FlowMods, p1.Error)
+	}
+	if p := PlanOf(h1, false); p.Adds != h1.DesiredFlows || len(p.FlowsAdd) != 0 {
+		t.Errorf("h1's plan without the flows: %d to add, %d listed; want them counted, not listed", p.Adds, len(p.FlowsAdd))
 	}
 
 	if h2.Err == nil || !strings.Contains(h2.Err.Error(), "tcp:127.0.0.1:1") || h2.Changed() {
 		t.Errorf("h2 (nothing listens): %+v, want an error naming its address", h2)
 	}
-	if p := PlanOf(h2); p.Error == "" {
+	if p := PlanOf(h2, false); p.Error == "" {
 		t.Error("h2's plan for the API shows no error")
 	}
 
@@ -104,7 +107,7 @@ func TestEngineDryRun(t *testing.T) {
 		len(h3.Flows.Missing) != h3.DesiredFlows || !slices.Contains(h3.OVSDB, "add port lm-c1") {
 		t.Errorf("h3 (skipped): %+v, want planned as new", h3)
 	}
-	if p := PlanOf(h3); p.NotContacted != "down for maintenance" {
+	if p := PlanOf(h3, false); p.NotContacted != "down for maintenance" {
 		t.Errorf("h3's plan for the API: %+v", p)
 	}
 
