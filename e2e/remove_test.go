@@ -109,6 +109,7 @@ func TestHostRemoved(t *testing.T) {
 		if err != nil || !regexp.MustCompile(`host h3: removed from the topology; Loom's bridge br-int and its [1-9]\d* ports and [1-9]\d* flows will be deleted`).MatchString(out) {
 			t.Fatalf("loomctl plan: %v\n%s", err, out)
 		}
+		t.Logf("loomctl plan without h3:\n%s", out)
 		if !strings.Contains(out, "ovsdb: delete bridge br-int with its") {
 			t.Errorf("plan without the OVSDB change:\n%s", out)
 		}

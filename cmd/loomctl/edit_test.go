@@ -402,4 +402,7 @@ func TestHostAddSetDel(t *testing.T) {
 	if topo := stored(t, d); len(topo.Hosts) != 2 || len(topo.Ports) != 1 {
 		t.Fatalf("after host del --cascade: %d hosts, %d ports", len(topo.Hosts), len(topo.Ports))
 	}
+	// h2 is being removed (no reconciler runs here): given up on, once.
+	runOn(t, url, "host h2 forgotten: loomd no longer cleans it; what Loom made on it stays\n", "host", "forget", "h2")
+	runOn(t, url, "host h2 is not being removed: nothing to forget\n", "host", "forget", "h2")
 }

@@ -2,6 +2,7 @@ package daemon
 
 import (
 	"context"
+	"net/http"
 	"slices"
 	"strings"
 	"sync"
@@ -151,4 +152,28 @@ func (d *Daemon) planRemovals(ctx context.Context, cur, t *topology.Topology, ti
 	}
 	wg.Wait()
 	return out
+}
+
+// ForgetRemoval stops cleaning host (one removed from the topology that
+// will never be reachable again): it leaves the stored list and the
+// status; what Loom made on it stays.
+func (d *Daemon) ForgetRemoval(host string) (*api.RemovalForgotten, error) {
+	d.writeMu.Lock()
+	defer d.writeMu.Unlock()
+	res := &api.RemovalForgotten{Host: host}
+	st := d.st
+	st.Removing = slices.DeleteFunc(slices.Clone(st.Removing), func(rm controller.Removal) bool { return rm.Host == host })
+	if len(st.Removing) == len(d.st.Removing) {
+		return res, nil
+	}
+	if err := d.store.save(st); err != nil {
+		return nil, &api.Error{Message: "the removal could not be stored, nothing changed: " + err.Error(), Code: http.StatusInternalServerError}
+	}
+	d.mu.Lock()
+	d.st = st
+	d.rec.SetRemovals(st.Removing)
+	d.mu.Unlock()
+	res.Forgotten = true
+	d.hostChanged(api.HostStatus{Host: host, State: api.StateRemoved})
+	return res, nil
 }
