@@ -110,6 +110,9 @@ func TestHostRemoved(t *testing.T) {
 			t.Fatalf("loomctl plan: %v\n%s", err, out)
 		}
 		t.Logf("loomctl plan without h3:\n%s", out)
+		if !regexp.MustCompile(`(?m)^1 hosts removed from the topology: Loom's bridge, ports and flows to delete from them$`).MatchString(out) {
+			t.Errorf("the plan's summary does not count h3:\n%s", out)
+		}
 		if !strings.Contains(out, "ovsdb: delete bridge br-int with its") {
 			t.Errorf("plan without the OVSDB change:\n%s", out)
 		}
@@ -138,8 +141,13 @@ func TestHostRemoved(t *testing.T) {
 			h, ok := d.hosts()["h2"]
 			return ok && h.State == api.StateRemoving && h.LastError != "" && h.Failures > 0
 		})
-		if status, _ := l.Loomctl("status"); !strings.Contains(status, "removing") {
+		status, _ := l.Loomctl("status")
+		t.Logf("loomctl status while h2 cannot be reached:\n%s", status)
+		if !regexp.MustCompile(`(?m)^h2\s+removing\s`).MatchString(status) {
 			t.Errorf("loomctl status does not show h2 removing:\n%s", status)
+		}
+		if out, _ := l.Loomctl("plan"); !strings.Contains(out, "host h2: removed from the topology; Loom's bridge br-int, its ports and flows will be deleted once it can be reached") {
+			t.Errorf("loomctl plan (drift) does not list h2 still to clean:\n%s", out)
 		}
 		// A loomd killed meanwhile still knows.
 		d.kill()

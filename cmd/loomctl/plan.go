@@ -84,6 +84,9 @@ func printPlan(w io.Writer, col colors, p *api.Plan, verbose bool, mode planMode
 		fmt.Fprintf(w, ", %d with ports down", down)
 	}
 	fmt.Fprintln(w)
+	if n := len(p.HostsRemoved); n > 0 {
+		fmt.Fprintf(w, "%d hosts removed from the topology: Loom's bridge, ports and flows to delete from them\n", n)
+	}
 	if skipped > 0 {
 		fmt.Fprintf(w, "%d hosts not contacted: loomd asks only the hosts of its topology in force, at the addresses they have there; the others are planned as new hosts\n", skipped)
 	}

@@ -474,9 +474,7 @@ func (d *Daemon) plan(ctx context.Context, files map[string]string, force bool) 
 	for i, r := range results {
 		p.Hosts[i] = controller.PlanOf(r)
 	}
-	if files != nil {
-		p.HostsRemoved = d.planRemovals(ctx, cur, t, e.Opts.HostTimeout)
-	}
+	p.HostsRemoved = d.planRemovals(ctx, cur, t, e.Opts.HostTimeout)
 	return p, nil
 }
 

@@ -133,10 +133,14 @@ func (d *Daemon) removalDone(host string, rev int64) {
 	d.mu.Unlock()
 }
 
-// planRemovals says what removing each host of cur that t drops would
-// delete, asking each host (in parallel, each bounded by timeout).
+// planRemovals says what removing each host would delete: those being
+// removed and those of cur that t drops (but those t has), asking each
+// host (in parallel, each bounded by timeout).
 func (d *Daemon) planRemovals(ctx context.Context, cur, t *topology.Topology, timeout time.Duration) []api.HostRemoval {
-	list := removals(nil, dropped(cur, t), t, 0)
+	d.mu.Lock()
+	pending := d.st.Removing
+	d.mu.Unlock()
+	list := removals(pending, dropped(cur, t), t, 0)
 	out := make([]api.HostRemoval, len(list))
 	var wg sync.WaitGroup
 	for i, rm := range list {

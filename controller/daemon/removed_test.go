@@ -106,6 +106,11 @@ func TestRemovedHostsKept(t *testing.T) {
 	if h, ok := statusOf(f, "h2"); !ok || h.State != api.StateRemoving || h.Revision != 2 {
 		t.Errorf("h2 after its removal: %+v (listed %v)", h, ok)
 	}
+	// The plan of the hosts' drift lists it still.
+	p = api.Plan{}
+	if code, raw := f.call("POST", "/api/v1/plan", token, "", &p); code != 200 || len(p.HostsRemoved) != 1 || p.HostsRemoved[0].Host != "h2" {
+		t.Errorf("plan of the drift while h2 is being removed: %d %s", code, raw)
+	}
 	st, err := f.d.store.load()
 	if err != nil || len(st.Removing) != 1 || st.Removing[0].Host != "h2" || st.Removing[0].Revision != 2 || st.Removing[0].OVSDB != "tcp:127.0.0.2:1" {
 		t.Fatalf("stored removals: %+v %v", st.Removing, err)
