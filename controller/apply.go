@@ -225,6 +225,9 @@ func reconcileHost(ctx context.Context, db reconcileDB, of flowSwitch, hs *flows
 			return r
 		}
 	}
+	if !plan.Empty() {
+		hold(ctx, "ovsdb", hs.Host)
+	}
 	if err := db.Apply(ctx, plan); err != nil {
 		r.Err = err
 		return r
@@ -250,6 +253,7 @@ func reconcileHost(ctx context.Context, db reconcileDB, of flowSwitch, hs *flows
 			return r
 		}
 	}
+	hold(ctx, "flows", hs.Host)
 	r.Flows, r.Err = of.Sync(ctx, hs.Flows(), known)
 	return r
 }

@@ -70,6 +70,10 @@ type Reconciler struct {
 	ctx     context.Context // set by Run
 	workers map[string]*worker
 	wg      sync.WaitGroup
+	// removers clean the hosts removed from the topology (remove.go);
+	// gone holds the exit signals of the workers stopped since.
+	removers map[string]*remover
+	gone     map[string]chan struct{}
 }
 
 // NewReconciler returns a Reconciler; onStatus, if not nil, is called after
@@ -85,7 +89,8 @@ func NewReconciler(log *zap.Logger, cfg Config, onStatus func(api.HostStatus)) *
 
 // SetTopology compiles t and makes it the desired state of every host,
 // waking them all. Hosts no longer in t stop being reconciled (what Loom
-// made on them stays). An error leaves the previous topology in force.
+// made on them stays, unless SetRemovals names them). An error leaves the
+// previous topology in force.
 func (r *Reconciler) SetTopology(t *topology.Topology) error {
 	states, err := flows.Compile(t)
 	if err != nil {
@@ -106,7 +111,7 @@ func (r *Reconciler) SetDesired(states []*flows.HostState, rev int64) {
 		w := r.workers[hs.Host]
 		if w == nil {
 			w = &worker{r: r, host: hs.Host, log: r.log.With(zap.String("host", hs.Host)),
-				wake: make(chan struct{}, 1), dbEvent: make(chan struct{}, 1), bounce: make(chan struct{}, 1), stop: make(chan struct{}),
+				wake: make(chan struct{}, 1), dbEvent: make(chan struct{}, 1), bounce: make(chan struct{}, 1), stop: make(chan struct{}), exited: make(chan struct{}),
 				status: api.HostStatus{Host: hs.Host, State: api.StatePending}}
 			r.workers[hs.Host] = w
 			if r.ctx != nil {
@@ -118,6 +123,10 @@ func (r *Reconciler) SetDesired(states []*flows.HostState, rev int64) {
 	for name, w := range r.workers {
 		if !seen[name] {
 			close(w.stop)
+			if r.ctx == nil {
+				close(w.exited) // never started
+			}
+			r.stopped(name, w.exited)
 			delete(r.workers, name)
 			r.metrics.forget(name)
 		}
@@ -131,6 +140,9 @@ func (r *Reconciler) Run(ctx context.Context) {
 	for _, w := range r.workers {
 		r.start(w)
 	}
+	for _, rv := range r.removers {
+		r.startRemover(rv)
+	}
 	r.mu.Unlock()
 	<-ctx.Done()
 	r.wg.Wait()
@@ -140,6 +152,7 @@ func (r *Reconciler) start(w *worker) {
 	r.wg.Add(1)
 	go func() {
 		defer r.wg.Done()
+		defer close(w.exited)
 		w.run(r.ctx)
 	}()
 }
@@ -151,8 +164,8 @@ func (r *Reconciler) Status() []api.HostStatus {
 	for _, w := range r.workers {
 		ws = append(ws, w)
 	}
+	out := r.removerStatus()
 	r.mu.Unlock()
-	out := make([]api.HostStatus, 0, len(ws))
 	for _, w := range ws {
 		out = append(out, w.getStatus())
 	}
@@ -227,6 +240,7 @@ type worker struct {
 	// bounce is poked when interfaces in recreated got new devices.
 	bounce chan struct{}
 	stop   chan struct{}
+	exited chan struct{} // closed when run returns
 
 	mu        sync.Mutex
 	desired   *flows.HostState

@@ -49,6 +49,12 @@ func (s *syncBuffer) String() string {
 // extra come last (and so win).
 func startLoomd(t, owner *testing.T, l *Lab, topo string, extra ...string) *loomd {
 	t.Helper()
+	return startLoomdEnv(t, owner, l, topo, nil, extra...)
+}
+
+// startLoomdEnv is startLoomd with more environment variables (env).
+func startLoomdEnv(t, owner *testing.T, l *Lab, topo string, env []string, extra ...string) *loomd {
+	t.Helper()
 	dir := t.TempDir()
 	d := &loomd{t: t, status: filepath.Join(dir, "status.json"), fault: filepath.Join(dir, "bad-flow"), log: &syncBuffer{}}
 	d.cmd = exec.Command("ip", "netns", "exec", l.Prefix+"ctl", binary(t, "loomd"),
@@ -58,7 +64,7 @@ func startLoomd(t, owner *testing.T, l *Lab, topo string, extra ...string) *loom
 		"--listen", "127.0.0.1:9477")
 	d.cmd.Args = append(d.cmd.Args, extra...)
 	os.WriteFile(filepath.Join(dir, "none.yaml"), []byte("{}\n"), 0o644)
-	d.cmd.Env = append(os.Environ(), "LOOM_FAULT_BAD_FLOW="+d.fault)
+	d.cmd.Env = append(append(os.Environ(), "LOOM_FAULT_BAD_FLOW="+d.fault), env...)
 	d.cmd.Stdout, d.cmd.Stderr = d.log, d.log
 	if err := d.cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -370,9 +376,20 @@ func TestFaults(t *testing.T) {
 	})
 
 	t.Run("killed mid-apply", func(t *testing.T) {
-		// A change loomd is killed in the middle of, at different moments;
-		// each time a new loomd finishes it.
-		for i, delay := range []time.Duration{30 * time.Millisecond, 120 * time.Millisecond, 300 * time.Millisecond} {
+		// A change loomd is killed in the middle of, at two moments: its
+		// OVSDB plan made and the transaction not sent ("ovsdb"), the
+		// transaction committed and the flows not sent ("flows"). A test
+		// build of loomd holds h2's apply there and says so with a file
+		// (controller/holdinject.go); the kill waits for that file and
+		// checks that h2 is really half-way. Each time a new loomd
+		// finishes the job.
+		hasPort := func(name string) bool {
+			return strings.Contains(l.MustExec("h2", "ovs-vsctl", "list-ports", "br-int"), "lm-"+name)
+		}
+		hasFlows := func(mac string) bool {
+			return strings.Contains(l.MustExec("h2", "ovs-ofctl", "-O", "OpenFlow13", "dump-flows", "br-int"), mac)
+		}
+		for i, at := range []string{"ovsdb", "flows"} {
 			name := fmt.Sprintf("k%d", i)
 			ip := fmt.Sprintf("192.0.2.%d", 20+i)
 			w[name] = workload{"h2", name, fmt.Sprintf("02:00:00:00:10:2%d", i), ip, "26"}
@@ -381,13 +398,33 @@ func TestFaults(t *testing.T) {
 			b, _ := os.ReadFile(topo)
 			b = append(b, fmt.Sprintf("  - {name: %s, switch: green, host: h2, mac: \"%s\", ips: [%s], interface: lm-%s}\n", name, w[name].mac, ip, name)...)
 			os.WriteFile(topo, b, 0o644)
-			d = startLoomd(t, top, l, topo)
-			time.Sleep(delay)
+			held := t.TempDir()
+			d = startLoomdEnv(t, top, l, topo, []string{"LOOM_FAULT_HOLD_DIR=" + held, "LOOM_FAULT_HOLD_AT=" + at})
+			waitFor(t, "h2's apply held at "+at, 30*time.Second, func() bool {
+				_, err := os.Stat(filepath.Join(held, at+"-h2"))
+				return err == nil
+			})
+			// Under way: at "ovsdb" nothing of the change is on h2 yet; at
+			// "flows" its port is, and its flows are not.
+			switch port, fl := hasPort(name), hasFlows(w[name].mac); {
+			case at == "ovsdb" && (port || fl):
+				t.Fatalf("held before the OVSDB transaction, h2 already has port lm-%s (%v) or its flows (%v)", name, port, fl)
+			case at == "flows" && (!port || fl):
+				t.Fatalf("held before the flows, h2 has port lm-%s: %v (want true), its flows: %v (want false)", name, port, fl)
+			}
+			t.Logf("h2 held at %s: port lm-%s on the bridge %v, its flows on the switch %v; killing loomd", at, name, hasPort(name), hasFlows(w[name].mac))
+			if h := d.hosts()["h2"]; h.AtRevision() && h.Desired > 0 {
+				t.Fatalf("h2 says it reached its revision while its apply is held: %+v", h)
+			}
 			d.kill()
 			d = startLoomd(t, top, l, topo)
 			waitFor(t, "consistent after a kill mid-apply", 30*time.Second, func() bool { return d.inSync("h1", "h2", "h3") })
+			// The same checks see the change once it is applied.
+			if !hasPort(name) || !hasFlows(w[name].mac) {
+				t.Errorf("after the kill at %s: port lm-%s %v, its flows %v", at, name, hasPort(name), hasFlows(w[name].mac))
+			}
 			if err := l.Ping(w[name].ns(), w["g1"].ip, 10); err != nil {
-				t.Errorf("after a kill %v into the apply: %v", delay, err)
+				t.Errorf("after a kill at %s in the apply: %v", at, err)
 			}
 		}
 		if out, err := l.Loomctl("plan", "--direct", "-f", topo); err != nil || !strings.Contains(out, "nothing changed on any switch") {

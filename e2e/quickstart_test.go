@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"encoding/json"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -9,6 +10,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/loom-sdn/loom/controller/api"
 )
 
 // startAPILoomd runs loomd as docs/quickstart.md does: in the lab's
@@ -64,6 +67,33 @@ func (d *loomd) stop() {
 		<-done
 		d.t.Error("loomd did not stop on SIGTERM within 10s")
 	}
+}
+
+// settled waits until loomd's status file holds what its API says of
+// every host (a goroutine of loomd writes the file after each change),
+// and cond holds for it; it returns the file's hosts.
+func (d *loomd) settled(t *testing.T, l *Lab, what string, cond func(map[string]api.HostStatus) bool) map[string]api.HostStatus {
+	t.Helper()
+	var m map[string]api.HostStatus
+	waitFor(t, what, 30*time.Second, func() bool {
+		m = d.hosts()
+		if !cond(m) {
+			return false
+		}
+		out, _ := l.Loomctl("status", "-o", "json") // exits 1 while a host is not in sync
+		var st api.Status
+		if json.Unmarshal([]byte(out), &st) != nil || len(st.Hosts) != len(m) {
+			return false
+		}
+		for _, h := range st.Hosts {
+			f := m[h.Host]
+			if f.State != h.State || f.Revision != h.Revision || f.Reconciles != h.Reconciles {
+				return false
+			}
+		}
+		return true
+	})
+	return m
 }
 
 var (
@@ -214,13 +244,20 @@ func TestQuickstart(t *testing.T) {
 
 	// Beyond the page: a revision that changes no host's flows (an ACL no
 	// port uses) reaches every host without a reconcile.
-	before := d.hosts()
+	before := d.settled(t, l, "the status file at revision 2", func(m map[string]api.HostStatus) bool {
+		return m["h1"].Revision == 2 && m["h2"].Revision == 2
+	})
 	out, err = l.Loomctl("acl", "add", "unused", "action=drop", "--wait", "30s")
 	if err != nil || !strings.Contains(out, "✓ h1: in sync at revision 3") || !strings.Contains(out, "✓ h2: in sync at revision 3") ||
 		strings.Count(out, "nothing to change for it") != 2 {
 		t.Errorf("acl add of an unused ACL: %v\n%s", err, out)
 	}
-	for h, s := range d.hosts() {
+	// loomctl --wait followed loomd's status stream; the status file is
+	// written after, by another goroutine of loomd: wait for it.
+	after := d.settled(t, l, "the status file at revision 3", func(m map[string]api.HostStatus) bool {
+		return m["h1"].Revision == 3 && m["h2"].Revision == 3
+	})
+	for h, s := range after {
 		if s.Reconciles != before[h].Reconciles || s.Revision != 3 {
 			t.Errorf("%s: %d reconciles at revision %d, was %d: a revision that leaves the host as it was reconciled it", h, s.Reconciles, s.Revision, before[h].Reconciles)
 		}

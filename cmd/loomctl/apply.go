@@ -221,6 +221,10 @@ func follow(ctx context.Context, c *api.Client, rev int64, sent time.Time, wait 
 	start := sent
 	applying := map[string]bool{}
 	report := func(h api.HostStatus) {
+		if h.State == api.StateRemoving || h.State == api.StateRemoved {
+			delete(hosts, h.Host) // left the topology: not to wait for
+			return
+		}
 		hosts[h.Host] = h
 		if done[h.Host] || h.Desired < rev {
 			return

@@ -259,6 +259,9 @@ func printEdit(cmd *cobra.Command, o *editOptions, op edit.Op, res editResult) e
 		}
 	}
 	fmt.Fprintln(w, editLine(op, res))
+	for _, h := range res.HostsRemoved {
+		fmt.Fprintln(w, h)
+	}
 	return nil
 }
 

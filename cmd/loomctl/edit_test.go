@@ -393,8 +393,16 @@ func TestHostAddSetDel(t *testing.T) {
 	if code != 1 || !strings.HasPrefix(errs, `host "h2" is used by port "db1" (`) {
 		t.Fatalf("host del of a host in use: exit %d, stderr %q", code, errs)
 	}
-	runOn(t, url, "with it (--cascade): port \"db1\" deleted\nhost \"h2\" deleted (revision 4)\n", "host", "del", "h2", "--cascade")
+	// The dry run says first what leaves the host.
+	out, _, code := run(t, "--server", url, "--config", "", "host", "del", "h2", "--cascade", "--dry-run")
+	if code != 0 || !strings.Contains(out, "host h2: removed from the topology; Loom's bridge br-int, its ports and flows will be deleted from it\n") {
+		t.Errorf("host del --dry-run: exit %d\n%s", code, out)
+	}
+	runOn(t, url, "with it (--cascade): port \"db1\" deleted\nhost \"h2\" deleted (revision 4)\nhost h2: removed from the topology; Loom's bridge br-int, its ports and flows are being deleted from it (loomctl status shows it as removing until then)\n", "host", "del", "h2", "--cascade")
 	if topo := stored(t, d); len(topo.Hosts) != 2 || len(topo.Ports) != 1 {
 		t.Fatalf("after host del --cascade: %d hosts, %d ports", len(topo.Hosts), len(topo.Ports))
 	}
+	// h2 is being removed (no reconciler runs here): given up on, once.
+	runOn(t, url, "host h2 forgotten: loomd no longer cleans it; what Loom made on it stays\n", "host", "forget", "h2")
+	runOn(t, url, "host h2 is not being removed: nothing to forget\n", "host", "forget", "h2")
 }

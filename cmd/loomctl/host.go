@@ -1,6 +1,10 @@
 package main
 
 import (
+	"context"
+	"fmt"
+	"time"
+
 	"github.com/spf13/cobra"
 
 	"github.com/loom-sdn/loom/topology/edit"
@@ -36,6 +40,48 @@ func newHostCmd(g *globals) *cobra.Command {
 	add.flags(addCmd)
 	cmd.AddCommand(addCmd,
 		newDelCmd(g, edit.Hosts, "  loomctl host del h3\n  loomctl host del h3 --cascade --dry-run   # with the ports and L2 gateways on it"),
-		newSetCmd(g, edit.Hosts, "  loomctl host set h3 tunnelIP=198.19.0.33\n  loomctl host set h3 physnets.physnet1=eth1"))
+		newSetCmd(g, edit.Hosts, "  loomctl host set h3 tunnelIP=198.19.0.33\n  loomctl host set h3 physnets.physnet1=eth1"),
+		newHostForgetCmd(g))
+	return cmd
+}
+
+// newHostForgetCmd makes `host forget`: loomd stops cleaning a host
+// removed from the topology.
+func newHostForgetCmd(g *globals) *cobra.Command {
+	var out output
+	cmd := &cobra.Command{
+		Use:   "forget NAME",
+		Short: "Stop cleaning a host removed from the topology that will never be reachable again",
+		Long: "loomd deletes Loom's bridge, ports and flows from a host removed from the topology, and shows it as\n" +
+			"removing in its status until it has. For a host that will never be reachable again (the machine is gone),\n" +
+			"forget stops that: the host leaves the status, and whatever Loom made on it stays there.",
+		Example: "  loomctl host forget h3\n  loomctl host forget h3 -o json",
+		Args:    cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := out.check(); err != nil {
+				return err
+			}
+			client, err := g.remote.client()
+			if err != nil {
+				return err
+			}
+			ctx, cancel := context.WithTimeout(cmd.Context(), time.Minute)
+			defer cancel()
+			res, err := client.ForgetRemoval(ctx, args[0])
+			if err != nil {
+				return err
+			}
+			if ok, err := out.structured(cmd.OutOrStdout(), res); ok {
+				return err
+			}
+			if !res.Forgotten {
+				fmt.Fprintf(cmd.OutOrStdout(), "host %s is not being removed: nothing to forget\n", res.Host)
+				return nil
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "host %s forgotten: loomd no longer cleans it; what Loom made on it stays\n", res.Host)
+			return nil
+		},
+	}
+	out.flag(cmd, "text", "json", "yaml")
 	return cmd
 }

@@ -24,6 +24,12 @@ func printPlan(w io.Writer, col colors, p *api.Plan, verbose bool, mode planMode
 	for _, r := range p.RuntimePortsRemoved {
 		fmt.Fprintf(w, "%s %s goes (forced): its switch or host is removed\n", col.red("-"), r)
 	}
+	for _, h := range p.HostsRemoved {
+		fmt.Fprintf(w, "%s %s\n", col.red("-"), h)
+		for _, c := range h.OVSDB {
+			fmt.Fprintf(w, "    ovsdb: %s\n", c)
+		}
+	}
 	var changed, add, mod, del, db, down int
 	skipped := 0 // not contacted: planned as new, counted as changed
 	for _, h := range p.Hosts {
@@ -78,6 +84,9 @@ func printPlan(w io.Writer, col colors, p *api.Plan, verbose bool, mode planMode
 		fmt.Fprintf(w, ", %d with ports down", down)
 	}
 	fmt.Fprintln(w)
+	if n := len(p.HostsRemoved); n > 0 {
+		fmt.Fprintf(w, "%d hosts removed from the topology: Loom's bridge, ports and flows to delete from them\n", n)
+	}
 	if skipped > 0 {
 		fmt.Fprintf(w, "%d hosts not contacted: loomd asks only the hosts of its topology in force, at the addresses they have there; the others are planned as new hosts\n", skipped)
 	}

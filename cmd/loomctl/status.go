@@ -122,6 +122,16 @@ func hostLine(col colors, h api.HostStatus) string {
 // hostState is a host's state, the revision it reached and its flows, and
 // its ports down.
 func hostState(col colors, h api.HostStatus) string {
+	switch h.State {
+	case api.StateRemoved:
+		return col.green("removed") + fmt.Sprintf(" from the topology (revision %d) and cleaned", h.Revision)
+	case api.StateRemoving:
+		s := col.yellow("removing") + fmt.Sprintf(": removed from the topology (revision %d), Loom's bridge to delete", h.Revision)
+		if h.LastError != "" {
+			s += ": " + h.LastError
+		}
+		return s
+	}
 	s := fmt.Sprintf("%s, revision %d of %d, %d flows", stateColor(col, h.State), h.Revision, h.Desired, h.Flows)
 	if h.LastError != "" {
 		s += ": " + h.LastError

@@ -46,3 +46,23 @@ func TestStatusWatchAgain(t *testing.T) {
 		}
 	}
 }
+
+// A removed host's lines say what is going on in words, not as a host
+// short of its revision.
+func TestHostLineRemoved(t *testing.T) {
+	for _, c := range []struct {
+		h    api.HostStatus
+		want string
+	}{
+		{api.HostStatus{Host: "h3", State: api.StateRemoving, Revision: 4, Desired: 4, LastError: "ovsdb tcp:198.18.0.13:6640: dial: refused"},
+			"h3: removing: removed from the topology (revision 4), Loom's bridge to delete: ovsdb tcp:198.18.0.13:6640: dial: refused"},
+		{api.HostStatus{Host: "h3", State: api.StateRemoved, Revision: 4, Desired: 4},
+			"h3: removed from the topology (revision 4) and cleaned"},
+		{api.HostStatus{Host: "h1", State: api.StateInSync, Revision: 4, Desired: 4, Flows: 9},
+			"h1: in sync, revision 4 of 4, 9 flows"},
+	} {
+		if got := hostLine(colors{}, c.h); got != c.want {
+			t.Errorf("hostLine(%s) = %q, want %q", c.h.State, got, c.want)
+		}
+	}
+}

@@ -14,6 +14,7 @@
 //	GET  version               loomd's version and the API's (ServerVersion)
 //	POST|GET runtime-ports     ports of containers (RuntimePortRequest), see runtime.go
 //	DELETE runtime-ports/{name}, runtime-ports?containerID=C&ifName=I
+//	DELETE removals/{host}     stop cleaning a host removed from the topology, see removals.go
 //
 // Every 4xx and 5xx answer carries an Error document. A 503 with
 // Retry-After means loomd is busy (too many calls or connections at

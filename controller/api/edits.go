@@ -150,6 +150,9 @@ type EditResult struct {
 	// RuntimePortsRemoved are the runtime ports a forced edit removed
 	// with the switch or host it deleted.
 	RuntimePortsRemoved []string `json:"runtimePortsRemoved,omitempty"`
+	// HostsRemoved says, per host the edits removed, what loomd deletes
+	// from it.
+	HostsRemoved []string `json:"hostsRemoved,omitempty"`
 	// Timings are loomd's steps, in order.
 	Timings []Timing `json:"timings,omitempty"`
 }

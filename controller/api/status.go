@@ -10,6 +10,13 @@ const (
 	StateDegraded    = "degraded"    // the last reconcile succeeded but some ports are down
 	StateUnreachable = "unreachable" // its OVSDB server could not be reached
 	StateError       = "error"       // reached, but the reconcile failed
+	// StateRemoving: the host left the topology and Loom's bridge, ports
+	// and flows are being deleted from it (LastError says why they could
+	// not be yet; it is retried with backoff).
+	StateRemoving = "removing"
+	// StateRemoved is a removed host's last status: cleaned, it leaves
+	// the status.
+	StateRemoved = "removed"
 )
 
 // HostStatus is one host's status as loomd reports it (GET status, the

@@ -160,6 +160,9 @@ type Applied struct {
 	// RuntimePortsRemoved are the runtime ports a forced PUT removed
 	// (their switch or host is gone).
 	RuntimePortsRemoved []string `json:"runtimePortsRemoved,omitempty"`
+	// HostsRemoved says, per host the PUT removed, what loomd deletes
+	// from it.
+	HostsRemoved []string `json:"hostsRemoved,omitempty"`
 	// Timings are loomd's steps, in order.
 	Timings []Timing `json:"timings,omitempty"`
 }
@@ -174,6 +177,50 @@ type Plan struct {
 	// files removes (their switch or host is gone), as "NAME (runtime
 	// container interface)".
 	RuntimePortsRemoved []string `json:"runtimePortsRemoved,omitempty"`
+	// HostsRemoved are the hosts of the topology in force that the
+	// planned one drops: what of Loom's will be deleted from each.
+	HostsRemoved []HostRemoval `json:"hostsRemoved,omitempty"`
+}
+
+// HostRemoval is what of Loom's a host removed from the topology holds,
+// which loomd deletes from it (only what Loom owns).
+type HostRemoval struct {
+	Host   string `json:"host"`
+	Bridge string `json:"bridge"`
+	// Found is set when the host holds Loom's bridge (false, and no
+	// error: nothing of Loom's is left on it).
+	Found bool `json:"found"`
+	// DeletesBridge: the whole bridge goes (nothing on it is someone
+	// else's); otherwise only Loom's ports, controller and flows go.
+	DeletesBridge bool     `json:"deletesBridge,omitempty"`
+	Ports         []string `json:"ports,omitempty"`
+	// Flows is the number of Loom's flows on the bridge (-1: not known).
+	Flows   int      `json:"flows"`
+	OVSDB   []string `json:"ovsdb,omitempty"`
+	Foreign []string `json:"foreign,omitempty"` // left alone
+	// Error says why the host could not be read (it is cleaned when it
+	// can be).
+	Error string `json:"error,omitempty"`
+}
+
+// String says what the removal does, in a sentence.
+func (h HostRemoval) String() string {
+	head := "host " + h.Host + ": removed from the topology; "
+	switch {
+	case h.Error != "":
+		return head + "Loom's bridge " + h.Bridge + ", its ports and flows will be deleted once it can be reached (" + h.Error + ")"
+	case !h.Found:
+		return head + "nothing of Loom's is on it"
+	}
+	flows := fmt.Sprintf("%d flows", h.Flows)
+	if h.Flows < 0 {
+		flows = "its flows"
+	}
+	if h.DeletesBridge {
+		return head + fmt.Sprintf("Loom's bridge %s and its %d ports and %s will be deleted", h.Bridge, len(h.Ports), flows)
+	}
+	return head + fmt.Sprintf("Loom's %d ports, controller and %s will be deleted from bridge %s, which stays (%s is not Loom's)",
+		len(h.Ports), flows, h.Bridge, strings.Join(h.Foreign, ", "))
 }
 
 // HostPlan is what one host would need. A flow whose table, priority and

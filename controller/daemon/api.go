@@ -180,6 +180,17 @@ func (d *Daemon) Handler() http.Handler {
 		}
 		writeJSON(w, http.StatusOK, res)
 	}))
+	mux.HandleFunc("DELETE "+api.Prefix+"removals/{host}", func(w http.ResponseWriter, r *http.Request) {
+		res, err := d.ForgetRemoval(r.PathValue("host"))
+		if err != nil {
+			writeError(w, err)
+			return
+		}
+		if res.Forgotten {
+			d.log.Warn("removed host given up on: what Loom made on it stays", zap.String("host", res.Host), zap.String("remote", r.RemoteAddr))
+		}
+		writeJSON(w, http.StatusOK, res)
+	})
 	mux.HandleFunc("POST "+api.Prefix+"validate", d.heavy(func(w http.ResponseWriter, r *http.Request) {
 		var f api.Files
 		if !d.readJSON(w, r, &f) {
@@ -465,6 +476,7 @@ func (d *Daemon) plan(ctx context.Context, f api.Files) (*api.Plan, error) {
 	for i, r := range results {
 		p.Hosts[i] = controller.PlanOf(r, f.Flows)
 	}
+	p.HostsRemoved = d.planRemovals(ctx, cur, t, e.Opts.HostTimeout)
 	return p, nil
 }
 

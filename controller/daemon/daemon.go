@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"sync"
 	"time"
@@ -69,6 +70,7 @@ type Daemon struct {
 	topo    *topology.Topology // the topology compiled: the files' with runtime ports and auto addresses
 	base    *topology.Topology // the files' topology in force (writeMu)
 	removed []string           // runtime ports the last install removed (forced; writeMu)
+	gone    []string           // what becomes of the hosts the last install removed (writeMu)
 	st      stored
 	state   api.TopologyState
 
@@ -200,7 +202,12 @@ func (d *Daemon) Run(ctx context.Context, reload time.Duration) {
 }
 
 func (d *Daemon) hostChanged(s api.HostStatus) {
-	d.status.update(s)
+	if s.State == api.StateRemoved {
+		d.status.forget(s.Host)
+		go d.removalDone(s.Host, s.Revision)
+	} else {
+		d.status.update(s)
+	}
 	d.hub.publish(api.Event{Type: api.EventHost, Host: &s})
 }
 
@@ -229,7 +236,10 @@ func (d *Daemon) install(base *topology.Topology, st stored, force bool) error {
 	if !sameFiles(st.Files, d.st.Files) || st.Source != d.st.Source {
 		st.FilesRevision = st.Revision
 	}
-	if !sameFiles(st.Files, d.st.Files) || st.Revision != d.st.Revision || st.Source != d.st.Source || !st.Runtime.equal(d.st.Runtime) {
+	gone := d.removedHosts(st, t)
+	st.Removing = removals(d.st.Removing, gone, t, st.Revision)
+	if !sameFiles(st.Files, d.st.Files) || st.Revision != d.st.Revision || st.Source != d.st.Source || !st.Runtime.equal(d.st.Runtime) ||
+		!slices.Equal(st.Removing, d.st.Removing) {
 		if err := d.store.save(st); err != nil {
 			return &api.Error{Message: "the topology could not be stored, nothing changed: " + err.Error(), Code: http.StatusInternalServerError}
 		}
@@ -243,10 +253,12 @@ func (d *Daemon) install(base *topology.Topology, st stored, force bool) error {
 	d.mu.Lock()
 	d.st, d.topo = st, t
 	d.rec.SetDesired(compiled.States(), st.Revision)
+	d.rec.SetRemovals(st.Removing)
 	d.state = api.TopologyState{Source: d.state.Source, Path: d.state.Path, Revision: st.Revision,
 		Loaded: true, LoadedAt: time.Now(), WrittenAt: st.UpdatedAt, Summary: api.Summarize(t)}
 	d.mu.Unlock()
 	d.steps.mark("install")
+	d.gone = d.logRemoved(gone, st.Removing)
 	for _, w := range t.Warnings {
 		d.log.Warn("topology", zap.String("warning", w.Error()))
 	}
@@ -406,7 +418,7 @@ func (d *Daemon) Put(u api.TopologyUpdate) (*api.Applied, error) {
 		return nil, invalid(err)
 	}
 	a.Revision, a.Timings = st.Revision, append(tm.list, d.steps.list...)
-	a.Summary, a.RuntimePortsRemoved = api.Summarize(d.topo), d.removed
+	a.Summary, a.RuntimePortsRemoved, a.HostsRemoved = api.Summarize(d.topo), d.removed, d.gone
 	return a, nil
 }
 
@@ -508,6 +520,25 @@ func (s *statusFile) update(st api.HostStatus) {
 	s.mu.Lock()
 	s.m[st.Host] = st
 	s.mu.Unlock()
+	select {
+	case s.dirty <- struct{}{}:
+	default:
+	}
+}
+
+// forget drops a host from the file (one removed from the topology and
+// cleaned).
+func (s *statusFile) forget(host string) {
+	if s.path == "" {
+		return
+	}
+	s.mu.Lock()
+	_, ok := s.m[host]
+	delete(s.m, host)
+	s.mu.Unlock()
+	if !ok || s.dirty == nil {
+		return
+	}
 	select {
 	case s.dirty <- struct{}{}:
 	default:

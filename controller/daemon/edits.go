@@ -178,6 +178,10 @@ func (d *Daemon) commitEdits(batch []*editCall) {
 		last := accepted[len(accepted)-1]
 		last.res.RuntimePortsRemoved = d.removed
 	}
+	if len(d.gone) > 0 {
+		last := accepted[len(accepted)-1]
+		last.res.HostsRemoved = d.gone
+	}
 }
 
 // editOne makes one call's edits on files (at revision rev, topology in
@@ -209,6 +213,7 @@ func (d *Daemon) editOne(c *editCall, files edit.Files, rev, filesRev int64, t *
 		for _, n := range res.Files {
 			res.Diff += edit.Diff(n, files[n], after[n])
 		}
+		res.HostsRemoved = willRemove(t, topo)
 		res.Timings = tm.list
 		return res, nil
 	}

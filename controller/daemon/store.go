@@ -8,6 +8,8 @@ import (
 	"os"
 	"path/filepath"
 	"time"
+
+	"github.com/loom-sdn/loom/controller"
 )
 
 // stored is the topology on disk, in STATE-DIR/topology.json.
@@ -24,6 +26,10 @@ type stored struct {
 	// Runtime is what loomd keeps besides the files: runtime ports and
 	// the addresses it handed out.
 	Runtime runtimeState `json:"runtime,omitzero"`
+	// Removing are the hosts removed from the topology that still hold
+	// Loom's bridge, ports or flows (removed.go): a restarted loomd
+	// cleans them too.
+	Removing []controller.Removal `json:"removing,omitempty"`
 }
 
 // store keeps the topology in a folder; each save replaces the file
