@@ -150,6 +150,10 @@ func BridgeSpec(hs *flows.HostState) ovsdb.BridgeSpec {
 		ControllerTarget: hs.ControllerTarget,
 	}
 	for _, p := range hs.Ports {
+		if p.IfaceID != "" {
+			spec.Adopt = append(spec.Adopt, ovsdb.AdoptSpec{IfaceID: p.IfaceID, OfportRequest: p.Ofport, Object: p.ExternalIDs[flows.ExtIDObject]})
+			continue
+		}
 		spec.Ports = append(spec.Ports, ovsdb.PortSpec{
 			Name: p.Name, Type: p.Type, Options: p.Options,
 			OfportRequest: p.Ofport, ExternalIDs: p.ExternalIDs,
@@ -229,18 +233,18 @@ func reconcileHost(ctx context.Context, db *ovsdb.Client, of *ofctl.Client, hs *
 		r.Err = err
 		return r
 	}
-	want := map[string]int{}
-	for _, p := range spec.Ports {
-		want[p.Name] = p.OfportRequest
-	}
+	// The ports, and the interfaces bound by iface-id, with the OpenFlow
+	// ports their flows name.
+	want := plan.Want(spec)
 	// A port OVS gives up on (its interface does not exist) is left down:
-	// it holds back nothing else of the host (see ports.go).
+	// it holds back nothing else of the host (see ports.go); so is a port
+	// whose interface (by iface-id) is not there.
 	down, err := db.WaitPorts(ctx, spec.Name, want)
 	if err != nil {
 		r.Err = err
 		return r
 	}
-	r.PortsDown = portProblems(hs, down)
+	r.PortsDown = portProblems(hs, down, plan.Adopted)
 	// The transaction succeeded with its guard (the bridge's rows were those
 	// the plan was made from): no second plan to verify it. Its echo in the
 	// cache is compared again by the worker (ovsdbMatches).
