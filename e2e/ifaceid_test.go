@@ -1,0 +1,238 @@
+package e2e
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/loom-sdn/loom/controller/api"
+)
+
+// ifaceIDTopology: a1 on h1 and b1 on h2 bound by interface name, c1 on
+// h2 bound by iface-id c1-id (someone else puts its interface on br-int).
+const ifaceIDTopology = `apiVersion: loom/v1
+hosts:
+  - {name: h1, ovsdb: "tcp:198.18.0.11:6640", tunnelIP: 198.19.0.11, datapathType: netdev}
+  - {name: h2, ovsdb: "tcp:198.18.0.12:6640", tunnelIP: 198.19.0.12, datapathType: netdev}
+switches:
+  - {name: green, tunnelKey: 10, subnets: [192.0.2.0/26]}
+ports:
+  - {name: a1, switch: green, host: h1, mac: "02:00:00:00:10:01", ips: [192.0.2.1], interface: lm-a1}
+  - {name: b1, switch: green, host: h2, mac: "02:00:00:00:10:02", ips: [192.0.2.2], interface: lm-b1}
+`
+
+const ifaceIDPort = `  - {name: c1, switch: green, host: h2, mac: "02:00:00:00:10:03", ips: [192.0.2.3], ifaceID: c1-id}
+`
+
+// TestIfaceIDBinding: a port of the topology bound by ifaceID is bound to
+// whatever interface appears on the host's bridge with that
+// external_ids:iface-id, as OVN and OpenStack runtimes put them there.
+// Before it exists the port waits (named in the status) and the host's
+// other ports work; ovs-vsctl add-port with the iface-id makes it ping
+// across hosts; del-port stops it (with a positive control) and it comes
+// back, renumbered, when the interface is added again; a second interface
+// with the same iface-id is a problem naming both, without flapping; a
+// port that leaves the topology leaves the interface on the bridge with
+// Loom's marks removed; a foreign port without an iface-id is never
+// written.
+func TestIfaceIDBinding(t *testing.T) {
+	t.Parallel()
+	l := NewLab(t, "lm-t37-", 2)
+	w := ws{
+		"a1": {"h1", "a1", "02:00:00:00:10:01", "192.0.2.1", "26"},
+		"b1": {"h2", "b1", "02:00:00:00:10:02", "192.0.2.2", "26"},
+		"c1": {"h2", "c1", "02:00:00:00:10:03", "192.0.2.3", "26"},
+		"c2": {"h2", "c2", "02:00:00:00:10:04", "192.0.2.4", "26"},
+		"f1": {"h2", "f1", "02:00:00:00:10:05", "192.0.2.5", "26"},
+	}
+	w.add(l, "a1", "b1", "c1", "c2", "f1")
+	vsctl := func(args ...string) string {
+		t.Helper()
+		return strings.TrimSpace(l.MustExec("h2", append([]string{"ovs-vsctl", "--timeout=10"}, args...)...))
+	}
+	// The foreign port: on Loom's bridge, no iface-id. Its configuration
+	// is compared at the end.
+	foreignCols := "--columns=_uuid,name,ofport,ofport_request,external_ids,options,other_config,mtu_request,type"
+	topo := filepath.Join(t.TempDir(), "topology.yaml")
+	write := func(s string) {
+		t.Helper()
+		if err := os.WriteFile(topo, []byte(s), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write(ifaceIDTopology + ifaceIDPort)
+	d := startLoomd(t, t, l, topo)
+	waitPrefix := `port c1: waiting for interface with iface-id "c1-id" on host h2`
+	waiting := func() bool {
+		h := d.hosts()["h2"]
+		return h.State == api.StateDegraded && h.AtRevision() && len(h.PortsDown) == 1 &&
+			strings.HasPrefix(h.PortsDown[0].Problem, waitPrefix) && h.PortsDown[0].Object == "port/c1"
+	}
+	waitFor(t, "h1 in sync, h2 degraded with c1 waiting", 60*time.Second, func() bool {
+		return d.hosts()["h1"].State == api.StateInSync && waiting()
+	})
+	vsctl("add-port", "br-int", "lm-f1")
+	vsctl("wait-until", "Interface", "lm-f1", "ofport>0")
+	foreign := vsctl(foreignCols, "list", "Interface", "lm-f1")
+	foreignPort := vsctl("--columns=_uuid,name,external_ids,interfaces", "list", "Port", "lm-f1")
+	ofport := func(iface string) string { return vsctl("get", "Interface", iface, "ofport") }
+	// The OpenFlow port the compiler gave c1 (the flows' in_port).
+	var want string
+	if out, err := l.Loomctl("compile", "-f", topo, "--host", "h2"); err == nil {
+		for _, line := range strings.Split(out, "\n") {
+			if rest, ok := strings.CutPrefix(line, "# port bound by iface-id c1-id (ofport "); ok {
+				want, _, _ = strings.Cut(rest, ",")
+			}
+		}
+	}
+	if want == "" {
+		t.Error("loomctl compile names no ofport for c1")
+	}
+
+	// Positive control: the host's other ports work while c1 waits.
+	if err := l.Ping(w["a1"].ns(), w["b1"].ip, 5); err != nil {
+		t.Fatalf("a1 -> b1 while c1 waits: %v", err)
+	}
+	if out, err := l.Loomctl("status"); err == nil || !strings.Contains(out, waitPrefix) {
+		t.Errorf("loomctl status: want exit 1 and c1 waiting: %v\n%s", err, out)
+	}
+	if err := l.Ping(w["a1"].ns(), w["c1"].ip, 2); err == nil {
+		t.Fatalf("a1 reaches c1 before its interface is on the bridge")
+	}
+
+	bound := func(what string) time.Duration {
+		t.Helper()
+		start := time.Now()
+		took := waitFor(t, what, 20*time.Second, func() bool {
+			h := d.hosts()["h2"]
+			return h.State == api.StateInSync && len(h.PortsDown) == 0
+		})
+		if err := l.Ping(w["a1"].ns(), w["c1"].ip, 20); err != nil {
+			t.Fatalf("%s: %v", what, err)
+		}
+		t.Logf("%s: h2 in sync after %v, a1 pings c1 %v after the add-port", what, took.Round(time.Millisecond), time.Since(start).Round(time.Millisecond))
+		return took
+	}
+
+	t.Run("the interface appears with the iface-id: bound, pings across hosts", func(t *testing.T) {
+		vsctl("add-port", "br-int", "lm-c1", "--", "set", "Interface", "lm-c1", "external_ids:iface-id=c1-id", "external_ids:vm=mine")
+		bound("c1 bound")
+		if got := vsctl("get", "Interface", "lm-c1", "external_ids"); got != `{iface-id=c1-id, loom-bound="port/c1", vm=mine}` {
+			t.Errorf("lm-c1's external_ids: %s", got)
+		}
+		if got := vsctl("get", "Port", "lm-c1", "external_ids"); got != "{}" {
+			t.Errorf("lm-c1's Port row was written: external_ids %s", got)
+		}
+		if want != "" && ofport("lm-c1") != want {
+			t.Errorf("lm-c1 has ofport %s, the flows name %s", ofport("lm-c1"), want)
+		}
+		if err := l.Ping(w["c1"].ns(), w["b1"].ip, 5); err != nil {
+			t.Error(err)
+		}
+		if !planClean(l, topo) {
+			out, _ := l.Loomctl("plan", "--direct", "-f", topo)
+			t.Errorf("plan after the binding:\n%s", out)
+		}
+	})
+
+	t.Run("a second interface with the iface-id: a problem naming both, no flapping", func(t *testing.T) {
+		vsctl("add-port", "br-int", "lm-c2", "--", "set", "Interface", "lm-c2", "external_ids:iface-id=c1-id")
+		vsctl("wait-until", "Interface", "lm-c2", "ofport>0")
+		c2port := ofport("lm-c2")
+		problem := `port c1: interfaces lm-c1, lm-c2 on host h2 all have iface-id "c1-id": lm-c1 stays bound, the others are not (remove the iface-id from lm-c2)`
+		waitFor(t, "the problem in h2's status", 10*time.Second, func() bool {
+			h := d.hosts()["h2"]
+			return len(h.PortsDown) == 1 && h.PortsDown[0].Problem == problem
+		})
+		reconciles := d.hosts()["h2"].Reconciles
+		for range 5 { // no flapping: the same binding, ping after ping
+			if err := l.Ping(w["a1"].ns(), w["c1"].ip, 3); err != nil {
+				t.Error(err)
+			}
+			if h := d.hosts()["h2"]; len(h.PortsDown) != 1 || h.PortsDown[0].Problem != problem {
+				t.Errorf("h2's status changed: %+v", h)
+			}
+		}
+		if got := vsctl("get", "Interface", "lm-c2", "external_ids"); got != "{iface-id=c1-id}" {
+			t.Errorf("lm-c2's external_ids: %s", got)
+		}
+		if ofport("lm-c2") != c2port || vsctl("get", "Interface", "lm-c2", "ofport_request") != "[]" {
+			t.Errorf("lm-c2 was renumbered: %s -> %s", c2port, ofport("lm-c2"))
+		}
+		if n := d.hosts()["h2"].Reconciles; n > reconciles+2 {
+			t.Errorf("h2 reconciled %d times in a steady state with two claimants", n-reconciles)
+		}
+		vsctl("del-port", "br-int", "lm-c2")
+		waitFor(t, "h2 in sync", 10*time.Second, func() bool {
+			h := d.hosts()["h2"]
+			return h.State == api.StateInSync && len(h.PortsDown) == 0
+		})
+	})
+
+	t.Run("the interface goes: unbound, ping stops; back with another ofport: bound again", func(t *testing.T) {
+		n := ofport("lm-c1")
+		vsctl("del-port", "br-int", "lm-c1")
+		waitFor(t, "c1 waiting again", 10*time.Second, waiting)
+		if err := l.Ping(w["a1"].ns(), w["c1"].ip, 2); err == nil {
+			t.Error("a1 still reaches c1 after its interface left the bridge")
+		}
+		if err := l.Ping(w["a1"].ns(), w["b1"].ip, 5); err != nil { // positive control
+			t.Error(err)
+		}
+		// No OpenFlow port is left with c1's number: its flows match and
+		// output to nothing.
+		if out := l.MustExec("h2", "ovs-ofctl", "-O", "OpenFlow13", "show", "br-int"); strings.Contains(out, " "+n+"(") {
+			t.Errorf("port %s still on br-int:\n%s", n, out)
+		}
+		// Added back asking for another number (as a runtime that numbers
+		// its own ports would): Loom renumbers it to the flows' number.
+		other := "39990"
+		if n == other {
+			other = "39991"
+		}
+		vsctl("add-port", "br-int", "lm-c1", "--", "set", "Interface", "lm-c1", "external_ids:iface-id=c1-id", "ofport_request="+other)
+		bound("c1 bound again")
+		if got := ofport("lm-c1"); got != n {
+			t.Errorf("lm-c1 back with ofport %s, want %s", got, n)
+		}
+	})
+
+	t.Run("the port leaves the topology: Loom's marks go, the interface stays", func(t *testing.T) {
+		before := d.hosts()["h2"].Desired
+		write(ifaceIDTopology)
+		waitFor(t, "h2 at the new revision, in sync", 20*time.Second, func() bool {
+			h := d.hosts()["h2"]
+			return h.Desired > before && h.AtRevision() && h.State == api.StateInSync
+		})
+		if got := vsctl("get", "Interface", "lm-c1", "external_ids"); got != "{iface-id=c1-id}" {
+			t.Errorf("lm-c1's external_ids: %s", got)
+		}
+		if got := vsctl("get", "Interface", "lm-c1", "ofport_request"); got != "[]" {
+			t.Errorf("lm-c1's ofport_request: %s", got)
+		}
+		ports := strings.Fields(vsctl("list-ports", "br-int"))
+		if !slices.Contains(ports, "lm-c1") {
+			t.Errorf("lm-c1 left the bridge: %v", ports)
+		}
+		if err := l.Ping(w["a1"].ns(), w["c1"].ip, 2); err == nil {
+			t.Error("a1 reaches c1, which is in no port of the topology")
+		}
+		if err := l.Ping(w["a1"].ns(), w["b1"].ip, 5); err != nil {
+			t.Error(err)
+		}
+	})
+
+	if got := vsctl(foreignCols, "list", "Interface", "lm-f1"); got != foreign {
+		t.Errorf("the foreign interface changed:\n%s\n---\n%s", foreign, got)
+	}
+	if got := vsctl("--columns=_uuid,name,external_ids,interfaces", "list", "Port", "lm-f1"); got != foreignPort {
+		t.Errorf("the foreign port changed:\n%s\n---\n%s", foreignPort, got)
+	}
+	if t.Failed() {
+		fmt.Println(d.log.String())
+	}
+}
