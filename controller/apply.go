@@ -112,6 +112,10 @@ func planAsNew(hs *flows.HostState, why string) HostResult {
 	r := HostResult{Host: hs.Host, DesiredFlows: hs.NumFlows(), NotContacted: why}
 	r.OVSDB = []string{"create bridge " + hs.Bridge}
 	for _, p := range hs.Ports {
+		if p.IfaceID != "" {
+			r.OVSDB = append(r.OVSDB, "bind the interface with iface-id "+p.IfaceID+" when it appears")
+			continue
+		}
 		r.OVSDB = append(r.OVSDB, "add port "+p.Name)
 	}
 	r.Flows = ofctl.PlanEmpty(hs.Flows())

@@ -48,6 +48,7 @@ func TestIfaceIDBinding(t *testing.T) {
 		"c1": {"h2", "c1", "02:00:00:00:10:03", "192.0.2.3", "26"},
 		"c2": {"h2", "c2", "02:00:00:00:10:04", "192.0.2.4", "26"},
 		"f1": {"h2", "f1", "02:00:00:00:10:05", "192.0.2.5", "26"},
+		"r1": {"h2", "r1", "02:00:00:00:10:06", "192.0.2.6", "26"},
 	}
 	w.add(l, "a1", "b1", "c1", "c2", "f1")
 	vsctl := func(args ...string) string {
@@ -223,6 +224,42 @@ func TestIfaceIDBinding(t *testing.T) {
 		}
 		if err := l.Ping(w["a1"].ns(), w["b1"].ip, 5); err != nil {
 			t.Error(err)
+		}
+	})
+
+	t.Run("a runtime port bound by iface-id", func(t *testing.T) {
+		out, err := l.Loomctl("runtime-port", "add", "green", "--host", "h2", "--container-id", "r1-container", "--ifname", "eth0",
+			"--iface-id", "r1-id", "--mac", w["r1"].mac, "--ip", w["r1"].ip)
+		if err != nil {
+			t.Fatalf("runtime-port add: %v\n%s", err, out)
+		}
+		waitFor(t, "h2 with r1 waiting", 20*time.Second, func() bool {
+			h := d.hosts()["h2"]
+			return h.AtRevision() && h.State == api.StateDegraded && len(h.PortsDown) == 1 &&
+				strings.HasPrefix(h.PortsDown[0].Problem, `port attach-r1-container-eth0: waiting for interface with iface-id "r1-id" on host h2`)
+		})
+		w.add(l, "r1")
+		vsctl("add-port", "br-int", "lm-r1", "--", "set", "Interface", "lm-r1", "external_ids:iface-id=r1-id")
+		start := time.Now()
+		waitFor(t, "h2 in sync", 20*time.Second, func() bool {
+			h := d.hosts()["h2"]
+			return h.State == api.StateInSync && len(h.PortsDown) == 0
+		})
+		if err := l.Ping(w["a1"].ns(), w["r1"].ip, 20); err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("runtime port r1 pinged from a1 %v after its add-port", time.Since(start).Round(time.Millisecond))
+		if out, err := l.Loomctl("runtime-port", "del", "--container-id", "r1-container", "--ifname", "eth0"); err != nil {
+			t.Fatalf("runtime-port del: %v\n%s", err, out)
+		}
+		waitFor(t, "lm-r1 released", 20*time.Second, func() bool {
+			return vsctl("get", "Interface", "lm-r1", "external_ids") == "{iface-id=r1-id}"
+		})
+		if err := l.Ping(w["a1"].ns(), w["r1"].ip, 2); err == nil {
+			t.Error("a1 reaches r1 after its runtime port was deleted")
+		}
+		if ports := strings.Fields(vsctl("list-ports", "br-int")); !slices.Contains(ports, "lm-r1") {
+			t.Errorf("lm-r1 left the bridge: %v", ports)
 		}
 	})
 

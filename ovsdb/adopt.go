@@ -117,6 +117,11 @@ func (pl *planner) adopt(br *vswitchd.Bridge) error {
 		if chosen != nil {
 			a.Interface = chosen.Name
 			keep[chosen.UUID] = true
+			if port := pl.s.ports[pl.s.ifacePort[chosen.UUID]]; port != nil {
+				if k := slices.Index(pl.plan.Foreign, "port "+port.Name); k >= 0 {
+					pl.plan.Foreign[k] += " (bound by iface-id " + as.IfaceID + " for " + as.Object + ")"
+				}
+			}
 			if err := pl.bind(chosen, as); err != nil {
 				return err
 			}

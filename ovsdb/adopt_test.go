@@ -44,6 +44,9 @@ func TestAdoptByIfaceID(t *testing.T) {
 		t.Fatalf("ports: %v %v", down, err)
 	}
 	wantGet(t, s, "40", "Interface", "va", "ofport") // OVS renumbered it
+	if want := []string{"port va (bound by iface-id c1 for port/c1)", "port vx"}; !slices.Equal(p.Foreign, want) {
+		t.Errorf("foreign: %q, want %q", p.Foreign, want)
+	}
 	wantGet(t, s, `{iface-id=c1, loom-bound="port/c1", vm=keep}`, "Interface", "va", "external_ids")
 	wantGet(t, s, `{}`, "Port", "va", "external_ids")
 	wantEmpty(t, c, spec)
