@@ -46,12 +46,19 @@ type Adoption struct {
 	// there is more than one (sorted): Loom keeps the one it had bound,
 	// if any, and binds no other.
 	Claimants []string
+	// Blocker is another interface of the bridge that asks for the same
+	// OpenFlow port (its ofport_request): OVS would leave the interface
+	// with the iface-id on another number, so Loom binds none.
+	Blocker string
 }
 
 // Problem describes, for the operator, why the adoption is not a single
 // bound interface ("" when it is).
 func (a *Adoption) Problem(host string) string {
 	switch {
+	case a.Blocker != "":
+		return fmt.Sprintf("interface %s on host %s asks for OpenFlow port %d (ofport_request), which the port's flows use: the interface with iface-id %q is not bound (clear %s's ofport_request)",
+			a.Blocker, host, a.OfportRequest, a.IfaceID, a.Blocker)
 	case len(a.Claimants) > 1 && a.Interface != "":
 		others := slices.DeleteFunc(slices.Clone(a.Claimants), func(n string) bool { return n == a.Interface })
 		return fmt.Sprintf("interfaces %s on host %s all have iface-id %q: %s stays bound, the others are not (remove the iface-id from %s)",
@@ -73,6 +80,7 @@ func (a *Adoption) Problem(host string) string {
 func (pl *planner) adopt(br *vswitchd.Bridge) error {
 	var marked []*vswitchd.Interface
 	byID := map[string][]*vswitchd.Interface{}
+	requested := map[int][]*vswitchd.Interface{} // ofport_request -> the foreign interfaces asking for it
 	if br != nil {
 		for _, pu := range br.Ports {
 			p := pl.s.ports[pu]
@@ -83,6 +91,9 @@ func (pl *planner) adopt(br *vswitchd.Bridge) error {
 				i := pl.s.ifaces[iu]
 				if i == nil {
 					continue
+				}
+				if i.OfportRequest != nil {
+					requested[*i.OfportRequest] = append(requested[*i.OfportRequest], i)
 				}
 				if id := i.ExternalIDs[IfaceIDKey]; id != "" {
 					byID[id] = append(byID[id], i)
@@ -111,6 +122,14 @@ func (pl *planner) adopt(br *vswitchd.Bridge) error {
 				a.Claimants = append(a.Claimants, i.Name)
 				if i.ExternalIDs[BoundKey] == as.Object && (chosen == nil || i.OfportRequest != nil && *i.OfportRequest == as.OfportRequest) {
 					chosen = i
+				}
+			}
+		}
+		if chosen != nil {
+			for _, o := range requested[as.OfportRequest] {
+				if o != chosen && o.ExternalIDs[IfaceIDKey] != as.IfaceID {
+					a.Blocker, chosen = o.Name, nil
+					break
 				}
 			}
 		}

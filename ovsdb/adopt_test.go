@@ -106,3 +106,29 @@ func TestPlanChangeAdopt(t *testing.T) {
 		t.Fatalf("Plan with a clashing ofport: %v, want ErrInvalidSpec", err)
 	}
 }
+
+// An interface of someone else that asks for the OpenFlow port the
+// port's flows use blocks the binding (OVS would give the interface with
+// the iface-id another number): a problem naming it, nothing written.
+func TestAdoptBlocked(t *testing.T) {
+	s := ovsdbtest.StartServer(t)
+	c := dial(t, s.Addr)
+	spec := baseSpec()
+	spec.Adopt = []AdoptSpec{{IfaceID: "c1", OfportRequest: 40, Object: "port/c1"}}
+	apply(t, c, spec)
+	s.Vsctl(t, "add-port", "br-int", "vz", "--", "set", "Interface", "vz", "ofport_request=40")
+	s.Vsctl(t, "add-port", "br-int", "va", "--", "set", "Interface", "va", "external_ids:iface-id=c1")
+	p := plan(t, c, spec)
+	if !p.Empty() || len(p.Adopted) != 1 || p.Adopted[0].Interface != "" || p.Adopted[0].Blocker != "vz" {
+		t.Fatalf("plan %s, adopted %+v", p, p.Adopted)
+	}
+	if got := p.Adopted[0].Problem("h1"); got != `interface vz on host h1 asks for OpenFlow port 40 (ofport_request), which the port's flows use: the interface with iface-id "c1" is not bound (clear vz's ofport_request)` {
+		t.Errorf("problem: %s", got)
+	}
+	s.Vsctl(t, "clear", "Interface", "vz", "ofport_request")
+	p = apply(t, c, spec)
+	if len(p.Adopted) != 1 || p.Adopted[0].Interface != "va" {
+		t.Fatalf("once unblocked: plan %s, adopted %+v", p, p.Adopted)
+	}
+	wantGet(t, s, "40", "Interface", "va", "ofport_request")
+}
