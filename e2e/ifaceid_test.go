@@ -102,6 +102,9 @@ func TestIfaceIDBinding(t *testing.T) {
 	if out, err := l.Loomctl("status"); err == nil || !strings.Contains(out, waitPrefix) {
 		t.Errorf("loomctl status: want exit 1 and c1 waiting: %v\n%s", err, out)
 	}
+	if out, err := l.Loomctl("show"); err != nil || !strings.Contains(out, "port c1 on h2 [down]") || !strings.Contains(out, "port b1 on h2 [in sync]") {
+		t.Errorf("loomctl show: c1 down, b1 in sync: %v\n%s", err, out)
+	}
 	if err := l.Ping(w["a1"].ns(), w["c1"].ip, 2); err == nil {
 		t.Fatalf("a1 reaches c1 before its interface is on the bridge")
 	}

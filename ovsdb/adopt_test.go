@@ -132,3 +132,25 @@ func TestAdoptBlocked(t *testing.T) {
 	}
 	wantGet(t, s, "40", "Interface", "va", "ofport_request")
 }
+
+// An interface whose iface-id someone changes is let go (Loom's marks
+// removed), and the port waits again.
+func TestAdoptIfaceIDChanged(t *testing.T) {
+	s := ovsdbtest.StartServer(t)
+	c := dial(t, s.Addr)
+	spec := baseSpec()
+	spec.Adopt = []AdoptSpec{{IfaceID: "c1", OfportRequest: 40, Object: "port/c1"}}
+	apply(t, c, spec)
+	s.Vsctl(t, "add-port", "br-int", "va", "--", "set", "Interface", "va", "external_ids:iface-id=c1")
+	apply(t, c, spec)
+	wantGet(t, s, `{iface-id=c1, loom-bound="port/c1"}`, "Interface", "va", "external_ids")
+	s.Vsctl(t, "set", "Interface", "va", "external_ids:iface-id=other")
+	p := apply(t, c, spec)
+	wantChanges(t, p, "release interface va (iface-id other, bound for port/c1)")
+	if len(p.Adopted) != 1 || p.Adopted[0].Interface != "" {
+		t.Errorf("adopted: %+v", p.Adopted)
+	}
+	wantGet(t, s, `{iface-id=other}`, "Interface", "va", "external_ids")
+	wantGet(t, s, `[]`, "Interface", "va", "ofport_request")
+	wantEmpty(t, c, spec)
+}
