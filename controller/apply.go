@@ -112,6 +112,10 @@ func planAsNew(hs *flows.HostState, why string) HostResult {
 	r := HostResult{Host: hs.Host, DesiredFlows: hs.NumFlows(), NotContacted: why}
 	r.OVSDB = []string{"create bridge " + hs.Bridge}
 	for _, p := range hs.Ports {
+		if p.IfaceID != "" {
+			r.OVSDB = append(r.OVSDB, "bind the interface with iface-id "+p.IfaceID+" when it appears")
+			continue
+		}
 		r.OVSDB = append(r.OVSDB, "add port "+p.Name)
 	}
 	r.Flows = ofctl.PlanEmpty(hs.Flows())
@@ -150,6 +154,10 @@ func BridgeSpec(hs *flows.HostState) ovsdb.BridgeSpec {
 		ControllerTarget: hs.ControllerTarget,
 	}
 	for _, p := range hs.Ports {
+		if p.IfaceID != "" {
+			spec.Adopt = append(spec.Adopt, ovsdb.AdoptSpec{IfaceID: p.IfaceID, OfportRequest: p.Ofport, Object: p.ExternalIDs[flows.ExtIDObject]})
+			continue
+		}
 		spec.Ports = append(spec.Ports, ovsdb.PortSpec{
 			Name: p.Name, Type: p.Type, Options: p.Options,
 			OfportRequest: p.Ofport, ExternalIDs: p.ExternalIDs,
@@ -232,18 +240,18 @@ func reconcileHost(ctx context.Context, db reconcileDB, of flowSwitch, hs *flows
 		r.Err = err
 		return r
 	}
-	want := map[string]int{}
-	for _, p := range spec.Ports {
-		want[p.Name] = p.OfportRequest
-	}
+	// The ports, and the interfaces bound by iface-id, with the OpenFlow
+	// ports their flows name.
+	want := plan.Want(spec)
 	// A port OVS gives up on (its interface does not exist) is left down:
-	// it holds back nothing else of the host (see ports.go).
+	// it holds back nothing else of the host (see ports.go); so is a port
+	// whose interface (by iface-id) is not there.
 	down, err := db.WaitPorts(ctx, spec.Name, want)
 	if err != nil {
 		r.Err = err
 		return r
 	}
-	r.PortsDown = portProblems(hs, down)
+	r.PortsDown = portProblems(hs, down, plan.Adopted)
 	// The transaction succeeded with its guard (the bridge's rows were those
 	// the plan was made from): no second plan to verify it. Its echo in the
 	// cache is compared again by the worker (ovsdbMatches).

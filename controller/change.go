@@ -146,7 +146,7 @@ func (w *worker) change(ctx context.Context, hs *flows.HostState) (HostResult, b
 		touched[n] = true
 	}
 	res.PortsDown = slices.DeleteFunc(before, func(p api.PortProblem) bool { return touched[p.Interface] })
-	res.PortsDown = append(res.PortsDown, portProblems(hs, down)...)
+	res.PortsDown = append(res.PortsDown, portProblems(hs, down, nil)...) // the bindings by iface-id are as they were (PlanChange)
 	slices.SortFunc(res.PortsDown, func(a, b api.PortProblem) int {
 		return strings.Compare(a.Object+"\x00"+a.Interface, b.Object+"\x00"+b.Interface)
 	})

@@ -25,18 +25,30 @@ import (
 // instead would make the desired flows depend on what the host reports,
 // and the port would wait for a reconcile to work.
 
-// portProblems describes the interfaces OVS gave up on, for the operator:
-// which object of the topology, what is wrong and what to do. Sorted by
-// object.
-func portProblems(hs *flows.HostState, down []*ovsdb.InterfaceError) []api.PortProblem {
-	if len(down) == 0 {
+// portProblems describes the interfaces OVS gave up on, and the ports
+// bound by iface-id without a single interface to bind (adopted: the
+// plan's), for the operator: which object of the topology, what is wrong
+// and what to do. Sorted by object.
+func portProblems(hs *flows.HostState, down []*ovsdb.InterfaceError, adopted []ovsdb.Adoption) []api.PortProblem {
+	var out []api.PortProblem
+	objects := map[string]string{}
+	for _, a := range adopted {
+		if a.Interface != "" {
+			objects[a.Interface] = a.Object
+		}
+		if msg := a.Problem(hs.Host); msg != "" {
+			_, name, _ := strings.Cut(a.Object, "/")
+			out = append(out, api.PortProblem{Object: a.Object, Interface: a.Interface, Problem: "port " + name + ": " + msg})
+		}
+	}
+	if len(down) == 0 && len(out) == 0 {
 		return nil
 	}
-	objects := map[string]string{}
 	for _, p := range hs.Ports {
-		objects[p.Name] = p.ExternalIDs[flows.ExtIDObject]
+		if p.IfaceID == "" {
+			objects[p.Name] = p.ExternalIDs[flows.ExtIDObject]
+		}
 	}
-	out := make([]api.PortProblem, 0, len(down))
 	for _, e := range down {
 		obj := objects[e.Interface]
 		kind, name, _ := strings.Cut(obj, "/")

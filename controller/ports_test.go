@@ -22,6 +22,13 @@ func TestPortProblems(t *testing.T) {
 		noDev("eth9"),
 		{Interface: "gre-h3", Ofport: -1, Message: "gre-h3: bad remote_ip"},
 		{Interface: "lm-stray", Ofport: -1},
+		noDev("tap-vm1"),
+	}, []ovsdb.Adoption{
+		{AdoptSpec: ovsdb.AdoptSpec{IfaceID: "vm1", OfportRequest: 7, Object: "port/vm1"}, Interface: "tap-vm1"},
+		{AdoptSpec: ovsdb.AdoptSpec{IfaceID: "c2", OfportRequest: 8, Object: "port/c2"}},
+		{AdoptSpec: ovsdb.AdoptSpec{IfaceID: "c3", OfportRequest: 9, Object: "port/c3"}, Claimants: []string{"va", "vb"}},
+		{AdoptSpec: ovsdb.AdoptSpec{IfaceID: "c4", OfportRequest: 10, Object: "port/c4"}, Interface: "vd", Claimants: []string{"vc", "vd"}},
+		{AdoptSpec: ovsdb.AdoptSpec{IfaceID: "c5", OfportRequest: 11, Object: "port/c5"}, Interface: "ve"},
 	})
 	want := []api.PortProblem{
 		{Object: "", Interface: "lm-stray", Problem: "port lm-stray: OVS on host h2 could not set up interface lm-stray: no reason given (see ovs-vswitchd's log on the host)"},
@@ -29,6 +36,11 @@ func TestPortProblems(t *testing.T) {
 			OVSError: "gre-h3: bad remote_ip"},
 		{Object: "physnet/phys1", Interface: "eth9", Problem: "uplink of physnet phys1: interface eth9 does not exist on host h2 (bring up the NIC, or fix the host's physnets)",
 			OVSError: "could not open network device eth9 (No such device)"},
+		{Object: "port/c2", Problem: `port c2: waiting for interface with iface-id "c2" on host h2 (ovs-vsctl add-port BRIDGE IF -- set Interface IF external_ids:iface-id=c2)`},
+		{Object: "port/c3", Problem: `port c3: interfaces va, vb on host h2 all have iface-id "c3": none is bound (remove the iface-id from all but one)`},
+		{Object: "port/c4", Interface: "vd", Problem: `port c4: interfaces vc, vd on host h2 all have iface-id "c4": vd stays bound, the others are not (remove the iface-id from vc)`},
+		{Object: "port/vm1", Interface: "tap-vm1", Problem: "port vm1: interface tap-vm1 does not exist on host h2 (start the workload, or fix the port's interface or host)",
+			OVSError: "could not open network device tap-vm1 (No such device)"},
 		{Object: "port/web9", Interface: "lm-web9", Problem: "port web9: interface lm-web9 does not exist on host h2 (start the workload, or fix the port's interface or host)",
 			OVSError: "could not open network device lm-web9 (No such device)"},
 	}
@@ -40,7 +52,7 @@ func TestPortProblems(t *testing.T) {
 			t.Errorf("problem %d:\n got %+v\nwant %+v", i, got[i], want[i])
 		}
 	}
-	if portProblems(hs, nil) != nil {
+	if portProblems(hs, nil, nil) != nil {
 		t.Error("no interface down: want nil")
 	}
 }

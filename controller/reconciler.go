@@ -309,7 +309,7 @@ func (w *worker) ovsdbMatches(ctx context.Context) bool {
 	if !plan.Empty() || len(pending) > 0 {
 		return false
 	}
-	w.setPortsDown(portProblems(hs, down))
+	w.setPortsDown(portProblems(hs, down, plan.Adopted))
 	return true
 }
 

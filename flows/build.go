@@ -518,6 +518,9 @@ func makeHostPorts(me *topology.Host, local []*topology.Port, carried []*swState
 				Ofport:      hp.ofport[p.Name],
 				ExternalIDs: map[string]string{ExtIDObject: "port/" + p.Name},
 			}
+			if p.IfaceID != "" {
+				hp.local[i].Name, hp.local[i].IfaceID = AdoptedName(p.IfaceID), p.IfaceID
+			}
 			came = append(came, hp.local[i])
 		}
 		for ; prev != nil && j < len(prevLocal); j++ {

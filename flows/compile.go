@@ -10,14 +10,25 @@ import (
 	"github.com/loom-sdn/loom/topology"
 )
 
-// Port is a Loom-owned port of a host's integration bridge.
+// Port is a port of a host's integration bridge: a Loom-owned one, or
+// (IfaceID set) an interface Loom binds by its external_ids:iface-id.
 type Port struct {
-	Name        string
+	Name        string // for a port bound by iface-id, AdoptedName(IfaceID)
 	Type        string // "" for a system interface (veth, NIC), or "gre", "vxlan", "geneve"
 	Options     map[string]string
 	Ofport      int
 	ExternalIDs map[string]string
+	// IfaceID, when set, says that the port is whatever interface of the
+	// bridge has external_ids:iface-id=IfaceID: someone else (a runtime,
+	// the operator) makes its Port and Interface rows; Loom adopts it by
+	// setting its ofport_request to Ofport (the flows name Ofport, as for
+	// Loom's own ports), and never creates or deletes it.
+	IfaceID string
 }
+
+// AdoptedName is the Name of a Port bound by iface-id: a key, not an
+// OVS name (no interface name Loom takes has a ':').
+func AdoptedName(ifaceID string) string { return "iface-id:" + ifaceID }
 
 // HostState is what one host must hold: its bridge, ports and flows.
 // A HostState is not modified once the compiler returns it; a host whose
@@ -150,31 +161,6 @@ func positioned(pos topology.Pos, err error) topology.ErrorList {
 		return l
 	}
 	return topology.ErrorList{{Pos: pos, Msg: err.Error()}}
-}
-
-// supported refuses what the language accepts but this compiler cannot
-// turn into flows yet, rather than programming a network that silently
-// lacks it. The problems are a topology.ErrorList, with positions.
-// ports are those that are new or changed since the last compilation
-// (which refused any such port).
-func supported(ports []*topology.Port) error {
-	var errs topology.ErrorList
-	more := 0
-	for _, p := range ports {
-		if p.IfaceID == "" {
-			continue
-		}
-		if len(errs) == topology.MaxErrors {
-			more++
-			continue
-		}
-		errs = append(errs, &topology.Error{Pos: p.Pos, Msg: fmt.Sprintf("port %q: binding by ifaceID is not supported by this version of the compiler", p.Name),
-			Hint: "bind the port by interface name"})
-	}
-	if more > 0 {
-		errs = append(errs, &topology.Error{Msg: fmt.Sprintf("%d more ports bound by ifaceID not listed", more), Omitted: more})
-	}
-	return errs.Err()
 }
 
 var tunnelPrefix = map[string]string{"gre": "gre-", "vxlan": "vxl-", "geneve": "gnv-"}

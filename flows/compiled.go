@@ -75,13 +75,6 @@ func CompileHost(t *topology.Topology, host string) (*HostState, error) {
 	if _, ok := t.Host(host); !ok {
 		return nil, fmt.Errorf("no host named %q in the topology", host)
 	}
-	all := make([]*topology.Port, len(t.Ports))
-	for i := range t.Ports {
-		all[i] = &t.Ports[i]
-	}
-	if err := supported(all); err != nil {
-		return nil, err
-	}
 	carried := map[string]bool{}
 	for _, p := range t.Ports {
 		if p.Host == host {
@@ -310,15 +303,6 @@ func (c *Compiled) Update(t *topology.Topology) (*Compiled, error) {
 	var pc []change[topology.Port]
 	n.ports, pc, err = diffObjects(prev.ports, t.Ports, func(p *topology.Port) string { return p.Name }, equalPort)
 	if err != nil {
-		return nil, err
-	}
-	var fresh []*topology.Port
-	for _, ch := range pc {
-		if ch.new != nil {
-			fresh = append(fresh, ch.new)
-		}
-	}
-	if err := supported(fresh); err != nil {
 		return nil, err
 	}
 	var ac []change[topology.ACL]

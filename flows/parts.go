@@ -160,6 +160,17 @@ const MaxFlowsPerHost = 1_000_000
 // flowBudget is MaxFlowsPerHost; tests lower it.
 var flowBudget = MaxFlowsPerHost
 
+// SetFlowBudgetForTest makes n the most flows a host may have, instead of
+// MaxFlowsPerHost, and returns a function that puts the budget back. It is
+// for tests of the compiler's callers that need a topology the compiler
+// (and not validation) refuses; it must not be called while a compilation
+// runs.
+func SetFlowBudgetForTest(n int) (restore func()) {
+	old := flowBudget
+	flowBudget = n
+	return func() { flowBudget = old }
+}
+
 // fail records the first problem.
 func (b *builder) fail(err error) {
 	if b.err == nil {
@@ -475,7 +486,7 @@ func Delta(old, new *HostState) HostDelta {
 }
 
 func samePort(x, y *Port) bool {
-	return x.Name == y.Name && x.Type == y.Type && x.Ofport == y.Ofport &&
+	return x.Name == y.Name && x.Type == y.Type && x.Ofport == y.Ofport && x.IfaceID == y.IfaceID &&
 		maps.Equal(x.Options, y.Options) && maps.Equal(x.ExternalIDs, y.ExternalIDs)
 }
 

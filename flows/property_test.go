@@ -49,6 +49,7 @@ type mPort struct {
 	name, sw, host, mac string
 	ips                 []string
 	noSecurity          bool
+	byID                bool // bound by ifaceID, not by interface name
 	from, to            []string
 }
 
@@ -134,7 +135,7 @@ func (m *model) addPort() string {
 		return ""
 	}
 	p := mPort{name: fmt.Sprintf("p%d", m.uniq()), sw: m.switches[si].name, host: m.hosts[hi].name, mac: m.mac(),
-		noSecurity: m.r.IntN(6) == 0}
+		noSecurity: m.r.IntN(6) == 0, byID: m.r.IntN(5) == 0}
 	switch m.r.IntN(4) {
 	case 0:
 	case 1:
@@ -235,7 +236,7 @@ func (m *model) edit() string {
 		}
 	case 14:
 		if i, ok := pick(r, m.ports); ok {
-			if a, ok := pick(r, m.acls); ok {
+			if a, ok := pick(r, m.acls); ok && r.IntN(3) != 0 {
 				p := &m.ports[i]
 				if len(p.from) > 0 && r.IntN(2) == 0 {
 					p.from = nil
@@ -244,6 +245,9 @@ func (m *model) edit() string {
 				}
 				return "port acls " + p.name
 			}
+			p := &m.ports[i]
+			p.byID = !p.byID
+			return "port rebound " + p.name
 		}
 	case 15:
 		if r.IntN(2) == 0 || len(m.hosts) < 2 {
@@ -345,7 +349,11 @@ func (m *model) yaml() []byte {
 		b.WriteString("ports:\n")
 	}
 	for _, p := range m.ports {
-		fmt.Fprintf(&b, "  - {name: %s, switch: %s, host: %s, mac: \"%s\", interface: lm-%s", p.name, p.sw, p.host, p.mac, p.name)
+		bind := "interface: lm-"
+		if p.byID {
+			bind = "ifaceID: id-"
+		}
+		fmt.Fprintf(&b, "  - {name: %s, switch: %s, host: %s, mac: \"%s\", %s%s", p.name, p.sw, p.host, p.mac, bind, p.name)
 		if len(p.ips) > 0 {
 			fmt.Fprintf(&b, ", ips: [%s]", quoteAll(p.ips))
 		}

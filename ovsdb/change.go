@@ -80,6 +80,10 @@ func (c *Client) PlanChange(ctx context.Context, from, to BridgeSpec) (*Plan, er
 		from.ControllerTarget != to.ControllerTarget {
 		return nil, wrap(fmt.Errorf("%w: the bridge itself changes", ErrWholePlan))
 	}
+	if !slices.Equal(from.Adopt, to.Adopt) {
+		// Which interface has an iface-id takes a look at every interface.
+		return nil, wrap(fmt.Errorf("%w: the interfaces bound by iface-id change", ErrWholePlan))
+	}
 	if err := to.validate(); err != nil {
 		return nil, wrap(err)
 	}

@@ -25,6 +25,9 @@ type BridgeSpec struct {
 	DatapathType     string     // "netdev" or "system" ("" = system)
 	ControllerTarget string     // passive OpenFlow listener, e.g. "ptcp:6653:198.18.0.11"
 	Ports            []PortSpec // every Loom-owned port of the bridge (besides the bridge's own internal port)
+	// Adopt are the interfaces of others that Loom binds by their
+	// external_ids:iface-id (adopt.go).
+	Adopt []AdoptSpec
 }
 
 // PortSpec is one Loom-owned port with its single interface.
@@ -51,6 +54,9 @@ type Plan struct {
 	// Foreign lists, sorted, what sits on the Loom bridge without being
 	// Loom's ("port eth1", "controller tcp:10.0.0.1:6653"). It is left alone.
 	Foreign []string
+	// Adopted says, for each AdoptSpec, which interface the plan binds
+	// (sorted by iface-id).
+	Adopted []Adoption
 
 	ops   []ovsdb.Operation
 	descs []string // per op, for error messages
@@ -121,6 +127,8 @@ func (c *Client) Check(ctx context.Context, spec BridgeSpec, want map[string]int
 	if p, err = c.planIn(s, spec); err != nil {
 		return nil, nil, nil, nil, wrap(err)
 	}
+	want = maps.Clone(want)
+	p.adoptedWant(want)
 	pending, down = ofportsIn(s, spec.Name, slices.Sorted(maps.Keys(want)), want)
 	return p, pending, down, interfacesIn(s, spec.Name), nil
 }
@@ -238,6 +246,25 @@ func (s BridgeSpec) validate() error {
 		if v, ok := p.ExternalIDs[OwnerKey]; ok && v != OwnerValue {
 			bad("port %q: external_ids:%s is reserved", p.Name, OwnerKey)
 		}
+	}
+	ids := map[string]bool{}
+	for _, a := range s.Adopt {
+		switch {
+		case a.IfaceID == "":
+			bad("an interface to adopt has an empty iface-id")
+		case ids[a.IfaceID]:
+			bad("iface-id %q is adopted twice", a.IfaceID)
+		case a.OfportRequest < 1 || a.OfportRequest > 65279:
+			bad("iface-id %q: ofport %d is outside 1..65279", a.IfaceID, a.OfportRequest)
+		case a.Object == "":
+			bad("iface-id %q: no object to bind it for", a.IfaceID)
+		default:
+			if other, dup := ofports[a.OfportRequest]; dup {
+				bad("port %q and iface-id %q both request ofport %d", other, a.IfaceID, a.OfportRequest)
+			}
+			ofports[a.OfportRequest] = "iface-id:" + a.IfaceID
+		}
+		ids[a.IfaceID] = true
 	}
 	if len(problems) > 0 {
 		return fmt.Errorf("%w: %s", ErrInvalidSpec, strings.Join(problems, "; "))
@@ -498,6 +525,9 @@ func (pl *planner) createBridge() error {
 	if err := pl.add("create bridge "+strconv.Quote(spec.Name), ops, err); err != nil {
 		return err
 	}
+	if err := pl.adopt(nil); err != nil { // nothing to adopt on a new bridge: all wait
+		return err
+	}
 	root := &vswitchd.OpenvSwitch{UUID: pl.s.root.UUID}
 	ops, err = pl.c.ovs.Where(root).Mutate(root, model.Mutation{
 		Field:   &root.Bridges,
@@ -702,6 +732,10 @@ func (pl *planner) updateBridge(br *vswitchd.Bridge) error {
 		if err := pl.add("change ports and controllers of bridge "+strconv.Quote(spec.Name), ops, err); err != nil {
 			return err
 		}
+	}
+
+	if err := pl.adopt(br); err != nil {
+		return err
 	}
 
 	if len(pl.plan.ops) > 0 {

@@ -48,6 +48,15 @@ type Request struct {
 	// gives it only the port's MAC and MTU (and tx checksum offload off),
 	// and sends no gratuitous ARP.
 	HandOff string
+	// OVSDB, if set, is the host's OVSDB server (unix:PATH, tcp:IP:PORT):
+	// Add puts the veth's host end on Bridge itself, with
+	// external_ids:iface-id (IfaceIDFor), and asks loomd for a port
+	// bound by that iface-id; Del removes that OVS port (ifaceid.go).
+	// Empty: loomd puts the host end on the bridge by its name.
+	OVSDB string
+	// Bridge is the host's integration bridge (with OVSDB); default
+	// br-int.
+	Bridge string
 }
 
 // Attachment is what Add made.
@@ -172,8 +181,21 @@ func Add(ctx context.Context, c *api.Client, r Request) (*Attachment, error) {
 			deleteLink(hostNS, hv) //nolint:errcheck // best effort on the way out; the error returned says why
 		}
 	}
-	res, err := c.AddRuntimePort(ctx, api.RuntimePortRequest{Switch: r.Switch, Host: r.Host, Runtime: r.Runtime,
-		ContainerID: r.ContainerID, IfName: r.IfName, Interface: hv, MAC: r.MAC, IPs: r.IPs, Name: r.Name})
+	preq := api.RuntimePortRequest{Switch: r.Switch, Host: r.Host, Runtime: r.Runtime,
+		ContainerID: r.ContainerID, IfName: r.IfName, Interface: hv, MAC: r.MAC, IPs: r.IPs, Name: r.Name}
+	if r.OVSDB != "" {
+		preq.Interface, preq.IfaceID = "", IfaceIDFor(r.ContainerID, r.IfName)
+		undoLink := undoVeth
+		undoVeth = func() {
+			// The OVS port first: a veth gone under a port OVS holds is
+			// what a retried Add must not find.
+			dctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			r.unplug(dctx, hv) //nolint:errcheck // best effort on the way out; the error returned says why
+			cancel()
+			undoLink()
+		}
+	}
+	res, err := c.AddRuntimePort(ctx, preq)
 	if err != nil {
 		undoVeth()
 		var ae *api.Error
@@ -199,6 +221,11 @@ func Add(ctx context.Context, c *api.Client, r Request) (*Attachment, error) {
 	at := &Attachment{Port: res.RuntimePort, Created: res.Created, HostVeth: hv}
 	if at.HostMAC, at.ContainerMAC, err = configure(contNS, hostNS, link, hv, res.RuntimePort, r.HandOff == ""); err != nil {
 		return nil, undo(err)
+	}
+	if r.OVSDB != "" {
+		if err := r.plug(ctx, hv); err != nil {
+			return nil, undo(fmt.Errorf("put %s on bridge %s: %w", hv, r.bridge(), err))
+		}
 	}
 	if r.ReadyTimeout > 0 {
 		at.Ready, err = waitReady(ctx, c, r.Host, res.Name, hv, res.Revision, r.ReadyTimeout)
@@ -228,6 +255,11 @@ func Del(ctx context.Context, c *api.Client, r Request) (*api.RuntimePortDeleted
 		return nil, err
 	}
 	defer hostNS.Close()
+	if r.OVSDB != "" {
+		if err := r.unplug(ctx, HostVethName(r.ContainerID, r.IfName)); err != nil {
+			return nil, err
+		}
+	}
 	if err := deleteLink(hostNS, HostVethName(r.ContainerID, r.IfName)); err != nil {
 		return nil, err
 	}

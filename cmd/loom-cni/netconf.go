@@ -50,6 +50,14 @@ type NetConf struct {
 	// ReadyTimeout bounds how long ADD waits for loomd to report the port
 	// working on the host (a Go duration); default 5s, "0" does not wait.
 	ReadyTimeout string `json:"readyTimeout,omitempty"`
+	// OVSDB, if set, is the host's OVSDB server (unix:PATH or
+	// tcp:IP:PORT): the plugin then puts the veth's host end on Bridge
+	// itself, with external_ids:iface-id, and loomd binds the port by
+	// that iface-id (docs/containers.md). Empty: loomd puts the host end
+	// on the bridge.
+	OVSDB string `json:"ovsdb,omitempty"`
+	// Bridge is the host's integration bridge, with OVSDB; default br-int.
+	Bridge string `json:"bridge,omitempty"`
 
 	RuntimeConfig struct {
 		IPs []string `json:"ips,omitempty"`
@@ -105,6 +113,12 @@ func loadNetConf(stdin []byte, hostname func() (string, error)) (*NetConf, error
 			bad = append(bad, fmt.Sprintf("readyTimeout %q: want a duration such as 5s, or 0", c.ReadyTimeout))
 		}
 		c.readyTimeout = d
+	}
+	if c.OVSDB != "" && !strings.HasPrefix(c.OVSDB, "unix:") && !strings.HasPrefix(c.OVSDB, "tcp:") {
+		bad = append(bad, fmt.Sprintf("ovsdb %q: want unix:PATH or tcp:IP:PORT", c.OVSDB))
+	}
+	if c.Bridge != "" && c.OVSDB == "" {
+		bad = append(bad, "bridge: only with ovsdb (without it, loomd puts the interface on its bridge)")
 	}
 	for _, s := range c.RuntimeConfig.IPs {
 		if _, err := parseIP(s); err != nil {
@@ -183,7 +197,8 @@ func parseCNIArgs(s string) (cniArgs, error) {
 // request is the plumbing request for a container's interface.
 func (c *NetConf) request(containerID, netns, ifName string, args cniArgs) plumb.Request {
 	r := plumb.Request{Switch: c.Switch, Host: c.Host, Runtime: api.RuntimeCNI, ContainerID: containerID, IfName: ifName,
-		Netns: netns, HostNetns: c.HostNetns, ReadyTimeout: c.readyTimeout, IPs: args.IPs, MAC: args.MAC}
+		Netns: netns, HostNetns: c.HostNetns, ReadyTimeout: c.readyTimeout, IPs: args.IPs, MAC: args.MAC,
+		OVSDB: c.OVSDB, Bridge: c.Bridge}
 	if len(r.IPs) == 0 {
 		for _, s := range c.RuntimeConfig.IPs {
 			ip, _ := parseIP(s)

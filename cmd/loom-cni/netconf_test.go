@@ -51,10 +51,19 @@ func TestLoadNetConf(t *testing.T) {
 				}
 				return ""
 			}},
+		{name: "bound by iface-id", conf: `{"cniVersion": "1.0.0", "name": "blue", "ovsdb": "unix:/run/openvswitch/db.sock", "bridge": "br-x"}`,
+			check: func(c *NetConf) string {
+				if r := c.request("abc", "/run/netns/x", "eth0", cniArgs{}); r.OVSDB != "unix:/run/openvswitch/db.sock" || r.Bridge != "br-x" {
+					return fmt.Sprintf("request %+v", r)
+				}
+				return ""
+			}},
 		{name: "not json", conf: `{"cniVersion": `, code: types.ErrDecodingFailure, wantErr: []string{"decode network configuration"}},
 		{name: "every bad value named", conf: `{"cniVersion": "1.0.0", "name": "blue", "server": "ftp://x", "readyTimeout": "-3s",
-  "runtimeConfig": {"ips": ["10.0.0.300"], "mac": "zz"}}`, code: types.ErrInvalidNetworkConfig,
-			wantErr: []string{`server "ftp://x"`, `readyTimeout "-3s"`, `runtimeConfig.ips: "10.0.0.300"`, `runtimeConfig.mac "zz"`}},
+  "runtimeConfig": {"ips": ["10.0.0.300"], "mac": "zz"}, "ovsdb": "/run/db.sock"}`, code: types.ErrInvalidNetworkConfig,
+			wantErr: []string{`server "ftp://x"`, `readyTimeout "-3s"`, `runtimeConfig.ips: "10.0.0.300"`, `runtimeConfig.mac "zz"`, `ovsdb "/run/db.sock"`}},
+		{name: "bridge without ovsdb", conf: `{"cniVersion": "1.0.0", "name": "blue", "bridge": "br-x"}`, code: types.ErrInvalidNetworkConfig,
+			wantErr: []string{"bridge: only with ovsdb"}},
 		{name: "no name", conf: `{"cniVersion": "1.0.0"}`, code: types.ErrInvalidNetworkConfig, wantErr: []string{"name: missing"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -58,6 +58,10 @@ func compileText(out io.Writer, states []*flows.HostState) error {
 		fmt.Fprintf(out, "# host %s: bridge %s, datapath %s, OpenFlow listener %s, OVSDB %s\n",
 			hs.Host, hs.Bridge, hs.DatapathType, hs.ControllerTarget, hs.OVSDB)
 		for _, p := range hs.Ports {
+			if p.IfaceID != "" {
+				fmt.Fprintf(out, "# port bound by iface-id %s (ofport %d, set as the interface's ofport_request)\n", p.IfaceID, p.Ofport)
+				continue
+			}
 			kind := p.Type
 			if kind == "" {
 				kind = "system"

@@ -80,13 +80,13 @@ func TestValidateLocalEqualsLoomd(t *testing.T) {
 		}
 		inputs = append(inputs, input{cc.Name, filepath.Join(corpus, cc.Dir), arg, cc.Files})
 	}
-	// What only the compiler refuses (the topology is well formed): a
-	// port bound by ifaceID.
+	// A port bound by ifaceID (which the compiler refused before it
+	// could bind one): valid on both sides.
 	extra := t.TempDir()
 	if err := os.WriteFile(filepath.Join(extra, "t.yaml"), []byte(ifaceIDTopology), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	inputs = append(inputs, input{"compiler only: ifaceID", extra, "t.yaml", []string{"t.yaml"}})
+	inputs = append(inputs, input{"ifaceID port", extra, "t.yaml", []string{"t.yaml"}})
 	valid, invalid := 0, 0
 	for _, in := range inputs {
 		t.Chdir(in.dir)

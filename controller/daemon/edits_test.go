@@ -13,7 +13,28 @@ import (
 	"go.uber.org/zap/zaptest"
 
 	"github.com/loom-sdn/loom/controller/api"
+	"github.com/loom-sdn/loom/flows"
+	"github.com/loom-sdn/loom/topology"
 )
+
+// h1Flows is how many flows host h1 has with the edit fixture's files and
+// ports (YAML flow-style list items) added.
+func h1Flows(t *testing.T, ports ...string) int {
+	t.Helper()
+	net := commented
+	for _, p := range ports {
+		net += "  - " + p + "\n"
+	}
+	topo, err := topology.LoadBytes(map[string][]byte{"net.yaml": []byte(net), "z.yaml": []byte(other)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	hs, err := flows.CompileHost(topo, "h1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return hs.NumFlows()
+}
 
 // commented is topo with comments and blank lines an edit must keep.
 const commented = `apiVersion: loom/v1
@@ -187,11 +208,13 @@ func TestEditDryRun(t *testing.T) {
 	if tp := f.stored(); tp.Revision != 1 || tp.Files["net.yaml"] != commented {
 		t.Errorf("a dry run stored revision %d", tp.Revision)
 	}
-	// What the compiler refuses, a dry run refuses.
+	// What the compiler refuses (here: a host over its flow budget, which
+	// the fixture fills), a dry run refuses.
+	defer flows.SetFlowBudgetForTest(h1Flows(t))()
 	code, _, e = f.edit(api.EditRequest{DryRun: true, Edits: []api.Edit{{Op: "add", Kind: "port", Name: "vm1",
 		Fields: fields("switch", "blue", "host", "h1", "mac", "auto", "ifaceID", "vm1-uuid")}}})
-	if code != 400 || len(e.Problems) != 1 || !strings.Contains(e.Problems[0].Message, "ifaceID is not supported") || e.Problems[0].Object != `port "vm1"` {
-		t.Errorf("ifaceID dry run: %d %+v", code, e)
+	if code != 400 || len(e.Problems) != 1 || !strings.Contains(e.Problems[0].Message, "flows") {
+		t.Errorf("over-budget dry run: %d %+v", code, e)
 	}
 }
 
@@ -454,7 +477,12 @@ func TestEditBatchCompileRefusal(t *testing.T) {
 		fs := fields(append([]any{"switch", "blue", "host", "h1", "mac", "auto"}, kv...)...)
 		return api.EditRequest{Edits: []api.Edit{{Op: "add", Kind: "port", Name: name, Fields: fs}}}
 	}
-	reqs := []api.EditRequest{port("g1", "interface", "lm-g1"), port("vm1", "ifaceID", "vm1-uuid"), port("g2", "interface", "lm-g2")}
+	// The compiler refuses vm1 only: its ACL's flows pass the budget
+	// (lowered to what the fixture with g1 and g2 has).
+	defer flows.SetFlowBudgetForTest(h1Flows(t, "{name: g1, switch: blue, host: h1, mac: auto, interface: lm-g1}",
+		"{name: g2, switch: blue, host: h1, mac: auto, interface: lm-g2}"))()
+	reqs := []api.EditRequest{port("g1", "interface", "lm-g1"), port("vm1", "ifaceID", "vm1-uuid", "acls", map[string][]string{"toPort": {"web-in"}}),
+		port("g2", "interface", "lm-g2")}
 	d.writeMu.Lock()
 	results := make([]*api.EditResult, len(reqs))
 	errs := make([]error, len(reqs))
@@ -480,8 +508,8 @@ func TestEditBatchCompileRefusal(t *testing.T) {
 	if errs[0] != nil || errs[2] != nil || results[0].Revision != 2 || results[2].Revision != 3 {
 		t.Errorf("accepted edits: %v %v %+v %+v", errs[0], errs[2], results[0], results[2])
 	}
-	if errs[1] == nil || !strings.Contains(errs[1].Error(), "ifaceID is not supported") {
-		t.Errorf("ifaceID edit: %v", errs[1])
+	if errs[1] == nil || !strings.Contains(errs[1].Error(), "more than") {
+		t.Errorf("over-budget edit: %v", errs[1])
 	}
 	if tp := f.stored(); tp.Revision != 3 || strings.Contains(tp.Files["net.yaml"], "vm1") || !strings.Contains(tp.Files["net.yaml"], "name: g2") {
 		t.Errorf("stored revision %d:\n%s", tp.Revision, tp.Files["net.yaml"])

@@ -249,6 +249,9 @@ func (n *Network) exit(hs *flows.HostState, o Output) Exit {
 		}
 		kind, name, _ := strings.Cut(p.ExternalIDs[flows.ExtIDObject], "/")
 		x.Object, x.Interface, x.Type = name, p.Name, p.Type
+		if p.IfaceID != "" {
+			x.Interface = "iface-id " + p.IfaceID // whatever interface has it on the host
+		}
 		switch kind {
 		case "port":
 			x.Where = AtPort
