@@ -106,9 +106,9 @@ func (d *dockerd) must(args ...string) string {
 // dockerDriver is loom-docker serving one lab host, its socket in
 // /run/docker/plugins (where dockerd looks) named PREFIX+loom-HOST.
 type dockerDriver struct {
-	t     *testing.T
-	name  string
-	args  []string
+	t    *testing.T
+	name string
+	args []string
 	cmd  *exec.Cmd
 	log  *syncBuffer
 }
