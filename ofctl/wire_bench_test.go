@@ -16,6 +16,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/loom-sdn/loom/flows"
 )
 
 // TestBenchWire asks where a small bundle's time goes (issue 13): in
@@ -23,7 +25,7 @@ import (
 // ovs-vswitchd's main loop. It sends the same bundle, 13 flow mods (what
 // one port added costs a host), to a private ovs-vswitchd whose bridge
 // has LOOM_WIRE_PORTS (default 670, a lab host's share of 2,000) veth
-// ports, four ways, alternating, LOOM_WIRE_ROUNDS (30) rounds:
+// ports, five ways, alternating, LOOM_WIRE_ROUNDS (30) rounds:
 //
 //   - ofctl new: ovs-ofctl --bundle add-flows, a new process;
 //   - ofctl spare: the same process started 150 ms ahead (connected and
@@ -31,8 +33,11 @@ import (
 //   - go 3 trips: a minimal OpenFlow 1.3 client of this file on a
 //     connection open ahead, sending the bundle as ovs-ofctl does (open;
 //     the adds and a barrier; commit; each waits for its reply);
-//   - go pipelined: the same client, open, adds and commit written at
-//     once, one wait for the commit's reply.
+//   - loom wire: Loom's own sender (wire.go) on a connection open ahead
+//     (the open, the adds and a barrier at once; then the commit);
+//   - go pipelined: the minimal client, open, adds and commit written at
+//     once, one wait for the commit's reply (a floor: not all or
+//     nothing, OVS commits what it took of a bundle).
 //
 // After each add, the bundle's 13 flows are deleted (by cookie, not
 // timed). A positive control first: the Go client's bundle yields the 13
@@ -82,7 +87,7 @@ func TestBenchWire(t *testing.T) {
 		dels[i] = flowModDelete(uint8(i%4), cookie+uint64(i))
 	}
 	sock := strings.TrimPrefix(r.target, "unix:")
-	c, err := dialWire(sock)
+	c, err := dialBench(sock)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -103,6 +108,16 @@ func TestBenchWire(t *testing.T) {
 		t.Fatalf("after the Go client's delete bundle: %d flows left", got)
 	}
 
+	// The same flows, typed, for Loom's own sender (wire.go: the open,
+	// the adds and a barrier at once, then the commit).
+	var typed []flows.Flow
+	for i := range n {
+		typed = append(typed, flows.Flow{Table: uint8(i % 4), Priority: 100, Cookie: cookie + uint64(i),
+			Match:   flows.Match{flows.Exact(flows.FieldInPort, uint64(i+1)), flows.MatchMAC(flows.FieldEthDst, net.HardwareAddr{2, 0, 0, 0, 0, byte(i)})},
+			Actions: flows.Actions{flows.Output(uint32(i + 2))}})
+	}
+	var sp Spare
+	defer sp.Stop()
 	ofctlArgs := []string{"--no-names", "-O", "OpenFlow13", "--bundle", "add-flows", r.target, "-"}
 	start := func() (*exec.Cmd, io.WriteCloser, *bytes.Buffer) {
 		cmd := exec.Command("ovs-ofctl", ofctlArgs...)
@@ -144,6 +159,13 @@ func TestBenchWire(t *testing.T) {
 		{"go 3 trips", func() time.Duration {
 			t0 := time.Now()
 			if err := c.bundle(fms, false); err != nil {
+				t.Fatal(err)
+			}
+			return time.Since(t0)
+		}},
+		{"loom wire", func() time.Duration {
+			t0 := time.Now()
+			if err := sp.sendWire(t.Context(), r.target, &Plan{Adds: typed}); err != nil {
 				t.Fatal(err)
 			}
 			return time.Since(t0)
@@ -208,18 +230,18 @@ const (
 	bundleOrdered    = 2
 )
 
-type wireConn struct {
+type benchConn struct {
 	c   net.Conn
 	xid uint32
 	buf []byte
 }
 
-func dialWire(sock string) (*wireConn, error) {
+func dialBench(sock string) (*benchConn, error) {
 	nc, err := net.Dial("unix", sock)
 	if err != nil {
 		return nil, err
 	}
-	c := &wireConn{c: nc}
+	c := &benchConn{c: nc}
 	if _, err := nc.Write(header(nil, ofptHello, 8, 0)); err != nil {
 		return nil, err
 	}
@@ -233,7 +255,7 @@ func dialWire(sock string) (*wireConn, error) {
 	return c, nil
 }
 
-func (c *wireConn) close() { c.c.Close() }
+func (c *benchConn) close() { c.c.Close() }
 
 func header(b []byte, typ uint8, length int, xid uint32) []byte {
 	b = append(b, ofVersion, typ, 0, 0, 0, 0, 0, 0)
@@ -243,7 +265,7 @@ func header(b []byte, typ uint8, length int, xid uint32) []byte {
 }
 
 // read returns the next message but echo requests (answered).
-func (c *wireConn) read() (typ uint8, xid uint32, body []byte, err error) {
+func (c *benchConn) read() (typ uint8, xid uint32, body []byte, err error) {
 	for {
 		var h [8]byte
 		if _, err := io.ReadFull(c.c, h[:]); err != nil {
@@ -269,9 +291,9 @@ func (c *wireConn) read() (typ uint8, xid uint32, body []byte, err error) {
 	}
 }
 
-func (c *wireConn) next() uint32 { c.xid++; return c.xid }
+func (c *benchConn) next() uint32 { c.xid++; return c.xid }
 
-func (c *wireConn) bundleCtrl(b []byte, typ uint16) ([]byte, uint32) {
+func (c *benchConn) bundleCtrl(b []byte, typ uint16) ([]byte, uint32) {
 	xid := c.next()
 	b = header(b, ofptExperimenter, 24, xid)
 	b = binary.BigEndian.AppendUint32(b, onfExperimenter)
@@ -282,7 +304,7 @@ func (c *wireConn) bundleCtrl(b []byte, typ uint16) ([]byte, uint32) {
 	return b, xid
 }
 
-func (c *wireConn) bundleAdd(b []byte, msg []byte) []byte {
+func (c *benchConn) bundleAdd(b []byte, msg []byte) []byte {
 	xid := c.next()
 	b = header(b, ofptExperimenter, 8+16+len(msg), xid)
 	b = binary.BigEndian.AppendUint32(b, onfExperimenter)
@@ -298,7 +320,7 @@ func (c *wireConn) bundleAdd(b []byte, msg []byte) []byte {
 
 // wait reads until the reply of xid; an error message for any of the
 // bundle's xids fails it.
-func (c *wireConn) wait(xid uint32) error {
+func (c *benchConn) wait(xid uint32) error {
 	for {
 		typ, got, body, err := c.read()
 		if err != nil {
@@ -315,7 +337,7 @@ func (c *wireConn) wait(xid uint32) error {
 
 // bundle sends fms as one atomic bundle: pipelined (one write, one wait)
 // or as ovs-ofctl does (three waits).
-func (c *wireConn) bundle(fms [][]byte, pipelined bool) error {
+func (c *benchConn) bundle(fms [][]byte, pipelined bool) error {
 	b := c.buf[:0]
 	b, open := c.bundleCtrl(b, bundleOpen)
 	if !pipelined {
