@@ -22,8 +22,9 @@ import (
 //     reads only those rows from the cache), in one guarded transaction;
 //     its success is the confirmation (no plan of the whole bridge again);
 //   - flows: the difference of the two desired states (ofctl.PlanDelta),
-//     as one bundle, without a dump, through an ovs-ofctl connected ahead
-//     (ofctl.Spare); the flow monitor's echo of the
+//     as one bundle, without a dump, on Loom's own OpenFlow connection
+//     kept open (ofctl.Spare; an ovs-ofctl connected ahead for ssl:
+//     targets), sent beside the OVSDB transaction; the flow monitor's echo of the
 //     bundle (flowWatch.end) confirms it, without a count by another
 //     ovs-ofctl (a count is taken only when the monitor is off);
 //   - the new ports' OpenFlow numbers are taken from the OVSDB update the
