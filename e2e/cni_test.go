@@ -68,7 +68,7 @@ func newContainerLab(t *testing.T, prefix string) *containerLab {
 		t.Fatalf("loomctl apply: %v\n%s", err, out)
 	}
 	tr := http.DefaultTransport.(*http.Transport).Clone()
-	tr.DialContext = plumb.DialIn("/run/netns/" + prefix + "ctl")
+	tr.DialContext = plumb.DialIn("/run/netns/" + l.Prefix + "ctl")
 	cl.api = &api.Client{Server: "http://127.0.0.1:9477", HTTP: &http.Client{Transport: tr, Timeout: 10 * time.Second}}
 	return cl
 }
