@@ -64,10 +64,7 @@ func benchOldBinaries(t *testing.T) string {
 	if dir := os.Getenv("LOOM_BENCH_OLD_BIN"); dir != "" {
 		return dir
 	}
-	rev := os.Getenv("LOOM_BENCH_OLD_REV")
-	if rev == "" {
-		rev = "c181b19"
-	}
+	rev := benchOldRev()
 	src := t.TempDir()
 	cmd := exec.Command("sh", "-c", fmt.Sprintf("git -C %q archive %q | tar -x -C %q", repoRoot(), rev, src))
 	if out, err := cmd.CombinedOutput(); err != nil {
@@ -80,6 +77,17 @@ func benchOldBinaries(t *testing.T) string {
 		t.Fatalf("go build of %s: %v\n%s", rev, err, out)
 	}
 	return dir
+}
+
+// benchOldRev is the git revision of the earlier version.
+func benchOldRev() string {
+	if dir := os.Getenv("LOOM_BENCH_OLD_BIN"); dir != "" {
+		return dir
+	}
+	if rev := os.Getenv("LOOM_BENCH_OLD_REV"); rev != "" {
+		return rev
+	}
+	return "c181b19"
 }
 
 // changeRun is what one run of one version measured (zero: not measured).
@@ -307,14 +315,18 @@ func lastLoad(log string, t1 time.Time) (load, compile float64) {
 	return load, compile
 }
 
-// changeSteps collects the new loomd's "change sent" step timings (ms).
+// changeStepNames are the steps loomd's "change sent" logs (bundle_wait
+// and total since the bundle goes beside the OVSDB steps).
+var changeStepNames = []string{"ovsdb_plan", "ovsdb_transact", "flow_bundle", "bundle_wait", "flow_echo", "ofports", "total"}
+
+// changeSteps collects a loomd's "change sent" step timings (ms).
 func changeSteps(log string, into map[string][]float64) {
 	for _, line := range strings.Split(log, "\n") {
 		var e map[string]any
 		if json.Unmarshal([]byte(line), &e) != nil || e["msg"] != "change sent" {
 			continue
 		}
-		for _, k := range []string{"ovsdb_plan", "ovsdb_transact", "flow_bundle", "flow_echo", "ofports"} {
+		for _, k := range changeStepNames {
 			if v, ok := e[k].(float64); ok { // zap's durations: seconds
 				into[k] = append(into[k], v*1000)
 			}
@@ -521,22 +533,26 @@ func benchChangeSize(t *testing.T, bins map[string]string, S, P, runs int) {
 				vals[v] = append(vals[v], f.get(r))
 			}
 		}
-		note := fmt.Sprintf("%s; median of %d, before (c181b19) %.3f [%s], after [%s]", shape, len(vals["new"]),
+		note := fmt.Sprintf("%s; median of %d, before (%s) %.3f [%s], after [%s]", shape, len(vals["new"]), benchOldRev(),
 			medianOf(vals["old"]), spreadF(vals["old"]), spreadF(vals["new"]))
 		benchReport(t, benchResult{Section: "change", Figure: fmt.Sprintf("%dx%d: %s", S, P, f.figure),
 			Value: medianOf(vals["new"]), Unit: f.unit, Note: note})
 	}
-	steps := map[string][]float64{}
-	for _, r := range res["new"] {
-		for k, v := range r.steps {
-			steps[k] = append(steps[k], v...)
+	for _, version := range []string{"old", "new"} {
+		steps := map[string][]float64{}
+		for _, r := range res[version] {
+			for k, v := range r.steps {
+				steps[k] = append(steps[k], v...)
+			}
 		}
+		var parts []string
+		for _, k := range changeStepNames {
+			if len(steps[k]) > 0 {
+				parts = append(parts, fmt.Sprintf("%s %.1f ms", k, medianOf(steps[k])))
+			}
+		}
+		t.Logf("%dx%d, %s: the change path's steps, medians over every host's changes: %s", S, P, version, strings.Join(parts, ", "))
 	}
-	var parts []string
-	for _, k := range []string{"ovsdb_plan", "ovsdb_transact", "flow_bundle", "flow_echo", "ofports"} {
-		parts = append(parts, fmt.Sprintf("%s %.1f ms", k, medianOf(steps[k])))
-	}
-	t.Logf("%dx%d: the change path's steps, medians over every host's changes: %s", S, P, strings.Join(parts, ", "))
 }
 
 func medianOf(xs []float64) float64 {
