@@ -99,8 +99,8 @@ type changeRun struct {
 	apiAdd, apiAddSync, apiDel    float64
 	apiBusy                       float64
 	fileLoad, compile             float64 // the file's change to "topology in force"; its compile
-	fileSent                      float64 // the file's change to the last host's "change sent"
-	apiFront, apiSent             float64 // loomctl port add's start to "topology in force", to the last host's "change sent"
+	fileBegun, fileSent           float64 // the file's change to the first host's change begun, to the last host's "change sent"
+	apiFront, apiBegun, apiSent   float64 // loomctl port add's start to "topology in force", to the first host's change begun, to the last "change sent"
 	burst, burstSync              float64 // 100 ports added at once on h3: to all pinging, to every host in sync
 	addChanges, delChanges        int     // most OVSDB changes + flow mods on one host
 	steps                         map[string][]float64
@@ -321,12 +321,13 @@ func lastLoad(log string, t1 time.Time) (load, compile float64) {
 // "topology in force" after it, and to the last "change sent" (a host's
 // change path done: bundle committed, echoed, ports numbered) within 10
 // s after that (s; 0 when not found).
-func changeTimeline(log string, t1 time.Time) (inForce, sent float64) {
+func changeTimeline(log string, t1 time.Time) (inForce, begun, sent float64) {
 	var at float64
 	for _, line := range strings.Split(log, "\n") {
 		var e struct {
-			Msg string  `json:"msg"`
-			TS  float64 `json:"ts"`
+			Msg   string  `json:"msg"`
+			TS    float64 `json:"ts"`
+			Total float64 `json:"total"`
 		}
 		if json.Unmarshal([]byte(line), &e) != nil {
 			continue
@@ -337,9 +338,12 @@ func changeTimeline(log string, t1 time.Time) (inForce, sent float64) {
 			at, inForce = e.TS, ts.Sub(t1).Seconds()
 		case e.Msg == "change sent" && at != 0 && e.TS >= at && e.TS < at+10:
 			sent = max(sent, ts.Sub(t1).Seconds())
+			if b := ts.Sub(t1).Seconds() - e.Total; e.Total > 0 && (begun == 0 || b < begun) {
+				begun = b
+			}
 		}
 	}
-	return inForce, sent
+	return inForce, begun, sent
 }
 
 // changeStepNames are the steps loomd's "change sent" logs (bundle_wait
@@ -407,7 +411,7 @@ func changeOnce(t *testing.T, b *benchLab, bin string) changeRun {
 		rev, end, changes = d.synced(rev, t1, ctlWait)
 		if withNew && !busy {
 			r.fileLoad, r.compile = lastLoad(d.log.String(), t1)
-			_, r.fileSent = changeTimeline(d.log.String(), t1)
+			_, r.fileBegun, r.fileSent = changeTimeline(d.log.String(), t1)
 		}
 		return ping, end.Sub(t1).Seconds(), changes
 	}
@@ -493,7 +497,7 @@ func changeOnce(t *testing.T, b *benchLab, bin string) changeRun {
 		var end time.Time
 		rev, end, _ = d.synced(rev, t1, ctlWait)
 		if !busy {
-			r.apiFront, r.apiSent = changeTimeline(d.log.String(), t1)
+			r.apiFront, r.apiBegun, r.apiSent = changeTimeline(d.log.String(), t1)
 		}
 		return first.Sub(t1).Seconds(), end.Sub(t1).Seconds()
 	}
@@ -545,6 +549,7 @@ func benchChangeSize(t *testing.T, bins map[string]string, S, P, runs int) {
 		{"file: one port added to every host in sync", func(r changeRun) float64 { return r.fileAddSync }, "s"},
 		{"of which: file change to topology in force", func(r changeRun) float64 { return r.fileLoad }, "s"},
 		{"of which: compile", func(r changeRun) float64 { return r.compile }, "s"},
+		{"of which: file change to the first host's change path begun", func(r changeRun) float64 { return r.fileBegun }, "s"},
 		{"of which: file change to the last host's change sent", func(r changeRun) float64 { return r.fileSent }, "s"},
 		{"file: one port deleted to every host in sync", func(r changeRun) float64 { return r.fileDel }, "s"},
 		{"file, 2 CPU burners: one port added to it pinging", func(r changeRun) float64 { return r.fileBusy }, "s"},
@@ -555,6 +560,7 @@ func benchChangeSize(t *testing.T, bins map[string]string, S, P, runs int) {
 		{"loomctl port add: to it pinging", func(r changeRun) float64 { return r.apiAdd }, "s"},
 		{"loomctl port add: to every host in sync", func(r changeRun) float64 { return r.apiAddSync }, "s"},
 		{"of which: loomctl started to topology in force", func(r changeRun) float64 { return r.apiFront }, "s"},
+		{"of which: loomctl started to the first host's change path begun", func(r changeRun) float64 { return r.apiBegun }, "s"},
 		{"of which: loomctl started to the last host's change sent", func(r changeRun) float64 { return r.apiSent }, "s"},
 		{"loomctl port del: to every host in sync", func(r changeRun) float64 { return r.apiDel }, "s"},
 		{"loomctl port add, 2 CPU burners: to it pinging", func(r changeRun) float64 { return r.apiBusy }, "s"},
