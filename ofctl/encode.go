@@ -15,7 +15,7 @@ import (
 // 1.3, so that the switch holds the same flows either way (the parity
 // test in wire_test.go checks it on a real switch). What this file does
 // not know how to encode (a field or action Loom's compiler does not
-// emit for ports today, an importance, which OpenFlow 1.3 lacks) is
+// emit, an importance, which OpenFlow 1.3 lacks) is
 // errUnencodable: the bundle then goes through ovs-ofctl.
 
 // errUnencodable is a flow this encoder does not write.
@@ -45,6 +45,7 @@ const (
 	classNXM1 = 0x0001 // NXM_NX_*
 	classOXM  = 0x8000 // OXM_OF_*
 	classPkt  = 0x8001 // OXM_OF_PKT_REG*
+	classEric = 0x1000 // ERICOXM_OF_* (nd_reserved, nd_options_type)
 
 	ofppAny = 0xffffffff
 	ofpgAny = 0xffffffff
@@ -112,6 +113,10 @@ func oxmOf(f flows.Field, p flows.Proto) (uint32, int, error) {
 		return h(classNXM1, 24, 6)
 	case flows.FieldNDTLL:
 		return h(classNXM1, 25, 6)
+	case flows.FieldNDReserved:
+		return h(classEric, 1, 4)
+	case flows.FieldNDOptionsType:
+		return h(classEric, 2, 1)
 	case flows.FieldICMPType:
 		if v6 {
 			return h(classNXM1, 21, 1)
