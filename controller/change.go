@@ -10,6 +10,7 @@ import (
 
 	"github.com/loom-sdn/loom/controller/api"
 	"github.com/loom-sdn/loom/flows"
+	"github.com/loom-sdn/loom/ofctl"
 	"github.com/loom-sdn/loom/ovsdb"
 )
 
@@ -21,8 +22,9 @@ import (
 //     reads only those rows from the cache), in one guarded transaction;
 //     its success is the confirmation (no plan of the whole bridge again);
 //   - flows: the difference of the two desired states (ofctl.PlanDelta),
-//     as one bundle, without a dump, through an ovs-ofctl connected ahead
-//     (ofctl.Spare); the flow monitor's echo of the
+//     as one bundle, without a dump, on Loom's own OpenFlow connection
+//     kept open (ofctl.Spare; an ovs-ofctl connected ahead for ssl:
+//     targets), sent beside the OVSDB transaction; the flow monitor's echo of the
 //     bundle (flowWatch.end) confirms it, without a count by another
 //     ovs-ofctl (a count is taken only when the monitor is off);
 //   - the new ports' OpenFlow numbers are taken from the OVSDB update the
@@ -60,41 +62,75 @@ func (w *worker) change(ctx context.Context, hs *flows.HostState) (HostResult, b
 		return no("the flow monitor is not connected", nil)
 	}
 	of := w.r.cfg.TLS.OpenFlow(hs.OpenFlow)
-	// An ovs-ofctl for the bundle, connected while the OVSDB part runs
+	// An ovs-ofctl for the bundle, connected while the OVSDB plan is made
 	// (unless one from the last change still waits).
 	w.spare.Start(of)
 	res := HostResult{Host: hs.Host, DesiredFlows: hs.NumFlows()}
 	// Each step's time, for the debug log: where a change's time goes.
+	// The bundle runs beside the OVSDB steps: its own time is
+	// flow_bundle; bundle_wait is what the change waited for it after
+	// them.
 	var steps []zap.Field
-	t0 := time.Now()
+	begun := time.Now()
+	t0 := begun
 	mark := func(step string) {
 		now := time.Now()
 		steps = append(steps, zap.Duration(step, now.Sub(t0)))
 		t0 = now
 	}
+	// The flows do not wait for the OVSDB transaction: they name ports
+	// by the OpenFlow numbers Loom fixes through ofport_request (see
+	// flows/pipeline.go), which OVS accepts in flows before the port
+	// exists, so the bundle goes at once, beside the OVSDB steps, and a
+	// change costs the longer of the two instead of their sum. Either
+	// failing falls back to the whole reconcile, which compares
+	// everything.
+	w.fw.begin(hs)
+	type sent struct {
+		plan *ofctl.Plan
+		err  error
+		took time.Duration
+	}
+	bundled := make(chan sent, 1)
+	go func() {
+		start := time.Now()
+		p, err := of.SendDelta(ctx, hs.Flows(), &w.known, &w.spare)
+		bundled <- sent{p, err, time.Since(start)}
+	}()
+	bundle := func() {
+		b := <-bundled
+		res.Flows, res.Err = b.plan, b.err
+		steps = append(steps, zap.Duration("flow_bundle", b.took))
+		mark("bundle_wait")
+	}
+	// ovsdbFailed waits for the bundle (known is its until it ends) and
+	// closes the monitor's window before the caller's whole reconcile.
+	ovsdbFailed := func(why string, err error) (HostResult, bool) {
+		bundle()
+		w.fw.end(ctx, &res)
+		return no(why, err)
+	}
 	fromSpec, toSpec := BridgeSpec(from), BridgeSpec(hs)
 	plan, err := w.db.PlanChange(ctx, fromSpec, toSpec)
 	if err != nil {
-		return no("ovsdb", err)
+		return ovsdbFailed("ovsdb", err)
 	}
 	if plan.AddsPorts {
 		// A port deleted a moment ago must be gone from ovs-vswitchd
 		// before it is added again (as in reconcileHost); cheap when
 		// ovs-vswitchd is idle.
 		if err := w.db.WaitApplied(ctx); err != nil {
-			return no("ovs-vswitchd", err)
+			return ovsdbFailed("ovs-vswitchd", err)
 		}
 	}
 	mark("ovsdb_plan")
 	if err := w.db.Apply(ctx, plan); err != nil {
-		return no("ovsdb transaction", err)
+		return ovsdbFailed("ovsdb transaction", err)
 	}
 	res.OVSDB = plan.Changes
 	mark("ovsdb_transact")
 
-	w.fw.begin(hs)
-	res.Flows, res.Err = of.SendDelta(ctx, hs.Flows(), &w.known, &w.spare)
-	mark("flow_bundle")
+	bundle()
 	if res.Err != nil {
 		w.fw.end(ctx, &res)
 		return no("flow bundle", res.Err)
@@ -132,7 +168,7 @@ func (w *worker) change(ctx context.Context, hs *flows.HostState) (HostResult, b
 	if err != nil {
 		return no("ports", err)
 	}
-	w.log.Debug("change sent", steps...)
+	w.log.Debug("change sent", append(steps, zap.Duration("total", time.Since(begun)))...)
 	// Changes come in bursts: the next ones, for a minute, find
 	// ovs-ofctl connected.
 	w.spare.Keep(of, spareFor)

@@ -64,10 +64,7 @@ func benchOldBinaries(t *testing.T) string {
 	if dir := os.Getenv("LOOM_BENCH_OLD_BIN"); dir != "" {
 		return dir
 	}
-	rev := os.Getenv("LOOM_BENCH_OLD_REV")
-	if rev == "" {
-		rev = "c181b19"
-	}
+	rev := benchOldRev()
 	src := t.TempDir()
 	cmd := exec.Command("sh", "-c", fmt.Sprintf("git -C %q archive %q | tar -x -C %q", repoRoot(), rev, src))
 	if out, err := cmd.CombinedOutput(); err != nil {
@@ -82,6 +79,17 @@ func benchOldBinaries(t *testing.T) string {
 	return dir
 }
 
+// benchOldRev is the git revision of the earlier version.
+func benchOldRev() string {
+	if dir := os.Getenv("LOOM_BENCH_OLD_BIN"); dir != "" {
+		return dir
+	}
+	if rev := os.Getenv("LOOM_BENCH_OLD_REV"); rev != "" {
+		return rev
+	}
+	return "c181b19"
+}
+
 // changeRun is what one run of one version measured (zero: not measured).
 type changeRun struct {
 	start, rss                    float64 // s; MiB
@@ -91,6 +99,8 @@ type changeRun struct {
 	apiAdd, apiAddSync, apiDel    float64
 	apiBusy                       float64
 	fileLoad, compile             float64 // the file's change to "topology in force"; its compile
+	fileBegun, fileSent           float64 // the file's change to the first host's change begun, to the last host's "change sent"
+	apiFront, apiBegun, apiSent   float64 // loomctl port add's start to "topology in force", to the first host's change begun, to the last "change sent"
 	burst, burstSync              float64 // 100 ports added at once on h3: to all pinging, to every host in sync
 	addChanges, delChanges        int     // most OVSDB changes + flow mods on one host
 	steps                         map[string][]float64
@@ -307,14 +317,47 @@ func lastLoad(log string, t1 time.Time) (load, compile float64) {
 	return load, compile
 }
 
-// changeSteps collects the new loomd's "change sent" step timings (ms).
+// changeTimeline is, from loomd's log, the time from t1 to the first
+// "topology in force" after it, and to the last "change sent" (a host's
+// change path done: bundle committed, echoed, ports numbered) within 10
+// s after that (s; 0 when not found).
+func changeTimeline(log string, t1 time.Time) (inForce, begun, sent float64) {
+	var at float64
+	for _, line := range strings.Split(log, "\n") {
+		var e struct {
+			Msg   string  `json:"msg"`
+			TS    float64 `json:"ts"`
+			Total float64 `json:"total"`
+		}
+		if json.Unmarshal([]byte(line), &e) != nil {
+			continue
+		}
+		ts := time.Unix(0, int64(e.TS*1e9))
+		switch {
+		case e.Msg == "topology in force" && at == 0 && !ts.Before(t1):
+			at, inForce = e.TS, ts.Sub(t1).Seconds()
+		case e.Msg == "change sent" && at != 0 && e.TS >= at && e.TS < at+10:
+			sent = max(sent, ts.Sub(t1).Seconds())
+			if b := ts.Sub(t1).Seconds() - e.Total; e.Total > 0 && (begun == 0 || b < begun) {
+				begun = b
+			}
+		}
+	}
+	return inForce, begun, sent
+}
+
+// changeStepNames are the steps loomd's "change sent" logs (bundle_wait
+// and total since the bundle goes beside the OVSDB steps).
+var changeStepNames = []string{"ovsdb_plan", "ovsdb_transact", "flow_bundle", "bundle_wait", "flow_echo", "ofports", "total"}
+
+// changeSteps collects a loomd's "change sent" step timings (ms).
 func changeSteps(log string, into map[string][]float64) {
 	for _, line := range strings.Split(log, "\n") {
 		var e map[string]any
 		if json.Unmarshal([]byte(line), &e) != nil || e["msg"] != "change sent" {
 			continue
 		}
-		for _, k := range []string{"ovsdb_plan", "ovsdb_transact", "flow_bundle", "flow_echo", "ofports"} {
+		for _, k := range changeStepNames {
 			if v, ok := e[k].(float64); ok { // zap's durations: seconds
 				into[k] = append(into[k], v*1000)
 			}
@@ -368,6 +411,7 @@ func changeOnce(t *testing.T, b *benchLab, bin string) changeRun {
 		rev, end, changes = d.synced(rev, t1, ctlWait)
 		if withNew && !busy {
 			r.fileLoad, r.compile = lastLoad(d.log.String(), t1)
+			_, r.fileBegun, r.fileSent = changeTimeline(d.log.String(), t1)
 		}
 		return ping, end.Sub(t1).Seconds(), changes
 	}
@@ -452,6 +496,9 @@ func changeOnce(t *testing.T, b *benchLab, bin string) changeRun {
 		}
 		var end time.Time
 		rev, end, _ = d.synced(rev, t1, ctlWait)
+		if !busy {
+			r.apiFront, r.apiBegun, r.apiSent = changeTimeline(d.log.String(), t1)
+		}
 		return first.Sub(t1).Seconds(), end.Sub(t1).Seconds()
 	}
 	apiDel := func() float64 {
@@ -502,6 +549,8 @@ func benchChangeSize(t *testing.T, bins map[string]string, S, P, runs int) {
 		{"file: one port added to every host in sync", func(r changeRun) float64 { return r.fileAddSync }, "s"},
 		{"of which: file change to topology in force", func(r changeRun) float64 { return r.fileLoad }, "s"},
 		{"of which: compile", func(r changeRun) float64 { return r.compile }, "s"},
+		{"of which: file change to the first host's change path begun", func(r changeRun) float64 { return r.fileBegun }, "s"},
+		{"of which: file change to the last host's change sent", func(r changeRun) float64 { return r.fileSent }, "s"},
 		{"file: one port deleted to every host in sync", func(r changeRun) float64 { return r.fileDel }, "s"},
 		{"file, 2 CPU burners: one port added to it pinging", func(r changeRun) float64 { return r.fileBusy }, "s"},
 		{fmt.Sprintf("file: %d ports added at once on one host to all pinging", b.burst), func(r changeRun) float64 { return r.burst }, "s"},
@@ -510,6 +559,9 @@ func benchChangeSize(t *testing.T, bins map[string]string, S, P, runs int) {
 		{"loomctl apply -f: return to every host in sync", func(r changeRun) float64 { return r.applySync }, "s"},
 		{"loomctl port add: to it pinging", func(r changeRun) float64 { return r.apiAdd }, "s"},
 		{"loomctl port add: to every host in sync", func(r changeRun) float64 { return r.apiAddSync }, "s"},
+		{"of which: loomctl started to topology in force", func(r changeRun) float64 { return r.apiFront }, "s"},
+		{"of which: loomctl started to the first host's change path begun", func(r changeRun) float64 { return r.apiBegun }, "s"},
+		{"of which: loomctl started to the last host's change sent", func(r changeRun) float64 { return r.apiSent }, "s"},
 		{"loomctl port del: to every host in sync", func(r changeRun) float64 { return r.apiDel }, "s"},
 		{"loomctl port add, 2 CPU burners: to it pinging", func(r changeRun) float64 { return r.apiBusy }, "s"},
 		{"port added: changes on the host most changed (OVSDB + flow mods)", func(r changeRun) float64 { return float64(r.addChanges) }, "changes"},
@@ -521,22 +573,26 @@ func benchChangeSize(t *testing.T, bins map[string]string, S, P, runs int) {
 				vals[v] = append(vals[v], f.get(r))
 			}
 		}
-		note := fmt.Sprintf("%s; median of %d, before (c181b19) %.3f [%s], after [%s]", shape, len(vals["new"]),
+		note := fmt.Sprintf("%s; median of %d, before (%s) %.3f [%s], after [%s]", shape, len(vals["new"]), benchOldRev(),
 			medianOf(vals["old"]), spreadF(vals["old"]), spreadF(vals["new"]))
 		benchReport(t, benchResult{Section: "change", Figure: fmt.Sprintf("%dx%d: %s", S, P, f.figure),
 			Value: medianOf(vals["new"]), Unit: f.unit, Note: note})
 	}
-	steps := map[string][]float64{}
-	for _, r := range res["new"] {
-		for k, v := range r.steps {
-			steps[k] = append(steps[k], v...)
+	for _, version := range []string{"old", "new"} {
+		steps := map[string][]float64{}
+		for _, r := range res[version] {
+			for k, v := range r.steps {
+				steps[k] = append(steps[k], v...)
+			}
 		}
+		var parts []string
+		for _, k := range changeStepNames {
+			if len(steps[k]) > 0 {
+				parts = append(parts, fmt.Sprintf("%s %.1f ms", k, medianOf(steps[k])))
+			}
+		}
+		t.Logf("%dx%d, %s: the change path's steps, medians over every host's changes: %s", S, P, version, strings.Join(parts, ", "))
 	}
-	var parts []string
-	for _, k := range []string{"ovsdb_plan", "ovsdb_transact", "flow_bundle", "flow_echo", "ofports"} {
-		parts = append(parts, fmt.Sprintf("%s %.1f ms", k, medianOf(steps[k])))
-	}
-	t.Logf("%dx%d: the change path's steps, medians over every host's changes: %s", S, P, strings.Join(parts, ", "))
 }
 
 func medianOf(xs []float64) float64 {

@@ -32,6 +32,14 @@ func (c *Client) ApplySpare(ctx context.Context, p *Plan, spare *Spare) error {
 	if p.Empty() {
 		return nil
 	}
+	// Loom's own connection, when the spare has one for this switch and
+	// encode.go writes every flow; ovs-ofctl otherwise.
+	if err := spare.sendWire(ctx, c.target, p); !errors.Is(err, errWireUnused) {
+		if err != nil {
+			return fmt.Errorf("flow bundle to %s (%d flow mods): %w", c.target, p.FlowMods(), err)
+		}
+		return nil
+	}
 	adds := ovsFlows(p.Adds)
 	if faultHook != nil {
 		adds = faultHook(adds)

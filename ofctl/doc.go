@@ -30,8 +30,12 @@
 //
 // A change whose previous state Known holds goes as its difference
 // (SendDelta: no dump, no count; the caller confirms it through the
-// Monitor's echo), and through a Spare: an ovs-ofctl for the bundle
-// started ahead, connected to the switch and waiting for its flows.
+// Monitor's echo), and through a Spare: for a plain target (tcp:, unix:)
+// an OpenFlow connection of Loom's own kept open, on which the flow
+// mods, encoded from the typed flows (encode.go), go as one bundle in
+// two round trips (wire.go); for an ssl: target, or a flow the encoder
+// does not write, an ovs-ofctl for the bundle started ahead, connected
+// to the switch and waiting for its flows.
 //
 // Owns: the OpenFlow side of a host: dumping, planning and bundling flows
 // through ovs-ofctl. May import, of Loom's packages: flows, topology

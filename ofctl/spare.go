@@ -38,6 +38,12 @@ type Spare struct {
 	// Until until, an expired spare is replaced by a new one (Keep).
 	until  time.Time
 	client *Client
+	// wire is Loom's own OpenFlow connection to the switch (wire.go),
+	// for plain targets instead of a spare process.
+	wmu  sync.Mutex
+	wire *wireConn
+	// noWire: ovs-ofctl processes only (the tests of the processes).
+	noWire bool
 }
 
 // Keep keeps a spare process waiting for c's bundles for d: each one
@@ -86,6 +92,9 @@ func (s *Spare) Start(c *Client) {
 	if s == nil {
 		return
 	}
+	if s.startWire(c.target) {
+		return
+	}
 	args, err := c.bundleArgs()
 	if err != nil {
 		return
@@ -130,6 +139,7 @@ func (s *Spare) Stop() {
 	p := s.p
 	s.p, s.until, s.client = nil, time.Time{}, nil
 	s.mu.Unlock()
+	s.stopWire()
 	if p != nil {
 		p.expire.Stop()
 		p.kill()

@@ -19,7 +19,7 @@ func TestSpare(t *testing.T) {
 		return flows.Flow{Table: 0, Priority: 100, Cookie: flows.CookieSpace | n,
 			Match: flows.Match{flows.Exact(flows.Reg(1), n)}, Actions: flows.Actions{flows.Output(uint32(n))}}
 	}
-	var sp Spare
+	sp := Spare{noWire: true} // the processes (the own connection: wire_test.go)
 	defer sp.Stop()
 	sp.Start(c)
 	time.Sleep(50 * time.Millisecond) // let it connect
@@ -72,7 +72,7 @@ func TestSpareKeep(t *testing.T) {
 	life := SpareLife
 	SpareLife = 100 * time.Millisecond
 	defer func() { SpareLife = life }()
-	var sp Spare
+	sp := Spare{noWire: true}
 	sp.Keep(c, 350*time.Millisecond)
 	current := func() *spareProc {
 		sp.mu.Lock()

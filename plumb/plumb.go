@@ -228,7 +228,7 @@ func Add(ctx context.Context, c *api.Client, r Request) (*Attachment, error) {
 		}
 	}
 	if r.ReadyTimeout > 0 {
-		at.Ready, err = waitReady(ctx, c, r.Host, res.Name, hv, res.Revision, r.ReadyTimeout)
+		at.Ready, err = waitReady(ctx, c, r.Host, res.Name, res.Revision, r.ReadyTimeout)
 		if err != nil {
 			return nil, undo(err)
 		}
@@ -386,30 +386,15 @@ func waitGone(ctx context.Context, c *api.Client, host, iface string, d time.Dur
 	return err
 }
 
-// portFlowsIn tells whether host's switch has the flows of port and
-// lacks none of the topology's.
-func portFlowsIn(ctx context.Context, c *api.Client, host, port string) (bool, error) {
-	hf, err := c.Flows(ctx, host)
-	if err != nil {
-		return false, fmt.Errorf("loomd: flows of host %s: %w", host, err)
-	}
-	if len(hf.Missing) > 0 {
-		return false, nil
-	}
-	return slices.ContainsFunc(hf.Flows, func(f api.Flow) bool {
-		return strings.HasPrefix(f.Explain, "port "+port+":") || strings.HasPrefix(f.Explain, "port "+port+" (")
-	}), nil
-}
-
 // waitReady waits, for at most d, until loomd reports the host at
 // revision rev or later with the port up and its flows on the switch, and
 // the other hosts it reaches at revision rev or later. Not ready in time is no error
 // (the port may still come up; loomd keeps at it): it answers false.
 // An error is loomd's answer to the watch itself.
-func waitReady(ctx context.Context, c *api.Client, host, port, iface string, rev int64, d time.Duration) (bool, error) {
+func waitReady(ctx context.Context, c *api.Client, host, port string, rev int64, d time.Duration) (bool, error) {
 	wctx, cancel := context.WithTimeout(ctx, d)
 	defer cancel()
-	ready, flowsIn := false, false
+	ready := false
 	hosts := map[string]api.HostStatus{}
 	err := c.Watch(wctx, func(ev api.Event) error {
 		switch {
@@ -422,31 +407,15 @@ func waitReady(ctx context.Context, c *api.Client, host, port, iface string, rev
 		default:
 			return nil
 		}
+		// The host at the port's revision, in sync, with the port up is a
+		// host whose switch has the port's flows: loomd reports a
+		// revision only once its bundle is committed and the port
+		// numbered (at the OpenFlow number the flows name, fixed through
+		// ofport_request). No dump of the switch's flows is needed (each
+		// cost loomd an ovs-ofctl, and a burst of ADDs as many at once).
 		h, ok := hosts[host]
 		if !ok || notReady(h, port, rev) != "" {
 			return nil
-		}
-		// A host can report the revision before OVS has numbered the
-		// port's interface, and so before the port's own flows are on
-		// the switch: those come with a later reconcile (its own status
-		// event). Ready is when the switch has them...
-		if !flowsIn {
-			// Reading the switch's flows costs loomd a dump of them: only
-			// once OVS has numbered the interface (loomd's cache, cheap).
-			hi, err := c.Interfaces(ctx, host)
-			if err != nil {
-				return fmt.Errorf("loomd: interfaces of host %s: %w", host, err)
-			}
-			if !slices.ContainsFunc(hi.Interfaces, func(i api.Interface) bool { return i.Name == iface && i.Ofport > 0 }) {
-				return nil
-			}
-			ok, err := portFlowsIn(ctx, c, host, port)
-			if err != nil {
-				return err
-			}
-			if flowsIn = ok; !ok {
-				return nil
-			}
 		}
 		// ... and the other hosts have the revision too (their flows
 		// send the port's peers' answers to it), those loomd reaches.
