@@ -13,7 +13,10 @@
 #      convergence and resources on a 3-host lab, its repair times, issue
 #      12's hostile inputs (each sent to a fresh loomd: answer, time, memory,
 #      loomd still up), how long loomctl's edits take to return (no lab),
-#      and loom-cni's ADD, DEL and first ping (e2e/bench_cni_test.go).
+#      and loom-cni's ADD, DEL, first ping and a burst of 100 ADDs, on a
+#      small lab and beside 2,000 ports on 3 hosts (e2e/bench_cni_test.go,
+#      LOOM_BENCH_CNI_SIZES); a change's bundle through ovs-ofctl against
+#      Loom's own OpenFlow connection (ofctl/wire_bench_test.go).
 #
 # The log and the table go to BENCH_OUT (default bin/bench). Knobs of the lab
 # benchmarks: LOOM_BENCH_RUNS (push runs, 5), LOOM_BENCH_CONVERGE_RUNS (3),
@@ -50,6 +53,8 @@ rc=0
 	$GO test -run '^$' -bench "$compile" -benchmem -benchtime 1x -timeout 60m ./topology ./flows || rc=1
 	echo "== compile update benchmarks (-bench '$update')"
 	$GO test -run '^$' -bench "$update" -benchmem -benchtime 20x -timeout 60m ./flows || rc=1
+	echo "== a change's bundle: ovs-ofctl against Loom's own OpenFlow connection (ofctl TestBenchWire)"
+	LOOM_BENCH_STRICT=1 $GO test -tags bench -run '^TestBenchWire$' -count=1 -v -timeout 20m ./ofctl/ || rc=1
 	echo "== lab benchmarks"
 	LOOM_BENCH_STRICT=1 $GO test -tags bench -run '^TestBench' -count=1 -v -timeout 70m ./e2e/ || rc=1
 	exit $rc

@@ -4,6 +4,7 @@ package e2e
 
 import (
 	"fmt"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -12,6 +13,9 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/loom-sdn/loom/controller/api"
+	"github.com/loom-sdn/loom/plumb"
 )
 
 // TestBenchCNI times loom-cni as a runtime runs it, on a 2-host lab with
@@ -19,26 +23,72 @@ import (
 // included), from ADD's return to the first answered ping of a peer on
 // the other host, and DEL; n rounds, each a fresh namespace on h1.
 // Figures: median and spread (min, max), as "BENCH {json}" lines for the
-// table of make bench.
+// table of make bench. Then the same at issue 14's size
+// (LOOM_BENCH_CNI_SIZES, default 50x40: the 3-host lab of TestBenchChange,
+// its 2,000 ports on veths, with loomd holding them; "" for none).
 func TestBenchCNI(t *testing.T) {
+	requireBench(t)
+	t.Run("small", func(t *testing.T) {
+		cl := newContainerLab(t, "lm-t24-")
+		topo := strings.Replace(containerTopology, "subnets: [10.24.0.0/29]", "subnets: [10.24.0.0/24]", 1)
+		f := filepath.Join(t.TempDir(), "bench.yaml")
+		if err := os.WriteFile(f, []byte(topo), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if out, err := cl.Loomctl("apply", "-f", f, "--yes"); err != nil {
+			t.Fatalf("apply: %v\n%s", err, out)
+		}
+		benchCNI(t, cl, "2 hosts, a few ports")
+	})
+	sizes, ok := os.LookupEnv("LOOM_BENCH_CNI_SIZES")
+	if !ok {
+		sizes = "50x40"
+	}
+	for _, s := range strings.Split(sizes, ",") {
+		if s == "" {
+			continue
+		}
+		var S, P int
+		if _, err := fmt.Sscanf(s, "%dx%d", &S, &P); err != nil || S < 1 || P < 2 {
+			t.Fatalf("LOOM_BENCH_CNI_SIZES: bad size %q", s)
+		}
+		t.Run(s, func(t *testing.T) {
+			l := NewLab(t, "lmb9-", 3)
+			benchVeths(t, l, S, P)
+			cl := &containerLab{Lab: l, t: t, state: filepath.Join(t.TempDir(), "state")}
+			cl.loomd = startAPILoomd(t, l, cl.state)
+			// The bench topology and switch blue for the containers, on
+			// every host.
+			topo := strings.Replace(string(convergeTopology(S, P, false)), "ports:\n",
+				"  - {name: blue, tunnelKey: 9000, subnets: [10.240.0.0/16], gateways: [10.240.0.1]}\nports:\n", 1)
+			f := filepath.Join(t.TempDir(), "bench.yaml")
+			if err := os.WriteFile(f, []byte(topo), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			if out, err := l.Loomctl("apply", "-f", f, "--yes", "--wait", "120s"); err != nil {
+				t.Fatalf("apply: %v\n%s", err, out)
+			}
+			tr := http.DefaultTransport.(*http.Transport).Clone()
+			tr.DialContext = plumb.DialIn("/run/netns/" + l.Prefix + "ctl")
+			cl.api = &api.Client{Server: "http://127.0.0.1:9477", HTTP: &http.Client{Transport: tr, Timeout: 10 * time.Second}}
+			benchCNI(t, cl, fmt.Sprintf("%d ports on 3 hosts (%d switches × %d)", S*P, S, P))
+		})
+	}
+}
+
+// benchCNI measures on cl (loomd holding switch blue on h1 and h2): a
+// burst of 100 ADDs at once, then n ADD, ping and DEL rounds, each with
+// ADD waiting for the port and not; shape names the lab in the notes.
+func benchCNI(t *testing.T, cl *containerLab, shape string) {
 	const n = 15
-	cl := newContainerLab(t, "lm-t24-")
-	topo := strings.Replace(containerTopology, "subnets: [10.24.0.0/29]", "subnets: [10.24.0.0/24]", 1)
-	f := filepath.Join(t.TempDir(), "bench.yaml")
-	if err := os.WriteFile(f, []byte(topo), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	if out, err := cl.Loomctl("apply", "-f", f, "--yes"); err != nil {
-		t.Fatalf("apply: %v\n%s", err, out)
-	}
 	peer := cl.netns("peer")
 	r, out, err := cl.cni("ADD", "peer", "/run/netns/"+peer, "eth0", cl.netconf("blue", "h2", ""))
 	if err != nil {
 		t.Fatalf("ADD peer: %v\n%s", err, out)
 	}
 	peerIP, _, _ := strings.Cut(r.IPs[0].Address, "/")
-	burst(t, cl, peerIP, 100, "")
-	burst(t, cl, peerIP, 100, `, "readyTimeout": "0"`)
+	burst(t, cl, peerIP, 100, "", shape)
+	burst(t, cl, peerIP, 100, `, "readyTimeout": "0"`, shape)
 	for _, mode := range []struct{ name, extra string }{{"waits for the port's flows", ""}, {"readyTimeout 0", `, "readyTimeout": "0"`}} {
 		var add, ping, del []time.Duration
 		for i := range n {
@@ -74,8 +124,8 @@ func TestBenchCNI(t *testing.T) {
 		}{{"cni ADD", add}, {"ping after ADD", ping}, {"cni DEL", del}} {
 			slices.Sort(m.d)
 			ms := func(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
-			benchReport(t, benchResult{Section: "containers", Figure: fmt.Sprintf("%s (%s), median", m.name, mode.name), Value: ms(m.d[len(m.d)/2]), Unit: "ms",
-				Note: fmt.Sprintf("min %.1f, max %.1f ms; n=%d, 2 hosts, a few ports", ms(m.d[0]), ms(m.d[len(m.d)-1]), len(m.d))})
+			benchReport(t, benchResult{Section: "containers", Figure: fmt.Sprintf("%s (%s, %s), median", m.name, mode.name, shape), Value: ms(m.d[len(m.d)/2]), Unit: "ms",
+				Note: fmt.Sprintf("min %.1f, max %.1f ms; n=%d, %s", ms(m.d[0]), ms(m.d[len(m.d)-1]), len(m.d), shape)})
 		}
 	}
 }
@@ -83,7 +133,7 @@ func TestBenchCNI(t *testing.T) {
 // burst ADDs n containers on h1 at once (n plugin processes) and reports
 // how long until every ADD returned and until every container answered a
 // ping to the peer, then DELs them all at once.
-func burst(t *testing.T, cl *containerLab, peerIP string, n int, extra string) {
+func burst(t *testing.T, cl *containerLab, peerIP string, n int, extra, shape string) {
 	t.Helper()
 	conf := cl.netconf("blue", "h1", extra)
 	mode := "ADD waits for the port"
@@ -126,9 +176,9 @@ func burst(t *testing.T, cl *containerLab, peerIP string, n int, extra string) {
 		t.Fatal(err)
 	}
 	ms := func(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
-	note := fmt.Sprintf("%d plugin processes at once on h1, 2 hosts; %s", n, mode)
-	benchReport(t, benchResult{Section: "containers", Figure: fmt.Sprintf("burst of %d ADDs: the last returned", n), Value: ms(lastAdd), Unit: "ms", Note: note})
-	benchReport(t, benchResult{Section: "containers", Figure: fmt.Sprintf("burst of %d ADDs: all pinging", n), Value: ms(lastPing), Unit: "ms", Note: note})
+	note := fmt.Sprintf("%d plugin processes at once on h1, %s; %s", n, shape, mode)
+	benchReport(t, benchResult{Section: "containers", Figure: fmt.Sprintf("burst of %d ADDs (%s): the last returned", n, shape), Value: ms(lastAdd), Unit: "ms", Note: note})
+	benchReport(t, benchResult{Section: "containers", Figure: fmt.Sprintf("burst of %d ADDs (%s): all pinging", n, shape), Value: ms(lastPing), Unit: "ms", Note: note})
 	start = time.Now()
 	for _, ns := range nss {
 		wg.Add(1)
