@@ -55,6 +55,10 @@ func TestBenchCNI(t *testing.T) {
 		t.Run(s, func(t *testing.T) {
 			l := NewLab(t, "lmb9-", 3)
 			benchVeths(t, l, S, P)
+			for sj, w := range benchWorkloads {
+				_, host, mac, ip := benchPort(sj[0], sj[1])
+				l.Workload(host, w, mac, ip+"/24")
+			}
 			cl := &containerLab{Lab: l, t: t, state: filepath.Join(t.TempDir(), "state")}
 			cl.loomd = startAPILoomd(t, l, cl.state)
 			// The bench topology and switch blue for the containers, on
