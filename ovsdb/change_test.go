@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/loom-sdn/loom/ovsdb/ovsdbtest"
 )
@@ -67,6 +68,22 @@ func TestPlanChange(t *testing.T) {
 	// A port to add that is there already, not Loom's: the whole plan says
 	// what is wrong.
 	s.Vsctl(t, "add-port", "br-int", "lm-hand")
+	// PlanChange reads the client's cache: wait for the port's update to
+	// reach it (ovs-vsctl returns when the server has it).
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		in, err := c.Interfaces(ctxT(t), "br-int")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if slices.ContainsFunc(in, func(i InterfaceState) bool { return i.Name == "lm-hand" }) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("lm-hand never reached the client's cache")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
 	more := to
 	more.Ports = append(slices.Clone(to.Ports), PortSpec{Name: "lm-hand", OfportRequest: 21})
 	if _, err := c.PlanChange(ctxT(t), to, more); !errors.Is(err, ErrWholePlan) {
