@@ -473,7 +473,7 @@ func (d *Daemon) commitRuntime(batch []*rtCall) {
 		}
 		return -1
 	}
-	ofports := d.usedOfports(rs)
+	ofports := d.usedOfports(&rs)
 	var changing []*rtCall
 	for _, c := range batch {
 		c.err, c.changed, c.created, c.name = nil, false, false, ""
@@ -611,49 +611,56 @@ func (d *Daemon) commitRuntime(batch []*rtCall) {
 }
 
 // ofportsInUse are the workload OpenFlow ports taken on each host, for
-// choosing a new runtime port's (topology.Port.Ofport).
-type ofportsInUse map[string]map[uint32]bool
-
-// usedOfports are the ports of the last compilation, and the fixed ones
-// of rs (the runtime ports, as a batch changes them).
-func (d *Daemon) usedOfports(rs runtimeState) ofportsInUse {
-	u := ofportsInUse{}
-	if d.compiled != nil {
-		for _, hs := range d.compiled.States() {
-			m := map[uint32]bool{}
-			for _, p := range hs.Ports {
-				if p.Ofport >= 1 && p.Ofport <= flows.MaxWorkloadOfport {
-					m[uint32(p.Ofport)] = true
-				}
-			}
-			u[hs.Host] = m
-		}
-	}
-	for _, p := range rs.Ports {
-		u.take(p.Host, p.Ofport)
-	}
-	return u
+// choosing a new runtime port's (topology.Port.Ofport): read, for a host
+// a batch touches, from the last compilation, with the fixed ones of the
+// runtime ports as the batch changes them.
+type ofportsInUse struct {
+	compiled *flows.Compiled
+	rs       *runtimeState
+	hosts    map[string]map[uint32]bool
 }
 
-func (u ofportsInUse) take(host string, ofport uint32) {
-	if ofport == 0 {
-		return
+func (d *Daemon) usedOfports(rs *runtimeState) *ofportsInUse {
+	return &ofportsInUse{compiled: d.compiled, rs: rs, hosts: map[string]map[uint32]bool{}}
+}
+
+// of is host's set, made at its first use.
+func (u *ofportsInUse) of(host string) map[uint32]bool {
+	if m, ok := u.hosts[host]; ok {
+		return m
 	}
-	if u[host] == nil {
-		u[host] = map[uint32]bool{}
+	m := map[uint32]bool{}
+	if hs := u.compiled.Host(host); hs != nil {
+		for _, p := range hs.Ports {
+			if p.Ofport >= 1 && p.Ofport <= flows.MaxWorkloadOfport {
+				m[uint32(p.Ofport)] = true
+			}
+		}
 	}
-	u[host][ofport] = true
+	for _, p := range u.rs.Ports {
+		if p.Host == host && p.Ofport != 0 {
+			m[p.Ofport] = true
+		}
+	}
+	u.hosts[host] = m
+	return m
 }
 
 // release frees a deleted port's number; only for a number fixed by
 // loomd: one derived from a name is the compiler's to move.
-func (u ofportsInUse) release(host string, ofport uint32) {
-	delete(u[host], ofport)
+func (u *ofportsInUse) release(host string, ofport uint32) {
+	if ofport != 0 {
+		delete(u.of(host), ofport)
+	}
 }
 
-// free chooses the port of a new runtime port on host, and takes it.
-func (u ofportsInUse) free(name, host string) uint32 {
-	n := topology.FreeID(name, flows.MaxWorkloadOfport, func(id uint32) bool { return u[host][id] })
-	u.take(host, n)
+// free chooses the port of a new runtime port on host, and takes it (0:
+// none is free).
+func (u *ofportsInUse) free(name, host string) uint32 {
+	m := u.of(host)
+	n := topology.FreeID(name, flows.MaxWorkloadOfport, func(id uint32) bool { return m[id] })
+	if n != 0 {
+		m[n] = true
+	}
 	return n
 }
