@@ -56,7 +56,7 @@ var keys = []struct {
 	{"api-max-edits", "64", "edits (POST /api/v1/edits, loomctl port add, ...) served or waiting their turn at once; more get 503 at once"},
 	{"api-max-connections", "1024", "API connections open at once; more are refused at once with 503"},
 	{"metrics-listen", "", "if set, /metrics is served there, without credentials, and not on listen; empty: /metrics is on listen and needs the API's credentials when the API has any"},
-	{"memory-limit", "off", "Go's soft memory limit: off, auto (48MiB and 1KiB per flow of the topology in force: about 30% less peak memory, changes about 0.1 s slower at 2,000 ports), or a size such as 256MiB; the collector works harder near it (a soft limit: never a crash); GOMEMLIMIT in the environment wins over auto"},
+	{"memory-limit", "off", "Go's soft memory limit: off, auto (48MiB and 1KiB per flow of the topology in force: about 30% less peak memory, changes about 0.1 s slower at 2,000 ports), or a size such as 256MiB; the collector works harder near it (a soft limit: never a crash); GOMEMLIMIT in the environment wins over auto and stays with off"},
 	{"log-format", "json", "json or console"},
 	{"log-level", "info", "debug, info, warn or error; changeable at run time: PUT /api/v1/log/level {\"level\":\"debug\"}"},
 }

@@ -2,7 +2,6 @@ package main
 
 import (
 	"fmt"
-	"math"
 	"os"
 	"runtime/debug"
 	"strings"
@@ -36,13 +35,14 @@ const (
 )
 
 // memoryLimit reads the memory-limit setting: "auto" (scaled to the
-// topology: auto is true), "off", or a size (fixed).
+// topology: auto is true), "off" (fixed 0: the runtime's own limit,
+// GOMEMLIMIT's if set, stays), or a size (fixed).
 func memoryLimit(v *viper.Viper) (fixed int64, auto bool, err error) {
 	switch s := strings.TrimSpace(v.GetString("memory-limit")); s {
 	case "auto":
 		return 0, true, nil
 	case "off":
-		return math.MaxInt64, false, nil
+		return 0, false, nil
 	default:
 		n, err := size(v, "memory-limit")
 		if err != nil {
@@ -73,7 +73,7 @@ func newMemLimiter(log *zap.Logger, fixed int64, auto bool) *memLimiter {
 		m.auto = false
 		return m
 	}
-	if !auto {
+	if !auto && fixed > 0 {
 		debug.SetMemoryLimit(fixed)
 	}
 	return m

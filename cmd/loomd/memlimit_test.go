@@ -1,7 +1,6 @@
 package main
 
 import (
-	"math"
 	"runtime/debug"
 	"strings"
 	"testing"
@@ -19,7 +18,7 @@ func TestMemoryLimitSetting(t *testing.T) {
 	}{
 		{"auto", 0, true, ""},
 		{" auto ", 0, true, ""},
-		{"off", math.MaxInt64, false, ""},
+		{"off", 0, false, ""},
 		{"256MiB", 256 << 20, false, ""},
 		{"1073741824", 1 << 30, false, ""},
 		{"lots", 0, false, `memory-limit "lots": want a size such as 32MiB, 512KiB or 1048576 (bytes), auto or off`},
@@ -60,6 +59,13 @@ func TestMemLimiter(t *testing.T) {
 	m.installed(5_000_000)
 	if got := debug.SetMemoryLimit(-1); got != autoLimit(5_000_000) || got < 4<<30 {
 		t.Errorf("auto at 5 M flows: limit %d, want %d (at least 4 GiB)", got, autoLimit(5_000_000))
+	}
+
+	// off leaves the runtime's limit (GOMEMLIMIT's, if set) alone.
+	debug.SetMemoryLimit(200 << 20)
+	newMemLimiter(log, 0, false).installed(35_000)
+	if got := debug.SetMemoryLimit(-1); got != 200<<20 {
+		t.Errorf("off: limit changed from %d to %d", 200<<20, got)
 	}
 
 	debug.SetMemoryLimit(before)
