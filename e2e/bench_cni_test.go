@@ -4,7 +4,6 @@ package e2e
 
 import (
 	"fmt"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -13,9 +12,6 @@ import (
 	"sync"
 	"testing"
 	"time"
-
-	"github.com/loom-sdn/loom/controller/api"
-	"github.com/loom-sdn/loom/plumb"
 )
 
 // TestBenchCNI times loom-cni as a runtime runs it, on a 2-host lab with
@@ -72,9 +68,7 @@ func TestBenchCNI(t *testing.T) {
 			if out, err := l.Loomctl("apply", "-f", f, "--yes", "--wait", "120s"); err != nil {
 				t.Fatalf("apply: %v\n%s", err, out)
 			}
-			tr := http.DefaultTransport.(*http.Transport).Clone()
-			tr.DialContext = plumb.DialIn("/run/netns/" + l.Prefix + "ctl")
-			cl.api = &api.Client{Server: "http://127.0.0.1:9477", HTTP: &http.Client{Transport: tr, Timeout: 10 * time.Second}}
+			cl.api = labAPI(l)
 			benchCNI(t, cl, fmt.Sprintf("%d ports on 3 hosts (%d switches × %d)", S*P, S, P))
 		})
 	}

@@ -67,10 +67,16 @@ func newContainerLab(t *testing.T, prefix string) *containerLab {
 	if out, err := l.Loomctl("apply", "-f", topo, "--yes"); err != nil {
 		t.Fatalf("loomctl apply: %v\n%s", err, out)
 	}
-	tr := http.DefaultTransport.(*http.Transport).Clone()
-	tr.DialContext = plumb.DialIn("/run/netns/" + l.Prefix + "ctl") // LOOM_E2E_PREFIX may have replaced prefix
-	cl.api = &api.Client{Server: "http://127.0.0.1:9477", HTTP: &http.Client{Transport: tr, Timeout: 10 * time.Second}}
+	cl.api = labAPI(l)
 	return cl
+}
+
+// labAPI is a client of the API of the loomd in l's controller namespace
+// (LOOM_E2E_PREFIX's, if it replaced the test's prefix).
+func labAPI(l *Lab) *api.Client {
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.DialContext = plumb.DialIn("/run/netns/" + l.Prefix + "ctl")
+	return &api.Client{Server: "http://127.0.0.1:9477", HTTP: &http.Client{Transport: tr, Timeout: 10 * time.Second}}
 }
 
 // netns makes an empty network namespace PREFIX+name (loopback up),

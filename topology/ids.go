@@ -68,13 +68,7 @@ func AssignIDsAround(names []string, fixed []uint32, max uint32) ([]uint32, erro
 		if ids[i] != 0 {
 			continue
 		}
-		id := HashID(n, max)
-		for {
-			if _, ok := used[id]; !ok {
-				break
-			}
-			id = id%max + 1
-		}
+		id := FreeID(n, max, func(id uint32) bool { _, ok := used[id]; return ok }) // never 0: fewer names than ids
 		used[id], ids[i] = i, id
 	}
 	return ids, nil

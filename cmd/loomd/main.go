@@ -146,7 +146,9 @@ func run(ctx context.Context, args []string, stdout io.Writer, started func(api,
 	if err != nil {
 		return err
 	}
-	cfg.Installed = newMemLimiter(log, fixed, auto).installed
+	if lim := newMemLimiter(log, fixed, auto); lim.auto {
+		cfg.Installed = lim.installed // told the flows of each topology only when it scales with them
+	}
 	d, err := daemon.New(cfg, func() { log.Info("a valid topology is in force") })
 	if err != nil {
 		return err

@@ -64,11 +64,8 @@ func (d *Daemon) SetRuntimeNetwork(n api.RuntimeNetwork) (*api.RuntimeNetworkSet
 		}
 		return &api.RuntimeNetworkSet{RuntimeNetwork: have.view()}, nil
 	}
-	if _, ok := d.base.Switch(n.Switch); !ok {
-		return nil, &api.Error{Code: http.StatusNotFound, Message: fmt.Sprintf("no switch named %q in the topology (revision %d)", n.Switch, d.st.Revision)}
-	}
-	if _, ok := d.base.Host(n.Host); !ok {
-		return nil, &api.Error{Code: http.StatusNotFound, Message: fmt.Sprintf("no host named %q in the topology (revision %d)", n.Host, d.st.Revision)}
+	if err := d.switchAndHost(n.Switch, n.Host); err != nil {
+		return nil, err
 	}
 	add := rtNetwork{Runtime: n.Runtime, ID: n.ID, Switch: n.Switch, Host: n.Host, CreatedAt: time.Now().UTC()}
 	if err := d.storeNetworks(slices.Insert(slices.Clone(ns), i, add)); err != nil {

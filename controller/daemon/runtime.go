@@ -488,12 +488,8 @@ func (d *Daemon) commitRuntime(batch []*rtCall) {
 				c.name = p.Name
 				continue
 			}
-			if _, ok := d.base.Switch(r.Switch); !ok {
-				c.err = &api.Error{Code: http.StatusNotFound, Message: fmt.Sprintf("no switch named %q in the topology (revision %d)", r.Switch, d.st.Revision)}
-				continue
-			}
-			if _, ok := d.base.Host(r.Host); !ok {
-				c.err = &api.Error{Code: http.StatusNotFound, Message: fmt.Sprintf("no host named %q in the topology (revision %d)", r.Host, d.st.Revision)}
+			if err := d.switchAndHost(r.Switch, r.Host); err != nil {
+				c.err = err
 				continue
 			}
 			taken := func(n string) bool {
@@ -663,4 +659,16 @@ func (u *ofportsInUse) free(name, host string) uint32 {
 		m[n] = true
 	}
 	return n
+}
+
+// switchAndHost is a 404 naming sw or host if the files' topology in
+// force lacks it (the caller holds d.writeMu).
+func (d *Daemon) switchAndHost(sw, host string) *api.Error {
+	if _, ok := d.base.Switch(sw); !ok {
+		return &api.Error{Code: http.StatusNotFound, Message: fmt.Sprintf("no switch named %q in the topology (revision %d)", sw, d.st.Revision)}
+	}
+	if _, ok := d.base.Host(host); !ok {
+		return &api.Error{Code: http.StatusNotFound, Message: fmt.Sprintf("no host named %q in the topology (revision %d)", host, d.st.Revision)}
+	}
+	return nil
 }
